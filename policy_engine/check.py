@@ -1,0 +1,269 @@
+"""Check stage: semantic checks across valid documents, each problem with file and JSON pointer.
+
+Unknown fields and operators that do not fit a field's type, unknown derived conclusions, duplicate ids,
+overlapping effective windows, disagreeing platform defaults, bad message placeholders, and cycles
+through negation (the rules must be stratifiable).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+
+from .errors import Problem
+from .model import AllOf, AnyOf, AsOf, Compare, Condition, Count, Derived, FieldRef, Literal, Not, Policy, Rule, Some
+from .vocab import LISTS, ROOTS, ListSpec, field_type
+
+__all__ = ["check_policies", "derived_refs", "placeholders", "stratify"]
+
+_ORDERED = {"less_than", "at_most", "greater_than", "at_least"}
+_PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def derived_refs(cond: Condition, negated: bool = False) -> Iterator[tuple[str, bool, Derived]]:
+    """(name, under negation, node) for every derived conclusion a condition uses."""
+    if isinstance(cond, Derived):
+        yield cond.name, negated, cond
+    elif isinstance(cond, Not):
+        yield from derived_refs(cond.condition, not negated)
+    elif isinstance(cond, (AnyOf, AllOf)):
+        for c in cond.conditions:
+            yield from derived_refs(c, negated)
+
+
+def has_negation(cond: Condition, negated: bool = False) -> bool:
+    """Whether the condition negates anything that needs a complete working memory (a list or a conclusion)."""
+    if isinstance(cond, Not):
+        return has_negation(cond.condition, not negated)
+    if isinstance(cond, (AnyOf, AllOf)):
+        return any(has_negation(c, negated) for c in cond.conditions)
+    if isinstance(cond, (Some, Derived)):
+        return negated
+    if isinstance(cond, Compare) and negated:
+        return isinstance(cond.operand, FieldRef)
+    return False
+
+
+def placeholders(text: str) -> list[str]:
+    return _PLACEHOLDER.findall(text)
+
+
+def stratify(rules: Sequence[tuple[Policy, Rule]]) -> tuple[dict[int, int], list[Problem]]:
+    """Stratum of every rule (by index) so that negated conclusions are complete before use.
+
+    Stratum 0 rules need no trigger; a rule that negates a list or conclusion sits at least one stratum
+    above everything it negates. A cycle through negation is a problem.
+    """
+    derivers: dict[str, list[int]] = defaultdict(list)
+    for i, (_, rule) in enumerate(rules):
+        if rule.derive:
+            derivers[rule.derive].append(i)
+    level: dict[int, int] = {}
+    state: dict[int, int] = {}  # 1 visiting, 2 done
+    problems: list[Problem] = []
+
+    def visit(i: int, stack: list[tuple[int, bool]]) -> int:
+        if state.get(i) == 2:
+            return level[i]
+        if state.get(i) == 1:
+            # A cycle: fine if no step of it is negative.
+            cut = next(k for k, (j, _) in enumerate(stack) if j == i)
+            if any(neg for _, neg in stack[cut + 1 :]):
+                pol, rule = rules[i]
+                names = " -> ".join(rules[j][1].id for j, _ in stack[cut:]) + f" -> {rule.id}"
+                problems.append(
+                    Problem(pol.file, rule.pointer, f"cycle through negation: {names}; negation must be stratified",
+                            code="negation-cycle")
+                )
+            return 0
+        state[i] = 1
+        _, rule = rules[i]
+        lvl = 1 if has_negation(rule.when) else 0
+        for name, neg, _node in derived_refs(rule.when):
+            for j in derivers.get(name, ()):
+                sub = visit(j, [*stack, (j, neg)])
+                lvl = max(lvl, sub + 1 if neg else sub)
+        state[i] = 2
+        level[i] = lvl
+        return lvl
+
+    for i in range(len(rules)):
+        visit(i, [(i, False)])
+    return level, problems
+
+
+class _TypeChecker:
+    def __init__(self, policy: Policy, derivable: set[str]) -> None:
+        self.policy = policy
+        self.derivable = derivable
+        self.problems: list[Problem] = []
+
+    def problem(self, pointer: str, message: str, code: str = "type") -> None:
+        self.problems.append(Problem(self.policy.file, pointer, message, code))
+
+    def path_type(self, path: str, pointer: str, item: ListSpec | None) -> str | None:
+        kind = field_type(path, item)
+        if kind is None:
+            if path.startswith("item") and item is None:
+                self.problem(pointer, f"`{path}` is only meaningful inside `some`", code="field")
+            elif path.startswith("item") and item is not None:
+                names = ", ".join("item" if f == "" else f"item.{f}" for f in item.fields)
+                self.problem(pointer, f"{item.path} elements have no field `{path}`; expected one of: {names}",
+                             code="field")
+            else:
+                root = path.split(".")[0]
+                known = ", ".join(f"{root}.{f}" for f in ROOTS.get(root, {}))
+                self.problem(pointer, f"unknown request field `{path}`; expected one of: {known}", code="field")
+        return kind
+
+    def literal_fits(self, kind: str, value: object) -> bool:
+        if kind in ("string", "category"):
+            return isinstance(value, str)
+        if kind == "date":
+            return isinstance(value, str) and bool(_DATE.match(value))
+        if kind == "number":
+            return isinstance(value, (int, float)) and not isinstance(value, bool)
+        if kind == "boolean":
+            return isinstance(value, bool)
+        return kind in ("scalar", "list")
+
+    def compare(self, cond: Compare, item: ListSpec | None) -> None:
+        ptr = cond.pointer + "/field"
+        kind = self.path_type(cond.path, ptr, item)
+        if kind is None:
+            return
+        op, operand, optr = cond.op, cond.operand, f"{cond.pointer}/{cond.op}"
+        if op == "exists":
+            return
+        if op in _ORDERED and kind not in ("number", "date", "scalar"):
+            self.problem(optr, f"`{op}` needs a number or date field; `{cond.path}` is a {kind}")
+        if op == "under" and kind != "category":
+            self.problem(optr, f"`under` needs a category field; `{cond.path}` is a {kind}")
+        if op == "includes" and kind != "list":
+            self.problem(optr, f"`includes` needs a list field; `{cond.path}` is a {kind}")
+        if kind == "list" and op != "includes":
+            self.problem(optr, f"`{cond.path}` is a list; compare it with `includes`")
+        if isinstance(operand, Literal):
+            values = operand.value if isinstance(operand.value, tuple) else (operand.value,)
+            if isinstance(operand.value, tuple) and op not in ("in", "not_in", "under", "includes"):
+                self.problem(optr, f"`{op}` takes one value, not a list; use `in` for a set of values")
+            want = "string" if kind == "list" else kind
+            bad = [v for v in values if not self.literal_fits(want, v)]
+            if bad:
+                self.problem(optr, f"{bad[0]!r} does not fit `{cond.path}`, which holds {want} values")
+        elif isinstance(operand, FieldRef):
+            other = self.path_type(operand.path, optr + "/field", item)
+            if op == "includes":
+                if operand.path != "request.platform":
+                    self.problem(optr, "`includes` compares a list with a value or `request.platform` only")
+            elif other is not None and other != kind and "scalar" not in (kind, other) and not (
+                {kind, other} <= {"string", "category"} and op not in ("under", *_ORDERED)
+            ):
+                self.problem(optr, f"cannot compare `{cond.path}` ({kind}) with `{operand.path}` ({other})")
+            if item is not None and cond.path.startswith("item") == operand.path.startswith("item"):
+                self.problem(optr, "inside `some`, compare an element field with a value or a request field")
+            if item is None and operand.path.startswith("item"):
+                self.problem(optr, "`item` is only meaningful inside `some`", code="field")
+        elif isinstance(operand, AsOf) and kind not in ("date", "scalar"):
+            self.problem(optr, f"`{cond.path}` is a {kind}; only date fields compare with `as_of`")
+
+    def condition(self, cond: Condition, item: ListSpec | None = None) -> None:
+        if isinstance(cond, Compare):
+            self.compare(cond, item)
+        elif isinstance(cond, Some):
+            spec = LISTS[cond.list_path]
+            for c in cond.where:
+                self.condition(c, spec)
+        elif isinstance(cond, Count):
+            pass
+        elif isinstance(cond, Derived):
+            if cond.name not in self.derivable:
+                known = ", ".join(sorted(self.derivable)) or "none"
+                self.problem(cond.pointer + "/derived",
+                             f"no rule of platform {self.policy.platform!r} derives {cond.name!r}; "
+                             f"derived conclusions: {known}", code="reference")
+        elif isinstance(cond, Not):
+            self.condition(cond.condition, item)
+        else:
+            for c in cond.conditions:
+                self.condition(c, item)
+
+
+def _check_text(policy: Policy, rule: Rule) -> Iterator[Problem]:
+    texts = []
+    if rule.message:
+        texts += [("message/en", rule.message.en), ("message/zh", rule.message.zh)]
+    for i, r in enumerate(rule.remedies):
+        texts += [(f"remedies/{i}/en", r.text.en), (f"remedies/{i}/zh", r.text.zh)]
+    for where, text in texts:
+        for name in placeholders(text):
+            if name != "as_of" and field_type(name) is None:
+                yield Problem(policy.file, f"{rule.pointer}/{where}",
+                              f"placeholder {{{name}}} names no request field (e.g. {{product.brand}}, {{as_of}})",
+                              code="placeholder")
+
+
+def check_policies(policies: Iterable[Policy]) -> list[Problem]:
+    """Every semantic problem across the documents (empty when they can be loaded)."""
+    policies = list(policies)
+    problems: list[Problem] = []
+    by_key: dict[str, Policy] = {}
+    by_id: dict[str, list[Policy]] = defaultdict(list)
+    for p in policies:
+        if p.key in by_key:
+            problems.append(Problem(p.file, "/version", f"{p.key} is also defined in {by_key[p.key].file}",
+                                    code="duplicate"))
+        by_key[p.key] = p
+        by_id[p.id].append(p)
+        if p.effective_until is not None and p.effective_until <= p.effective_from:
+            problems.append(Problem(p.file, "/effective_until",
+                                    f"expected a date after effective_from {p.effective_from}", code="window"))
+        seen: dict[str, int] = {}
+        for i, rule in enumerate(p.rules):
+            if rule.id in seen:
+                problems.append(Problem(p.file, f"/rules/{i}/id",
+                                        f"rule id {rule.id!r} is already used by /rules/{seen[rule.id]}",
+                                        code="duplicate"))
+            seen.setdefault(rule.id, i)
+    for versions in by_id.values():
+        platforms = {v.platform for v in versions}
+        if len(platforms) > 1:
+            for v in versions[1:]:
+                problems.append(Problem(v.file, "/platform",
+                                        f"policy {v.id!r} is for several platforms: {sorted(platforms)}",
+                                        code="platform"))
+        ordered = sorted(versions, key=lambda v: v.effective_from)
+        for a, b in zip(ordered, ordered[1:]):
+            if a.effective_until is None or a.effective_until > b.effective_from:
+                problems.append(Problem(
+                    b.file, "/effective_from",
+                    f"window of {b.key} (from {b.effective_from}) overlaps {a.key} "
+                    f"(from {a.effective_from} until {a.effective_until or 'open-ended'}); expected it to start "
+                    f"on or after the day the earlier version ends", code="overlap"))
+    platforms = {p.platform for p in policies} - {"*"}
+    defaults: dict[str, Policy] = {}
+    for p in policies:
+        if p.default_outcome and p.platform != "*":
+            first = defaults.setdefault(p.platform, p)
+            if first.default_outcome != p.default_outcome:
+                problems.append(Problem(p.file, "/default_outcome",
+                                        f"{p.default_outcome!r} disagrees with {first.default_outcome!r} in {first.file}",
+                                        code="default"))
+    for platform in sorted(platforms) or ["*"]:
+        scope = [p for p in policies if p.platform in (platform, "*")]
+        derivable = {r.derive for p in scope for r in p.rules if r.derive}
+        for p in scope:
+            if p.platform == "*" and platform != sorted(platforms or {"*"})[0]:
+                continue  # report problems of shared documents once
+            checker = _TypeChecker(p, derivable if p.platform != "*" else
+                                   {r.derive for q in policies if q.platform == "*" for r in q.rules if r.derive})
+            for rule in p.rules:
+                checker.condition(rule.when)
+                problems.extend(_check_text(p, rule))
+            problems.extend(checker.problems)
+        pairs = [(p, r) for p in scope for r in p.rules]
+        _, cyc = stratify(pairs)
+        problems.extend(x for x in cyc if x not in problems)
+    return sorted(set(problems), key=lambda x: (x.file, x.pointer, x.message))

@@ -1,0 +1,76 @@
+"""One exception hierarchy. Every problem names the file, the JSON pointer and what was expected."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import attrs
+
+__all__ = [
+    "CompileError",
+    "EngineFault",
+    "LoadError",
+    "PolicyEngineError",
+    "Problem",
+    "RequestError",
+    "UnknownPlatformError",
+]
+
+
+@attrs.frozen(order=True)
+class Problem:
+    """One problem found in a file: where it is and what was expected there."""
+
+    file: str
+    pointer: str
+    message: str
+    code: str = "invalid"
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.pointer or '/'}" if self.file else (self.pointer or "/")
+        return f"{where}: {self.message}"
+
+
+class PolicyEngineError(Exception):
+    """Base class of every error the package raises on purpose."""
+
+
+class _ProblemsError(PolicyEngineError):
+    def __init__(self, problems: Iterable[Problem], summary: str) -> None:
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        lines = [summary] + [f"  {p}" for p in self.problems]
+        super().__init__("\n".join(lines))
+
+
+class LoadError(_ProblemsError):
+    """Policy documents failed validation; nothing was loaded."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        problems = tuple(problems)
+        n = len(problems)
+        super().__init__(problems, f"{n} problem{'s' if n != 1 else ''} in the policies; nothing was loaded")
+
+
+class RequestError(_ProblemsError):
+    """A request is not valid against the request schema."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        problems = tuple(problems)
+        n = len(problems)
+        super().__init__(problems, f"{n} problem{'s' if n != 1 else ''} in the request")
+
+
+class UnknownPlatformError(RequestError):
+    """No policy governs the requested platform (never a silent allow)."""
+
+
+class CompileError(_ProblemsError):
+    """The policies in force cannot be compiled into a network the engine can run safely."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        problems = tuple(problems)
+        super().__init__(problems, "the policies in force cannot be compiled")
+
+
+class EngineFault(PolicyEngineError):
+    """The rule engine failed while deciding. Decisions turn this into a `deny` (fail closed)."""

@@ -1,0 +1,204 @@
+"""The policy language as frozen data: documents, rules and the condition tree."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Union
+
+import attrs
+
+__all__ = [
+    "AllOf",
+    "AnyOf",
+    "AsOf",
+    "Compare",
+    "Condition",
+    "Count",
+    "Derived",
+    "FieldRef",
+    "Literal",
+    "Not",
+    "Operand",
+    "Policy",
+    "Remedy",
+    "Rule",
+    "Some",
+    "Source",
+    "Text",
+]
+
+Scalar = Union[str, int, float, bool]
+
+
+@attrs.frozen
+class Literal:
+    """A literal value or list of values (`ref` names the datum it came from, if any)."""
+
+    value: Scalar | tuple[Scalar, ...]
+    ref: str | None = None
+
+
+@attrs.frozen
+class FieldRef:
+    """Another request field (`product.brand`, `item.category`)."""
+
+    path: str
+
+
+@attrs.frozen
+class AsOf:
+    """The decision date shifted by whole years, months and days."""
+
+    years: int = 0
+    months: int = 0
+    days: int = 0
+
+    @property
+    def tag(self) -> str:
+        """A short key for the shifted date, e.g. `y0m-6d0`."""
+        return f"y{self.years}m{self.months}d{self.days}"
+
+    def apply(self, day: dt.date) -> dt.date:
+        """The shifted date; month arithmetic clamps to the end of the month."""
+        months = day.month - 1 + self.months + 12 * self.years
+        year, month = day.year + months // 12, months % 12 + 1
+        last = (dt.date(year + (month == 12), month % 12 + 1, 1) - dt.timedelta(days=1)).day
+        return dt.date(year, month, min(day.day, last)) + dt.timedelta(days=self.days)
+
+    def describe(self) -> str:
+        parts = [f"{v:+d} {u}" for v, u in ((self.years, "years"), (self.months, "months"), (self.days, "days")) if v]
+        return "as_of" + (" " + " ".join(parts) if parts else "")
+
+
+Operand = Union[Literal, FieldRef, AsOf, None]
+
+
+@attrs.frozen
+class Compare:
+    """`{"field": path, op: operand}`."""
+
+    path: str
+    op: str
+    operand: Operand
+    pointer: str = ""
+
+
+@attrs.frozen
+class Count:
+    """`{"count": list, op: n}`."""
+
+    list_path: str
+    op: str
+    value: int
+    pointer: str = ""
+
+
+@attrs.frozen
+class Some:
+    """Some element of a request list satisfies every `where` condition."""
+
+    list_path: str
+    where: tuple[Condition, ...]
+    pointer: str = ""
+
+
+@attrs.frozen
+class Derived:
+    """A derived conclusion holds."""
+
+    name: str
+    pointer: str = ""
+
+
+@attrs.frozen
+class Not:
+    condition: Condition
+    pointer: str = ""
+
+
+@attrs.frozen
+class AnyOf:
+    conditions: tuple[Condition, ...]
+    pointer: str = ""
+
+
+@attrs.frozen
+class AllOf:
+    conditions: tuple[Condition, ...]
+    pointer: str = ""
+
+
+Condition = Union[Compare, Count, Some, Derived, Not, AnyOf, AllOf]
+
+
+@attrs.frozen
+class Text:
+    en: str
+    zh: str
+
+    def get(self, lang: str) -> str:
+        return self.zh if lang == "zh" else self.en
+
+
+@attrs.frozen
+class Remedy:
+    code: str
+    text: Text
+
+
+@attrs.frozen
+class Source:
+    provenance: str
+    url: str | None = None
+    document: str | None = None
+    date: str | None = None
+    note: str | None = None
+
+
+@attrs.frozen
+class Rule:
+    """A rule: conditions, and either a derived conclusion or an outcome."""
+
+    id: str
+    when: AllOf
+    derive: str | None
+    outcome: str | None
+    message: Text | None
+    remedies: tuple[Remedy, ...]
+    pointer: str
+    provenance: str
+    description: str = ""
+
+    @property
+    def is_outcome(self) -> bool:
+        return self.outcome is not None
+
+
+@attrs.frozen
+class Policy:
+    """One version of one policy document."""
+
+    id: str
+    version: str
+    platform: str
+    effective_from: dt.date
+    effective_until: dt.date | None
+    title: str
+    description: str
+    sources: tuple[Source, ...]
+    data: dict[str, Scalar | tuple[Scalar, ...]] = attrs.field(eq=False)
+    rules: tuple[Rule, ...]
+    default_outcome: str | None
+    file: str
+    digest: str
+
+    @property
+    def key(self) -> str:
+        """`policy@version`, the prefix of every rule citation."""
+        return f"{self.id}@{self.version}"
+
+    def in_force(self, day: dt.date) -> bool:
+        return self.effective_from <= day and (self.effective_until is None or day < self.effective_until)
+
+    def cite(self, rule: Rule) -> str:
+        return f"{self.key}#{rule.id}"

@@ -1,0 +1,127 @@
+"""The fixed request vocabulary: which request fields exist, their types, and the list fields.
+
+Policies are type-checked against it at load time, and requests are flattened into facts from it.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = ["LISTS", "ROOTS", "ListSpec", "field_type"]
+
+# Types: string, number, boolean, date, category, list.
+ROOTS: Final[dict[str, dict[str, str]]] = {
+    "request": {"platform": "string", "marketplace": "string", "as_of": "date"},
+    "seller": {
+        "id": "string",
+        "entity_type": "string",
+        "country": "string",
+        "account_status": "string",
+        "store_type": "string",
+        "metrics.*": "number",
+    },
+    "product": {
+        "id": "string",
+        "title": "string",
+        "category": "category",
+        "brand": "string",
+        "condition": "string",
+        "price.amount": "number",
+        "price.currency": "string",
+        "attributes.*": "scalar",
+    },
+}
+
+
+class ListSpec:
+    """A list in the request whose elements become facts of their own."""
+
+    __slots__ = ("fact_type", "fields", "path", "root", "key")
+
+    def __init__(self, path: str, fact_type: str, fields: dict[str, str]) -> None:
+        self.path = path
+        self.root, self.key = path.split(".")
+        self.fact_type = fact_type
+        self.fields = fields  # "" is the element itself, for lists of plain values
+
+
+LISTS: Final[dict[str, ListSpec]] = {
+    s.path: s
+    for s in (
+        ListSpec(
+            "seller.trademarks",
+            "trademark",
+            {
+                "mark": "string",
+                "office": "string",
+                "status": "string",
+                "mark_type": "string",
+                "classes": "list",
+                "filed_on": "date",
+                "registered_on": "date",
+                "expires_on": "date",
+            },
+        ),
+        ListSpec(
+            "seller.authorizations",
+            "authorization",
+            {
+                "brand": "string",
+                "grantor": "string",
+                "level": "number",
+                "valid_from": "date",
+                "valid_to": "date",
+                "platforms": "list",
+                "territories": "list",
+                "sublicensable": "boolean",
+            },
+        ),
+        ListSpec(
+            "seller.grants",
+            "grant",
+            {
+                "kind": "string",
+                "platform": "string",
+                "category": "category",
+                "brand": "string",
+                "status": "string",
+                "granted_on": "date",
+                "expires_on": "date",
+            },
+        ),
+        ListSpec(
+            "seller.violations",
+            "violation",
+            {
+                "kind": "string",
+                "severity": "string",
+                "platform": "string",
+                "brand": "string",
+                "source": "string",
+                "occurred_on": "date",
+                "status": "string",
+            },
+        ),
+        ListSpec("seller.categories", "seller_category", {"": "category"}),
+        ListSpec("seller.commitments", "commitment", {"": "category"}),
+        ListSpec("product.certifications", "certification", {"scheme": "string", "valid_to": "date"}),
+    )
+}
+
+
+def field_type(path: str, item: ListSpec | None = None) -> str | None:
+    """The type of a field path (`seller.metrics.x`, `item.brand`), or None if the vocabulary has no such field."""
+    root, _, rest = path.partition(".")
+    if root == "item":
+        if item is None:
+            return None
+        return item.fields.get(rest)
+    fields = ROOTS.get(root)
+    if fields is None or not rest:
+        return None
+    if rest in fields:
+        return fields[rest]
+    head, _, tail = rest.partition(".")
+    if tail and "." not in tail and f"{head}.*" in fields:
+        return fields[f"{head}.*"]
+    return None
