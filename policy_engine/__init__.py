@@ -1,0 +1,30 @@
+"""policy_engine: may this seller list this product here, today? If not, why, and what would fix it?
+
+Listing policies are versioned JSON documents, checked against JSON Schemas, compiled into a
+forward-chaining Rete network on durable_rules, and answered with traceable justifications.
+"""
+
+from .decision import Decision, Evidence, Proof, Reason, RemedyRef, Step
+from .engine import Engine
+from .errors import CompileError, EngineFault, LoadError, PolicyEngineError, Problem, RequestError, UnknownPlatformError
+from .load import load_documents
+
+__all__ = [
+    "CompileError",
+    "Decision",
+    "Engine",
+    "EngineFault",
+    "Evidence",
+    "LoadError",
+    "PolicyEngineError",
+    "Problem",
+    "Proof",
+    "Reason",
+    "RemedyRef",
+    "RequestError",
+    "Step",
+    "UnknownPlatformError",
+    "load_documents",
+]
+
+__version__ = "0.1.0"

@@ -1,0 +1,152 @@
+"""The public facade: load policies once, decide many requests, from any number of threads."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from .compile import Compiled, compile_policies
+from .decision import Decision
+from .errors import EngineFault, Problem, UnknownPlatformError
+from .explain import build_decision, error_decision
+from .load import load_documents
+from .model import Policy
+from .request import FactBuilder, normalize_request
+from .resources import data_dir
+from .runtime import Network
+
+__all__ = ["Engine"]
+
+DEFAULT_BATCH = 256
+
+
+class _Prepared:
+    """A compiled network with its fact builder, for one platform and one set of versions in force."""
+
+    def __init__(self, compiled: Compiled) -> None:
+        self.compiled = compiled
+        self.builder = FactBuilder(compiled.plan)
+        self.network = Network(compiled)
+
+
+class Engine:
+    """Decides listing requests against a fixed, validated set of policy documents.
+
+    Build it with `Engine.from_directory(path)` or `Engine.default()`. An Engine is immutable once
+    built: loading new policies means building a new Engine (a bad policy never replaces a good one).
+    """
+
+    def __init__(self, policies: Sequence[Policy]) -> None:
+        self._policies = tuple(policies)
+        self._platforms = frozenset(p.platform for p in self._policies) - {"*"}
+        self._cache: dict[tuple[str, tuple[str, ...]], _Prepared] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_directory(cls, *paths: str | Path) -> Engine:
+        """Load and check every policy under the given folders or files (LoadError lists every problem)."""
+        return cls(load_documents(paths or (data_dir("policies"),)))
+
+    @classmethod
+    def default(cls) -> Engine:
+        """The policies shipped with the package."""
+        return cls.from_directory(data_dir("policies"))
+
+    @property
+    def policies(self) -> tuple[Policy, ...]:
+        return self._policies
+
+    @property
+    def platforms(self) -> frozenset[str]:
+        """Platforms that have at least one policy of their own."""
+        return self._platforms
+
+    def in_force(self, platform: str, day: dt.date) -> tuple[Policy, ...]:
+        """The policy versions in force for a platform on a day (shared `*` policies included)."""
+        return tuple(p for p in self._policies if p.platform in (platform, "*") and p.in_force(day))
+
+    def compiled(self, platform: str, day: dt.date) -> Compiled:
+        """The compiled network for a platform on a day (compiled once, then cached)."""
+        return self._prepared(platform, day).compiled
+
+    def _prepared(self, platform: str, day: dt.date) -> _Prepared:
+        if platform not in self._platforms:
+            known = ", ".join(sorted(self._platforms)) or "none"
+            raise UnknownPlatformError([Problem("", "/platform",
+                                                f"no policy governs platform {platform!r}; expected one of: {known}",
+                                                code="platform")])
+        policies = self.in_force(platform, day)
+        if not any(p.platform == platform for p in policies):
+            raise UnknownPlatformError([Problem("", "/as_of",
+                                                f"no policy of platform {platform!r} is in force on {day}",
+                                                code="platform")])
+        key = (platform, tuple(sorted(p.key for p in policies)))
+        prepared = self._cache.get(key)
+        if prepared is None:
+            with self._lock:
+                prepared = self._cache.get(key)
+                if prepared is None:
+                    prepared = _Prepared(compile_policies(platform, policies))
+                    self._cache[key] = prepared
+        return prepared
+
+    def close(self) -> None:
+        """Release the engine's compiled networks."""
+        with self._lock:
+            for prepared in self._cache.values():
+                prepared.network.close()
+            self._cache.clear()
+
+    def normalize(self, request: Any, as_of: dt.date | None = None) -> dict[str, Any]:
+        """Validate a request and fill its defaults (RequestError on bad input)."""
+        return normalize_request(request, as_of=as_of)
+
+    def decide(self, request: Any, *, as_of: dt.date | None = None, proofs: bool = True) -> Decision:
+        """Decide one request. Bad input raises RequestError; an engine fault gives a `deny` with the error."""
+        return self.decide_many([request], as_of=as_of, proofs=proofs)[0]
+
+    def decide_many(self, requests: Iterable[Any], *, as_of: dt.date | None = None, proofs: bool = True,
+                    batch_size: int = DEFAULT_BATCH) -> list[Decision]:
+        """Decide many requests, in order. Requests for one platform and day share engine sessions."""
+        reqs = [normalize_request(r, as_of=as_of) for r in requests]
+        out: list[Decision | None] = [None] * len(reqs)
+        groups: dict[tuple[str, str], list[int]] = {}
+        for i, req in enumerate(reqs):
+            groups.setdefault((req["platform"], req["as_of"]), []).append(i)
+        for (platform, day), members in groups.items():
+            prepared = self._prepared(platform, dt.date.fromisoformat(day))
+            for start in range(0, len(members), batch_size):
+                chunk = members[start : start + batch_size]
+                for i, decision in zip(chunk, self._run(prepared, [reqs[i] for i in chunk], proofs)):
+                    out[i] = decision
+        return [d for d in out if d is not None]
+
+    def decide_everywhere(self, request: Any, *, as_of: dt.date | None = None,
+                          proofs: bool = True) -> dict[str, Decision]:
+        """One decision per platform that has policies in force (the request's `platform` is ignored)."""
+        results: dict[str, Decision] = {}
+        for platform in sorted(self._platforms):
+            req = normalize_request(request, as_of=as_of, platform=platform)
+            day = dt.date.fromisoformat(req["as_of"])
+            if any(p.platform == platform for p in self.in_force(platform, day)):
+                results[platform] = self._run(self._prepared(platform, day), [req], proofs)[0]
+        return results
+
+    @staticmethod
+    def _run(prepared: _Prepared, reqs: list[dict[str, Any]], proofs: bool) -> list[Decision]:
+        compiled = prepared.compiled
+        try:
+            batches = [prepared.builder.facts(req, q) for q, req in enumerate(reqs)]
+            traces = prepared.network.run(batches)
+            return [build_decision(compiled, t, r, proofs) for t, r in zip(traces, reqs)]
+        except EngineFault as exc:
+            if len(reqs) > 1:
+                # Isolate the fault: decide each request alone, so one bad session fails only its own.
+                return [d for r in reqs for d in Engine._run(prepared, [r], proofs)]
+            return [error_decision(compiled.platform, reqs[0]["as_of"], str(exc), compiled, reqs[0])]
+        except Exception as exc:  # anything unexpected fails closed, never allows
+            return [error_decision(compiled.platform, r["as_of"], f"{type(exc).__name__}: {exc}", compiled, r)
+                    for r in reqs]

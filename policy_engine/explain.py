@@ -1,0 +1,275 @@
+"""Explain stage: turn what fired into a Decision with proofs, messages and remedies; render it as text."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from .compile import Compiled, RuleAction
+from .decision import SEVERITY, Decision, Evidence, PolicyRef, Proof, Reason, RemedyRef, Step
+from .model import AllOf, AnyOf, AsOf, Compare, Condition, Count, Derived, FieldRef, Literal, Not, Some, Text
+from .runtime import Firing, Trace
+from .vocab import LISTS
+
+__all__ = ["build_decision", "condition_json", "describe", "error_decision", "render_text"]
+
+_PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
+
+
+def _operand_json(operand: Any) -> Any:
+    if isinstance(operand, Literal):
+        if operand.ref is not None:
+            return {"ref": operand.ref}
+        return list(operand.value) if isinstance(operand.value, tuple) else operand.value
+    if isinstance(operand, FieldRef):
+        return {"field": operand.path}
+    if isinstance(operand, AsOf):
+        return {"as_of": {k: v for k, v in (("years", operand.years), ("months", operand.months),
+                                             ("days", operand.days)) if v}}
+    return None
+
+
+def condition_json(cond: Condition) -> dict[str, Any]:
+    """The condition in policy syntax."""
+    if isinstance(cond, Compare):
+        return {"field": cond.path, cond.op: _operand_json(cond.operand)}
+    if isinstance(cond, Count):
+        return {"count": cond.list_path, cond.op: cond.value}
+    if isinstance(cond, Some):
+        return {"some": cond.list_path, "where": [condition_json(c) for c in cond.where]}
+    if isinstance(cond, Derived):
+        return {"derived": cond.name}
+    if isinstance(cond, Not):
+        return {"not": condition_json(cond.condition)}
+    key = "any" if isinstance(cond, AnyOf) else "all"
+    return {key: [condition_json(c) for c in cond.conditions]}
+
+
+def _operand_text(operand: Any) -> str:
+    if isinstance(operand, Literal):
+        shown = json.dumps(list(operand.value) if isinstance(operand.value, tuple) else operand.value,
+                           ensure_ascii=False)
+        return f"{operand.ref} {shown}" if operand.ref else shown
+    if isinstance(operand, FieldRef):
+        return operand.path
+    if isinstance(operand, AsOf):
+        return operand.describe()
+    return ""
+
+
+def describe(cond: Condition) -> str:
+    """A one-line reading of a condition."""
+    if isinstance(cond, Compare):
+        if cond.op == "exists":
+            present = isinstance(cond.operand, Literal) and bool(cond.operand.value)
+            return f"{cond.path} {'is present' if present else 'is missing'}"
+        return f"{cond.path} {cond.op.replace('_', ' ')} {_operand_text(cond.operand)}"
+    if isinstance(cond, Count):
+        return f"number of {cond.list_path} {cond.op.replace('_', ' ')} {cond.value}"
+    if isinstance(cond, Some):
+        return f"some {cond.list_path} where " + " and ".join(describe(c) for c in cond.where)
+    if isinstance(cond, Derived):
+        return f"{cond.name} holds"
+    if isinstance(cond, Not):
+        return f"not ({describe(cond.condition)})"
+    joiner = " or " if isinstance(cond, AnyOf) else " and "
+    return "(" + joiner.join(describe(c) for c in cond.conditions) + ")"
+
+
+def _pointer(path: str) -> str:
+    root, _, rest = path.partition(".")
+    base = "" if root == "request" else f"/{root}"
+    return base + "".join("/" + p for p in rest.split(".")) if rest else base
+
+
+def _get(req: dict[str, Any], path: str) -> Any:
+    value: Any = req if path.startswith("request.") else req.get(path.split(".")[0])
+    for part in path.split(".")[1:]:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def fill(text: str, req: dict[str, Any], lang: str = "en") -> str:
+    """Fill `{product.brand}`-style placeholders from the request."""
+    def sub(m: re.Match[str]) -> str:
+        name = m.group(1)
+        value = req.get("as_of") if name == "as_of" else _get(req, name)
+        if value is None:
+            return "（无）" if lang == "zh" else "(none)"
+        return str(value)
+    return _PLACEHOLDER.sub(sub, text)
+
+
+def _messages(text: Text, req: dict[str, Any]) -> dict[str, str]:
+    return {"en": fill(text.en, req, "en"), "zh": fill(text.zh, req, "zh")}
+
+
+def _evidence(req: dict[str, Any], path: str) -> list[Evidence]:
+    value = _get(req, path)
+    return [] if value is None else [Evidence(_pointer(path), value)]
+
+
+def _compares(conds: tuple[Condition, ...]) -> list[Compare]:
+    out: list[Compare] = []
+    for c in conds:
+        if isinstance(c, Compare):
+            out.append(c)
+        elif isinstance(c, Not):
+            out.extend(_compares((c.condition,)))
+        elif isinstance(c, (AnyOf, AllOf)):
+            out.extend(_compares(c.conditions))
+    return out
+
+
+class _ProofBuilder:
+    def __init__(self, trace: Trace, req: dict[str, Any]) -> None:
+        self.trace = trace
+        self.req = req
+
+    def proof(self, firing: Firing, active: frozenset[str] = frozenset()) -> Proof:
+        action: RuleAction = firing.action
+        rule = action.rule
+        concludes = f"derived:{rule.derive}" if rule.derive else str(rule.outcome)
+        steps = tuple(self.step(atom.condition, atom.negated, atom.alias, firing.match, active)
+                      for atom in action.atoms)
+        return Proof(action.citation, concludes, action.policy.file, steps)
+
+    def step(self, cond: Condition, negated: bool, alias: str, match: dict[str, Any],
+             active: frozenset[str]) -> Step:
+        shown = Not(cond) if negated else cond
+        cjson, text, pointer = condition_json(shown), describe(shown), cond.pointer
+        if isinstance(cond, Derived):
+            if negated:
+                return Step("absent", cjson, pointer, f"{cond.name} was not derived")
+            firing = self.trace.derived.get(cond.name)
+            sub = None
+            if firing is not None and cond.name not in active:
+                sub = self.proof(firing, active | {cond.name})
+            return Step("derived", cjson, pointer, text, because=sub)
+        if isinstance(cond, Count):
+            items = _get(self.req, cond.list_path) or []
+            return Step("count", cjson, pointer, text, (Evidence(_pointer(cond.list_path), len(items)),))
+        if isinstance(cond, Some):
+            spec = LISTS[cond.list_path]
+            if negated:
+                return Step("absent", cjson, pointer, f"no element of {cond.list_path} satisfies the conditions")
+            fact = match.get(alias, {})
+            base = f"{_pointer(cond.list_path)}/{fact.get('i', 0)}"
+            element = (_get(self.req, cond.list_path) or [])[int(fact.get("i", 0))]
+            evidence: list[Evidence] = []
+            seen: set[str] = set()
+            for c in _compares(cond.where):
+                for path in (c.path, c.operand.path if isinstance(c.operand, FieldRef) else None):
+                    if path is None or path in seen:
+                        continue
+                    seen.add(path)
+                    if path == "item":
+                        evidence.append(Evidence(base, element))
+                    elif path.startswith("item."):
+                        field = path[5:]
+                        if isinstance(element, dict) and field in element:
+                            evidence.append(Evidence(f"{base}/{field}", element[field]))
+                    else:
+                        evidence.extend(_evidence(self.req, path))
+                if isinstance(c.operand, AsOf):
+                    evidence.append(Evidence("/as_of", self.req["as_of"]))
+                    seen.add("request.as_of")
+            del spec
+            return Step("fact", cjson, pointer, text, tuple(evidence))
+        assert isinstance(cond, Compare)
+        if negated and alias.startswith("n"):
+            return Step("absent", cjson, pointer, text)
+        evidence = _evidence(self.req, cond.path)
+        if isinstance(cond.operand, FieldRef):
+            evidence += _evidence(self.req, cond.operand.path)
+        elif isinstance(cond.operand, AsOf):
+            evidence.append(Evidence("/as_of", self.req["as_of"]))
+        kind = "fact" if evidence else "absent"
+        return Step(kind, cjson, pointer, text, tuple(evidence))
+
+
+def _policy_refs(compiled: Compiled) -> tuple[PolicyRef, ...]:
+    return tuple(PolicyRef(p.id, p.version, p.digest, p.file) for p in compiled.policies)
+
+
+def build_decision(compiled: Compiled, trace: Trace, req: dict[str, Any], proofs: bool = True) -> Decision:
+    """The decision for one request from what fired."""
+    builder = _ProofBuilder(trace, req)
+    decisive = [f for f in trace.outcomes.values() if f.action.rule.outcome != "advisory"]
+    advisory = [f for f in trace.outcomes.values() if f.action.rule.outcome == "advisory"]
+    outcome = max((str(f.action.rule.outcome) for f in decisive), key=SEVERITY.__getitem__,
+                  default=compiled.default_outcome)
+
+    def reason(f: Firing) -> Reason:
+        rule = f.action.rule
+        assert rule.message is not None and rule.outcome is not None
+        return Reason(f.action.citation, rule.outcome, _messages(rule.message, req),
+                      builder.proof(f) if proofs else None)
+
+    chosen = sorted((f for f in decisive if f.action.rule.outcome == outcome), key=lambda f: f.action.citation)
+    remedies = tuple(RemedyRef(r.code, f.action.citation, _messages(r.text, req))
+                     for f in chosen for r in f.action.rule.remedies)
+    return Decision(
+        outcome=outcome,
+        platform=compiled.platform,
+        as_of=req["as_of"],
+        policies=_policy_refs(compiled),
+        reasons=tuple(reason(f) for f in chosen),
+        advisories=tuple(reason(f) for f in sorted(advisory, key=lambda f: f.action.citation)),
+        remedies=remedies if outcome != "allow" else (),
+        derived=tuple(sorted(trace.derived)),
+        default_applied=not decisive,
+        marketplace=req.get("marketplace"),
+        request=req,
+    )
+
+
+def error_decision(platform: str, as_of: str, error: str, compiled: Compiled | None = None,
+                   req: dict[str, Any] | None = None) -> Decision:
+    """A `deny` that carries an engine error: a fault never turns into an allow."""
+    return Decision(outcome="deny", platform=platform, as_of=as_of,
+                    policies=_policy_refs(compiled) if compiled else (), reasons=(), error=error,
+                    marketplace=(req or {}).get("marketplace"), request=req)
+
+
+def _render_proof(proof: Proof, lang: str, depth: int, out: list[str]) -> None:
+    pad = "    " * depth
+    for step in proof.steps:
+        mark = {"fact": "✓", "derived": "⇐", "absent": "∅", "count": "#"}[step.kind]
+        out.append(f"{pad}{mark} {step.text}")
+        for ev in step.evidence:
+            out.append(f"{pad}    {ev.pointer} = {json.dumps(ev.value, ensure_ascii=False)}")
+        if step.because is not None:
+            out.append(f"{pad}    derived by {step.because.rule}:")
+            _render_proof(step.because, lang, depth + 2, out)
+
+
+def render_text(decision: Decision, lang: str = "en", proofs: bool = True) -> str:
+    """A readable account of the decision, its reasons, proof trees, advisories and remedies."""
+    head = f"{decision.outcome.upper()}  {decision.platform}"
+    if decision.marketplace:
+        head += f" ({decision.marketplace})"
+    out = [head + f"  as of {decision.as_of}"]
+    if decision.error:
+        out.append(f"  engine error (failed closed): {decision.error}")
+    if decision.default_applied and not decision.error:
+        out.append(f"  no rule decided; the platform default is {decision.outcome}")
+    for r in decision.reasons:
+        out.append(f"  {r.outcome}: {r.rule}")
+        out.append(f"    {r.message.get(lang, r.message['en'])}")
+        if proofs and r.proof is not None:
+            out.append("    because:")
+            _render_proof(r.proof, lang, 2, out)
+    for a in decision.advisories:
+        out.append(f"  advisory: {a.rule}")
+        out.append(f"    {a.message.get(lang, a.message['en'])}")
+    if decision.remedies:
+        out.append("  remedies:" if lang != "zh" else "  补救措施:")
+        for m in decision.remedies:
+            out.append(f"    - [{m.code}] {m.message.get(lang, m.message['en'])}")
+    if decision.policies:
+        out.append("  policies in force: " + ", ".join(f"{p.id}@{p.version}" for p in decision.policies))
+    return "\n".join(out)

@@ -1,0 +1,185 @@
+"""Run stage: drive a compiled ruleset on durable_rules, defensively. The only module that imports it.
+
+How the engine's traps are avoided (see docs/performance.md and docs/design.md):
+
+* No `durable.engine.Host`: its background dispatcher threads read freed sessions and crash. This module
+  calls the C extension directly and runs every action synchronously on the calling thread.
+* One live session per ruleset at a time, under a lock: sessions are located by a 32-bit hash of the
+  session id, so two live sessions could merge; with one there is nothing to collide with. The lock also
+  makes concurrent calls from several threads safe (the C core holds the GIL anyway).
+* Fact ids come from a pool whose 32-bit FNV hashes are all distinct, so no fact is ever mistaken for an
+  "already observed" one.
+* Every session fires at least one action (the `__init` rule) before it is deleted, which avoids the
+  engine freeing an uninitialised pointer; the session is deleted in `finally`.
+* Negation is stratified by trigger facts asserted after the facts they negate are complete.
+* Any error code from the engine, and any exception while running actions, raises EngineFault; the
+  caller turns it into a `deny` (fail closed).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+import durable_rules_engine as dre
+
+from .compile import DERIVED_TYPE, INIT_RULE, TRIGGER_TYPE, Compiled, RuleAction
+from .errors import EngineFault
+
+__all__ = ["Firing", "Network", "Trace"]
+
+_FNV_PRIME = 16777619
+_FNV_BASIS = 0x811C9DC5
+_ENGINE_OK, _NOT_HANDLED, _OBSERVED = 0, 1, 2
+
+
+def _fnv1a32(data: bytes) -> int:
+    h = _FNV_BASIS
+    for b in data:
+        h = ((h ^ b) * _FNV_PRIME) & 0xFFFFFFFF
+    return h
+
+
+class _IdPool:
+    """Fact ids with pairwise distinct 32-bit FNV hashes (raw and JSON-quoted), grown on demand."""
+
+    def __init__(self) -> None:
+        self._ids: list[str] = []
+        self._seen: set[int] = set()
+        self._next = 0
+        self._lock = threading.Lock()
+
+    def take(self, n: int) -> list[str]:
+        if len(self._ids) < n:
+            with self._lock:
+                while len(self._ids) < n:
+                    cand = format(self._next, "x")
+                    self._next += 1
+                    a, b = _fnv1a32(cand.encode()), _fnv1a32(f'"{cand}"'.encode())
+                    if a in self._seen or b in self._seen or a == b:
+                        continue
+                    self._seen.update((a, b))
+                    self._ids.append(cand)
+        return self._ids
+
+
+_IDS = _IdPool()
+_RULESET_NAMES = itertools.count(1)
+
+
+@attrs.frozen
+class Firing:
+    """One activation of a rule: the rule and the facts it matched, by alias."""
+
+    action: RuleAction
+    match: dict[str, dict[str, Any]] = attrs.field(eq=False)
+
+
+@attrs.define
+class Trace:
+    """What fired for one request: the first derivation of each conclusion, and every outcome rule."""
+
+    derived: dict[str, Firing] = attrs.field(factory=dict)
+    outcomes: dict[str, Firing] = attrs.field(factory=dict)
+
+
+class Network:
+    """A compiled ruleset loaded into durable_rules."""
+
+    def __init__(self, compiled: Compiled) -> None:
+        self.compiled = compiled
+        self.name = f"policy_engine_{next(_RULESET_NAMES)}_{compiled.platform}"
+        try:
+            self._handle = dre.create_ruleset(self.name, json.dumps(compiled.ruleset, ensure_ascii=False))
+        except BaseException as exc:  # the C core reports problems as bare error codes
+            raise EngineFault(f"durable_rules refused the compiled ruleset for {compiled.platform!r}: {exc}") from exc
+        self._lock = threading.Lock()
+        self._sids = itertools.count(1)
+        self._actions = compiled.actions
+        self._closed = False
+        self._derived_names = len({a.rule.derive for a in compiled.actions.values() if a.consumed})
+
+    def close(self) -> None:
+        """Free the engine's copy of the ruleset."""
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                dre.delete_ruleset(self._handle)
+
+    def run(self, batches: Sequence[list[dict[str, Any]]]) -> list[Trace]:
+        """Run one session holding the facts of several requests (`q` = position); one Trace per request."""
+        traces = [Trace() for _ in batches]
+        facts = [f for batch in batches for f in batch]
+        with self._lock:
+            if self._closed:
+                raise EngineFault("the network was closed")
+            sid = str(next(self._sids))
+            ids = _IDS.take(len(facts) + len(batches) * self._derived_names + self.compiled.strata + 1)
+            used = len(facts)
+            for n, fact in enumerate(facts):
+                fact["sid"] = sid
+                fact["id"] = ids[n]
+            counter = [used]
+            try:
+                self._assert(json.dumps(facts, ensure_ascii=False), sid, traces, ids, counter, many=True)
+                for k in range(1, self.compiled.strata + 1):
+                    trigger = {"sid": sid, "id": ids[counter[0]], "t": TRIGGER_TYPE, "k": k}
+                    counter[0] += 1
+                    self._assert(json.dumps(trigger), sid, traces, ids, counter, many=False)
+            except EngineFault:
+                raise
+            except BaseException as exc:
+                raise EngineFault(f"the rule engine failed: {type(exc).__name__}: {exc}") from exc
+            finally:
+                try:
+                    dre.delete_state(self._handle, sid)
+                except BaseException as exc:
+                    raise EngineFault(f"the rule engine could not end the session: {exc}") from exc
+        return traces
+
+    def _assert(self, payload: str, sid: str, traces: list[Trace], ids: list[str], counter: list[int],
+                many: bool) -> None:
+        call = dre.assert_facts if many else dre.assert_fact
+        code, state = call(self._handle, payload)
+        self._check(code)
+        result = dre.start_action_for_state(self._handle, state)
+        if not result:
+            return
+        message = result[1]
+        actions = self._actions
+        while message:
+            for name, match in json.loads(message).items():
+                if name == INIT_RULE:
+                    continue
+                action = actions[name]
+                trace = traces[_q(match)]
+                rule = action.rule
+                if rule.derive is not None:
+                    if rule.derive not in trace.derived:
+                        trace.derived[rule.derive] = Firing(action, match)
+                        if action.consumed:
+                            fact = {"sid": sid, "id": ids[counter[0]], "t": DERIVED_TYPE, "n": rule.derive,
+                                    "q": _q(match)}
+                            counter[0] += 1
+                            code, _ = dre.assert_fact(self._handle, json.dumps(fact))
+                            self._check(code)
+                else:
+                    trace.outcomes.setdefault(action.citation, Firing(action, match))
+            message = dre.complete_and_start_action(self._handle, state)
+
+    @staticmethod
+    def _check(code: int) -> None:
+        if code not in (_ENGINE_OK, _NOT_HANDLED):
+            reason = "a fact was taken for one already observed" if code == _OBSERVED else f"error code {code}"
+            raise EngineFault(f"the rule engine rejected the request facts: {reason}")
+
+
+def _q(match: dict[str, Any]) -> int:
+    for fact in match.values():
+        if isinstance(fact, dict) and "q" in fact:
+            return int(fact["q"])
+    raise EngineFault("a rule fired without a request key")
