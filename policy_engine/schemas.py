@@ -85,3 +85,141 @@ def iter_problems(name: str, instance: Any, file: str = "") -> Iterator[Problem]
 def validate(name: str, instance: Any, file: str = "") -> list[Problem]:
     """The schema problems of `instance` (empty when valid)."""
     return list(iter_problems(name, instance, file))
+
+
+_Check = Any  # Callable[[Any], bool]
+
+_TYPE_TESTS = {
+    "object": "type({v}) is dict",
+    "array": "type({v}) is list",
+    "string": "type({v}) is str",
+    "number": "type({v}) in (int, float)",
+    "integer": "(type({v}) is int or (type({v}) is float and {v}.is_integer()))",
+    "boolean": "type({v}) is bool",
+    "null": "{v} is None",
+}
+_FAST_KEYWORDS = {"type", "enum", "pattern", "format", "required", "properties", "additionalProperties",
+                  "items", "minItems", "maxProperties", "propertyNames", "minimum", "maximum", "minLength",
+                  "description", "default", "title", "$schema", "$id", "$defs"}
+
+
+class _CodeGen:
+    """Generates one Python function that answers "is this instance valid?" for a schema.
+
+    It supports exactly the keywords the request schema uses and refuses any other, so it cannot
+    silently accept what the schema rejects; a test checks it agrees with jsonschema.
+    """
+
+    def __init__(self, root: dict[str, Any]) -> None:
+        self.root = root
+        self.lines: list[str] = []
+        self.consts: dict[str, Any] = {}
+        self.n = 0
+
+    def const(self, value: Any) -> str:
+        name = f"_c{len(self.consts)}"
+        self.consts[name] = value
+        return name
+
+    def var(self) -> str:
+        self.n += 1
+        return f"_v{self.n}"
+
+    def emit(self, depth: int, line: str) -> None:
+        self.lines.append("    " * depth + line)
+
+    def resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
+        while "$ref" in schema:
+            target = self.root
+            for part in schema["$ref"].lstrip("#/").split("/"):
+                target = target[part]
+            schema = {**target, **{k: v for k, v in schema.items() if k not in ("$ref", "description")}}
+        return schema
+
+    def check(self, schema: dict[str, Any], v: str, depth: int) -> None:
+        import re as _re
+
+        schema = self.resolve(schema)
+        unknown = set(schema) - _FAST_KEYWORDS
+        if unknown:
+            raise ValueError(f"the fast checker does not support {sorted(unknown)}")
+        types = schema.get("type")
+        if types is not None:
+            names = types if isinstance(types, list) else [types]
+            self.emit(depth, "if not (" + " or ".join(_TYPE_TESTS[t].format(v=v) for t in names) + "): return False")
+        if "enum" in schema:
+            allowed = self.const(frozenset((type(a), a) for a in schema["enum"]))
+            self.emit(depth, f"if (type({v}), {v}) not in {allowed}: return False")
+        if "pattern" in schema:
+            rx = self.const(_re.compile(schema["pattern"]))
+            self.emit(depth, f"if type({v}) is str and {rx}.search({v}) is None: return False")
+        if "minLength" in schema:
+            self.emit(depth, f"if type({v}) is str and len({v}) < {int(schema['minLength'])}: return False")
+        for key, cmp in (("minimum", "<"), ("maximum", ">")):
+            if key in schema:
+                self.emit(depth, f"if type({v}) in (int, float) and {v} {cmp} {schema[key]!r}: return False")
+        if schema.get("format") == "date":
+            self.emit(depth, f"if type({v}) is str and not _is_date({v}): return False")
+        if "minItems" in schema:
+            self.emit(depth, f"if type({v}) is list and len({v}) < {int(schema['minItems'])}: return False")
+        if "items" in schema:
+            x = self.var()
+            self.emit(depth, f"if type({v}) is list:")
+            self.emit(depth + 1, f"for {x} in {v}:")
+            self.check(schema["items"], x, depth + 2)
+        is_obj = any(k in schema for k in ("maxProperties", "propertyNames", "required", "properties",
+                                            "additionalProperties"))
+        if not is_obj:
+            return
+        self.emit(depth, f"if type({v}) is dict:")
+        d = depth + 1
+        self.emit(d, "pass")
+        if "maxProperties" in schema:
+            self.emit(d, f"if len({v}) > {int(schema['maxProperties'])}: return False")
+        for r in schema.get("required", ()):
+            self.emit(d, f"if {r!r} not in {v}: return False")
+        props = schema.get("properties", {})
+        extra = schema.get("additionalProperties", True)
+        if extra is False:
+            allowed = self.const(frozenset(props))
+            self.emit(d, f"if not {allowed}.issuperset({v}): return False")
+        for name, sub in props.items():
+            x = self.var()
+            self.emit(d, f"{x} = {v}.get({name!r}, _MISSING)")
+            self.emit(d, f"if {x} is not _MISSING:")
+            self.check(sub, x, d + 1)
+            self.emit(d + 1, "pass")
+        if "propertyNames" in schema or isinstance(extra, dict):
+            k, x = self.var(), self.var()
+            known = self.const(frozenset(props))
+            self.emit(d, f"for {k}, {x} in {v}.items():")
+            if "propertyNames" in schema:
+                self.check(schema["propertyNames"], k, d + 1)
+            if isinstance(extra, dict):
+                self.emit(d + 1, f"if {k} not in {known}:")
+                self.check(extra, x, d + 2)
+                self.emit(d + 2, "pass")
+
+    def build(self) -> _Check:
+        import datetime as _dt
+
+        self.lines = ["def _valid(_v0):"]
+        self.check(self.root, "_v0", 1)
+        self.emit(1, "return True")
+
+        def is_date(text: str) -> bool:
+            try:
+                _dt.date.fromisoformat(text)
+            except ValueError:
+                return False
+            return True
+
+        namespace: dict[str, Any] = {**self.consts, "_is_date": is_date, "_MISSING": object()}
+        exec("\n".join(self.lines), namespace)  # generated from the schema file, no user input
+        return namespace["_valid"]
+
+
+@functools.cache
+def fast_checker(name: str) -> _Check:
+    """A yes/no validity check equivalent to the schema, for the hot path (errors come from `validate`)."""
+    return _CodeGen(load_schema(name)).build()

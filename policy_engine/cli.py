@@ -1,0 +1,154 @@
+"""`policy-engine`: validate policies, decide requests, explain decisions.
+
+Exit codes: 0 on any decision (allow, review or deny) and on valid policies, 2 on bad input (the file,
+the JSON path and the problem go to stderr), 1 on an engine fault.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from .engine import Engine
+from .errors import LoadError, PolicyEngineError, Problem, RequestError
+from .explain import render_text
+from .load import discover, load_documents, read_json
+from .resources import data_dir
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_FAULT, EXIT_INPUT = 0, 1, 2
+
+
+class _InputError(PolicyEngineError):
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(map(str, problems)))
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (expected YYYY-MM-DD)") from None
+
+
+def _requests(source: str, stdin: TextIO) -> Iterator[tuple[str, Any]]:
+    """(label, request) pairs from a .json file, a .jsonl file, or `-` (JSON lines on stdin)."""
+    if source == "-":
+        lines: Sequence[str] = stdin.read().splitlines()
+        label = "<stdin>"
+    else:
+        path = Path(source)
+        if not path.suffix == ".jsonl":
+            doc, problems = read_json(path)
+            if problems:
+                raise _InputError(problems)
+            yield source, doc
+            return
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise _InputError([Problem(source, "", f"cannot read the file: {exc}", code="io")]) from None
+        label = source
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            yield f"{label}:{n}", json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise _InputError([Problem(f"{label}:{n}", "", f"malformed JSON at column {exc.colno}: {exc.msg}",
+                                       code="json")]) from None
+
+
+def _engine(paths: Sequence[str] | None) -> Engine:
+    return Engine.from_directory(*(paths or [data_dir("policies")]))
+
+
+def _cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
+    paths = args.paths or [str(data_dir("policies"))]
+    policies = load_documents(paths)
+    files = len(discover(paths))
+    platforms = sorted({p.platform for p in policies})
+    rules = sum(len(p.rules) for p in policies)
+    print(f"ok: {len(policies)} policies, {rules} rules, platforms {', '.join(platforms)} ({files} files)", file=out)
+    return EXIT_OK
+
+
+def _cmd_decide(args: argparse.Namespace, out: TextIO, explain: bool = False) -> int:
+    engine = _engine(args.policies)
+    worst = EXIT_OK
+    items = list(_requests(args.request, sys.stdin))
+    for label, raw in items:
+        try:
+            if getattr(args, "all_platforms", False):
+                decisions = list(engine.decide_everywhere(raw, as_of=args.as_of).values())
+            else:
+                decisions = [engine.decide(raw, as_of=args.as_of)]
+        except RequestError as exc:
+            raise _InputError([Problem(label if not p.file else p.file, p.pointer, p.message, p.code)
+                               for p in exc.problems]) from None
+        for d in decisions:
+            if d.error:
+                worst = EXIT_FAULT
+            if explain or args.format == "text":
+                print(render_text(d, args.lang, proofs=explain or args.proofs), file=out)
+                if len(items) > 1 or len(decisions) > 1:
+                    print(file=out)
+            else:
+                print(json.dumps(d.to_dict(), ensure_ascii=False, indent=None if len(items) > 1 else 2), file=out)
+    return worst
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="policy-engine",
+                                     description="Marketplace listing policies: validate, decide, explain.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    v = sub.add_parser("validate", help="check policy files against the schema and each other")
+    v.add_argument("paths", nargs="*", help="policy files or folders (default: the shipped policies)")
+    for name, helptext in (("decide", "decide a request (or one per line of a .jsonl file, or - for stdin)"),
+                           ("explain", "decide and print the proof tree as readable text")):
+        d = sub.add_parser(name, help=helptext)
+        d.add_argument("request", help="request .json, .jsonl, or - for JSON lines on stdin")
+        d.add_argument("--policies", action="append", metavar="DIR", help="policy folder (repeatable)")
+        d.add_argument("--as-of", type=_date, metavar="DATE", help="decide as of this date (YYYY-MM-DD)")
+        d.add_argument("--lang", choices=("en", "zh"), default="en")
+        d.add_argument("--all-platforms", action="store_true", help="one decision per platform")
+        if name == "decide":
+            d.add_argument("--format", choices=("json", "text"), default="json")
+            d.add_argument("--proofs", action="store_true", help="with --format text, include proof trees")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return EXIT_INPUT if exc.code not in (0, None) else EXIT_OK
+    try:
+        if args.command == "validate":
+            return _cmd_validate(args, out)
+        return _cmd_decide(args, out, explain=args.command == "explain")
+    except (LoadError, RequestError, _InputError) as exc:
+        print(f"policy-engine {args.command}: error", file=err)
+        for p in exc.problems:
+            print(f"  {p}", file=err)
+        return EXIT_INPUT
+    except PolicyEngineError as exc:
+        print(f"policy-engine {args.command}: {exc}", file=err)
+        return EXIT_INPUT
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
