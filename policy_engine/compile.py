@@ -125,21 +125,103 @@ class Compiled:
         return json.dumps(self.ruleset, ensure_ascii=False, sort_keys=True, indent=1)
 
 
-def _dnf(cond: Condition, negated: bool = False) -> list[list[tuple[Condition, bool]]]:
+Lit = tuple  # (condition, negated, detail): detail is a Some branch or an `under` depth
+
+
+def _is_join(cond: Compare) -> bool:
+    if isinstance(cond.operand, AsOf):
+        return True
+    return isinstance(cond.operand, FieldRef) and cond.operand.path != "request.platform"
+
+
+def _always_present(cond: Compare) -> bool:
+    return isinstance(cond.operand, AsOf) or (
+        isinstance(cond.operand, FieldRef) and cond.operand.path in ("request.as_of", "request.platform"))
+
+
+def _compare_lits(cond: Compare, negated: bool) -> list[list[Lit]]:
+    """Alternatives for one comparison, so that no alternative holds an `$or` around a join.
+
+    durable_rules evaluates `$or` around joins wrongly and fails on joins to missing properties, so a
+    negated join becomes "the opposite comparison, or the field is missing", and `under` between two
+    fields becomes one alternative per depth of the ancestor category.
+    """
+    if not _is_join(cond):
+        return [[(cond, negated, None)]]
+    if negated:
+        if cond.op not in _NEGATE or not _always_present(cond):
+            raise _Unsupported("negating a comparison between two request fields is supported only against "
+                               "as_of; compare with the opposite operator instead", cond.pointer)
+        flipped = Compare(cond.path, _NEGATE[cond.op], cond.operand, cond.pointer)
+        missing = Compare(cond.path, "exists", Literal(False), cond.pointer)
+        return [[(flipped, False, None)], [(missing, False, None)]]
+    if cond.op == "under":
+        return [[(cond, False, depth)] for depth in range(CATEGORY_LEVELS)]
+    if cond.op in ("in", "not_in", "includes"):
+        raise _Unsupported(f"`{cond.op}` compares with values or named data, not with another field", cond.pointer)
+    return [[(cond, False, None)]]
+
+
+def _product(parts: list[list[list[Lit]]]) -> list[list[Lit]]:
+    out: list[list[Lit]] = [[]]
+    for p in parts:
+        out = [a + b for a in out for b in p]
+        if len(out) > 4 * MAX_ALTERNATIVES:
+            break
+    return out
+
+
+def _where_dnf(conds: tuple[Condition, ...], negated: bool = False) -> list[list[Lit]]:
+    """`where` conditions of a `some` as alternatives of plain comparisons."""
+    out: list[list[list[Lit]]] = []
+    for cond in conds:
+        out.append(_item_dnf(cond, negated))
+    return _product(out)
+
+
+def _item_dnf(cond: Condition, negated: bool) -> list[list[Lit]]:
+    if isinstance(cond, Not):
+        return _item_dnf(cond.condition, not negated)
+    if isinstance(cond, (AnyOf, AllOf)):
+        parts = [_item_dnf(c, negated) for c in cond.conditions]
+        if isinstance(cond, AnyOf) != negated:
+            return [alt for p in parts for alt in p]
+        return _product(parts)
+    assert isinstance(cond, Compare)
+    return _compare_lits(cond, negated)
+
+
+def _dnf(cond: Condition, negated: bool = False) -> list[list[Lit]]:
     if isinstance(cond, Not):
         return _dnf(cond.condition, not negated)
     if isinstance(cond, (AnyOf, AllOf)):
         parts = [_dnf(c, negated) for c in cond.conditions]
-        disjunctive = isinstance(cond, AnyOf) != negated
-        if disjunctive:
+        if isinstance(cond, AnyOf) != negated:
             return [alt for p in parts for alt in p]
-        out: list[list[tuple[Condition, bool]]] = [[]]
-        for p in parts:
-            out = [a + b for a in out for b in p]
-            if len(out) > 4 * MAX_ALTERNATIVES:
-                break
-        return out
-    return [[(cond, negated)]]
+        return _product(parts)
+    if isinstance(cond, Some):
+        branches = _where_dnf(cond.where)
+        if negated:
+            # No element satisfies any branch. A branch that joins to a field the request may lack holds
+            # for no element when that field is missing: (field missing) or (field present and none).
+            per_branch: list[list[list[Lit]]] = []
+            for b in branches:
+                guards = sorted({lit.operand.path for lit, _, _ in b
+                                 if isinstance(lit.operand, FieldRef) and not lit.operand.path.startswith("item")
+                                 and not _always_present(lit)
+                                 and (lit.operand.path.split(".")[0], fact_key(lit.operand.path)) not in _ALWAYS}
+                                | {lit.path for lit, _, _ in b if not lit.path.startswith("item")
+                                   and (lit.path.split(".")[0], fact_key(lit.path)) not in _ALWAYS})
+                alts: list[list[Lit]] = [[(Compare(g, "exists", Literal(False), cond.pointer), False, None)]
+                                         for g in guards]
+                alts.append([(Compare(g, "exists", Literal(True), cond.pointer), False, None) for g in guards]
+                            + [(cond, True, tuple(b))])
+                per_branch.append(alts)
+            return _product(per_branch)
+        return [[(cond, False, tuple(b))] for b in branches]
+    if isinstance(cond, Compare):
+        return _compare_lits(cond, negated)
+    return [[(cond, negated, None)]]
 
 
 def _seq(op: str, items: list[Any]) -> Any:
@@ -151,6 +233,19 @@ def _seq(op: str, items: list[Any]) -> Any:
         else:
             flat.append(item)
     items = flat
+    if op == "$and":
+        ors = [i for i in items if isinstance(i, dict) and len(i) == 1 and "$or" in i]
+        if ors:
+            # durable_rules ignores every test that follows an `$or` inside an `$and`: keep one `$or`, last,
+            # distributing the others into its branches.
+            plain = [i for i in items if not (isinstance(i, dict) and len(i) == 1 and "$or" in i)]
+            first, rest = ors[0]["$or"], ors[1:]
+            branches = [_seq("$and", [b, *rest]) if rest else b for b in first]
+            last = {"$or": branches} if len(branches) > 1 else branches[0]
+            if not plain:
+                return last
+            items = [*plain, last]
+            return {"$and": items} if len(items) > 1 else items[0]
     if len(items) == 1:
         return items[0]
     while len(items) > MAX_SEQUENCE:
@@ -179,11 +274,6 @@ class _RuleCompiler:
         self.plan["keys"][owner].add(key)
         if category:
             self.plan["categories"].add((owner, key))
-
-    # -- operands -------------------------------------------------------------------------------------
-    def _owner(self, path: str, item: str | None) -> str:
-        root = path.split(".")[0]
-        return item if root == "item" and item else root
 
     def literal_test(self, op: str, key: str, value: Any, negated: bool) -> Any:
         values = value if isinstance(value, tuple) else (value,)
@@ -215,75 +305,54 @@ class _RuleCompiler:
             return _seq("$or", [self.literal_test(_NEGATE[op], key, v, False), nex])
         return {key: v} if op == "equals" else {_DURABLE_OP[op]: {key: v}}
 
-    def join_test(self, op: str, key: str, other_alias: str, other_key: str, mirrored: bool,
-                  negated: bool) -> Any:
-        if op == "under":
-            if mirrored:  # this fact holds the ancestor; the earlier fact holds the category with levels
-                alts = [{key: {other_alias: _level_key(other_key, i)}} for i in range(CATEGORY_LEVELS)]
-            else:
-                alts = [{_level_key(key, i): {other_alias: other_key}} for i in range(CATEGORY_LEVELS)]
-            if negated:
-                raise _Unsupported("negating `under` between two fields is not supported inside `where`; "
-                                   "negate the whole `some` instead")
-            return _seq("$or", alts)
-        op = _MIRROR[op] if mirrored else {"in": "equals", "not_in": "not_equals"}.get(op, op)
-        if negated:
-            op = _NEGATE[op]
-        ref = {other_alias: other_key}
-        test = {key: ref} if op == "equals" else {_DURABLE_OP[op]: {key: ref}}
-        return _seq("$or", [test, {"$nex": {key: 1}}]) if negated else test
+    def compare_tests(self, cond: Compare, negated: bool, depth: int | None, item: str | None,
+                      order: list[str]) -> tuple[list[Any], list[Any], dict[str, list[Any]], str]:
+        """(alpha tests, join tests, alpha guards for other facts, owner of the pattern that gets the tests)."""
+        def owner_of(path: str) -> str:
+            root = path.split(".")[0]
+            return item if root == "item" and item else root
 
-    def compare_test(self, cond: Compare, negated: bool, here: str, item: str | None,
-                     order: list[str]) -> tuple[Any, bool]:
-        """The test for a comparison placed on alias `here`. Returns (test, is_join)."""
-        owner = self._owner(cond.path, item)
-        key = fact_key(cond.path)
-        operand = cond.operand
+        owner, key = owner_of(cond.path), fact_key(cond.path)
+        operand: Any = cond.operand
         if isinstance(operand, FieldRef) and operand.path == "request.platform":
             operand = Literal(self.platform)
-        if isinstance(operand, Literal) or operand is None:
+        if not isinstance(operand, (FieldRef, AsOf)):
             self.use(owner, key, category=cond.op == "under")
             value = operand.value if operand is not None else True
-            return self.literal_test(cond.op, key, value, negated), False
+            return [self.literal_test(cond.op, key, value, negated)], [], {}, owner
+        assert not negated
         if isinstance(operand, AsOf):
-            other_owner, other_key = "request", _date_key(operand)
+            other, other_key = "request", _date_key(operand)
             self.plan["shifts"].add(operand)
         else:
-            other_owner, other_key = self._owner(operand.path, item), fact_key(operand.path)
-        self.use(owner, key, category=cond.op == "under")
-        self.use(other_owner, other_key)
-        alias_of = self._alias_of(item)
-        if self._mirrored(owner, other_owner, order):
-            return self.join_test(cond.op, other_key, alias_of(owner), key, True, negated), True
-        return self.join_test(cond.op, key, alias_of(other_owner), other_key, False, negated), True
-
-    def _alias_of(self, item: str | None) -> Any:
-        def alias(owner: str) -> str:
-            return ROOT_ALIAS.get(owner, "")
-        return alias
-
-    @staticmethod
-    def _mirrored(owner: str, other_owner: str, order: list[str]) -> bool:
-        # The test goes on the later of the two facts; when that is the operand's, mirror the operator.
-        return order.index(other_owner) > order.index(owner)
-
-    def item_expr(self, cond: Condition, negated: bool, spec_path: str, order: list[str],
-                  joins: set[str]) -> Any:
-        if isinstance(cond, Not):
-            return self.item_expr(cond.condition, not negated, spec_path, order, joins)
-        if isinstance(cond, (AnyOf, AllOf)):
-            disjunctive = isinstance(cond, AnyOf) != negated
-            parts = [self.item_expr(c, negated, spec_path, order, joins) for c in cond.conditions]
-            return _seq("$or" if disjunctive else "$and", parts)
-        assert isinstance(cond, Compare)
-        for path in (cond.path, cond.operand.path if isinstance(cond.operand, FieldRef) else ""):
-            root = path.split(".")[0]
-            if root in ROOT_ALIAS and path != "request.platform":
-                joins.add(root)
-        if isinstance(cond.operand, AsOf):
-            joins.add("request")
-        test, _ = self.compare_test(cond, negated, spec_path, spec_path, order)
-        return test
+            other, other_key = owner_of(operand.path), fact_key(operand.path)
+        mirrored = order.index(other) > order.index(owner)
+        here, here_key, there, there_key = (other, other_key, owner, key) if mirrored else (owner, key, other, other_key)
+        ref_alias = ROOT_ALIAS[there]
+        guards: dict[str, list[Any]] = defaultdict(list)
+        alpha: list[Any] = [{"$ex": {here_key: 1}}]
+        if (there, there_key) not in _ALWAYS and not (there == "request" and there_key.startswith("as_of")):
+            guards[there].append({"$ex": {there_key: 1}})
+        self.use(here, here_key)
+        self.use(there, there_key)
+        if cond.op == "under":
+            assert depth is not None
+            # the descendant is `owner` (cond.path); the ancestor sits at `depth`
+            desc, desc_key, anc, anc_key = owner, key, other, other_key
+            self.use(desc, desc_key, category=True)
+            self.use(anc, anc_key, category=True)
+            depth_test = {anc_key + "__d": depth}
+            if anc == here:
+                alpha.append(depth_test)
+                join = {anc_key: {ROOT_ALIAS[desc]: _level_key(desc_key, depth)}}
+            else:
+                guards[anc].append(depth_test)
+                join = {_level_key(desc_key, depth): {ROOT_ALIAS[anc]: anc_key}}
+            return alpha, [join], guards, here
+        op = _MIRROR[cond.op] if mirrored else cond.op
+        ref = {ref_alias: there_key}
+        join = {here_key: ref} if op == "equals" else {_DURABLE_OP[op]: {here_key: ref}}
+        return alpha, [join], guards, here
 
 
 def _trie_fanout(paths: list[tuple[str, list[str]]]) -> tuple[int, str]:
@@ -334,7 +403,11 @@ def compile_policies(platform: str, policies: Sequence[Policy]) -> Compiled:
     alpha: list[tuple[str, list[str]]] = []
     plan["keys"]["request"].add("t")
     for index, (policy, rule) in enumerate(pairs):
-        alternatives = _dnf(rule.when)
+        try:
+            alternatives = _dnf(rule.when)
+        except _Unsupported as exc:
+            problems.append(Problem(policy.file, exc.pointer or rule.pointer, str(exc), code="unsupported"))
+            continue
         if len(alternatives) > MAX_ALTERNATIVES:
             problems.append(Problem(policy.file, rule.pointer + "/when",
                                     f"the conditions expand to {len(alternatives)} alternatives; expected at most "
@@ -400,9 +473,11 @@ class _Unsupported(Exception):
 
 
 _ORDER_BASE = ["request", "seller", "product"]
+# Fields every normalised request has (required by the schema, or filled with a default).
+_ALWAYS = {("request", "as_of"), ("request", "platform"), ("product", "category"), ("seller", "account_status")}
 
 
-def _compile_alternative(rc: _RuleCompiler, alternative: list[tuple[Condition, bool]],
+def _compile_alternative(rc: _RuleCompiler, alternative: list[Lit],
                          stratum: int) -> tuple[list[dict[str, Any]], list[Atom], bool]:
     root_tests: dict[str, list[Any]] = defaultdict(list)
     root_joins: dict[str, list[Any]] = defaultdict(list)
@@ -413,36 +488,19 @@ def _compile_alternative(rc: _RuleCompiler, alternative: list[tuple[Condition, b
     order = list(_ORDER_BASE)
     needs_trigger = False
 
-    def root_of(path: str) -> str:
-        return path.split(".")[0]
-
-    for cond, negated in alternative:
+    for cond, negated, detail in alternative:
         if isinstance(cond, Compare):
-            owner = root_of(cond.path)
-            other = None
-            if isinstance(cond.operand, FieldRef) and cond.operand.path != "request.platform":
-                other = root_of(cond.operand.path)
-            elif isinstance(cond.operand, AsOf):
-                other = "request"
-            if other is None or not negated:
-                here = owner if other is None or order.index(owner) >= order.index(other) else other
-                test, is_join = rc.compare_test(cond, negated, here, None, order)
-                (root_joins if is_join else root_tests)[here].append(test)
-                needed.update({owner} | ({other} if other else set()))
-                atoms.append(Atom(cond, negated, ROOT_ALIAS[owner]))
-            else:
-                # Negated comparison between two facts: no fact of `owner` satisfies it.
-                here = owner if order.index(owner) >= order.index(other) else other
-                test, _ = rc.compare_test(cond, False, here, None, order)
-                alias = f"n{next(counter)}"
-                needed.add(other if here == owner else owner)
-                rc.use(here, "t")
-                extra.append((alias + "$not", _seq("$and", [{"t": here}, test]), True))
-                atoms.append(Atom(cond, True, alias))
-                needs_trigger = True
+            alpha, joins, guards, here = rc.compare_tests(cond, negated, detail, None, order)
+            root_tests[here].extend(alpha)
+            root_joins[here].extend(joins)
+            for other, tests in guards.items():
+                root_tests[other].extend(tests)
+                needed.add(other)
+            needed.add(here)
+            atoms.append(Atom(cond, negated, ROOT_ALIAS[cond.path.split(".")[0]]))
         elif isinstance(cond, Count):
             key = "n__" + LISTS[cond.list_path].key
-            owner = root_of(cond.list_path)
+            owner = cond.list_path.split(".")[0]
             rc.use(owner, key)
             rc.plan["counts"].add(cond.list_path)
             op = _NEGATE[cond.op] if negated else cond.op
@@ -451,13 +509,32 @@ def _compile_alternative(rc: _RuleCompiler, alternative: list[tuple[Condition, b
             atoms.append(Atom(cond, negated, ROOT_ALIAS[owner]))
         elif isinstance(cond, Some):
             spec = LISTS[cond.list_path]
-            joins: set[str] = set()
             rc.use(cond.list_path, "i")
-            expr = rc.item_expr(AllOf(cond.where), False, cond.list_path, [*order, cond.list_path], joins)
-            needed.update(joins)
+            item_order = [*order, cond.list_path]
+            alphas: list[Any] = []
+            joins: list[Any] = []
+            for lit, lit_neg, depth in detail:
+                a, j, guards, here = rc.compare_tests(lit, lit_neg, depth, cond.list_path, item_order)
+                if here != cond.list_path:
+                    raise _Unsupported("inside `some`, every comparison must involve an element field",
+                                       lit.pointer)
+                alphas.extend(a)
+                joins.extend(j)
+                for other, tests in guards.items():
+                    if negated and any("$ex" not in t for t in tests):
+                        raise _Unsupported("inside a negated `some`, `under` may not compare with a request "
+                                           "category as the ancestor; negate a derived conclusion instead",
+                                           lit.pointer)
+                    root_tests[other].extend(tests)
+                    needed.add(other)
+                for j_test in j:
+                    needed.update(_refs(j_test))
             alias = f"x{next(counter)}"
-            extra.append((alias + ("$not" if negated else ""), _seq("$and", [{"t": spec.fact_type}, expr]), negated))
-            atoms.append(Atom(cond, negated, alias))
+            sorted_alpha = sorted(alphas, key=lambda t: json.dumps(t, sort_keys=True))
+            expr = _seq("$and", [{"t": spec.fact_type}, *sorted_alpha, *joins])
+            extra.append((alias + ("$not" if negated else ""), expr, negated))
+            if not any(a.condition is cond and a.negated for a in atoms) or not negated:
+                atoms.append(Atom(cond, negated, alias))
             needs_trigger |= negated
         elif isinstance(cond, Derived):
             alias = f"d{next(counter)}"
@@ -470,13 +547,15 @@ def _compile_alternative(rc: _RuleCompiler, alternative: list[tuple[Condition, b
     body: list[dict[str, Any]] = []
     anchor: str | None = None
     positives = any(not neg for _, _, neg in extra)
-    if not needed and not positives:
+    if not needed and not positives and not root_tests:
         needed.add("request")
     for root in _ORDER_BASE:
         if root not in needed and root not in root_tests and root not in root_joins:
             continue
         alias = ROOT_ALIAS[root]
-        parts: list[Any] = [{"t": root}, *sorted(root_tests[root], key=lambda t: json.dumps(t, sort_keys=True))]
+        rc.use(root, "t")
+        unique = {json.dumps(t, sort_keys=True): t for t in root_tests[root]}
+        parts: list[Any] = [{"t": root}, *(unique[k] for k in sorted(unique))]
         if anchor is None:
             anchor = alias
         else:
@@ -484,13 +563,24 @@ def _compile_alternative(rc: _RuleCompiler, alternative: list[tuple[Condition, b
         parts.extend(root_joins[root])
         body.append({alias: _seq("$and", parts)})
     ordered = [e for e in extra if not e[2]] + [e for e in extra if e[2]]
-    for alias, expr, negated in ordered:
-        parts = [expr]
+    for alias, expr, _negated in ordered:
         if anchor is None:
             anchor = alias
+            body.append({alias: expr})
         else:
-            parts.append({"q": {anchor: "q"}})
-        body.append({alias: _seq("$and", parts) if len(parts) > 1 else expr})
-    for root in needed:
-        rc.use(root, "t")
+            body.append({alias: _seq("$and", [expr, {"q": {anchor: "q"}}])})
     return body, atoms, needs_trigger
+
+
+def _refs(join: Any) -> set[str]:
+    """Root facts a join test refers to."""
+    found: set[str] = set()
+    if isinstance(join, dict):
+        for k, v in join.items():
+            if isinstance(v, dict):
+                for alias in v:
+                    for root, a in ROOT_ALIAS.items():
+                        if alias == a:
+                            found.add(root)
+                found |= _refs(v)
+    return found

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from . import schemas
-from .compile import FactPlan, _date_key, _level_key
+from .compile import CATEGORY_LEVELS, FactPlan, _date_key, _level_key
 from .errors import Problem, RequestError
 from .vocab import LISTS
 
@@ -107,8 +107,11 @@ class FactBuilder:
             return
         fact[key] = value
         if category and isinstance(value, str):
-            for i, level in _levels(value):
-                fact[_level_key(key, i)] = level
+            # Every level is present (padding "" never equals a category): joins on a missing property fail.
+            levels = dict(_levels(value))
+            for i in range(CATEGORY_LEVELS):
+                fact[_level_key(key, i)] = levels.get(i, "")
+            fact[key + "__d"] = len(levels) - 1
 
     def facts(self, req: dict[str, Any], q: int) -> list[dict[str, Any]]:
         """The facts of one request, tagged with the request key `q` (ids are added by the runtime)."""
