@@ -22,6 +22,7 @@ import attrs
 
 from .check import derived_refs, stratify
 from .errors import CompileError, Problem
+from .model import condition_json
 from .model import AllOf, AnyOf, AsOf, Compare, Condition, Count, Derived, FieldRef, Literal, Not, Policy, Rule, Some
 from .vocab import LISTS
 
@@ -171,12 +172,42 @@ def _product(parts: list[list[list[Lit]]]) -> list[list[Lit]]:
     return out
 
 
+def _lit_key(lit: Lit) -> tuple[str, bool, Any]:
+    cond, negated, detail = lit
+    shown = detail if not isinstance(detail, tuple) else tuple(_lit_key(d) for d in detail)
+    return json.dumps(condition_json(cond), sort_keys=True), negated, shown
+
+
+def _prune(alternatives: list[list[Lit]]) -> list[list[Lit]]:
+    """Drop repeated literals, and alternatives that put one ancestor category at two depths."""
+    out: list[list[Lit]] = []
+    seen_alts: set[tuple[Any, ...]] = set()
+    for alt in alternatives:
+        lits: list[Lit] = []
+        depths: dict[str, int] = {}
+        ok = True
+        for lit in alt:
+            cond, _, detail = lit
+            if isinstance(cond, Compare) and cond.op == "under" and isinstance(detail, int):
+                anc = cond.operand.path if isinstance(cond.operand, FieldRef) else ""
+                if depths.setdefault(anc, detail) != detail:
+                    ok = False
+                    break
+            if _lit_key(lit) not in {_lit_key(x) for x in lits}:
+                lits.append(lit)
+        key = tuple(_lit_key(x) for x in lits)
+        if ok and key not in seen_alts:
+            seen_alts.add(key)
+            out.append(lits)
+    return out
+
+
 def _where_dnf(conds: tuple[Condition, ...], negated: bool = False) -> list[list[Lit]]:
     """`where` conditions of a `some` as alternatives of plain comparisons."""
     out: list[list[list[Lit]]] = []
     for cond in conds:
         out.append(_item_dnf(cond, negated))
-    return _product(out)
+    return _prune(_product(out))
 
 
 def _item_dnf(cond: Condition, negated: bool) -> list[list[Lit]]:
@@ -404,7 +435,7 @@ def compile_policies(platform: str, policies: Sequence[Policy]) -> Compiled:
     plan["keys"]["request"].add("t")
     for index, (policy, rule) in enumerate(pairs):
         try:
-            alternatives = _dnf(rule.when)
+            alternatives = _prune(_dnf(rule.when))
         except _Unsupported as exc:
             problems.append(Problem(policy.file, exc.pointer or rule.pointer, str(exc), code="unsupported"))
             continue
@@ -428,7 +459,7 @@ def compile_policies(platform: str, policies: Sequence[Policy]) -> Compiled:
                 continue
             if needs_trigger:
                 body.insert(0, {"tk": {"$and": [{"t": TRIGGER_TYPE}, {"k": levels[index]}]}})
-            ruleset[name] = {"all": body}
+            ruleset[name] = {"all": body, "dist": 0}
             actions[name] = RuleAction(policy, rule, tuple(atoms), levels[index] if needs_trigger else 0,
                                        bool(rule.derive and rule.derive in consumed))
             for pattern in body:

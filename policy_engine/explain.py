@@ -8,42 +8,13 @@ from typing import Any
 
 from .compile import Compiled, RuleAction
 from .decision import SEVERITY, Decision, Evidence, PolicyRef, Proof, Reason, RemedyRef, Step
-from .model import AllOf, AnyOf, AsOf, Compare, Condition, Count, Derived, FieldRef, Literal, Not, Some, Text
+from .model import AllOf, AnyOf, AsOf, Compare, Condition, Count, Derived, FieldRef, Literal, Not, Some, Text, condition_json
 from .runtime import Firing, Trace
 from .vocab import LISTS
 
 __all__ = ["build_decision", "condition_json", "describe", "error_decision", "render_text"]
 
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
-
-
-def _operand_json(operand: Any) -> Any:
-    if isinstance(operand, Literal):
-        if operand.ref is not None:
-            return {"ref": operand.ref}
-        return list(operand.value) if isinstance(operand.value, tuple) else operand.value
-    if isinstance(operand, FieldRef):
-        return {"field": operand.path}
-    if isinstance(operand, AsOf):
-        return {"as_of": {k: v for k, v in (("years", operand.years), ("months", operand.months),
-                                             ("days", operand.days)) if v}}
-    return None
-
-
-def condition_json(cond: Condition) -> dict[str, Any]:
-    """The condition in policy syntax."""
-    if isinstance(cond, Compare):
-        return {"field": cond.path, cond.op: _operand_json(cond.operand)}
-    if isinstance(cond, Count):
-        return {"count": cond.list_path, cond.op: cond.value}
-    if isinstance(cond, Some):
-        return {"some": cond.list_path, "where": [condition_json(c) for c in cond.where]}
-    if isinstance(cond, Derived):
-        return {"derived": cond.name}
-    if isinstance(cond, Not):
-        return {"not": condition_json(cond.condition)}
-    key = "any" if isinstance(cond, AnyOf) else "all"
-    return {key: [condition_json(c) for c in cond.conditions]}
 
 
 def _operand_text(operand: Any) -> str:
@@ -150,8 +121,9 @@ class _ProofBuilder:
                 sub = self.proof(firing, active | {cond.name})
             return Step("derived", cjson, pointer, text, because=sub)
         if isinstance(cond, Count):
-            items = _get(self.req, cond.list_path) or []
-            return Step("count", cjson, pointer, text, (Evidence(_pointer(cond.list_path), len(items)),))
+            items = _get(self.req, cond.list_path)
+            evidence = (Evidence(_pointer(cond.list_path), len(items)),) if isinstance(items, list) else ()
+            return Step("count", cjson, pointer, text, evidence)
         if isinstance(cond, Some):
             spec = LISTS[cond.list_path]
             if negated:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Union
+from typing import Any, Union
 
 import attrs
 
@@ -25,6 +25,7 @@ __all__ = [
     "Some",
     "Source",
     "Text",
+    "condition_json",
 ]
 
 Scalar = Union[str, int, float, bool]
@@ -202,3 +203,34 @@ class Policy:
 
     def cite(self, rule: Rule) -> str:
         return f"{self.key}#{rule.id}"
+
+
+def _operand_json(operand: Any) -> Any:
+    if isinstance(operand, Literal):
+        if operand.ref is not None:
+            return {"ref": operand.ref}
+        return list(operand.value) if isinstance(operand.value, tuple) else operand.value
+    if isinstance(operand, FieldRef):
+        return {"field": operand.path}
+    if isinstance(operand, AsOf):
+        return {"as_of": {k: v for k, v in (("years", operand.years), ("months", operand.months),
+                                             ("days", operand.days)) if v}}
+    return None
+
+
+def condition_json(cond: Condition) -> dict[str, Any]:
+    """The condition in policy syntax."""
+    if isinstance(cond, Compare):
+        return {"field": cond.path, cond.op: _operand_json(cond.operand)}
+    if isinstance(cond, Count):
+        return {"count": cond.list_path, cond.op: cond.value}
+    if isinstance(cond, Some):
+        return {"some": cond.list_path, "where": [condition_json(c) for c in cond.where]}
+    if isinstance(cond, Derived):
+        return {"derived": cond.name}
+    if isinstance(cond, Not):
+        return {"not": condition_json(cond.condition)}
+    key = "any" if isinstance(cond, AnyOf) else "all"
+    return {key: [condition_json(c) for c in cond.conditions]}
+
+

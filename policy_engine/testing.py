@@ -1,0 +1,248 @@
+"""Hypothesis strategies and invariants for property-based testing of policies and of the engine.
+
+    from hypothesis import given
+    from policy_engine.testing import requests, policy_documents, check_proofs
+
+The strategies draw from small pools of categories, brands and dates so that generated conditions and
+requests actually meet (a rule that never fires tests nothing).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from hypothesis import strategies as st
+
+from .decision import Decision, Proof
+from .request import resolve_pointer
+from .semantics import compare
+
+__all__ = [
+    "BRANDS",
+    "CATEGORIES",
+    "check_proofs",
+    "policy_documents",
+    "requests",
+]
+
+CATEGORIES = ("shoes", "shoes/sneakers", "shoes/boots/hiking", "bags", "cycling", "cycling/bikes")
+BRANDS = ("Acme", "Bolt", "Cato")
+BASE_DAY = dt.date(2024, 3, 1)
+PLATFORMS = ("aliexpress", "dhgate")
+
+
+def _day(offset: int) -> str:
+    return (BASE_DAY + dt.timedelta(days=offset)).isoformat()
+
+
+_dates = st.integers(-3, 3).map(_day)
+_cats = st.sampled_from(CATEGORIES)
+_brands = st.sampled_from(BRANDS)
+
+
+@st.composite
+def requests(draw: Any, platform: str | None = None) -> dict[str, Any]:
+    """Valid listing requests around 2024-03-01, on a few categories and brands."""
+    def maybe(key: str, strategy: Any) -> dict[str, Any]:
+        return {key: draw(strategy)} if draw(st.booleans()) else {}
+
+    seller: dict[str, Any] = {
+        **maybe("entity_type", st.sampled_from(["enterprise", "individual_business", "individual"])),
+        **maybe("account_status", st.sampled_from(["active", "warned", "suspended", "closed"])),
+        **maybe("categories", st.lists(_cats, max_size=4)),
+        **maybe("commitments", st.lists(_cats, max_size=2)),
+        **maybe("trademarks", st.lists(st.fixed_dictionaries(
+            {"mark": _brands, "status": st.sampled_from(["registered", "pending", "expired"])},
+            optional={"mark_type": st.sampled_from(["word", "design_only"]), "filed_on": _dates}), max_size=3)),
+        **maybe("authorizations", st.lists(st.fixed_dictionaries(
+            {"brand": _brands},
+            optional={"valid_from": _dates, "valid_to": _dates, "level": st.integers(1, 3),
+                      "platforms": st.lists(st.sampled_from(PLATFORMS), min_size=1, max_size=2)}), max_size=3)),
+        **maybe("grants", st.lists(st.fixed_dictionaries(
+            {"kind": st.sampled_from(["brand_qualification", "category_admission"]),
+             "status": st.sampled_from(["approved", "pending", "revoked"])},
+            optional={"category": _cats, "brand": _brands, "expires_on": _dates,
+                      "platform": st.sampled_from(PLATFORMS)}), max_size=3)),
+        **maybe("violations", st.lists(st.fixed_dictionaries(
+            {"kind": st.sampled_from(["counterfeit", "trademark"]),
+             "status": st.sampled_from(["open", "upheld", "retracted"])},
+            optional={"brand": _brands, "occurred_on": _dates}), max_size=2)),
+        **maybe("metrics", st.dictionaries(st.sampled_from(["dispute_rate", "refund_rate"]),
+                                           st.sampled_from([0.0, 0.05, 0.1, 0.2]), max_size=2)),
+    }
+    product: dict[str, Any] = {"category": draw(_cats), **maybe("brand", st.one_of(st.none(), _brands))}
+    return {"platform": platform or draw(st.sampled_from(PLATFORMS)), "as_of": draw(_dates),
+            "seller": seller, "product": product}
+
+
+def _shift() -> Any:
+    return st.one_of(st.just({}), st.fixed_dictionaries({"days": st.integers(-2, 2)}),
+                     st.fixed_dictionaries({"months": st.integers(-1, 1)}))
+
+
+_ROOT_COMPARISONS = st.one_of(
+    st.builds(lambda op, v: {"field": "seller.entity_type", op: v},
+              st.sampled_from(["equals", "not_equals"]), st.sampled_from(["enterprise", "individual"])),
+    st.builds(lambda op, v: {"field": "seller.account_status", op: v},
+              st.sampled_from(["in", "not_in"]), st.lists(st.sampled_from(["closed", "suspended", "warned"]),
+                                                            min_size=1, max_size=2, unique=True)),
+    st.builds(lambda op, v: {"field": "product.category", op: v},
+              st.sampled_from(["under", "equals"]), _cats),
+    st.builds(lambda v: {"field": "product.category", "under": v},
+              st.lists(_cats, min_size=1, max_size=2, unique=True)),
+    st.builds(lambda v: {"field": "product.brand", "exists": v}, st.booleans()),
+    st.builds(lambda v: {"field": "product.brand", "equals": v}, _brands),
+    st.builds(lambda op, v: {"field": "seller.metrics.dispute_rate", op: v},
+              st.sampled_from(["greater_than", "at_most", "less_than", "at_least"]),
+              st.sampled_from([0.05, 0.1])),
+    st.builds(lambda op, v: {"field": "request.as_of", op: v},
+              st.sampled_from(["at_least", "less_than"]), _dates),
+    st.builds(lambda n: {"count": "seller.categories", "at_least": n}, st.integers(0, 3)),
+)
+
+
+def _item_conditions(list_path: str, negated_context: bool) -> Any:
+    brand_join = {"trademarks": "item.mark"}.get(list_path.split(".")[1], "item.brand")
+    common: list[Any] = []
+    if list_path == "seller.trademarks":
+        common += [st.builds(lambda v: {"field": "item.status", "equals": v},
+                             st.sampled_from(["registered", "pending"])),
+                   st.just({"not": {"field": "item.mark_type", "equals": "design_only"}}),
+                   st.just({"field": brand_join, "equals": {"field": "product.brand"}}),
+                   st.builds(lambda s: {"field": "item.filed_on", "at_least": {"as_of": s}}, _shift())]
+    elif list_path == "seller.authorizations":
+        common += [st.just({"field": "item.brand", "equals": {"field": "product.brand"}}),
+                   st.builds(lambda s: {"any": [{"field": "item.valid_to", "exists": False},
+                                                {"field": "item.valid_to", "at_least": {"as_of": s}}]}, _shift()),
+                   st.builds(lambda s: {"not": {"field": "item.valid_from", "greater_than": {"as_of": s}}},
+                             _shift()),
+                   st.just({"any": [{"field": "item.platforms", "exists": False},
+                                    {"field": "item.platforms", "includes": {"field": "request.platform"}}]}),
+                   st.builds(lambda n: {"field": "item.level", "at_most": n}, st.integers(1, 2))]
+    elif list_path == "seller.grants":
+        common += [st.builds(lambda v: {"field": "item.kind", "equals": v},
+                             st.sampled_from(["brand_qualification", "category_admission"])),
+                   st.builds(lambda v: {"field": "item.status", "in": v},
+                             st.lists(st.sampled_from(["approved", "pending"]), min_size=1, unique=True)),
+                   st.just({"field": "product.category", "under": {"field": "item.category"}}),
+                   st.just({"field": "item.brand", "equals": {"field": "product.brand"}}),
+                   st.builds(lambda s: {"field": "item.expires_on", "at_least": {"as_of": s}}, _shift())]
+        if not negated_context:
+            common.append(st.just({"field": "item.category", "under": {"field": "product.category"}}))
+    elif list_path == "seller.violations":
+        common += [st.builds(lambda v: {"field": "item.status", "in": v},
+                             st.lists(st.sampled_from(["open", "upheld"]), min_size=1, unique=True)),
+                   st.just({"field": "item.brand", "equals": {"field": "product.brand"}}),
+                   st.builds(lambda s: {"field": "item.occurred_on", "at_least": {"as_of": s}}, _shift())]
+    else:  # seller.categories / seller.commitments
+        common += [st.just({"field": "product.category", "under": {"field": "item"}}),
+                   st.builds(lambda c: {"field": "item", "under": c}, _cats),
+                   st.just({"field": "item", "equals": {"field": "product.category"}})]
+    return st.one_of(*common)
+
+
+@st.composite
+def _some(draw: Any, negated_context: bool) -> dict[str, Any]:
+    list_path = draw(st.sampled_from(["seller.trademarks", "seller.authorizations", "seller.grants",
+                                      "seller.violations", "seller.categories", "seller.commitments"]))
+    where = draw(st.lists(_item_conditions(list_path, negated_context), min_size=1, max_size=3))
+    return {"some": list_path, "where": where}
+
+
+@st.composite
+def _condition(draw: Any, derived: list[str], depth: int = 0) -> dict[str, Any]:
+    kinds = ["root", "some", "not-some"] + (["derived", "not-derived"] if derived else [])
+    if depth < 1:
+        kinds += ["any", "not-root"]
+    kind = draw(st.sampled_from(kinds))
+    if kind == "root":
+        return draw(_ROOT_COMPARISONS)
+    if kind == "not-root":
+        return {"not": draw(_ROOT_COMPARISONS)}
+    if kind == "some":
+        return draw(_some(False))
+    if kind == "not-some":
+        return {"not": draw(_some(True))}
+    if kind == "derived":
+        return {"derived": draw(st.sampled_from(derived))}
+    if kind == "not-derived":
+        return {"not": {"derived": draw(st.sampled_from(derived))}}
+    return {"any": draw(st.lists(_condition(derived, depth + 1), min_size=2, max_size=3))}
+
+
+@st.composite
+def policy_documents(draw: Any, platform: str = "aliexpress", max_rules: int = 6) -> dict[str, Any]:
+    """Valid, stratifiable policy documents using every condition form of the language."""
+    n = draw(st.integers(1, max_rules))
+    rules: list[dict[str, Any]] = []
+    derived: list[str] = []
+    message = {"en": "Rule fired for {product.brand} in {product.category}.", "zh": "规则触发。"}
+    for i in range(n):
+        when = draw(st.lists(_condition(list(derived)), min_size=1, max_size=3))
+        if draw(st.booleans()) and i < n - 1:
+            # Reusing a name only from rules that use no conclusion keeps the rules stratifiable.
+            uses = "derived" in repr(when)
+            fresh = [x for x in ("alpha", "beta", "gamma", "delta", "epsilon", "zeta") if x not in derived]
+            name = fresh[0] if uses or not derived else draw(st.sampled_from([*derived, fresh[0]]))
+            rules.append({"id": f"r{i}", "when": when, "derive": name})
+            if name not in derived:
+                derived.append(name)
+        else:
+            outcome = draw(st.sampled_from(["deny", "review", "allow", "advisory"]))
+            rule: dict[str, Any] = {"id": f"r{i}", "when": when, "outcome": outcome, "message": message}
+            if outcome == "deny":
+                rule["remedies"] = [{"code": "fix", "en": "Fix it.", "zh": "修正。"}]
+            rules.append(rule)
+    return {"id": f"{platform}.generated", "version": "1.0.0", "platform": platform,
+            "effective_from": "2000-01-01", "title": "Generated policy",
+            "sources": [{"document": "generated", "provenance": "illustrative"}], "rules": rules}
+
+
+def _check_step_facts(proof: Proof, request: dict[str, Any]) -> list[str]:
+    problems = []
+    for p in proof.walk():
+        for step in p.steps:
+            for ev in step.evidence:
+                try:
+                    value = resolve_pointer(request, ev.pointer)
+                except (KeyError, IndexError, ValueError):
+                    problems.append(f"{p.rule}: {ev.pointer} is not in the request")
+                    continue
+                expected = len(value) if step.kind == "count" else value
+                if expected != ev.value:
+                    problems.append(f"{p.rule}: {ev.pointer} is {expected!r}, the proof says {ev.value!r}")
+            cond, negated = step.condition, False
+            while "not" in cond:
+                cond, negated = cond["not"], not negated
+            if step.kind == "fact" and "field" in cond and step.evidence:
+                (op,) = (k for k in cond if k != "field")
+                right = cond[op]
+                if isinstance(right, dict):
+                    continue  # joins are checked through the reference evaluator
+                left = step.evidence[0].value
+                right = tuple(right) if isinstance(right, list) else right
+                if isinstance(left, list):
+                    left = tuple(left)
+                if compare(op, left, right) == negated:
+                    problems.append(f"{p.rule}: {step.text} does not hold for {left!r}")
+            if step.kind == "count":
+                (op,) = (k for k in cond if k != "count")
+                count = step.evidence[0].value if step.evidence else 0
+                if compare(op, count, cond[op]) == negated:
+                    problems.append(f"{p.rule}: {step.text} does not hold")
+            if step.kind == "derived" and step.because is None:
+                problems.append(f"{p.rule}: {step.text} has no proof")
+    return problems
+
+
+def check_proofs(decision: Decision, request: dict[str, Any]) -> list[str]:
+    """Problems with the decision's proofs: every cited value must be in the request and satisfy the rule."""
+    problems: list[str] = []
+    for reason in (*decision.reasons, *decision.advisories):
+        if reason.proof is None:
+            continue
+        if reason.proof.rule != reason.rule:
+            problems.append(f"{reason.rule}: proof is for {reason.proof.rule}")
+        problems += _check_step_facts(reason.proof, request)
+    return problems
