@@ -115,6 +115,7 @@ class Decision:
     advisories: tuple[Reason, ...] = ()
     remedies: tuple[RemedyRef, ...] = ()
     derived: tuple[str, ...] = ()
+    derivations: tuple[tuple[str, str], ...] = ()
     default_applied: bool = False
     error: str | None = None
     marketplace: str | None = None
@@ -140,6 +141,7 @@ class Decision:
             "advisories": [a.to_dict() for a in self.advisories],
             "remedies": [r.to_dict() for r in self.remedies],
             "derived": list(self.derived),
+            "derivations": [{"name": n, "rule": r} for n, r in self.derivations],
             "default_applied": self.default_applied,
         }
         if self.marketplace is not None:

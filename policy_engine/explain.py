@@ -193,6 +193,7 @@ def build_decision(compiled: Compiled, trace: Trace, req: dict[str, Any], proofs
         advisories=tuple(reason(f) for f in sorted(advisory, key=lambda f: f.action.citation)),
         remedies=remedies if outcome != "allow" else (),
         derived=tuple(sorted(trace.derived)),
+        derivations=tuple((n, trace.derived[n].action.citation) for n in sorted(trace.derived)),
         default_applied=not decisive,
         marketplace=req.get("marketplace"),
         request=req,

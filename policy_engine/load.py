@@ -207,8 +207,8 @@ def load_documents(paths: Sequence[str | Path]) -> list[Policy]:
         problems.extend(errs)
         if policy is not None:
             policies.append(policy)
-    if not problems:
-        problems.extend(check_policies(policies))
+    # Semantic checks run on every document that parsed, so one run reports the problems of all files.
+    problems.extend(check_policies(policies))
     if problems:
         raise LoadError(problems)
     return policies

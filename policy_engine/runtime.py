@@ -124,21 +124,26 @@ class Network:
                 fact["sid"] = sid
                 fact["id"] = ids[n]
             counter = [used]
+            failure: BaseException | None = None
             try:
                 self._assert(json.dumps(facts, ensure_ascii=False), sid, traces, ids, counter, many=True)
                 for k in range(1, self.compiled.strata + 1):
                     trigger = {"sid": sid, "id": ids[counter[0]], "t": TRIGGER_TYPE, "k": k}
                     counter[0] += 1
                     self._assert(json.dumps(trigger), sid, traces, ids, counter, many=False)
-            except EngineFault:
-                raise
+            except EngineFault as exc:
+                failure = exc
             except BaseException as exc:
-                raise EngineFault(f"the rule engine failed: {type(exc).__name__}: {exc}") from exc
-            finally:
-                try:
-                    dre.delete_state(self._handle, sid)
-                except BaseException as exc:
-                    raise EngineFault(f"the rule engine could not end the session: {exc}") from exc
+                failure = EngineFault(f"the rule engine failed: {type(exc).__name__}: {exc}")
+                failure.__cause__ = exc
+            try:
+                dre.delete_state(self._handle, sid)
+            except BaseException as exc:
+                # 309: the session was never created (the first assert failed); nothing to end.
+                if failure is None and "309" not in str(exc):
+                    failure = EngineFault(f"the rule engine could not end the session: {exc}")
+            if failure is not None:
+                raise failure
         return traces
 
     def _assert(self, payload: str, sid: str, traces: list[Trace], ids: list[str], counter: list[int],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import given, reject, settings
+from hypothesis import given, reject
 from hypothesis import strategies as st
 
 from policy_engine import CompileError, Engine
@@ -24,7 +24,7 @@ def _engine(doc: dict[str, Any]) -> Engine:
     return Engine([policy])
 
 
-@settings(max_examples=120)
+
 @given(doc=policy_documents(), reqs=st.lists(requests(platform="aliexpress"), min_size=1, max_size=6))
 def test_network_agrees_with_reference(doc: dict[str, Any], reqs: list[dict[str, Any]]) -> None:
     engine = _engine(doc)
@@ -48,7 +48,7 @@ def test_network_agrees_with_reference(doc: dict[str, Any], reqs: list[dict[str,
         engine.close()
 
 
-@settings(max_examples=40)
+
 @given(doc=policy_documents(), raw=requests(platform="aliexpress"), extra=st.sampled_from(["enterprise", "x"]))
 def test_derived_conclusions_are_monotone_in_positive_rules(doc: dict[str, Any], raw: dict[str, Any],
                                                            extra: str) -> None:

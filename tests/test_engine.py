@@ -1,0 +1,152 @@
+"""The Engine API: versions by date, platforms, batches, fail-closed behaviour, thread safety."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from typing import Any
+
+import pytest
+
+from policy_engine import Engine, EngineFault, RequestError, UnknownPlatformError, schemas
+from policy_engine.runtime import _IDS, _fnv1a32
+
+CYCLING = {
+    "platform": "dhgate",
+    "seller": {"entity_type": "individual", "account_status": "active"},
+    "product": {"category": "cycling/road-bikes", "brand": "Velo"},
+}
+
+
+def test_dhgate_cycling_admission_applies_from_2016_07_15(engine: Engine) -> None:
+    before = engine.decide({**CYCLING, "as_of": "2016-07-14"})
+    on = engine.decide({**CYCLING, "as_of": "2016-07-15"})
+    assert before.outcome == "allow"
+    assert on.outcome == "deny"
+    assert "dhgate.cycling-admission@1.0.0#not-enterprise" in on.rules
+    assert "dhgate.cycling-admission@1.0.0" not in {f"{p.id}@{p.version}" for p in before.policies}
+
+
+def test_as_of_override_and_default_today(engine: Engine) -> None:
+    d = engine.decide(CYCLING, as_of=dt.date(2016, 7, 14))
+    assert d.as_of == "2016-07-14"
+    today = engine.decide(CYCLING)
+    assert today.as_of == dt.datetime.now(dt.timezone.utc).date().isoformat()
+
+
+def test_unknown_platform_is_an_error_never_an_allow(engine: Engine) -> None:
+    with pytest.raises(UnknownPlatformError) as info:
+        engine.decide({**CYCLING, "platform": "nowhere"})
+    assert "nowhere" in str(info.value) and "aliexpress" in str(info.value)
+
+
+def test_platform_without_policy_in_force_is_an_error(engine: Engine) -> None:
+    with pytest.raises(UnknownPlatformError):
+        engine.decide({**CYCLING, "platform": "aliexpress", "as_of": "2010-01-01"})
+
+
+def test_bad_request_is_reported_with_pointer(engine: Engine) -> None:
+    with pytest.raises(RequestError) as info:
+        engine.decide({**CYCLING, "seller": {"entity_type": "corporation"}})
+    (problem,) = info.value.problems
+    assert problem.pointer == "/seller/entity_type" and "enterprise" in problem.message
+
+
+def test_decision_round_trips_through_the_schema(engine: Engine) -> None:
+    d = engine.decide({**CYCLING, "as_of": "2020-01-01"})
+    assert schemas.validate("decision", d.to_dict()) == []
+    assert d.to_dict()["policies"][0]["digest"].startswith("sha256:")
+    assert d.remedies and all(r.message["zh"] for r in d.remedies)
+
+
+def test_messages_fill_placeholders_in_both_languages(engine: Engine) -> None:
+    req = {"platform": "aliexpress", "as_of": "2024-03-01", "seller": {"entity_type": "enterprise"},
+           "product": {"category": "shoes/sneakers", "brand": "Acme"}}
+    (reason,) = engine.decide(req).reasons
+    assert "Acme" in reason.message["en"] and "Acme" in reason.message["zh"]
+    assert "{" not in reason.message["en"] + reason.message["zh"]
+
+
+def _requests() -> list[dict[str, Any]]:
+    out = []
+    for i in range(60):
+        out.append({
+            "platform": ("aliexpress", "dhgate")[i % 2],
+            "as_of": ("2016-07-14", "2016-07-15", "2024-03-01")[i % 3],
+            "seller": {"entity_type": ("enterprise", "individual")[i % 2 == 0 and i % 4 == 0],
+                       "trademarks": [{"mark": "Acme", "status": ("registered", "pending")[i % 5 == 0]}],
+                       "commitments": ["cycling"] if i % 7 else []},
+            "product": {"category": ("shoes/sneakers", "cycling", "toys")[i % 3], "brand": "Acme"},
+        })
+    return [r for r in out if not (r["platform"] == "aliexpress" and r["as_of"] < "2017-01-01")]
+
+
+def test_decide_many_keeps_order_and_equals_decide(engine: Engine) -> None:
+    reqs = _requests()
+    many = engine.decide_many(reqs, batch_size=7)
+    assert [d.to_dict() for d in many] == [engine.decide(r).to_dict() for r in reqs]
+
+
+def test_decide_everywhere_answers_per_platform(engine: Engine) -> None:
+    req = {"as_of": "2024-03-01", "platform": "ignored", "seller": {"account_status": "suspended"},
+           "product": {"category": "toys"}}
+    out = engine.decide_everywhere(req)
+    assert set(out) == {"aliexpress", "dhgate"}
+    assert all(d.outcome == "deny" for d in out.values())
+    assert all("common.account-status@1.0.0#account-closed-or-suspended" in d.rules for d in out.values())
+
+
+def test_concurrent_calls_from_threads_agree_with_sequential(engine: Engine) -> None:
+    reqs = _requests()
+    expected = [d.to_dict() for d in engine.decide_many(reqs)]
+    results: dict[int, list[dict[str, Any]]] = {}
+    errors: list[BaseException] = []
+
+    def worker(k: int) -> None:
+        try:
+            results[k] = [engine.decide(r).to_dict() for r in reqs]
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert all(results[k] == expected for k in range(6))
+
+
+def test_engine_fault_fails_closed(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    req = {"platform": "aliexpress", "as_of": "2024-03-01", "seller": {}, "product": {"category": "toys"}}
+    assert engine.decide(req).outcome == "allow"
+    prepared = engine._prepared("aliexpress", dt.date(2024, 3, 1))
+
+    def broken(batches: Any) -> Any:
+        raise EngineFault("simulated engine failure")
+
+    monkeypatch.setattr(prepared.network, "run", broken)
+    d = engine.decide(req)
+    assert d.outcome == "deny" and d.error is not None and "simulated" in d.error
+    assert schemas.validate("decision", d.to_dict()) == []
+    many = engine.decide_many([req, req])
+    assert all(x.outcome == "deny" and x.error for x in many)
+
+
+def test_engine_error_codes_fail_closed(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    import policy_engine.runtime as runtime
+
+    req = {"platform": "aliexpress", "as_of": "2024-03-01", "seller": {}, "product": {"category": "toys"}}
+    original = runtime.dre.assert_facts
+    monkeypatch.setattr(runtime.dre, "assert_facts", lambda h, payload: (2, 0))
+    d = engine.decide(req)
+    monkeypatch.setattr(runtime.dre, "assert_facts", original)
+    assert d.outcome == "deny" and d.error and "already observed" in d.error
+    assert engine.decide(req).outcome == "allow"  # the network still works afterwards
+
+
+def test_fact_ids_have_distinct_hashes() -> None:
+    ids = _IDS.take(5000)[:5000]
+    raw = {_fnv1a32(i.encode()) for i in ids}
+    quoted = {_fnv1a32(f'"{i}"'.encode()) for i in ids}
+    assert len(raw) == len(quoted) == 5000 and not raw & quoted

@@ -1,0 +1,160 @@
+"""Loading and checking policies: every problem reported with file, JSON pointer and what was expected."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from policy_engine import Engine, LoadError, load_documents
+
+BASE: dict[str, Any] = {
+    "id": "test.policy",
+    "version": "1.0.0",
+    "platform": "testplatform",
+    "effective_from": "2020-01-01",
+    "title": "Test",
+    "sources": [{"document": "test", "provenance": "illustrative"}],
+    "data": {"closed": ["shoes"]},
+    "rules": [
+        {"id": "qualified", "when": [{"field": "seller.entity_type", "equals": "enterprise"}], "derive": "ok"},
+        {"id": "deny-closed", "when": [{"field": "product.category", "under": {"ref": "closed"}},
+                                       {"not": {"derived": "ok"}}],
+         "outcome": "deny", "message": {"en": "No {product.category}.", "zh": "不行 {product.category}。"}},
+    ],
+}
+
+
+def write(tmp_path: Path, name: str, doc: Any) -> Path:
+    path = tmp_path / name
+    path.write_text(doc if isinstance(doc, str) else json.dumps(doc), encoding="utf-8")
+    return path
+
+
+def problems_of(tmp_path: Path) -> list[str]:
+    with pytest.raises(LoadError) as info:
+        load_documents([tmp_path])
+    return [str(p) for p in info.value.problems]
+
+
+def test_valid_document_loads(tmp_path: Path) -> None:
+    write(tmp_path, "p.json", BASE)
+    (policy,) = load_documents([tmp_path])
+    assert policy.key == "test.policy@1.0.0"
+    assert policy.digest.startswith("sha256:")
+
+
+def test_malformed_json_names_line_and_column(tmp_path: Path) -> None:
+    write(tmp_path, "bad.json", '{"id": "x",\n  "version": }')
+    (msg,) = problems_of(tmp_path)
+    assert "bad.json" in msg and "line 2" in msg and "column" in msg
+
+
+def test_schema_violations_point_at_the_field(tmp_path: Path) -> None:
+    doc = copy.deepcopy(BASE)
+    doc["rules"][0]["when"][0] = {"field": "seller.entity_type", "equal": "enterprise"}
+    doc["effective_from"] = "2020-13-01"
+    write(tmp_path, "p.json", doc)
+    msgs = problems_of(tmp_path)
+    assert any("/effective_from" in m and "date" in m for m in msgs)
+    assert any("/rules/0/when/0" in m for m in msgs)
+
+
+def test_unknown_field_lists_the_alternatives(tmp_path: Path) -> None:
+    doc = copy.deepcopy(BASE)
+    doc["rules"][0]["when"][0]["field"] = "seller.entitytype"
+    write(tmp_path, "p.json", doc)
+    (msg,) = problems_of(tmp_path)
+    assert "/rules/0/when/0/field" in msg and "seller.entity_type" in msg
+
+
+def test_every_problem_of_every_file_is_reported(tmp_path: Path) -> None:
+    a = copy.deepcopy(BASE)
+    a["rules"][1]["when"][0]["under"] = {"ref": "missing"}
+    b = copy.deepcopy(BASE)
+    b["id"] = "test.other"
+    b["rules"][1]["when"][1] = {"not": {"derived": "nobody-derives-this"}}
+    write(tmp_path, "a.json", a)
+    write(tmp_path, "b.json", b)
+    msgs = problems_of(tmp_path)
+    assert any("a.json" in m and "missing" in m for m in msgs)
+    assert any("b.json" in m and "nobody-derives-this" in m for m in msgs)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (lambda d: d["rules"].append(dict(d["rules"][0])), "already used"),
+        (lambda d: d["rules"][0].update(when=[{"not": {"derived": "ok"}}]), "cycle through negation"),
+        (lambda d: d["rules"][1]["message"].update(en="Hi {seller.nothing}"), "placeholder"),
+        (lambda d: d["rules"][0]["when"].append({"field": "product.category", "at_least": 3}), "number or date"),
+        (lambda d: d["rules"][0]["when"].append({"field": "seller.metrics.refund_rate", "equals": "high"}),
+         "number"),
+        (lambda d: d.update(effective_until="2019-01-01"), "after effective_from"),
+        (lambda d: d["rules"][0]["when"].append({"field": "item.brand", "equals": "x"}), "inside `some`"),
+    ],
+)
+def test_semantic_errors(tmp_path: Path, mutate: Any, expected: str) -> None:
+    doc = copy.deepcopy(BASE)
+    mutate(doc)
+    write(tmp_path, "p.json", doc)
+    msgs = problems_of(tmp_path)
+    assert any(expected in m and "p.json:/" in m for m in msgs), msgs
+
+
+def test_overlapping_versions_are_an_error(tmp_path: Path) -> None:
+    v2 = copy.deepcopy(BASE)
+    v2["version"] = "1.1.0"
+    v2["effective_from"] = "2021-01-01"
+    write(tmp_path, "v1.json", BASE)
+    write(tmp_path, "v2.json", v2)
+    (msg,) = problems_of(tmp_path)
+    assert "overlaps" in msg and "v2.json:/effective_from" in msg
+
+
+def test_consecutive_versions_load_and_switch_on_the_date(tmp_path: Path) -> None:
+    v1 = dict(copy.deepcopy(BASE), effective_until="2021-01-01")
+    v2 = dict(copy.deepcopy(BASE), version="1.1.0", effective_from="2021-01-01")
+    v2["rules"][1]["outcome"] = "review"
+    write(tmp_path, "v1.json", v1)
+    write(tmp_path, "v2.json", v2)
+    engine = Engine.from_directory(tmp_path)
+    req = {"platform": "testplatform", "seller": {}, "product": {"category": "shoes/boots"}}
+    assert engine.decide({**req, "as_of": "2020-12-31"}).rules == ("test.policy@1.0.0#deny-closed",)
+    assert engine.decide({**req, "as_of": "2021-01-01"}).rules == ("test.policy@1.1.0#deny-closed",)
+    assert engine.decide({**req, "as_of": "2021-01-01"}).outcome == "review"
+    engine.close()
+
+
+def test_disagreeing_platform_defaults(tmp_path: Path) -> None:
+    a = dict(copy.deepcopy(BASE), default_outcome="review")
+    b = dict(copy.deepcopy(BASE), id="test.b", default_outcome="allow")
+    write(tmp_path, "a.json", a)
+    write(tmp_path, "b.json", b)
+    assert any("disagrees" in m for m in problems_of(tmp_path))
+
+
+def test_a_bad_policy_never_replaces_a_good_engine(tmp_path: Path) -> None:
+    write(tmp_path, "p.json", BASE)
+    engine = Engine.from_directory(tmp_path)
+    bad = copy.deepcopy(BASE)
+    bad["rules"][0]["when"] = []
+    write(tmp_path, "p.json", bad)
+    with pytest.raises(LoadError):
+        Engine.from_directory(tmp_path)
+    req = {"platform": "testplatform", "as_of": "2024-01-01", "seller": {}, "product": {"category": "shoes"}}
+    assert engine.decide(req).outcome == "deny"
+    engine.close()
+
+
+def test_empty_folder_is_an_error(tmp_path: Path) -> None:
+    assert any("no policy files" in m for m in problems_of(tmp_path))
+
+
+def test_shipped_policies_load() -> None:
+    engine = Engine.default()
+    assert {"aliexpress", "dhgate"} <= engine.platforms
+    engine.close()
