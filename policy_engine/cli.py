@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .engine import Engine
-from .errors import LoadError, PolicyEngineError, Problem, RequestError
+from .errors import CompileError, LoadError, PolicyEngineError, Problem, RequestError
 from .explain import render_text
-from .load import discover, load_documents, read_json
+from .load import discover, read_json
 from .resources import data_dir
 
 __all__ = ["main"]
@@ -72,7 +72,9 @@ def _engine(paths: Sequence[str] | None) -> Engine:
 
 def _cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
     paths = args.paths or [str(data_dir("policies"))]
-    policies = load_documents(paths)
+    engine = Engine.from_directory(*paths)  # loads, checks and compiles every period of every platform
+    policies = engine.policies
+    engine.close()
     files = len(discover(paths))
     platforms = sorted({p.platform for p in policies})
     rules = sum(len(p.rules) for p in policies)
@@ -101,7 +103,8 @@ def _cmd_decide(args: argparse.Namespace, out: TextIO, explain: bool = False) ->
                 if len(items) > 1 or len(decisions) > 1:
                     print(file=out)
             else:
-                print(json.dumps(d.to_dict(), ensure_ascii=False, indent=None if len(items) > 1 else 2), file=out)
+                lines = len(items) > 1 or len(decisions) > 1
+                print(json.dumps(d.to_dict(), ensure_ascii=False, indent=None if lines else 2), file=out)
     return worst
 
 
@@ -138,7 +141,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         if args.command == "validate":
             return _cmd_validate(args, out)
         return _cmd_decide(args, out, explain=args.command == "explain")
-    except (LoadError, RequestError, _InputError) as exc:
+    except (LoadError, CompileError, RequestError, _InputError) as exc:
         print(f"policy-engine {args.command}: error", file=err)
         for p in exc.problems:
             print(f"  {p}", file=err)

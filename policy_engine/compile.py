@@ -322,11 +322,8 @@ class _RuleCompiler:
         if op == "under":
             if not negated:
                 return _seq("$or", [_under_literal(key, v) for v in values])
-            outs = []
-            for v in values:
-                lk = _level_key(key, v.count("/"))
-                outs.append(_seq("$or", [{"$neq": {lk: v}}, {"$nex": {lk: 1}}]))
-            return _seq("$and", outs)
+            # category levels are always present (padded), so "not under" needs no "or missing" branch
+            return _seq("$and", [{"$neq": {_level_key(key, v.count("/")): v}} for v in values])
         if op == "includes":
             if not negated:
                 return _seq("$or", [{"$iany": {key: {"$i": v}}} for v in values])
@@ -384,6 +381,20 @@ class _RuleCompiler:
         ref = {ref_alias: there_key}
         join = {here_key: ref} if op == "equals" else {_DURABLE_OP[op]: {here_key: ref}}
         return alpha, [join], guards, here
+
+
+def _expression_count(expr: Any) -> int:
+    """Entries durable_rules keeps in one pattern's expression sequence: an open and a close per `$and` or
+    `$or`, and one per join (it fails at 32)."""
+    if isinstance(expr, dict) and len(expr) == 1:
+        (op, body), = expr.items()
+        if op in ("$and", "$or"):
+            return 2 + sum(_expression_count(e) for e in body)
+        if op.startswith("$"):
+            inner = list(body.values()) if isinstance(body, dict) else []
+            return int(any(isinstance(v, dict) and v and not any(k.startswith("$") for k in v) for v in inner))
+        return int(isinstance(body, dict))
+    return 0
 
 
 def _trie_fanout(paths: list[tuple[str, list[str]]]) -> tuple[int, str]:
@@ -451,6 +462,13 @@ def compile_policies(platform: str, policies: Sequence[Policy]) -> Compiled:
                 body, atoms, needs_trigger = _compile_alternative(rc, alternative, levels[index])
             except _Unsupported as exc:
                 problems.append(Problem(policy.file, exc.pointer or rule.pointer, str(exc), code="unsupported"))
+                continue
+            budget = max(_expression_count(next(iter(p.values()))) for p in body)
+            if budget >= MAX_SEQUENCE - 1:
+                problems.append(Problem(policy.file, rule.pointer + "/when",
+                                        f"one fact of the rule needs {budget} engine expressions; durable_rules "
+                                        f"holds at most {MAX_SEQUENCE - 2} (fewer alternatives with `any`/`not`, "
+                                        "or derive intermediate conclusions)", code="too-large"))
                 continue
             if len(body) > MAX_PATTERNS:
                 problems.append(Problem(policy.file, rule.pointer + "/when",

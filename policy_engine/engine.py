@@ -10,7 +10,7 @@ from typing import Any
 
 from .compile import Compiled, compile_policies
 from .decision import Decision
-from .errors import EngineFault, Problem, UnknownPlatformError
+from .errors import CompileError, EngineFault, Problem, UnknownPlatformError
 from .explain import build_decision, error_decision
 from .load import load_documents
 from .model import Policy
@@ -47,8 +47,37 @@ class Engine:
 
     @classmethod
     def from_directory(cls, *paths: str | Path) -> Engine:
-        """Load and check every policy under the given folders or files (LoadError lists every problem)."""
-        return cls(load_documents(paths or (data_dir("policies"),)))
+        """Load, check and compile every policy under the given folders or files.
+
+        Raises LoadError listing every problem, or CompileError if some set of versions in force cannot
+        be compiled into a network the engine can run safely.
+        """
+        engine = cls(load_documents(paths or (data_dir("policies"),)))
+        engine.prepare_all()
+        return engine
+
+    def windows(self, platform: str) -> list[dt.date]:
+        """The first day of every period in which a different set of versions is in force."""
+        days = {dt.date.min}
+        for p in self._policies:
+            if p.platform in (platform, "*"):
+                days.add(p.effective_from)
+                if p.effective_until is not None:
+                    days.add(p.effective_until)
+        return sorted(days)
+
+    def prepare_all(self) -> None:
+        """Compile the network of every platform for every period (all problems at once, up front)."""
+        problems: list[Problem] = []
+        for platform in sorted(self._platforms):
+            for day in self.windows(platform):
+                if any(p.platform == platform for p in self.in_force(platform, day)):
+                    try:
+                        self._prepared(platform, day)
+                    except CompileError as exc:
+                        problems.extend(p for p in exc.problems if p not in problems)
+        if problems:
+            raise CompileError(problems)
 
     @classmethod
     def default(cls) -> Engine:
@@ -117,7 +146,12 @@ class Engine:
         for i, req in enumerate(reqs):
             groups.setdefault((req["platform"], req["as_of"]), []).append(i)
         for (platform, day), members in groups.items():
-            prepared = self._prepared(platform, dt.date.fromisoformat(day))
+            try:
+                prepared = self._prepared(platform, dt.date.fromisoformat(day))
+            except EngineFault as exc:  # the engine refused the network: fail closed
+                for i in members:
+                    out[i] = error_decision(platform, day, str(exc), None, reqs[i])
+                continue
             for start in range(0, len(members), batch_size):
                 chunk = members[start : start + batch_size]
                 for i, decision in zip(chunk, self._run(prepared, [reqs[i] for i in chunk], proofs)):

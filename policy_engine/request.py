@@ -103,15 +103,15 @@ class FactBuilder:
 
     @staticmethod
     def _put(fact: dict[str, Any], key: str, value: Any, category: bool) -> None:
-        if value is None:
-            return
-        fact[key] = value
-        if category and isinstance(value, str):
-            # Every level is present (padding "" never equals a category): joins on a missing property fail.
-            levels = dict(_levels(value))
+        if category:
+            # Every level is present, padded with "" (never a category), even for a missing value: durable_rules
+            # fails on joins to a missing property, and `not under` then needs no "or missing" branch.
+            levels = dict(_levels(value)) if isinstance(value, str) else {}
             for i in range(CATEGORY_LEVELS):
                 fact[_level_key(key, i)] = levels.get(i, "")
             fact[key + "__d"] = len(levels) - 1
+        if value is not None:
+            fact[key] = value
 
     def facts(self, req: dict[str, Any], q: int) -> list[dict[str, Any]]:
         """The facts of one request, tagged with the request key `q` (ids are added by the runtime)."""

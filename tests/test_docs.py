@@ -1,0 +1,117 @@
+"""The documentation stays in step with the schemas, and its policy examples stay valid."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from policy_engine.check import check_policies
+from policy_engine.compile import compile_policies
+from policy_engine.load import COMPARISON_OPS, parse_policy
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+SCHEMAS = ROOT / "schemas"
+LANGUAGE = DOCS / "language.md"
+
+_JSON_BLOCK = re.compile(r"^[ \t]*```json[ \t]*\n(.*?)^[ \t]*```", re.S | re.M)
+
+
+def _schema(name: str) -> dict[str, Any]:
+    with open(SCHEMAS / f"{name}.json", encoding="utf-8") as fh:
+        schema: dict[str, Any] = json.load(fh)
+    return schema
+
+
+def _property_names(node: Any) -> set[str]:
+    """Every name defined under a `properties` keyword, anywhere in the schema (including `$defs`)."""
+    names: set[str] = set()
+    if isinstance(node, dict):
+        props = node.get("properties")
+        if isinstance(props, dict):
+            names.update(props)
+        for value in node.values():
+            names |= _property_names(value)
+    elif isinstance(node, list):
+        for value in node:
+            names |= _property_names(value)
+    return names
+
+
+def _policy_blocks(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    """(line, document) for every ```json block of a page that is a whole policy document."""
+    text = path.read_text(encoding="utf-8")
+    found = []
+    for match in _JSON_BLOCK.finditer(text):
+        try:
+            doc = json.loads(match.group(1))
+        except json.JSONDecodeError:
+            continue  # a fragment, such as a single rule or a `data` member
+        if isinstance(doc, dict) and {"id", "version", "rules"} <= doc.keys():
+            found.append((text.count("\n", 0, match.start()) + 1, doc))
+    return found
+
+
+@pytest.fixture(scope="module")
+def language() -> str:
+    return LANGUAGE.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("schema", ["policy", "request"])
+def test_every_schema_property_is_documented(language: str, schema: str) -> None:
+    names = _property_names(_schema(schema))
+    assert names, f"no properties found in schemas/{schema}.json"
+    missing = sorted(n for n in names if f"`{n}`" not in language)
+    assert not missing, (
+        f"docs/language.md does not mention these {schema} schema properties in backticks: {missing}"
+    )
+
+
+def test_every_comparison_operator_is_documented(language: str) -> None:
+    comparison = _schema("policy")["$defs"]["comparison"]["properties"]
+    operators = set(comparison) - {"field"}
+    assert operators == set(COMPARISON_OPS), "the schema and the loader disagree on the comparison operators"
+    missing = sorted(op for op in operators if f"`{op}`" not in language)
+    assert not missing, f"docs/language.md does not document these operators: {missing}"
+
+
+def test_every_count_operator_is_documented(language: str) -> None:
+    operators = set(_schema("policy")["$defs"]["count"]["properties"]) - {"count"}
+    missing = sorted(op for op in operators if f"`{op}`" not in language)
+    assert not missing, f"docs/language.md does not document these count operators: {missing}"
+
+
+def test_every_list_path_and_its_element_fields_are_documented(language: str) -> None:
+    from policy_engine.vocab import LISTS
+
+    missing = []
+    for path, spec in LISTS.items():
+        if f"`{path}`" not in language:
+            missing.append(path)
+        missing.extend(f"item.{f}" for f in spec.fields if f and f"`item.{f}`" not in language)
+    assert not missing, f"docs/language.md does not document: {missing}"
+
+
+def test_language_reference_has_whole_policy_examples() -> None:
+    assert _policy_blocks(LANGUAGE), "docs/language.md has no complete policy document in a ```json block"
+
+
+@pytest.mark.parametrize("page", ["language.md", "tutorial.md"])
+def test_policy_documents_in_the_docs_are_valid(page: str) -> None:
+    path = DOCS / page
+    if not path.exists():
+        pytest.skip(f"docs/{page} does not exist")
+    for line, doc in _policy_blocks(path):
+        where = f"docs/{page}, block at line {line}"
+        policy, problems = parse_policy(doc, where)
+        assert problems == [], f"{where}: " + "; ".join(map(str, problems))
+        assert policy is not None
+        # The cross-document checks and the compiler refuse more than the schema: keep the examples
+        # loadable and compilable too (both are pure Python and fast).
+        assert check_policies([policy]) == [], where
+        platform = policy.platform if policy.platform != "*" else "example"
+        compile_policies(platform, [policy])

@@ -1,0 +1,59 @@
+"""Schemas: each has a $id and is valid 2020-12; the fast request check agrees with jsonschema."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import jsonschema
+from hypothesis import given
+from hypothesis import strategies as st
+
+from policy_engine import schemas
+from policy_engine.testing import requests
+
+
+def test_every_schema_is_valid_and_has_an_id() -> None:
+    for name in schemas.SCHEMA_NAMES:
+        schema = schemas.load_schema(name)
+        jsonschema.Draft202012Validator.check_schema(schema)
+        assert schema["$id"].endswith(f"/{name}.json")
+        assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+
+
+_MUTATIONS = [
+    ("/seller/entity_type", "company"),
+    ("/seller/unknown_field", 1),
+    ("/product/category", "Shoes"),
+    ("/product/category", "a/b/c/d/e/f/g/h/i"),
+    ("/as_of", "2024-02-30"),
+    ("/as_of", "20240101"),
+    ("/product/brand", ""),
+    ("/seller/metrics/dispute_rate", "high"),
+    ("/seller/metrics/Bad", 1),
+    ("/seller/trademarks", [{"mark": "A"}]),
+    ("/seller/authorizations", [{"brand": "A", "level": 0}]),
+    ("/seller/authorizations", [{"brand": "A", "platforms": []}]),
+    ("/product/price", {"amount": -1, "currency": "USD"}),
+    ("/product/price", {"amount": True, "currency": "USD"}),
+    ("/platform", 3),
+    ("/product", None),
+]
+
+
+def _set(doc: dict[str, Any], pointer: str, value: Any) -> dict[str, Any]:
+    doc = copy.deepcopy(doc)
+    parts = pointer.strip("/").split("/")
+    target = doc
+    for p in parts[:-1]:
+        target = target.setdefault(p, {})
+    target[parts[-1]] = value
+    return doc
+
+
+@given(req=requests(), mutation=st.one_of(st.none(), st.sampled_from(_MUTATIONS)))
+def test_fast_checker_agrees_with_jsonschema(req: dict[str, Any], mutation: Any) -> None:
+    if mutation is not None:
+        req = _set(req, *mutation)
+    expected = not schemas.validate("request", req)
+    assert schemas.fast_checker("request")(req) is expected
