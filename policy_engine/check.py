@@ -22,6 +22,12 @@ _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
+def _kind_of(value: object) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    return "number" if isinstance(value, (int, float)) else "string"
+
+
 def derived_refs(cond: Condition, negated: bool = False) -> Iterator[tuple[str, bool, Derived]]:
     """(name, under negation, node) for every derived conclusion a condition uses."""
     if isinstance(cond, Derived):
@@ -72,7 +78,7 @@ def stratify(rules: Sequence[tuple[Policy, Rule]]) -> tuple[dict[int, int], list
             cut = next(k for k, (j, _) in enumerate(stack) if j == i)
             if any(neg for _, neg in stack[cut + 1 :]):
                 pol, rule = rules[i]
-                names = " -> ".join(rules[j][1].id for j, _ in stack[cut:]) + f" -> {rule.id}"
+                names = " -> ".join(rules[j][1].id for j, _ in stack[cut:])
                 problems.append(
                     Problem(pol.file, rule.pointer, f"cycle through negation: {names}; negation must be stratified",
                             code="negation-cycle")
@@ -141,22 +147,29 @@ class _TypeChecker:
             self.problem(optr, f"`{op}` needs a number or date field; `{cond.path}` is a {kind}")
         if op == "under" and kind != "category":
             self.problem(optr, f"`under` needs a category field; `{cond.path}` is a {kind}")
-        if op == "includes" and kind != "list":
+        is_list = kind.startswith("list")
+        if op == "includes" and not is_list:
             self.problem(optr, f"`includes` needs a list field; `{cond.path}` is a {kind}")
-        if kind == "list" and op != "includes":
+        if is_list and op != "includes":
             self.problem(optr, f"`{cond.path}` is a list; compare it with `includes`")
         if isinstance(operand, Literal):
             values = operand.value if isinstance(operand.value, tuple) else (operand.value,)
             if isinstance(operand.value, tuple) and op not in ("in", "not_in", "under", "includes"):
                 self.problem(optr, f"`{op}` takes one value, not a list; use `in` for a set of values")
-            want = "string" if kind == "list" else kind
+            want = kind.split(":")[1] if is_list else kind
             bad = [v for v in values if not self.literal_fits(want, v)]
             if bad:
                 self.problem(optr, f"{bad[0]!r} does not fit `{cond.path}`, which holds {want} values")
+            elif kind == "scalar" and len({_kind_of(v) for v in values}) > 1:
+                self.problem(optr, f"the values compared with `{cond.path}` must all be strings, all numbers "
+                                   "or all booleans")
         elif isinstance(operand, FieldRef):
             other = self.path_type(operand.path, optr + "/field", item)
-            if op == "includes":
-                if operand.path != "request.platform":
+            if kind == "scalar" or other == "scalar":
+                self.problem(optr, f"`{cond.path if kind == 'scalar' else operand.path}` holds values of any "
+                                   "kind; compare it with literal values")
+            elif op == "includes":
+                if operand.path != "request.platform" or kind != "list:string":
                     self.problem(optr, "`includes` compares a list with a value or `request.platform` only")
             elif other is not None and other != kind and "scalar" not in (kind, other) and not (
                 {kind, other} <= {"string", "category"} and op not in ("under", *_ORDERED)
@@ -227,6 +240,11 @@ def check_policies(policies: Iterable[Policy]) -> list[Problem]:
                                         f"rule id {rule.id!r} is already used by /rules/{seen[rule.id]}",
                                         code="duplicate"))
             seen.setdefault(rule.id, i)
+            for k, ref in enumerate(rule.source_refs):
+                if ref >= len(p.sources):
+                    problems.append(Problem(p.file, f"/rules/{i}/source_refs/{k}",
+                                            f"source {ref} does not exist; expected an index below "
+                                            f"{len(p.sources)} (the number of sources)", code="reference"))
     for versions in by_id.values():
         platforms = {v.platform for v in versions}
         if len(platforms) > 1:
@@ -242,6 +260,11 @@ def check_policies(policies: Iterable[Policy]) -> list[Problem]:
                     f"window of {b.key} (from {b.effective_from}) overlaps {a.key} "
                     f"(from {a.effective_from} until {a.effective_until or 'open-ended'}); expected it to start "
                     f"on or after the day the earlier version ends", code="overlap"))
+    for p in policies:
+        if p.platform == "*" and p.default_outcome:
+            problems.append(Problem(p.file, "/default_outcome",
+                                    "a policy for every platform (`*`) cannot set the default outcome; "
+                                    "expected it in a platform's own policy", code="default"))
     platforms = {p.platform for p in policies} - {"*"}
     defaults: dict[str, Policy] = {}
     for p in policies:

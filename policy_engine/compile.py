@@ -2,7 +2,7 @@
 
 Every durable rule is named `policy@version#rule/k` (k numbers the alternatives of a rule with `any`), so
 a firing maps straight back to the policy rule. Conditions are put in disjunctive normal form; each
-alternative becomes one Rete rule whose patterns join on the request key `q`. Rules that negate a list or
+alternative becomes one Rete rule; every request runs in a session of its own. Rules that negate a list or
 a derived conclusion wait for a stratum trigger fact, asserted only after everything they negate is
 complete, which makes negation stratified (the engine itself has no truth maintenance).
 
@@ -24,12 +24,13 @@ from .check import derived_refs, stratify
 from .errors import CompileError, Problem
 from .model import condition_json
 from .model import AllOf, AnyOf, AsOf, Compare, Condition, Count, Derived, FieldRef, Literal, Not, Policy, Rule, Some
-from .vocab import LISTS
+from .vocab import LISTS, field_type
 
 __all__ = ["Atom", "Compiled", "FactPlan", "RuleAction", "compile_policies", "fact_key"]
 
 MAX_RULES = 4000  # durable_rules fails at 4097 actions per ruleset
 MAX_FANOUT = 256  # durable_rules hangs at 512 alpha children under one node
+MAX_STACK = 60  # durable_rules fails (error 303) with 64 alpha nodes pending for one fact
 MAX_PATTERNS = 15  # durable_rules allows 16 facts per rule; one is reserved for the stratum trigger
 MAX_SEQUENCE = 32  # expressions per $and/$or sequence
 MAX_ALTERNATIVES = 64  # DNF alternatives of one rule
@@ -69,6 +70,14 @@ def fact_key(path: str) -> str:
     if rest == "id":
         return "id_"
     return rest.replace(".", "__")
+
+
+_KIND_SUFFIX = {bool: "__B", int: "__N", float: "__N", str: "__S"}
+
+
+def typed_key(key: str, value: Any) -> str:
+    """The property holding a value of `value`'s kind, for fields whose values may be of any kind."""
+    return key + _KIND_SUFFIX[type(value)]
 
 
 def _date_key(shift: AsOf) -> str:
@@ -344,6 +353,11 @@ class _RuleCompiler:
         operand: Any = cond.operand
         if isinstance(operand, FieldRef) and operand.path == "request.platform":
             operand = Literal(self.platform)
+        if (item is None or not cond.path.startswith("item")) and field_type(cond.path) == "scalar" \
+                and cond.op != "exists" and isinstance(operand, Literal):
+            # Values of any kind: the fact holds one property per kind, so "220" never compares with 110.
+            first = operand.value[0] if isinstance(operand.value, tuple) else operand.value
+            key = typed_key(key, first)
         if not isinstance(operand, (FieldRef, AsOf)):
             self.use(owner, key, category=cond.op == "under")
             value = operand.value if operand is not None else True
@@ -360,7 +374,10 @@ class _RuleCompiler:
         guards: dict[str, list[Any]] = defaultdict(list)
         alpha: list[Any] = [{"$ex": {here_key: 1}}]
         if (there, there_key) not in _ALWAYS and not (there == "request" and there_key.startswith("as_of")):
-            guards[there].append({"$ex": {there_key: 1}})
+            if there == here:
+                alpha.append({"$ex": {there_key: 1}})
+            else:
+                guards[there].append({"$ex": {there_key: 1}})
         self.use(here, here_key)
         self.use(there, there_key)
         if cond.op == "under":
@@ -378,7 +395,7 @@ class _RuleCompiler:
                 join = {_level_key(desc_key, depth): {ROOT_ALIAS[anc]: anc_key}}
             return alpha, [join], guards, here
         op = _MIRROR[cond.op] if mirrored else cond.op
-        ref = {ref_alias: there_key}
+        ref = {"$m": there_key} if here == there else {ref_alias: there_key}
         join = {here_key: ref} if op == "equals" else {_DURABLE_OP[op]: {here_key: ref}}
         return alpha, [join], guards, here
 
@@ -397,37 +414,57 @@ def _expression_count(expr: Any) -> int:
     return 0
 
 
-def _trie_fanout(paths: list[tuple[str, list[str]]]) -> tuple[int, str]:
-    children: dict[tuple[str, ...], set[str]] = defaultdict(set)
-    worst, where = 0, ""
-    for owner, seq in paths:
-        prefix: tuple[str, ...] = ()
-        for step in seq:
-            children[prefix].add(step)
-            if len(children[prefix]) > worst:
-                worst, where = len(children[prefix]), owner
-            prefix = (*prefix, step)
-    return worst, where
+_Step = tuple  # (kind, text): kind "eq:<key>" for an equality on a literal, "join", or "other"
 
 
-def _alpha_paths(expr: Any, limit: int = 512) -> list[list[str]]:
-    """The alpha test sequences an expression expands to ($or branches are alternatives)."""
+def _alpha_paths(expr: Any, limit: int = 512) -> list[list[_Step]]:
+    """The chains of alpha nodes an expression becomes (`$or` branches are alternatives)."""
     if isinstance(expr, dict) and len(expr) == 1:
         (op, body), = expr.items()
         if op == "$and":
-            out: list[list[str]] = [[]]
+            out: list[list[_Step]] = [[]]
             for part in body:
                 out = [a + b for a in out for b in _alpha_paths(part, limit)][:limit]
             return out
         if op == "$or":
             return [p for part in body for p in _alpha_paths(part, limit)][:limit]
+        text = json.dumps(expr, sort_keys=True)
         if op.startswith("$"):
             inner = list(body.values()) if isinstance(body, dict) else []
-            is_join = any(isinstance(v, dict) and v and not any(k.startswith("$") for k in v) for v in inner)
-        else:
-            is_join = isinstance(body, dict)
-        return [[]] if is_join else [[json.dumps(expr, sort_keys=True)]]
-    return [[json.dumps(expr, sort_keys=True)]]
+            refers = any(isinstance(v, dict) and v and not any(k.startswith("$i") for k in v) for v in inner)
+            return [[("join" if refers else "other", text)]]
+        if isinstance(body, dict):
+            return [[("join", text)]]
+        return [[(f"eq:{op}", text)]]
+    return [[("other", json.dumps(expr, sort_keys=True))]]
+
+
+class _Trie:
+    __slots__ = ("children", "kinds")
+
+    def __init__(self) -> None:
+        self.children: dict[str, _Trie] = {}
+        self.kinds: dict[str, str] = {}
+
+    def add(self, path: list[_Step]) -> None:
+        node = self
+        for kind, text in path:
+            if text not in node.children:
+                node.children[text] = _Trie()
+                node.kinds[text] = kind
+            node = node.children[text]
+
+    def fanout(self) -> int:
+        return max([len(self.children), *(c.fanout() for c in self.children.values())])
+
+    def stack(self) -> int:
+        """An upper bound on the alpha nodes durable_rules keeps pending for one fact below this node:
+        every join child and every non-equality child may match, equalities on one key at most once."""
+        if not self.children:
+            return 0
+        eq_keys = {k for k in self.kinds.values() if k.startswith("eq:")}
+        matched = len(eq_keys) + sum(1 for k in self.kinds.values() if not k.startswith("eq:"))
+        return matched + max(c.stack() for c in self.children.values())
 
 
 def compile_policies(platform: str, policies: Sequence[Policy]) -> Compiled:
@@ -442,7 +479,8 @@ def compile_policies(platform: str, policies: Sequence[Policy]) -> Compiled:
     rc = _RuleCompiler(platform, plan, problems)
     ruleset: dict[str, Any] = {INIT_RULE: {"all": [{"rq": {"t": "request"}}]}}
     actions: dict[str, RuleAction] = {}
-    alpha: list[tuple[str, list[str]]] = []
+    tries: dict[str, _Trie] = defaultdict(_Trie)  # per fact type
+    owners: dict[str, str] = {}
     plan["keys"]["request"].add("t")
     for index, (policy, rule) in enumerate(pairs):
         try:
@@ -483,19 +521,23 @@ def compile_policies(platform: str, policies: Sequence[Policy]) -> Compiled:
             for pattern in body:
                 (alias, expr), = pattern.items()
                 for seq in _alpha_paths(expr):
-                    alpha.append((name, seq))
+                    fact_type = seq[0][1] if seq and seq[0][0] == "eq:t" else ""
+                    tries[fact_type].add(seq[1:])
+                    owners.setdefault(fact_type, name)
     if len(ruleset) > MAX_RULES:
         problems.append(Problem(policies[0].file if policies else "", "",
                                 f"{len(ruleset)} network rules for platform {platform!r}; durable_rules holds at most "
                                 f"{MAX_RULES} (split policies by platform or merge rules)", code="too-large"))
-    fan, where = _trie_fanout(alpha)
-    if fan >= MAX_FANOUT:
-        action = actions[where]
-        problems.append(Problem(action.policy.file, action.rule.pointer,
-                                f"{fan} different tests under one node of the network (at rule {where}); "
-                                f"durable_rules hangs at 512, the compiler allows fewer than {MAX_FANOUT}: "
-                                "use category subtrees or derived conclusions instead of long value lists",
-                                code="fan-out"))
+    for fact_type, trie in tries.items():
+        fan, stack = trie.fanout(), trie.stack()
+        if fan >= MAX_FANOUT or stack >= MAX_STACK:
+            action = actions[owners[fact_type]]
+            what = (f"{fan} different tests under one node of the network" if fan >= MAX_FANOUT else
+                    f"up to {stack} tests pending for one fact")
+            problems.append(Problem(action.policy.file, action.rule.pointer,
+                                    f"{what} (facts {fact_type or 'of every type'}); durable_rules hangs or fails "
+                                    f"beyond {MAX_FANOUT if fan >= MAX_FANOUT else MAX_STACK}: use category "
+                                    "subtrees, shorter value lists or derived conclusions", code="too-large"))
     if problems:
         raise CompileError(problems)
     strata = max((a.stratum for a in actions.values()), default=0)
@@ -594,7 +636,6 @@ def _compile_alternative(rc: _RuleCompiler, alternative: list[Lit],
         else:  # pragma: no cover - _dnf leaves only atoms
             raise _Unsupported(f"unexpected condition {cond!r}")
     body: list[dict[str, Any]] = []
-    anchor: str | None = None
     positives = any(not neg for _, _, neg in extra)
     if not needed and not positives and not root_tests:
         needed.add("request")
@@ -604,20 +645,11 @@ def _compile_alternative(rc: _RuleCompiler, alternative: list[Lit],
         alias = ROOT_ALIAS[root]
         rc.use(root, "t")
         unique = {json.dumps(t, sort_keys=True): t for t in root_tests[root]}
-        parts: list[Any] = [{"t": root}, *(unique[k] for k in sorted(unique))]
-        if anchor is None:
-            anchor = alias
-        else:
-            parts.append({"q": {anchor: "q"}})
-        parts.extend(root_joins[root])
+        parts: list[Any] = [{"t": root}, *(unique[k] for k in sorted(unique)), *root_joins[root]]
         body.append({alias: _seq("$and", parts)})
     ordered = [e for e in extra if not e[2]] + [e for e in extra if e[2]]
     for alias, expr, _negated in ordered:
-        if anchor is None:
-            anchor = alias
-            body.append({alias: expr})
-        else:
-            body.append({alias: _seq("$and", [expr, {"q": {anchor: "q"}}])})
+        body.append({alias: expr})
     return body, atoms, needs_trigger
 
 

@@ -173,12 +173,12 @@ class Engine:
     def _run(prepared: _Prepared, reqs: list[dict[str, Any]], proofs: bool) -> list[Decision]:
         compiled = prepared.compiled
         try:
-            batches = [prepared.builder.facts(req, q) for q, req in enumerate(reqs)]
+            batches = [prepared.builder.facts(req) for req in reqs]
             traces = prepared.network.run(batches)
             return [build_decision(compiled, t, r, proofs) for t, r in zip(traces, reqs)]
         except EngineFault as exc:
             if len(reqs) > 1:
-                # Isolate the fault: decide each request alone, so one bad session fails only its own.
+                # Isolate the fault: decide each request alone, so a failed session fails only its own request.
                 return [d for r in reqs for d in Engine._run(prepared, [r], proofs)]
             return [error_decision(compiled.platform, reqs[0]["as_of"], str(exc), compiled, reqs[0])]
         except Exception as exc:  # anything unexpected fails closed, never allows

@@ -146,7 +146,7 @@ class _ProofBuilder:
                             evidence.append(Evidence(f"{base}/{field}", element[field]))
                     else:
                         evidence.extend(_evidence(self.req, path))
-                if isinstance(c.operand, AsOf):
+                if isinstance(c.operand, AsOf) and "request.as_of" not in seen:
                     evidence.append(Evidence("/as_of", self.req["as_of"]))
                     seen.add("request.as_of")
             del spec
@@ -159,8 +159,15 @@ class _ProofBuilder:
             evidence += _evidence(self.req, cond.operand.path)
         elif isinstance(cond.operand, AsOf):
             evidence.append(Evidence("/as_of", self.req["as_of"]))
+            text = self._shifted(text, cond.operand)
         kind = "fact" if evidence else "absent"
         return Step(kind, cjson, pointer, text, tuple(evidence))
+
+    def _shifted(self, text: str, shift: AsOf) -> str:
+        if shift == AsOf():
+            return text
+        day = shift.apply(__import__("datetime").date.fromisoformat(self.req["as_of"]))
+        return f"{text} (= {day.isoformat()})"
 
 
 def _policy_refs(compiled: Compiled) -> tuple[PolicyRef, ...]:
@@ -182,8 +189,9 @@ def build_decision(compiled: Compiled, trace: Trace, req: dict[str, Any], proofs
                       builder.proof(f) if proofs else None)
 
     chosen = sorted((f for f in decisive if f.action.rule.outcome == outcome), key=lambda f: f.action.citation)
+    advised = sorted(advisory, key=lambda f: f.action.citation)
     remedies = tuple(RemedyRef(r.code, f.action.citation, _messages(r.text, req))
-                     for f in chosen for r in f.action.rule.remedies)
+                     for f in ([*chosen] if outcome != "allow" else []) + advised for r in f.action.rule.remedies)
     return Decision(
         outcome=outcome,
         platform=compiled.platform,
@@ -191,7 +199,7 @@ def build_decision(compiled: Compiled, trace: Trace, req: dict[str, Any], proofs
         policies=_policy_refs(compiled),
         reasons=tuple(reason(f) for f in chosen),
         advisories=tuple(reason(f) for f in sorted(advisory, key=lambda f: f.action.citation)),
-        remedies=remedies if outcome != "allow" else (),
+        remedies=remedies,
         derived=tuple(sorted(trace.derived)),
         derivations=tuple((n, trace.derived[n].action.citation) for n in sorted(trace.derived)),
         default_applied=not decisive,
@@ -208,7 +216,7 @@ def error_decision(platform: str, as_of: str, error: str, compiled: Compiled | N
                     marketplace=(req or {}).get("marketplace"), request=req)
 
 
-def _render_proof(proof: Proof, lang: str, depth: int, out: list[str]) -> None:
+def _render_proof(proof: Proof, label: dict[str, str], depth: int, out: list[str]) -> None:
     pad = "    " * depth
     for step in proof.steps:
         mark = {"fact": "✓", "derived": "⇐", "absent": "∅", "count": "#"}[step.kind]
@@ -216,33 +224,40 @@ def _render_proof(proof: Proof, lang: str, depth: int, out: list[str]) -> None:
         for ev in step.evidence:
             out.append(f"{pad}    {ev.pointer} = {json.dumps(ev.value, ensure_ascii=False)}")
         if step.because is not None:
-            out.append(f"{pad}    derived by {step.because.rule}:")
-            _render_proof(step.because, lang, depth + 2, out)
+            out.append(f"{pad}    {label['derived_by']} {step.because.rule}:")
+            _render_proof(step.because, label, depth + 2, out)
+
+
+_LABELS = {
+    "en": {"as_of": "as of", "error": "engine error (failed closed)", "default": "no rule decided; the platform "
+           "default is", "because": "because:", "remedies": "remedies:", "policies": "policies in force:",
+           "derived_by": "derived by"},
+    "zh": {"as_of": "截至", "error": "引擎错误（按拒绝处理）", "default": "没有规则作出决定；平台默认结果为",
+           "because": "依据：", "remedies": "补救措施：", "policies": "生效的政策：", "derived_by": "推导规则"},
+}
 
 
 def render_text(decision: Decision, lang: str = "en", proofs: bool = True) -> str:
     """A readable account of the decision, its reasons, proof trees, advisories and remedies."""
+    label = _LABELS.get(lang, _LABELS["en"])
     head = f"{decision.outcome.upper()}  {decision.platform}"
     if decision.marketplace:
         head += f" ({decision.marketplace})"
-    out = [head + f"  as of {decision.as_of}"]
+    out = [head + f"  {label['as_of']} {decision.as_of}"]
     if decision.error:
-        out.append(f"  engine error (failed closed): {decision.error}")
+        out.append(f"  {label['error']}: {decision.error}")
     if decision.default_applied and not decision.error:
-        out.append(f"  no rule decided; the platform default is {decision.outcome}")
-    for r in decision.reasons:
+        out.append(f"  {label['default']} {decision.outcome}")
+    for r in (*decision.reasons, *decision.advisories):
         out.append(f"  {r.outcome}: {r.rule}")
         out.append(f"    {r.message.get(lang, r.message['en'])}")
         if proofs and r.proof is not None:
-            out.append("    because:")
-            _render_proof(r.proof, lang, 2, out)
-    for a in decision.advisories:
-        out.append(f"  advisory: {a.rule}")
-        out.append(f"    {a.message.get(lang, a.message['en'])}")
+            out.append(f"    {label['because']}")
+            _render_proof(r.proof, label, 2, out)
     if decision.remedies:
-        out.append("  remedies:" if lang != "zh" else "  补救措施:")
+        out.append(f"  {label['remedies']}")
         for m in decision.remedies:
             out.append(f"    - [{m.code}] {m.message.get(lang, m.message['en'])}")
     if decision.policies:
-        out.append("  policies in force: " + ", ".join(f"{p.id}@{p.version}" for p in decision.policies))
+        out.append(f"  {label['policies']} " + ", ".join(f"{p.id}@{p.version}" for p in decision.policies))
     return "\n".join(out)

@@ -148,6 +148,7 @@ class _Parser:
             pointer=pointer,
             provenance=raw.get("provenance", provenance),
             description=raw.get("description", ""),
+            source_refs=tuple(raw.get("source_refs", ())),
         )
 
     def policy(self, digest: str) -> Policy:

@@ -169,6 +169,7 @@ class Rule:
     pointer: str
     provenance: str
     description: str = ""
+    source_refs: tuple[int, ...] = ()
 
     @property
     def is_outcome(self) -> bool:

@@ -55,6 +55,14 @@ def resolve_pointer(doc: Any, pointer: str) -> Any:
 
 
 def _getter(key: str) -> Callable[[dict[str, Any]], Any]:
+    for suffix, kinds in (("__B", (bool,)), ("__N", (int, float)), ("__S", (str,))):
+        if key.endswith(suffix):
+            untyped = _getter(key[: -len(suffix)])
+
+            def typed(obj: dict[str, Any], untyped: Any = untyped, kinds: Any = kinds) -> Any:
+                value = untyped(obj)
+                return value if type(value) in kinds else None
+            return typed
     if key.startswith("n__"):
         name = key[3:]
         return lambda obj: len(obj.get(name) or ())
@@ -113,10 +121,10 @@ class FactBuilder:
         if value is not None:
             fact[key] = value
 
-    def facts(self, req: dict[str, Any], q: int) -> list[dict[str, Any]]:
-        """The facts of one request, tagged with the request key `q` (ids are added by the runtime)."""
+    def facts(self, req: dict[str, Any]) -> list[dict[str, Any]]:
+        """The facts of one request (ids and the session are added by the runtime)."""
         as_of = req["as_of"]
-        rq: dict[str, Any] = {"t": "request", "q": q, "as_of": as_of}
+        rq: dict[str, Any] = {"t": "request", "as_of": as_of}
         for key in self.request_keys:
             if req.get(key) is not None:
                 rq[key] = req[key]
@@ -127,13 +135,13 @@ class FactBuilder:
         out = [rq]
         for root, fields in self.roots:
             obj = req.get(root) or {}
-            fact: dict[str, Any] = {"t": root, "q": q}
+            fact: dict[str, Any] = {"t": root}
             for key, get, cat in fields:
                 self._put(fact, key, get(obj), cat)
             out.append(fact)
         for root, key, fact_type, fields in self.lists:
             for i, element in enumerate((req.get(root) or {}).get(key) or ()):
-                fact = {"t": fact_type, "q": q, "i": i}
+                fact = {"t": fact_type, "i": i}
                 if isinstance(element, dict):
                     for k, get, cat in fields:
                         self._put(fact, k, get(element), cat)

@@ -111,42 +111,46 @@ class Network:
                 dre.delete_ruleset(self._handle)
 
     def run(self, batches: Sequence[list[dict[str, Any]]]) -> list[Trace]:
-        """Run one session holding the facts of several requests (`q` = position); one Trace per request."""
-        traces = [Trace() for _ in batches]
-        facts = [f for batch in batches for f in batch]
+        """Decide the facts of each request in a session of its own, one after the other; one Trace each.
+
+        An EngineFault stops the run; the caller decides which requests to retry.
+        """
         with self._lock:
             if self._closed:
                 raise EngineFault("the network was closed")
-            sid = str(next(self._sids))
-            ids = _IDS.take(len(facts) + len(batches) * self._derived_names + self.compiled.strata + 1)
-            used = len(facts)
-            for n, fact in enumerate(facts):
-                fact["sid"] = sid
-                fact["id"] = ids[n]
-            counter = [used]
-            failure: BaseException | None = None
-            try:
-                self._assert(json.dumps(facts, ensure_ascii=False), sid, traces, ids, counter, many=True)
-                for k in range(1, self.compiled.strata + 1):
-                    trigger = {"sid": sid, "id": ids[counter[0]], "t": TRIGGER_TYPE, "k": k}
-                    counter[0] += 1
-                    self._assert(json.dumps(trigger), sid, traces, ids, counter, many=False)
-            except EngineFault as exc:
-                failure = exc
-            except BaseException as exc:
-                failure = EngineFault(f"the rule engine failed: {type(exc).__name__}: {exc}")
-                failure.__cause__ = exc
-            try:
-                dre.delete_state(self._handle, sid)
-            except BaseException as exc:
-                # 309: the session was never created (the first assert failed); nothing to end.
-                if failure is None and "309" not in str(exc):
-                    failure = EngineFault(f"the rule engine could not end the session: {exc}")
-            if failure is not None:
-                raise failure
-        return traces
+            return [self._session(facts) for facts in batches]
 
-    def _assert(self, payload: str, sid: str, traces: list[Trace], ids: list[str], counter: list[int],
+    def _session(self, facts: list[dict[str, Any]]) -> Trace:
+        trace = Trace()
+        sid = str(next(self._sids))
+        ids = _IDS.take(len(facts) + self._derived_names + self.compiled.strata + 1)
+        for n, fact in enumerate(facts):
+            fact["sid"] = sid
+            fact["id"] = ids[n]
+        counter = [len(facts)]
+        failure: BaseException | None = None
+        try:
+            self._assert(json.dumps(facts, ensure_ascii=False), sid, trace, ids, counter, many=True)
+            for k in range(1, self.compiled.strata + 1):
+                trigger = {"sid": sid, "id": ids[counter[0]], "t": TRIGGER_TYPE, "k": k}
+                counter[0] += 1
+                self._assert(json.dumps(trigger), sid, trace, ids, counter, many=False)
+        except EngineFault as exc:
+            failure = exc
+        except BaseException as exc:
+            failure = EngineFault(f"the rule engine failed: {type(exc).__name__}: {exc}")
+            failure.__cause__ = exc
+        try:
+            dre.delete_state(self._handle, sid)
+        except BaseException as exc:
+            # 309: the session was never created (the first assert failed); nothing to end.
+            if failure is None and "309" not in str(exc):
+                failure = EngineFault(f"the rule engine could not end the session: {exc}")
+        if failure is not None:
+            raise failure
+        return trace
+
+    def _assert(self, payload: str, sid: str, trace: Trace, ids: list[str], counter: list[int],
                 many: bool) -> None:
         call = dre.assert_facts if many else dre.assert_fact
         code, state = call(self._handle, payload)
@@ -161,14 +165,12 @@ class Network:
                 if name == INIT_RULE:
                     continue
                 action = actions[name]
-                trace = traces[_q(match)]
                 rule = action.rule
                 if rule.derive is not None:
                     if rule.derive not in trace.derived:
                         trace.derived[rule.derive] = Firing(action, match)
                         if action.consumed:
-                            fact = {"sid": sid, "id": ids[counter[0]], "t": DERIVED_TYPE, "n": rule.derive,
-                                    "q": _q(match)}
+                            fact = {"sid": sid, "id": ids[counter[0]], "t": DERIVED_TYPE, "n": rule.derive}
                             counter[0] += 1
                             code, _ = dre.assert_fact(self._handle, json.dumps(fact))
                             self._check(code)
@@ -181,10 +183,3 @@ class Network:
         if code not in (_ENGINE_OK, _NOT_HANDLED):
             reason = "a fact was taken for one already observed" if code == _OBSERVED else f"error code {code}"
             raise EngineFault(f"the rule engine rejected the request facts: {reason}")
-
-
-def _q(match: dict[str, Any]) -> int:
-    for fact in match.values():
-        if isinstance(fact, dict) and "q" in fact:
-            return int(fact["q"])
-    raise EngineFault("a rule fired without a request key")

@@ -54,7 +54,8 @@ def requests(draw: Any, platform: str | None = None) -> dict[str, Any]:
         **maybe("commitments", st.lists(_cats, max_size=2)),
         **maybe("trademarks", st.lists(st.fixed_dictionaries(
             {"mark": _brands, "status": st.sampled_from(["registered", "pending", "expired"])},
-            optional={"mark_type": st.sampled_from(["word", "design_only"]), "filed_on": _dates}), max_size=3)),
+            optional={"mark_type": st.sampled_from(["word", "design_only"]), "filed_on": _dates,
+                      "classes": st.lists(st.sampled_from([9, 25]), min_size=1, max_size=2)}), max_size=3)),
         **maybe("authorizations", st.lists(st.fixed_dictionaries(
             {"brand": _brands},
             optional={"valid_from": _dates, "valid_to": _dates, "level": st.integers(1, 3),
@@ -71,7 +72,14 @@ def requests(draw: Any, platform: str | None = None) -> dict[str, Any]:
         **maybe("metrics", st.dictionaries(st.sampled_from(["dispute_rate", "refund_rate"]),
                                            st.sampled_from([0.0, 0.05, 0.1, 0.2]), max_size=2)),
     }
-    product: dict[str, Any] = {"category": draw(_cats), **maybe("brand", st.one_of(st.none(), _brands))}
+    product: dict[str, Any] = {
+        "category": draw(_cats),
+        **maybe("brand", st.one_of(st.none(), _brands)),
+        **maybe("title", _brands),
+        **maybe("attributes", st.dictionaries(st.sampled_from(["voltage", "kids"]),
+                                              st.sampled_from(["220", 220, 110, 110.0, True, False, "yes"]),
+                                              max_size=2)),
+    }
     return {"platform": platform or draw(st.sampled_from(PLATFORMS)), "as_of": draw(_dates),
             "seller": seller, "product": product}
 
@@ -99,6 +107,12 @@ _ROOT_COMPARISONS = st.one_of(
     st.builds(lambda op, v: {"field": "request.as_of", op: v},
               st.sampled_from(["at_least", "less_than"]), _dates),
     st.builds(lambda n: {"count": "seller.categories", "at_least": n}, st.integers(0, 3)),
+    st.builds(lambda op: {"field": "product.brand", op: {"field": "product.title"}},
+              st.sampled_from(["equals", "not_equals"])),
+    st.builds(lambda op, v: {"field": "product.attributes.voltage", op: v},
+              st.sampled_from(["equals", "at_least", "less_than"]), st.sampled_from(["220", 220, 110])),
+    st.builds(lambda v: {"field": "product.attributes.kids", "equals": v}, st.sampled_from([True, "yes", 1])),
+    st.builds(lambda v: {"field": "product.attributes.kids", "exists": v}, st.booleans()),
 )
 
 
@@ -110,6 +124,7 @@ def _item_conditions(list_path: str, negated_context: bool) -> Any:
                              st.sampled_from(["registered", "pending"])),
                    st.just({"not": {"field": "item.mark_type", "equals": "design_only"}}),
                    st.just({"field": brand_join, "equals": {"field": "product.brand"}}),
+                   st.builds(lambda c: {"field": "item.classes", "includes": c}, st.sampled_from([9, [9, 25]])),
                    st.builds(lambda s: {"field": "item.filed_on", "at_least": {"as_of": s}}, _shift())]
     elif list_path == "seller.authorizations":
         common += [st.just({"field": "item.brand", "equals": {"field": "product.brand"}}),

@@ -9,7 +9,8 @@ from typing import Final
 
 __all__ = ["LISTS", "ROOTS", "ListSpec", "field_type"]
 
-# Types: string, number, boolean, date, category, list.
+# Types: string, number, boolean, date, category, scalar (any of string, number, boolean),
+# list:string and list:number.
 ROOTS: Final[dict[str, dict[str, str]]] = {
     "request": {"platform": "string", "marketplace": "string", "as_of": "date"},
     "seller": {
@@ -56,7 +57,7 @@ LISTS: Final[dict[str, ListSpec]] = {
                 "office": "string",
                 "status": "string",
                 "mark_type": "string",
-                "classes": "list",
+                "classes": "list:number",
                 "filed_on": "date",
                 "registered_on": "date",
                 "expires_on": "date",
@@ -71,8 +72,8 @@ LISTS: Final[dict[str, ListSpec]] = {
                 "level": "number",
                 "valid_from": "date",
                 "valid_to": "date",
-                "platforms": "list",
-                "territories": "list",
+                "platforms": "list:string",
+                "territories": "list:string",
                 "sublicensable": "boolean",
             },
         ),
