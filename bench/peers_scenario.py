@@ -31,8 +31,16 @@ def to_request(req: dict[str, Any]) -> dict[str, Any]:
             "categories": list(s["categories"]),
             "trademarks": [{"mark": t["brand"], "status": t["status"]} for t in s["trademarks"]],
             "authorizations": [{"brand": a["brand"], "valid_to": a["expires"]} for a in s["authorizations"]],
-            "grants": [{"kind": "brand_qualification", "status": "approved", "category": q["category"],
-                        "brand": q["brand"], "expires_on": q["expires"]} for q in s["qualifications"]],
+            "grants": [
+                {
+                    "kind": "brand_qualification",
+                    "status": "approved",
+                    "category": q["category"],
+                    "brand": q["brand"],
+                    "expires_on": q["expires"],
+                }
+                for q in s["qualifications"]
+            ],
         },
         "product": {"id": str(p["id"]), "category": p["category"], "brand": p["brand"]},
     }

@@ -6,7 +6,15 @@ forward-chaining Rete network on durable_rules, and answered with traceable just
 
 from .decision import Decision, Evidence, Proof, Reason, RemedyRef, Step
 from .engine import Engine
-from .errors import CompileError, EngineFault, LoadError, PolicyEngineError, Problem, RequestError, UnknownPlatformError
+from .errors import (
+    CompileError,
+    EngineFault,
+    LoadError,
+    PolicyEngineError,
+    Problem,
+    RequestError,
+    UnknownPlatformError,
+)
 from .load import load_documents
 
 __all__ = [

@@ -7,12 +7,27 @@ through negation (the rules must be stratifiable).
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 
 from .errors import Problem
-from .model import AllOf, AnyOf, AsOf, Compare, Condition, Count, Derived, FieldRef, Literal, Not, Policy, Rule, Some
+from .model import (
+    AllOf,
+    AnyOf,
+    AsOf,
+    Compare,
+    Condition,
+    Count,
+    Derived,
+    FieldRef,
+    Literal,
+    Not,
+    Policy,
+    Rule,
+    Some,
+)
 from .vocab import LISTS, ROOTS, ListSpec, field_type
 
 __all__ = ["check_policies", "derived_refs", "placeholders", "stratify"]
@@ -80,8 +95,12 @@ def stratify(rules: Sequence[tuple[Policy, Rule]]) -> tuple[dict[int, int], list
                 pol, rule = rules[i]
                 names = " -> ".join(rules[j][1].id for j, _ in stack[cut:])
                 problems.append(
-                    Problem(pol.file, rule.pointer, f"cycle through negation: {names}; negation must be stratified",
-                            code="negation-cycle")
+                    Problem(
+                        pol.file,
+                        rule.pointer,
+                        f"cycle through negation: {names}; negation must be stratified",
+                        code="negation-cycle",
+                    )
                 )
             return 0
         state[i] = 1
@@ -116,8 +135,11 @@ class _TypeChecker:
                 self.problem(pointer, f"`{path}` is only meaningful inside `some`", code="field")
             elif path.startswith("item") and item is not None:
                 names = ", ".join("item" if f == "" else f"item.{f}" for f in item.fields)
-                self.problem(pointer, f"{item.path} elements have no field `{path}`; expected one of: {names}",
-                             code="field")
+                self.problem(
+                    pointer,
+                    f"{item.path} elements have no field `{path}`; expected one of: {names}",
+                    code="field",
+                )
             else:
                 root = path.split(".")[0]
                 known = ", ".join(f"{root}.{f}" for f in ROOTS.get(root, {}))
@@ -161,18 +183,26 @@ class _TypeChecker:
             if bad:
                 self.problem(optr, f"{bad[0]!r} does not fit `{cond.path}`, which holds {want} values")
             elif kind == "scalar" and len({_kind_of(v) for v in values}) > 1:
-                self.problem(optr, f"the values compared with `{cond.path}` must all be strings, all numbers "
-                                   "or all booleans")
+                self.problem(
+                    optr,
+                    f"the values compared with `{cond.path}` must all be strings, all numbers or all booleans",
+                )
         elif isinstance(operand, FieldRef):
             other = self.path_type(operand.path, optr + "/field", item)
             if kind == "scalar" or other == "scalar":
-                self.problem(optr, f"`{cond.path if kind == 'scalar' else operand.path}` holds values of any "
-                                   "kind; compare it with literal values")
+                self.problem(
+                    optr,
+                    f"`{cond.path if kind == 'scalar' else operand.path}` holds values of any "
+                    "kind; compare it with literal values",
+                )
             elif op == "includes":
                 if operand.path != "request.platform" or kind != "list:string":
                     self.problem(optr, "`includes` compares a list with a value or `request.platform` only")
-            elif other is not None and other != kind and "scalar" not in (kind, other) and not (
-                {kind, other} <= {"string", "category"} and op not in ("under", *_ORDERED)
+            elif (
+                other is not None
+                and other != kind
+                and "scalar" not in (kind, other)
+                and not ({kind, other} <= {"string", "category"} and op not in ("under", *_ORDERED))
             ):
                 self.problem(optr, f"cannot compare `{cond.path}` ({kind}) with `{operand.path}` ({other})")
             if item is not None and cond.path.startswith("item") == operand.path.startswith("item"):
@@ -194,9 +224,11 @@ class _TypeChecker:
         elif isinstance(cond, Derived):
             if cond.name not in self.derivable:
                 known = ", ".join(sorted(self.derivable)) or "none"
-                self.problem(cond.pointer + "/derived",
-                             f"no rule of platform {self.policy.platform!r} derives {cond.name!r}; "
-                             f"derived conclusions: {known}", code="reference")
+                self.problem(
+                    cond.pointer + "/derived",
+                    f"no rule of platform {self.policy.platform!r} derives {cond.name!r}; derived conclusions: {known}",
+                    code="reference",
+                )
         elif isinstance(cond, Not):
             self.condition(cond.condition, item)
         else:
@@ -213,9 +245,12 @@ def _check_text(policy: Policy, rule: Rule) -> Iterator[Problem]:
     for where, text in texts:
         for name in placeholders(text):
             if name != "as_of" and field_type(name) is None:
-                yield Problem(policy.file, f"{rule.pointer}/{where}",
-                              f"placeholder {{{name}}} names no request field (e.g. {{product.brand}}, {{as_of}})",
-                              code="placeholder")
+                yield Problem(
+                    policy.file,
+                    f"{rule.pointer}/{where}",
+                    f"placeholder {{{name}}} names no request field (e.g. {{product.brand}}, {{as_of}})",
+                    code="placeholder",
+                )
 
 
 def check_policies(policies: Iterable[Policy]) -> list[Problem]:
@@ -226,62 +261,105 @@ def check_policies(policies: Iterable[Policy]) -> list[Problem]:
     by_id: dict[str, list[Policy]] = defaultdict(list)
     for p in policies:
         if p.key in by_key:
-            problems.append(Problem(p.file, "/version", f"{p.key} is also defined in {by_key[p.key].file}",
-                                    code="duplicate"))
+            problems.append(
+                Problem(p.file, "/version", f"{p.key} is also defined in {by_key[p.key].file}", code="duplicate")
+            )
         by_key[p.key] = p
         by_id[p.id].append(p)
         if p.effective_until is not None and p.effective_until <= p.effective_from:
-            problems.append(Problem(p.file, "/effective_until",
-                                    f"expected a date after effective_from {p.effective_from}", code="window"))
+            problems.append(
+                Problem(
+                    p.file,
+                    "/effective_until",
+                    f"expected a date after effective_from {p.effective_from}",
+                    code="window",
+                )
+            )
         seen: dict[str, int] = {}
         for i, rule in enumerate(p.rules):
             if rule.id in seen:
-                problems.append(Problem(p.file, f"/rules/{i}/id",
-                                        f"rule id {rule.id!r} is already used by /rules/{seen[rule.id]}",
-                                        code="duplicate"))
+                problems.append(
+                    Problem(
+                        p.file,
+                        f"/rules/{i}/id",
+                        f"rule id {rule.id!r} is already used by /rules/{seen[rule.id]}",
+                        code="duplicate",
+                    )
+                )
             seen.setdefault(rule.id, i)
             for k, ref in enumerate(rule.source_refs):
                 if ref >= len(p.sources):
-                    problems.append(Problem(p.file, f"/rules/{i}/source_refs/{k}",
-                                            f"source {ref} does not exist; expected an index below "
-                                            f"{len(p.sources)} (the number of sources)", code="reference"))
+                    problems.append(
+                        Problem(
+                            p.file,
+                            f"/rules/{i}/source_refs/{k}",
+                            f"source {ref} does not exist; expected an index below "
+                            f"{len(p.sources)} (the number of sources)",
+                            code="reference",
+                        )
+                    )
     for versions in by_id.values():
         platforms = {v.platform for v in versions}
         if len(platforms) > 1:
             for v in versions[1:]:
-                problems.append(Problem(v.file, "/platform",
-                                        f"policy {v.id!r} is for several platforms: {sorted(platforms)}",
-                                        code="platform"))
+                problems.append(
+                    Problem(
+                        v.file,
+                        "/platform",
+                        f"policy {v.id!r} is for several platforms: {sorted(platforms)}",
+                        code="platform",
+                    )
+                )
         ordered = sorted(versions, key=lambda v: v.effective_from)
-        for a, b in zip(ordered, ordered[1:]):
+        for a, b in itertools.pairwise(ordered):
             if a.effective_until is None or a.effective_until > b.effective_from:
-                problems.append(Problem(
-                    b.file, "/effective_from",
-                    f"window of {b.key} (from {b.effective_from}) overlaps {a.key} "
-                    f"(from {a.effective_from} until {a.effective_until or 'open-ended'}); expected it to start "
-                    f"on or after the day the earlier version ends", code="overlap"))
+                problems.append(
+                    Problem(
+                        b.file,
+                        "/effective_from",
+                        f"window of {b.key} (from {b.effective_from}) overlaps {a.key} "
+                        f"(from {a.effective_from} until {a.effective_until or 'open-ended'}); expected it to start "
+                        f"on or after the day the earlier version ends",
+                        code="overlap",
+                    )
+                )
     for p in policies:
         if p.platform == "*" and p.default_outcome:
-            problems.append(Problem(p.file, "/default_outcome",
-                                    "a policy for every platform (`*`) cannot set the default outcome; "
-                                    "expected it in a platform's own policy", code="default"))
+            problems.append(
+                Problem(
+                    p.file,
+                    "/default_outcome",
+                    "a policy for every platform (`*`) cannot set the default outcome; "
+                    "expected it in a platform's own policy",
+                    code="default",
+                )
+            )
     platforms = {p.platform for p in policies} - {"*"}
     defaults: dict[str, Policy] = {}
     for p in policies:
         if p.default_outcome and p.platform != "*":
             first = defaults.setdefault(p.platform, p)
             if first.default_outcome != p.default_outcome:
-                problems.append(Problem(p.file, "/default_outcome",
-                                        f"{p.default_outcome!r} disagrees with {first.default_outcome!r} in {first.file}",
-                                        code="default"))
+                problems.append(
+                    Problem(
+                        p.file,
+                        "/default_outcome",
+                        f"{p.default_outcome!r} disagrees with {first.default_outcome!r} in {first.file}",
+                        code="default",
+                    )
+                )
     for platform in sorted(platforms) or ["*"]:
         scope = [p for p in policies if p.platform in (platform, "*")]
         derivable = {r.derive for p in scope for r in p.rules if r.derive}
         for p in scope:
             if p.platform == "*" and platform != sorted(platforms or {"*"})[0]:
                 continue  # report problems of shared documents once
-            checker = _TypeChecker(p, derivable if p.platform != "*" else
-                                   {r.derive for q in policies if q.platform == "*" for r in q.rules if r.derive})
+            checker = _TypeChecker(
+                p,
+                derivable
+                if p.platform != "*"
+                else {r.derive for q in policies if q.platform == "*" for r in q.rules if r.derive},
+            )
             for rule in p.rules:
                 checker.condition(rule.when)
                 problems.extend(_check_text(p, rule))

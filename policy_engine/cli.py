@@ -45,7 +45,7 @@ def _requests(source: str, stdin: TextIO) -> Iterator[tuple[str, Any]]:
         label = "<stdin>"
     else:
         path = Path(source)
-        if not path.suffix == ".jsonl":
+        if path.suffix != ".jsonl":
             doc, problems = read_json(path)
             if problems:
                 raise _InputError(problems)
@@ -62,12 +62,13 @@ def _requests(source: str, stdin: TextIO) -> Iterator[tuple[str, Any]]:
         try:
             yield f"{label}:{n}", json.loads(line)
         except json.JSONDecodeError as exc:
-            raise _InputError([Problem(f"{label}:{n}", "", f"malformed JSON at column {exc.colno}: {exc.msg}",
-                                       code="json")]) from None
+            raise _InputError(
+                [Problem(f"{label}:{n}", "", f"malformed JSON at column {exc.colno}: {exc.msg}", code="json")]
+            ) from None
 
 
 def _engine(paths: Sequence[str] | None) -> Engine:
-    return Engine.from_directory(*(paths or [data_dir("policies")]))
+    return Engine.from_directory(*(paths or [str(data_dir("policies"))]))
 
 
 def _cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
@@ -78,7 +79,10 @@ def _cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
     files = len(discover(paths))
     platforms = sorted({p.platform for p in policies})
     rules = sum(len(p.rules) for p in policies)
-    print(f"ok: {len(policies)} policies, {rules} rules, platforms {', '.join(platforms)} ({files} files)", file=out)
+    print(
+        f"ok: {len(policies)} policies, {rules} rules, platforms {', '.join(platforms)} ({files} files)",
+        file=out,
+    )
     return EXIT_OK
 
 
@@ -93,8 +97,9 @@ def _cmd_decide(args: argparse.Namespace, out: TextIO, explain: bool = False) ->
             else:
                 decisions = [engine.decide(raw, as_of=args.as_of)]
         except RequestError as exc:
-            raise _InputError([Problem(label if not p.file else p.file, p.pointer, p.message, p.code)
-                               for p in exc.problems]) from None
+            raise _InputError(
+                [Problem(label if not p.file else p.file, p.pointer, p.message, p.code) for p in exc.problems]
+            ) from None
         for d in decisions:
             if d.error:
                 worst = EXIT_FAULT
@@ -109,13 +114,16 @@ def _cmd_decide(args: argparse.Namespace, out: TextIO, explain: bool = False) ->
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="policy-engine",
-                                     description="Marketplace listing policies: validate, decide, explain.")
+    parser = argparse.ArgumentParser(
+        prog="policy-engine", description="Marketplace listing policies: validate, decide, explain."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     v = sub.add_parser("validate", help="check policy files against the schema and each other")
     v.add_argument("paths", nargs="*", help="policy files or folders (default: the shipped policies)")
-    for name, helptext in (("decide", "decide a request (or one per line of a .jsonl file, or - for stdin)"),
-                           ("explain", "decide and print the proof tree as readable text")):
+    for name, helptext in (
+        ("decide", "decide a request (or one per line of a .jsonl file, or - for stdin)"),
+        ("explain", "decide and print the proof tree as readable text"),
+    ):
         d = sub.add_parser(name, help=helptext)
         d.add_argument("request", help="request .json, .jsonl, or - for JSON lines on stdin")
         d.add_argument("--policies", action="append", metavar="DIR", help="policy folder (repeatable)")

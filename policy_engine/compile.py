@@ -22,8 +22,22 @@ import attrs
 
 from .check import derived_refs, stratify
 from .errors import CompileError, Problem
-from .model import condition_json
-from .model import AllOf, AnyOf, AsOf, Compare, Condition, Count, Derived, FieldRef, Literal, Not, Policy, Rule, Some
+from .model import (
+    AllOf,
+    AnyOf,
+    AsOf,
+    Compare,
+    Condition,
+    Count,
+    Derived,
+    FieldRef,
+    Literal,
+    Not,
+    Policy,
+    Rule,
+    Some,
+    condition_json,
+)
 from .vocab import LISTS, field_type
 
 __all__ = ["Atom", "Compiled", "FactPlan", "RuleAction", "compile_policies", "fact_key"]
@@ -51,7 +65,13 @@ _MIRROR = {
     "in": "equals",
     "not_in": "not_equals",
 }
-_DURABLE_OP = {"not_equals": "$neq", "less_than": "$lt", "at_most": "$lte", "greater_than": "$gt", "at_least": "$gte"}
+_DURABLE_OP = {
+    "not_equals": "$neq",
+    "less_than": "$lt",
+    "at_most": "$lte",
+    "greater_than": "$gt",
+    "at_least": "$gte",
+}
 _NEGATE = {
     "equals": "not_equals",
     "not_equals": "equals",
@@ -135,7 +155,7 @@ class Compiled:
         return json.dumps(self.ruleset, ensure_ascii=False, sort_keys=True, indent=1)
 
 
-Lit = tuple  # (condition, negated, detail): detail is a Some branch or an `under` depth
+Lit = tuple[Any, bool, Any]  # (condition, negated, detail): detail is a Some branch or an `under` depth
 
 
 def _is_join(cond: Compare) -> bool:
@@ -146,7 +166,8 @@ def _is_join(cond: Compare) -> bool:
 
 def _always_present(cond: Compare) -> bool:
     return isinstance(cond.operand, AsOf) or (
-        isinstance(cond.operand, FieldRef) and cond.operand.path in ("request.as_of", "request.platform"))
+        isinstance(cond.operand, FieldRef) and cond.operand.path in ("request.as_of", "request.platform")
+    )
 
 
 def _compare_lits(cond: Compare, negated: bool) -> list[list[Lit]]:
@@ -160,8 +181,11 @@ def _compare_lits(cond: Compare, negated: bool) -> list[list[Lit]]:
         return [[(cond, negated, None)]]
     if negated:
         if cond.op not in _NEGATE or not _always_present(cond):
-            raise _Unsupported("negating a comparison between two request fields is supported only against "
-                               "as_of; compare with the opposite operator instead", cond.pointer)
+            raise _Unsupported(
+                "negating a comparison between two request fields is supported only against "
+                "as_of; compare with the opposite operator instead",
+                cond.pointer,
+            )
         flipped = Compare(cond.path, _NEGATE[cond.op], cond.operand, cond.pointer)
         missing = Compare(cond.path, "exists", Literal(False), cond.pointer)
         return [[(flipped, False, None)], [(missing, False, None)]]
@@ -246,16 +270,29 @@ def _dnf(cond: Condition, negated: bool = False) -> list[list[Lit]]:
             # for no element when that field is missing: (field missing) or (field present and none).
             per_branch: list[list[list[Lit]]] = []
             for b in branches:
-                guards = sorted({lit.operand.path for lit, _, _ in b
-                                 if isinstance(lit.operand, FieldRef) and not lit.operand.path.startswith("item")
-                                 and not _always_present(lit)
-                                 and (lit.operand.path.split(".")[0], fact_key(lit.operand.path)) not in _ALWAYS}
-                                | {lit.path for lit, _, _ in b if not lit.path.startswith("item")
-                                   and (lit.path.split(".")[0], fact_key(lit.path)) not in _ALWAYS})
-                alts: list[list[Lit]] = [[(Compare(g, "exists", Literal(False), cond.pointer), False, None)]
-                                         for g in guards]
-                alts.append([(Compare(g, "exists", Literal(True), cond.pointer), False, None) for g in guards]
-                            + [(cond, True, tuple(b))])
+                guards = sorted(
+                    {
+                        lit.operand.path
+                        for lit, _, _ in b
+                        if isinstance(lit.operand, FieldRef)
+                        and not lit.operand.path.startswith("item")
+                        and not _always_present(lit)
+                        and (lit.operand.path.split(".")[0], fact_key(lit.operand.path)) not in _ALWAYS
+                    }
+                    | {
+                        lit.path
+                        for lit, _, _ in b
+                        if not lit.path.startswith("item")
+                        and (lit.path.split(".")[0], fact_key(lit.path)) not in _ALWAYS
+                    }
+                )
+                alts: list[list[Lit]] = [
+                    [(Compare(g, "exists", Literal(False), cond.pointer), False, None)] for g in guards
+                ]
+                alts.append(
+                    [(Compare(g, "exists", Literal(True), cond.pointer), False, None) for g in guards]
+                    + [(cond, True, tuple(b))]
+                )
                 per_branch.append(alts)
             return _product(per_branch)
         return [[(cond, False, tuple(b))] for b in branches]
@@ -289,8 +326,10 @@ def _seq(op: str, items: list[Any]) -> Any:
     if len(items) == 1:
         return items[0]
     while len(items) > MAX_SEQUENCE:
-        items = [{op: items[i : i + MAX_SEQUENCE]} if len(items[i : i + MAX_SEQUENCE]) > 1 else items[i]
-                 for i in range(0, len(items), MAX_SEQUENCE)]
+        items = [
+            {op: items[i : i + MAX_SEQUENCE]} if len(items[i : i + MAX_SEQUENCE]) > 1 else items[i]
+            for i in range(0, len(items), MAX_SEQUENCE)
+        ]
     return {op: items}
 
 
@@ -342,9 +381,11 @@ class _RuleCompiler:
             return _seq("$or", [self.literal_test(_NEGATE[op], key, v, False), nex])
         return {key: v} if op == "equals" else {_DURABLE_OP[op]: {key: v}}
 
-    def compare_tests(self, cond: Compare, negated: bool, depth: int | None, item: str | None,
-                      order: list[str]) -> tuple[list[Any], list[Any], dict[str, list[Any]], str]:
+    def compare_tests(
+        self, cond: Compare, negated: bool, depth: int | None, item: str | None, order: list[str]
+    ) -> tuple[list[Any], list[Any], dict[str, list[Any]], str]:
         """(alpha tests, join tests, alpha guards for other facts, owner of the pattern that gets the tests)."""
+
         def owner_of(path: str) -> str:
             root = path.split(".")[0]
             return item if root == "item" and item else root
@@ -353,8 +394,12 @@ class _RuleCompiler:
         operand: Any = cond.operand
         if isinstance(operand, FieldRef) and operand.path == "request.platform":
             operand = Literal(self.platform)
-        if (item is None or not cond.path.startswith("item")) and field_type(cond.path) == "scalar" \
-                and cond.op != "exists" and isinstance(operand, Literal):
+        if (
+            (item is None or not cond.path.startswith("item"))
+            and field_type(cond.path) == "scalar"
+            and cond.op != "exists"
+            and isinstance(operand, Literal)
+        ):
             # Values of any kind: the fact holds one property per kind, so "220" never compares with 110.
             first = operand.value[0] if isinstance(operand.value, tuple) else operand.value
             key = typed_key(key, first)
@@ -369,7 +414,9 @@ class _RuleCompiler:
         else:
             other, other_key = owner_of(operand.path), fact_key(operand.path)
         mirrored = order.index(other) > order.index(owner)
-        here, here_key, there, there_key = (other, other_key, owner, key) if mirrored else (owner, key, other, other_key)
+        here, here_key, there, there_key = (
+            (other, other_key, owner, key) if mirrored else (owner, key, other, other_key)
+        )
         ref_alias = ROOT_ALIAS[there]
         guards: dict[str, list[Any]] = defaultdict(list)
         alpha: list[Any] = [{"$ex": {here_key: 1}}]
@@ -395,16 +442,16 @@ class _RuleCompiler:
                 join = {_level_key(desc_key, depth): {ROOT_ALIAS[anc]: anc_key}}
             return alpha, [join], guards, here
         op = _MIRROR[cond.op] if mirrored else cond.op
-        ref = {"$m": there_key} if here == there else {ref_alias: there_key}
-        join = {here_key: ref} if op == "equals" else {_DURABLE_OP[op]: {here_key: ref}}
-        return alpha, [join], guards, here
+        ref: dict[str, str] = {"$m": there_key} if here == there else {ref_alias: there_key}
+        test: dict[str, Any] = {here_key: ref} if op == "equals" else {_DURABLE_OP[op]: {here_key: ref}}
+        return alpha, [test], guards, here
 
 
 def _expression_count(expr: Any) -> int:
     """Entries durable_rules keeps in one pattern's expression sequence: an open and a close per `$and` or
     `$or`, and one per join (it fails at 32)."""
     if isinstance(expr, dict) and len(expr) == 1:
-        (op, body), = expr.items()
+        ((op, body),) = expr.items()
         if op in ("$and", "$or"):
             return 2 + sum(_expression_count(e) for e in body)
         if op.startswith("$"):
@@ -414,13 +461,13 @@ def _expression_count(expr: Any) -> int:
     return 0
 
 
-_Step = tuple  # (kind, text): kind "eq:<key>" for an equality on a literal, "join", or "other"
+_Step = tuple[str, str]  # (kind, text): kind "eq:<key>" for an equality on a literal, "join", or "other"
 
 
 def _alpha_paths(expr: Any, limit: int = 512) -> list[list[_Step]]:
     """The chains of alpha nodes an expression becomes (`$or` branches are alternatives)."""
     if isinstance(expr, dict) and len(expr) == 1:
-        (op, body), = expr.items()
+        ((op, body),) = expr.items()
         if op == "$and":
             out: list[list[_Step]] = [[]]
             for part in body:
@@ -489,10 +536,15 @@ def compile_policies(platform: str, policies: Sequence[Policy]) -> Compiled:
             problems.append(Problem(policy.file, exc.pointer or rule.pointer, str(exc), code="unsupported"))
             continue
         if len(alternatives) > MAX_ALTERNATIVES:
-            problems.append(Problem(policy.file, rule.pointer + "/when",
-                                    f"the conditions expand to {len(alternatives)} alternatives; expected at most "
-                                    f"{MAX_ALTERNATIVES} (split the rule or derive intermediate conclusions)",
-                                    code="too-large"))
+            problems.append(
+                Problem(
+                    policy.file,
+                    rule.pointer + "/when",
+                    f"the conditions expand to {len(alternatives)} alternatives; expected at most "
+                    f"{MAX_ALTERNATIVES} (split the rule or derive intermediate conclusions)",
+                    code="too-large",
+                )
+            )
             continue
         for k, alternative in enumerate(alternatives, start=1):
             name = f"{policy.cite(rule)}/{k}"
@@ -503,41 +555,72 @@ def compile_policies(platform: str, policies: Sequence[Policy]) -> Compiled:
                 continue
             budget = max(_expression_count(next(iter(p.values()))) for p in body)
             if budget >= MAX_SEQUENCE - 1:
-                problems.append(Problem(policy.file, rule.pointer + "/when",
-                                        f"one fact of the rule needs {budget} engine expressions; durable_rules "
-                                        f"holds at most {MAX_SEQUENCE - 2} (fewer alternatives with `any`/`not`, "
-                                        "or derive intermediate conclusions)", code="too-large"))
+                problems.append(
+                    Problem(
+                        policy.file,
+                        rule.pointer + "/when",
+                        f"one fact of the rule needs {budget} engine expressions; durable_rules "
+                        f"holds at most {MAX_SEQUENCE - 2} (fewer alternatives with `any`/`not`, "
+                        "or derive intermediate conclusions)",
+                        code="too-large",
+                    )
+                )
                 continue
             if len(body) > MAX_PATTERNS:
-                problems.append(Problem(policy.file, rule.pointer + "/when",
-                                        f"the rule joins {len(body)} facts; expected at most {MAX_PATTERNS}",
-                                        code="too-large"))
+                problems.append(
+                    Problem(
+                        policy.file,
+                        rule.pointer + "/when",
+                        f"the rule joins {len(body)} facts; expected at most {MAX_PATTERNS}",
+                        code="too-large",
+                    )
+                )
                 continue
             if needs_trigger:
                 body.insert(0, {"tk": {"$and": [{"t": TRIGGER_TYPE}, {"k": levels[index]}]}})
             ruleset[name] = {"all": body, "dist": 0}
-            actions[name] = RuleAction(policy, rule, tuple(atoms), levels[index] if needs_trigger else 0,
-                                       bool(rule.derive and rule.derive in consumed))
+            actions[name] = RuleAction(
+                policy,
+                rule,
+                tuple(atoms),
+                levels[index] if needs_trigger else 0,
+                bool(rule.derive and rule.derive in consumed),
+            )
             for pattern in body:
-                (alias, expr), = pattern.items()
+                ((_alias, expr),) = pattern.items()
                 for seq in _alpha_paths(expr):
                     fact_type = seq[0][1] if seq and seq[0][0] == "eq:t" else ""
                     tries[fact_type].add(seq[1:])
                     owners.setdefault(fact_type, name)
     if len(ruleset) > MAX_RULES:
-        problems.append(Problem(policies[0].file if policies else "", "",
-                                f"{len(ruleset)} network rules for platform {platform!r}; durable_rules holds at most "
-                                f"{MAX_RULES} (split policies by platform or merge rules)", code="too-large"))
+        problems.append(
+            Problem(
+                policies[0].file if policies else "",
+                "",
+                f"{len(ruleset)} network rules for platform {platform!r}; durable_rules holds at most "
+                f"{MAX_RULES} (split policies by platform or merge rules)",
+                code="too-large",
+            )
+        )
     for fact_type, trie in tries.items():
         fan, stack = trie.fanout(), trie.stack()
         if fan >= MAX_FANOUT or stack >= MAX_STACK:
             action = actions[owners[fact_type]]
-            what = (f"{fan} different tests under one node of the network" if fan >= MAX_FANOUT else
-                    f"up to {stack} tests pending for one fact")
-            problems.append(Problem(action.policy.file, action.rule.pointer,
-                                    f"{what} (facts {fact_type or 'of every type'}); durable_rules hangs or fails "
-                                    f"beyond {MAX_FANOUT if fan >= MAX_FANOUT else MAX_STACK}: use category "
-                                    "subtrees, shorter value lists or derived conclusions", code="too-large"))
+            what = (
+                f"{fan} different tests under one node of the network"
+                if fan >= MAX_FANOUT
+                else f"up to {stack} tests pending for one fact"
+            )
+            problems.append(
+                Problem(
+                    action.policy.file,
+                    action.rule.pointer,
+                    f"{what} (facts {fact_type or 'of every type'}); durable_rules hangs or fails "
+                    f"beyond {MAX_FANOUT if fan >= MAX_FANOUT else MAX_STACK}: use category "
+                    "subtrees, shorter value lists or derived conclusions",
+                    code="too-large",
+                )
+            )
     if problems:
         raise CompileError(problems)
     strata = max((a.stratum for a in actions.values()), default=0)
@@ -551,8 +634,13 @@ def compile_policies(platform: str, policies: Sequence[Policy]) -> Compiled:
         ruleset=ruleset,
         actions=actions,
         strata=strata,
-        plan=FactPlan(root_keys, list_keys, frozenset(plan["categories"]),
-                      tuple(sorted(plan["shifts"], key=lambda s: s.tag)), frozenset(plan["counts"])),
+        plan=FactPlan(
+            root_keys,
+            list_keys,
+            frozenset(plan["categories"]),
+            tuple(sorted(plan["shifts"], key=lambda s: s.tag)),
+            frozenset(plan["counts"]),
+        ),
         default_outcome=default,
     )
 
@@ -565,11 +653,17 @@ class _Unsupported(Exception):
 
 _ORDER_BASE = ["request", "seller", "product"]
 # Fields every normalised request has (required by the schema, or filled with a default).
-_ALWAYS = {("request", "as_of"), ("request", "platform"), ("product", "category"), ("seller", "account_status")}
+_ALWAYS = {
+    ("request", "as_of"),
+    ("request", "platform"),
+    ("product", "category"),
+    ("seller", "account_status"),
+}
 
 
-def _compile_alternative(rc: _RuleCompiler, alternative: list[Lit],
-                         stratum: int) -> tuple[list[dict[str, Any]], list[Atom], bool]:
+def _compile_alternative(
+    rc: _RuleCompiler, alternative: list[Lit], stratum: int
+) -> tuple[list[dict[str, Any]], list[Atom], bool]:
     root_tests: dict[str, list[Any]] = defaultdict(list)
     root_joins: dict[str, list[Any]] = defaultdict(list)
     needed: set[str] = set()
@@ -581,9 +675,9 @@ def _compile_alternative(rc: _RuleCompiler, alternative: list[Lit],
 
     for cond, negated, detail in alternative:
         if isinstance(cond, Compare):
-            alpha, joins, guards, here = rc.compare_tests(cond, negated, detail, None, order)
+            alpha, root_join, guards, here = rc.compare_tests(cond, negated, detail, None, order)
             root_tests[here].extend(alpha)
-            root_joins[here].extend(joins)
+            root_joins[here].extend(root_join)
             for other, tests in guards.items():
                 root_tests[other].extend(tests)
                 needed.add(other)
@@ -607,15 +701,16 @@ def _compile_alternative(rc: _RuleCompiler, alternative: list[Lit],
             for lit, lit_neg, depth in detail:
                 a, j, guards, here = rc.compare_tests(lit, lit_neg, depth, cond.list_path, item_order)
                 if here != cond.list_path:
-                    raise _Unsupported("inside `some`, every comparison must involve an element field",
-                                       lit.pointer)
+                    raise _Unsupported("inside `some`, every comparison must involve an element field", lit.pointer)
                 alphas.extend(a)
                 joins.extend(j)
                 for other, tests in guards.items():
                     if negated and any("$ex" not in t for t in tests):
-                        raise _Unsupported("inside a negated `some`, `under` may not compare with a request "
-                                           "category as the ancestor; negate a derived conclusion instead",
-                                           lit.pointer)
+                        raise _Unsupported(
+                            "inside a negated `some`, `under` may not compare with a request "
+                            "category as the ancestor; negate a derived conclusion instead",
+                            lit.pointer,
+                        )
                     root_tests[other].extend(tests)
                     needed.add(other)
                 for j_test in j:
@@ -657,7 +752,7 @@ def _refs(join: Any) -> set[str]:
     """Root facts a join test refers to."""
     found: set[str] = set()
     if isinstance(join, dict):
-        for k, v in join.items():
+        for _k, v in join.items():
             if isinstance(v, dict):
                 for alias in v:
                     for root, a in ROOT_ALIAS.items():

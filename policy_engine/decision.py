@@ -6,7 +6,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["Decision", "PolicyRef", "Proof", "Reason", "RemedyRef", "Step", "Evidence"]
+__all__ = ["Decision", "Evidence", "PolicyRef", "Proof", "Reason", "RemedyRef", "Step"]
 
 SEVERITY = {"allow": 0, "review": 1, "deny": 2}
 
@@ -38,8 +38,13 @@ class Step:
     because: Proof | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"kind": self.kind, "text": self.text, "condition": self.condition,
-                               "policy_pointer": self.pointer, "evidence": [e.to_dict() for e in self.evidence]}
+        out: dict[str, Any] = {
+            "kind": self.kind,
+            "text": self.text,
+            "condition": self.condition,
+            "policy_pointer": self.pointer,
+            "evidence": [e.to_dict() for e in self.evidence],
+        }
         if self.because is not None:
             out["because"] = self.because.to_dict()
         return out
@@ -55,8 +60,12 @@ class Proof:
     steps: tuple[Step, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rule": self.rule, "concludes": self.concludes, "file": self.file,
-                "steps": [s.to_dict() for s in self.steps]}
+        return {
+            "rule": self.rule,
+            "concludes": self.concludes,
+            "file": self.file,
+            "steps": [s.to_dict() for s in self.steps],
+        }
 
     def walk(self) -> Any:
         """This proof and every sub-proof, depth first."""

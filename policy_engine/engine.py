@@ -104,14 +104,28 @@ class Engine:
     def _prepared(self, platform: str, day: dt.date) -> _Prepared:
         if platform not in self._platforms:
             known = ", ".join(sorted(self._platforms)) or "none"
-            raise UnknownPlatformError([Problem("", "/platform",
-                                                f"no policy governs platform {platform!r}; expected one of: {known}",
-                                                code="platform")])
+            raise UnknownPlatformError(
+                [
+                    Problem(
+                        "",
+                        "/platform",
+                        f"no policy governs platform {platform!r}; expected one of: {known}",
+                        code="platform",
+                    )
+                ]
+            )
         policies = self.in_force(platform, day)
         if not any(p.platform == platform for p in policies):
-            raise UnknownPlatformError([Problem("", "/as_of",
-                                                f"no policy of platform {platform!r} is in force on {day}",
-                                                code="platform")])
+            raise UnknownPlatformError(
+                [
+                    Problem(
+                        "",
+                        "/as_of",
+                        f"no policy of platform {platform!r} is in force on {day}",
+                        code="platform",
+                    )
+                ]
+            )
         key = (platform, tuple(sorted(p.key for p in policies)))
         prepared = self._cache.get(key)
         if prepared is None:
@@ -137,8 +151,14 @@ class Engine:
         """Decide one request. Bad input raises RequestError; an engine fault gives a `deny` with the error."""
         return self.decide_many([request], as_of=as_of, proofs=proofs)[0]
 
-    def decide_many(self, requests: Iterable[Any], *, as_of: dt.date | None = None, proofs: bool = True,
-                    batch_size: int = DEFAULT_BATCH) -> list[Decision]:
+    def decide_many(
+        self,
+        requests: Iterable[Any],
+        *,
+        as_of: dt.date | None = None,
+        proofs: bool = True,
+        batch_size: int = DEFAULT_BATCH,
+    ) -> list[Decision]:
         """Decide many requests, in order. Requests for one platform and day share engine sessions."""
         reqs = [normalize_request(r, as_of=as_of) for r in requests]
         out: list[Decision | None] = [None] * len(reqs)
@@ -154,12 +174,13 @@ class Engine:
                 continue
             for start in range(0, len(members), batch_size):
                 chunk = members[start : start + batch_size]
-                for i, decision in zip(chunk, self._run(prepared, [reqs[i] for i in chunk], proofs)):
+                for i, decision in zip(chunk, self._run(prepared, [reqs[i] for i in chunk], proofs), strict=True):
                     out[i] = decision
         return [d for d in out if d is not None]
 
-    def decide_everywhere(self, request: Any, *, as_of: dt.date | None = None,
-                          proofs: bool = True) -> dict[str, Decision]:
+    def decide_everywhere(
+        self, request: Any, *, as_of: dt.date | None = None, proofs: bool = True
+    ) -> dict[str, Decision]:
         """One decision per platform that has policies in force (the request's `platform` is ignored)."""
         results: dict[str, Decision] = {}
         for platform in sorted(self._platforms):
@@ -175,12 +196,13 @@ class Engine:
         try:
             batches = [prepared.builder.facts(req) for req in reqs]
             traces = prepared.network.run(batches)
-            return [build_decision(compiled, t, r, proofs) for t, r in zip(traces, reqs)]
+            return [build_decision(compiled, t, r, proofs) for t, r in zip(traces, reqs, strict=True)]
         except EngineFault as exc:
             if len(reqs) > 1:
                 # Isolate the fault: decide each request alone, so a failed session fails only its own request.
                 return [d for r in reqs for d in Engine._run(prepared, [r], proofs)]
             return [error_decision(compiled.platform, reqs[0]["as_of"], str(exc), compiled, reqs[0])]
         except Exception as exc:  # anything unexpected fails closed, never allows
-            return [error_decision(compiled.platform, r["as_of"], f"{type(exc).__name__}: {exc}", compiled, r)
-                    for r in reqs]
+            return [
+                error_decision(compiled.platform, r["as_of"], f"{type(exc).__name__}: {exc}", compiled, r) for r in reqs
+            ]

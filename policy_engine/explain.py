@@ -8,9 +8,22 @@ from typing import Any
 
 from .compile import Compiled, RuleAction
 from .decision import SEVERITY, Decision, Evidence, PolicyRef, Proof, Reason, RemedyRef, Step
-from .model import AllOf, AnyOf, AsOf, Compare, Condition, Count, Derived, FieldRef, Literal, Not, Some, Text, condition_json
+from .model import (
+    AllOf,
+    AnyOf,
+    AsOf,
+    Compare,
+    Condition,
+    Count,
+    Derived,
+    FieldRef,
+    Literal,
+    Not,
+    Some,
+    Text,
+    condition_json,
+)
 from .runtime import Firing, Trace
-from .vocab import LISTS
 
 __all__ = ["build_decision", "condition_json", "describe", "error_decision", "render_text"]
 
@@ -19,8 +32,9 @@ _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
 
 def _operand_text(operand: Any) -> str:
     if isinstance(operand, Literal):
-        shown = json.dumps(list(operand.value) if isinstance(operand.value, tuple) else operand.value,
-                           ensure_ascii=False)
+        shown = json.dumps(
+            list(operand.value) if isinstance(operand.value, tuple) else operand.value, ensure_ascii=False
+        )
         return f"{operand.ref} {shown}" if operand.ref else shown
     if isinstance(operand, FieldRef):
         return operand.path
@@ -65,12 +79,14 @@ def _get(req: dict[str, Any], path: str) -> Any:
 
 def fill(text: str, req: dict[str, Any], lang: str = "en") -> str:
     """Fill `{product.brand}`-style placeholders from the request."""
+
     def sub(m: re.Match[str]) -> str:
         name = m.group(1)
         value = req.get("as_of") if name == "as_of" else _get(req, name)
         if value is None:
             return "（无）" if lang == "zh" else "(none)"
         return str(value)
+
     return _PLACEHOLDER.sub(sub, text)
 
 
@@ -104,12 +120,12 @@ class _ProofBuilder:
         action: RuleAction = firing.action
         rule = action.rule
         concludes = f"derived:{rule.derive}" if rule.derive else str(rule.outcome)
-        steps = tuple(self.step(atom.condition, atom.negated, atom.alias, firing.match, active)
-                      for atom in action.atoms)
+        steps = tuple(
+            self.step(atom.condition, atom.negated, atom.alias, firing.match, active) for atom in action.atoms
+        )
         return Proof(action.citation, concludes, action.policy.file, steps)
 
-    def step(self, cond: Condition, negated: bool, alias: str, match: dict[str, Any],
-             active: frozenset[str]) -> Step:
+    def step(self, cond: Condition, negated: bool, alias: str, match: dict[str, Any], active: frozenset[str]) -> Step:
         shown = Not(cond) if negated else cond
         cjson, text, pointer = condition_json(shown), describe(shown), cond.pointer
         if isinstance(cond, Derived):
@@ -122,10 +138,9 @@ class _ProofBuilder:
             return Step("derived", cjson, pointer, text, because=sub)
         if isinstance(cond, Count):
             items = _get(self.req, cond.list_path)
-            evidence = (Evidence(_pointer(cond.list_path), len(items)),) if isinstance(items, list) else ()
-            return Step("count", cjson, pointer, text, evidence)
+            counted = (Evidence(_pointer(cond.list_path), len(items)),) if isinstance(items, list) else ()
+            return Step("count", cjson, pointer, text, counted)
         if isinstance(cond, Some):
-            spec = LISTS[cond.list_path]
             if negated:
                 return Step("absent", cjson, pointer, f"no element of {cond.list_path} satisfies the conditions")
             fact = match.get(alias, {})
@@ -149,12 +164,11 @@ class _ProofBuilder:
                 if isinstance(c.operand, AsOf) and "request.as_of" not in seen:
                     evidence.append(Evidence("/as_of", self.req["as_of"]))
                     seen.add("request.as_of")
-            del spec
             return Step("fact", cjson, pointer, text, tuple(evidence))
         assert isinstance(cond, Compare)
         if negated and alias.startswith("n"):
             return Step("absent", cjson, pointer, text)
-        evidence = _evidence(self.req, cond.path)
+        evidence = list(_evidence(self.req, cond.path))
         if isinstance(cond.operand, FieldRef):
             evidence += _evidence(self.req, cond.operand.path)
         elif isinstance(cond.operand, AsOf):
@@ -179,19 +193,29 @@ def build_decision(compiled: Compiled, trace: Trace, req: dict[str, Any], proofs
     builder = _ProofBuilder(trace, req)
     decisive = [f for f in trace.outcomes.values() if f.action.rule.outcome != "advisory"]
     advisory = [f for f in trace.outcomes.values() if f.action.rule.outcome == "advisory"]
-    outcome = max((str(f.action.rule.outcome) for f in decisive), key=SEVERITY.__getitem__,
-                  default=compiled.default_outcome)
+    outcome = max(
+        (str(f.action.rule.outcome) for f in decisive),
+        key=SEVERITY.__getitem__,
+        default=compiled.default_outcome,
+    )
 
     def reason(f: Firing) -> Reason:
         rule = f.action.rule
         assert rule.message is not None and rule.outcome is not None
-        return Reason(f.action.citation, rule.outcome, _messages(rule.message, req),
-                      builder.proof(f) if proofs else None)
+        return Reason(
+            f.action.citation,
+            rule.outcome,
+            _messages(rule.message, req),
+            builder.proof(f) if proofs else None,
+        )
 
     chosen = sorted((f for f in decisive if f.action.rule.outcome == outcome), key=lambda f: f.action.citation)
     advised = sorted(advisory, key=lambda f: f.action.citation)
-    remedies = tuple(RemedyRef(r.code, f.action.citation, _messages(r.text, req))
-                     for f in ([*chosen] if outcome != "allow" else []) + advised for r in f.action.rule.remedies)
+    remedies = tuple(
+        RemedyRef(r.code, f.action.citation, _messages(r.text, req))
+        for f in ([*chosen] if outcome != "allow" else []) + advised
+        for r in f.action.rule.remedies
+    )
     return Decision(
         outcome=outcome,
         platform=compiled.platform,
@@ -208,12 +232,20 @@ def build_decision(compiled: Compiled, trace: Trace, req: dict[str, Any], proofs
     )
 
 
-def error_decision(platform: str, as_of: str, error: str, compiled: Compiled | None = None,
-                   req: dict[str, Any] | None = None) -> Decision:
+def error_decision(
+    platform: str, as_of: str, error: str, compiled: Compiled | None = None, req: dict[str, Any] | None = None
+) -> Decision:
     """A `deny` that carries an engine error: a fault never turns into an allow."""
-    return Decision(outcome="deny", platform=platform, as_of=as_of,
-                    policies=_policy_refs(compiled) if compiled else (), reasons=(), error=error,
-                    marketplace=(req or {}).get("marketplace"), request=req)
+    return Decision(
+        outcome="deny",
+        platform=platform,
+        as_of=as_of,
+        policies=_policy_refs(compiled) if compiled else (),
+        reasons=(),
+        error=error,
+        marketplace=(req or {}).get("marketplace"),
+        request=req,
+    )
 
 
 def _render_proof(proof: Proof, label: dict[str, str], depth: int, out: list[str]) -> None:
@@ -229,11 +261,24 @@ def _render_proof(proof: Proof, label: dict[str, str], depth: int, out: list[str
 
 
 _LABELS = {
-    "en": {"as_of": "as of", "error": "engine error (failed closed)", "default": "no rule decided; the platform "
-           "default is", "because": "because:", "remedies": "remedies:", "policies": "policies in force:",
-           "derived_by": "derived by"},
-    "zh": {"as_of": "截至", "error": "引擎错误（按拒绝处理）", "default": "没有规则作出决定；平台默认结果为",
-           "because": "依据：", "remedies": "补救措施：", "policies": "生效的政策：", "derived_by": "推导规则"},
+    "en": {
+        "as_of": "as of",
+        "error": "engine error (failed closed)",
+        "default": "no rule decided; the platform default is",
+        "because": "because:",
+        "remedies": "remedies:",
+        "policies": "policies in force:",
+        "derived_by": "derived by",
+    },
+    "zh": {
+        "as_of": "截至",
+        "error": "引擎错误（按拒绝处理）",
+        "default": "没有规则作出决定；平台默认结果为",
+        "because": "依据：",
+        "remedies": "补救措施：",
+        "policies": "生效的政策：",
+        "derived_by": "推导规则",
+    },
 }
 
 

@@ -62,7 +62,12 @@ def read_json(path: Path) -> tuple[Any, list[Problem]]:
         return json.loads(text), []
     except json.JSONDecodeError as exc:
         return None, [
-            Problem(str(path), "", f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", code="json")
+            Problem(
+                str(path),
+                "",
+                f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
+                code="json",
+            )
         ]
 
 
@@ -71,9 +76,7 @@ def discover(paths: Iterable[str | Path]) -> list[Path]:
     found: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            found.extend(
-                f for f in sorted(p.rglob("*.json")) if "tests" not in f.relative_to(p).parts[:-1]
-            )
+            found.extend(f for f in sorted(p.rglob("*.json")) if "tests" not in f.relative_to(p).parts[:-1])
         else:
             found.append(p)
     return found
@@ -87,9 +90,7 @@ class _Parser:
     def __init__(self, doc: dict[str, Any], file: str) -> None:
         self.doc = doc
         self.file = file
-        self.data: dict[str, Any] = {
-            k: tuple(v) if isinstance(v, list) else v for k, v in doc.get("data", {}).items()
-        }
+        self.data: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in doc.get("data", {}).items()}
         self.problems: list[Problem] = []
 
     def problem(self, pointer: str, message: str, code: str = "reference") -> None:
@@ -135,7 +136,8 @@ class _Parser:
 
     def rule(self, raw: dict[str, Any], pointer: str, provenance: str) -> Rule:
         when = AllOf(
-            tuple(self.condition(c, f"{pointer}/when/{i}") for i, c in enumerate(raw["when"])), f"{pointer}/when"
+            tuple(self.condition(c, f"{pointer}/when/{i}") for i, c in enumerate(raw["when"])),
+            f"{pointer}/when",
         )
         msg = raw.get("message")
         return Rule(

@@ -214,8 +214,11 @@ def _operand_json(operand: Any) -> Any:
     if isinstance(operand, FieldRef):
         return {"field": operand.path}
     if isinstance(operand, AsOf):
-        return {"as_of": {k: v for k, v in (("years", operand.years), ("months", operand.months),
-                                             ("days", operand.days)) if v}}
+        return {
+            "as_of": {
+                k: v for k, v in (("years", operand.years), ("months", operand.months), ("days", operand.days)) if v
+            }
+        }
     return None
 
 
@@ -233,5 +236,3 @@ def condition_json(cond: Condition) -> dict[str, Any]:
         return {"not": condition_json(cond.condition)}
     key = "any" if isinstance(cond, AnyOf) else "all"
     return {key: [condition_json(c) for c in cond.conditions]}
-
-

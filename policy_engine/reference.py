@@ -13,7 +13,20 @@ from typing import Any
 import attrs
 
 from .check import stratify
-from .model import AllOf, AnyOf, AsOf, Compare, Condition, Count, Derived, FieldRef, Literal, Not, Policy, Some
+from .model import (
+    AllOf,
+    AnyOf,
+    AsOf,
+    Compare,
+    Condition,
+    Count,
+    Derived,
+    FieldRef,
+    Literal,
+    Not,
+    Policy,
+    Some,
+)
 from .semantics import MISSING, compare
 
 __all__ = ["ReferenceResult", "evaluate"]
@@ -71,8 +84,9 @@ def holds(cond: Condition, req: dict[str, Any], derived: set[str], item: Any = N
         return compare(cond.op, n, cond.value)
     if isinstance(cond, Some):
         root, key = cond.list_path.split(".")
-        return any(all(holds(c, req, derived, element) for c in cond.where)
-                   for element in (req.get(root) or {}).get(key) or ())
+        return any(
+            all(holds(c, req, derived, element) for c in cond.where) for element in (req.get(root) or {}).get(key) or ()
+        )
     if isinstance(cond, Derived):
         return cond.name in derived
     if isinstance(cond, Not):

@@ -14,14 +14,17 @@ from .vocab import LISTS
 __all__ = ["FactBuilder", "normalize_request", "resolve_pointer"]
 
 
-def normalize_request(raw: Any, file: str = "", as_of: dt.date | None = None,
-                      platform: str | None = None) -> dict[str, Any]:
+def normalize_request(
+    raw: Any, file: str = "", as_of: dt.date | None = None, platform: str | None = None
+) -> dict[str, Any]:
     """A validated copy of the request with `as_of` (default: today, UTC) and `account_status` filled in."""
     if isinstance(raw, dict) and platform is not None:
         raw = {**raw, "platform": platform}
     if not schemas.fast_checker("request")(raw):
-        raise RequestError(schemas.validate("request", raw, file) or [
-            Problem(file, "", "the request does not match schemas/request.json")])
+        raise RequestError(
+            schemas.validate("request", raw, file)
+            or [Problem(file, "", "the request does not match schemas/request.json")]
+        )
     req = dict(raw)
     if as_of is not None:
         req["as_of"] = as_of.isoformat()
@@ -62,6 +65,7 @@ def _getter(key: str) -> Callable[[dict[str, Any]], Any]:
             def typed(obj: dict[str, Any], untyped: Any = untyped, kinds: Any = kinds) -> Any:
                 value = untyped(obj)
                 return value if type(value) in kinds else None
+
             return typed
     if key.startswith("n__"):
         name = key[3:]
@@ -100,14 +104,16 @@ class FactBuilder:
             keys = sorted(k for k in plan.root_keys.get(root, ()) if k not in ("t", "q", "i"))
             if keys or "t" in plan.root_keys.get(root, ()):
                 self.roots.append((root, [(k, _getter(k), (root, k) in cats) for k in keys]))
-        self.request_keys = sorted(k for k in plan.root_keys.get("request", ())
-                                   if k not in ("t", "q", "i") and not k.startswith("as_of"))
+        self.request_keys = sorted(
+            k for k in plan.root_keys.get("request", ()) if k not in ("t", "q", "i") and not k.startswith("as_of")
+        )
         self.lists: list[tuple[str, str, str, list[tuple[str, Callable[[dict[str, Any]], Any], bool]]]] = []
-        for path, keys in sorted(plan.list_keys.items()):
+        for path, list_keys in sorted(plan.list_keys.items()):
             spec = LISTS[path]
-            fields = sorted(k for k in keys if k not in ("t", "q", "i"))
-            self.lists.append((spec.root, spec.key, spec.fact_type,
-                               [(k, _getter(k), (path, k) in cats) for k in fields]))
+            names = sorted(k for k in list_keys if k not in ("t", "q", "i"))
+            self.lists.append(
+                (spec.root, spec.key, spec.fact_type, [(k, _getter(k), (path, k) in cats) for k in names])
+            )
 
     @staticmethod
     def _put(fact: dict[str, Any], key: str, value: Any, category: bool) -> None:

@@ -150,8 +150,7 @@ class Network:
             raise failure
         return trace
 
-    def _assert(self, payload: str, sid: str, trace: Trace, ids: list[str], counter: list[int],
-                many: bool) -> None:
+    def _assert(self, payload: str, sid: str, trace: Trace, ids: list[str], counter: list[int], many: bool) -> None:
         call = dre.assert_facts if many else dre.assert_fact
         code, state = call(self._handle, payload)
         self._check(code)

@@ -57,7 +57,7 @@ def _describe(error: ValidationError) -> str:
         return f"{json.dumps(error.instance, ensure_ascii=False)[:60]} is not of type {error.validator_value}"
     if error.validator in ("oneOf", "anyOf"):
         return f"{json.dumps(error.instance, ensure_ascii=False)[:80]} matches none of the allowed forms"
-    return error.message
+    return str(error.message)
 
 
 def _flatten(error: ValidationError) -> ValidationError:
@@ -98,9 +98,28 @@ _TYPE_TESTS = {
     "boolean": "type({v}) is bool",
     "null": "{v} is None",
 }
-_FAST_KEYWORDS = {"type", "enum", "pattern", "format", "required", "properties", "additionalProperties",
-                  "items", "minItems", "maxProperties", "propertyNames", "minimum", "maximum", "minLength",
-                  "description", "default", "title", "$schema", "$id", "$defs"}
+_FAST_KEYWORDS = {
+    "type",
+    "enum",
+    "pattern",
+    "format",
+    "required",
+    "properties",
+    "additionalProperties",
+    "items",
+    "minItems",
+    "maxProperties",
+    "propertyNames",
+    "minimum",
+    "maximum",
+    "minLength",
+    "description",
+    "default",
+    "title",
+    "$schema",
+    "$id",
+    "$defs",
+}
 
 
 class _CodeGen:
@@ -167,8 +186,9 @@ class _CodeGen:
             self.emit(depth, f"if type({v}) is list:")
             self.emit(depth + 1, f"for {x} in {v}:")
             self.check(schema["items"], x, depth + 2)
-        is_obj = any(k in schema for k in ("maxProperties", "propertyNames", "required", "properties",
-                                            "additionalProperties"))
+        is_obj = any(
+            k in schema for k in ("maxProperties", "propertyNames", "required", "properties", "additionalProperties")
+        )
         if not is_obj:
             return
         self.emit(depth, f"if type({v}) is dict:")

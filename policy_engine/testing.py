@@ -44,6 +44,7 @@ _brands = st.sampled_from(BRANDS)
 @st.composite
 def requests(draw: Any, platform: str | None = None) -> dict[str, Any]:
     """Valid listing requests around 2024-03-01, on a few categories and brands."""
+
     def maybe(key: str, strategy: Any) -> dict[str, Any]:
         return {key: draw(strategy)} if draw(st.booleans()) else {}
 
@@ -52,65 +53,138 @@ def requests(draw: Any, platform: str | None = None) -> dict[str, Any]:
         **maybe("account_status", st.sampled_from(["active", "warned", "suspended", "closed"])),
         **maybe("categories", st.lists(_cats, max_size=4)),
         **maybe("commitments", st.lists(_cats, max_size=2)),
-        **maybe("trademarks", st.lists(st.fixed_dictionaries(
-            {"mark": _brands, "status": st.sampled_from(["registered", "pending", "expired"])},
-            optional={"mark_type": st.sampled_from(["word", "design_only"]), "filed_on": _dates,
-                      "classes": st.lists(st.sampled_from([9, 25]), min_size=1, max_size=2)}), max_size=3)),
-        **maybe("authorizations", st.lists(st.fixed_dictionaries(
-            {"brand": _brands},
-            optional={"valid_from": _dates, "valid_to": _dates, "level": st.integers(1, 3),
-                      "platforms": st.lists(st.sampled_from(PLATFORMS), min_size=1, max_size=2)}), max_size=3)),
-        **maybe("grants", st.lists(st.fixed_dictionaries(
-            {"kind": st.sampled_from(["brand_qualification", "category_admission"]),
-             "status": st.sampled_from(["approved", "pending", "revoked"])},
-            optional={"category": _cats, "brand": _brands, "expires_on": _dates,
-                      "platform": st.sampled_from(PLATFORMS)}), max_size=3)),
-        **maybe("violations", st.lists(st.fixed_dictionaries(
-            {"kind": st.sampled_from(["counterfeit", "trademark"]),
-             "status": st.sampled_from(["open", "upheld", "retracted"])},
-            optional={"brand": _brands, "occurred_on": _dates}), max_size=2)),
-        **maybe("metrics", st.dictionaries(st.sampled_from(["dispute_rate", "refund_rate"]),
-                                           st.sampled_from([0.0, 0.05, 0.1, 0.2]), max_size=2)),
+        **maybe(
+            "trademarks",
+            st.lists(
+                st.fixed_dictionaries(
+                    {"mark": _brands, "status": st.sampled_from(["registered", "pending", "expired"])},
+                    optional={
+                        "mark_type": st.sampled_from(["word", "design_only"]),
+                        "filed_on": _dates,
+                        "classes": st.lists(st.sampled_from([9, 25]), min_size=1, max_size=2),
+                    },
+                ),
+                max_size=3,
+            ),
+        ),
+        **maybe(
+            "authorizations",
+            st.lists(
+                st.fixed_dictionaries(
+                    {"brand": _brands},
+                    optional={
+                        "valid_from": _dates,
+                        "valid_to": _dates,
+                        "level": st.integers(1, 3),
+                        "platforms": st.lists(st.sampled_from(PLATFORMS), min_size=1, max_size=2),
+                    },
+                ),
+                max_size=3,
+            ),
+        ),
+        **maybe(
+            "grants",
+            st.lists(
+                st.fixed_dictionaries(
+                    {
+                        "kind": st.sampled_from(["brand_qualification", "category_admission"]),
+                        "status": st.sampled_from(["approved", "pending", "revoked"]),
+                    },
+                    optional={
+                        "category": _cats,
+                        "brand": _brands,
+                        "expires_on": _dates,
+                        "platform": st.sampled_from(PLATFORMS),
+                    },
+                ),
+                max_size=3,
+            ),
+        ),
+        **maybe(
+            "violations",
+            st.lists(
+                st.fixed_dictionaries(
+                    {
+                        "kind": st.sampled_from(["counterfeit", "trademark"]),
+                        "status": st.sampled_from(["open", "upheld", "retracted"]),
+                    },
+                    optional={"brand": _brands, "occurred_on": _dates},
+                ),
+                max_size=2,
+            ),
+        ),
+        **maybe(
+            "metrics",
+            st.dictionaries(
+                st.sampled_from(["dispute_rate", "refund_rate"]),
+                st.sampled_from([0.0, 0.05, 0.1, 0.2]),
+                max_size=2,
+            ),
+        ),
     }
     product: dict[str, Any] = {
         "category": draw(_cats),
         **maybe("brand", st.one_of(st.none(), _brands)),
         **maybe("title", _brands),
-        **maybe("attributes", st.dictionaries(st.sampled_from(["voltage", "kids"]),
-                                              st.sampled_from(["220", 220, 110, 110.0, True, False, "yes"]),
-                                              max_size=2)),
+        **maybe(
+            "attributes",
+            st.dictionaries(
+                st.sampled_from(["voltage", "kids"]),
+                st.sampled_from(["220", 220, 110, 110.0, True, False, "yes"]),
+                max_size=2,
+            ),
+        ),
     }
-    return {"platform": platform or draw(st.sampled_from(PLATFORMS)), "as_of": draw(_dates),
-            "seller": seller, "product": product}
+    return {
+        "platform": platform or draw(st.sampled_from(PLATFORMS)),
+        "as_of": draw(_dates),
+        "seller": seller,
+        "product": product,
+    }
 
 
 def _shift() -> Any:
-    return st.one_of(st.just({}), st.fixed_dictionaries({"days": st.integers(-2, 2)}),
-                     st.fixed_dictionaries({"months": st.integers(-1, 1)}))
+    return st.one_of(
+        st.just({}),
+        st.fixed_dictionaries({"days": st.integers(-2, 2)}),
+        st.fixed_dictionaries({"months": st.integers(-1, 1)}),
+    )
 
 
 _ROOT_COMPARISONS = st.one_of(
-    st.builds(lambda op, v: {"field": "seller.entity_type", op: v},
-              st.sampled_from(["equals", "not_equals"]), st.sampled_from(["enterprise", "individual"])),
-    st.builds(lambda op, v: {"field": "seller.account_status", op: v},
-              st.sampled_from(["in", "not_in"]), st.lists(st.sampled_from(["closed", "suspended", "warned"]),
-                                                            min_size=1, max_size=2, unique=True)),
-    st.builds(lambda op, v: {"field": "product.category", op: v},
-              st.sampled_from(["under", "equals"]), _cats),
-    st.builds(lambda v: {"field": "product.category", "under": v},
-              st.lists(_cats, min_size=1, max_size=2, unique=True)),
+    st.builds(
+        lambda op, v: {"field": "seller.entity_type", op: v},
+        st.sampled_from(["equals", "not_equals"]),
+        st.sampled_from(["enterprise", "individual"]),
+    ),
+    st.builds(
+        lambda op, v: {"field": "seller.account_status", op: v},
+        st.sampled_from(["in", "not_in"]),
+        st.lists(st.sampled_from(["closed", "suspended", "warned"]), min_size=1, max_size=2, unique=True),
+    ),
+    st.builds(lambda op, v: {"field": "product.category", op: v}, st.sampled_from(["under", "equals"]), _cats),
+    st.builds(
+        lambda v: {"field": "product.category", "under": v},
+        st.lists(_cats, min_size=1, max_size=2, unique=True),
+    ),
     st.builds(lambda v: {"field": "product.brand", "exists": v}, st.booleans()),
     st.builds(lambda v: {"field": "product.brand", "equals": v}, _brands),
-    st.builds(lambda op, v: {"field": "seller.metrics.dispute_rate", op: v},
-              st.sampled_from(["greater_than", "at_most", "less_than", "at_least"]),
-              st.sampled_from([0.05, 0.1])),
-    st.builds(lambda op, v: {"field": "request.as_of", op: v},
-              st.sampled_from(["at_least", "less_than"]), _dates),
+    st.builds(
+        lambda op, v: {"field": "seller.metrics.dispute_rate", op: v},
+        st.sampled_from(["greater_than", "at_most", "less_than", "at_least"]),
+        st.sampled_from([0.05, 0.1]),
+    ),
+    st.builds(lambda op, v: {"field": "request.as_of", op: v}, st.sampled_from(["at_least", "less_than"]), _dates),
     st.builds(lambda n: {"count": "seller.categories", "at_least": n}, st.integers(0, 3)),
-    st.builds(lambda op: {"field": "product.brand", op: {"field": "product.title"}},
-              st.sampled_from(["equals", "not_equals"])),
-    st.builds(lambda op, v: {"field": "product.attributes.voltage", op: v},
-              st.sampled_from(["equals", "at_least", "less_than"]), st.sampled_from(["220", 220, 110])),
+    st.builds(
+        lambda op: {"field": "product.brand", op: {"field": "product.title"}},
+        st.sampled_from(["equals", "not_equals"]),
+    ),
+    st.builds(
+        lambda op, v: {"field": "product.attributes.voltage", op: v},
+        st.sampled_from(["equals", "at_least", "less_than"]),
+        st.sampled_from(["220", 220, 110]),
+    ),
     st.builds(lambda v: {"field": "product.attributes.kids", "equals": v}, st.sampled_from([True, "yes", 1])),
     st.builds(lambda v: {"field": "product.attributes.kids", "exists": v}, st.booleans()),
 )
@@ -120,47 +194,84 @@ def _item_conditions(list_path: str, negated_context: bool) -> Any:
     brand_join = {"trademarks": "item.mark"}.get(list_path.split(".")[1], "item.brand")
     common: list[Any] = []
     if list_path == "seller.trademarks":
-        common += [st.builds(lambda v: {"field": "item.status", "equals": v},
-                             st.sampled_from(["registered", "pending"])),
-                   st.just({"not": {"field": "item.mark_type", "equals": "design_only"}}),
-                   st.just({"field": brand_join, "equals": {"field": "product.brand"}}),
-                   st.builds(lambda c: {"field": "item.classes", "includes": c}, st.sampled_from([9, [9, 25]])),
-                   st.builds(lambda s: {"field": "item.filed_on", "at_least": {"as_of": s}}, _shift())]
+        common += [
+            st.builds(lambda v: {"field": "item.status", "equals": v}, st.sampled_from(["registered", "pending"])),
+            st.just({"not": {"field": "item.mark_type", "equals": "design_only"}}),
+            st.just({"field": brand_join, "equals": {"field": "product.brand"}}),
+            st.builds(lambda c: {"field": "item.classes", "includes": c}, st.sampled_from([9, [9, 25]])),
+            st.builds(lambda s: {"field": "item.filed_on", "at_least": {"as_of": s}}, _shift()),
+        ]
     elif list_path == "seller.authorizations":
-        common += [st.just({"field": "item.brand", "equals": {"field": "product.brand"}}),
-                   st.builds(lambda s: {"any": [{"field": "item.valid_to", "exists": False},
-                                                {"field": "item.valid_to", "at_least": {"as_of": s}}]}, _shift()),
-                   st.builds(lambda s: {"not": {"field": "item.valid_from", "greater_than": {"as_of": s}}},
-                             _shift()),
-                   st.just({"any": [{"field": "item.platforms", "exists": False},
-                                    {"field": "item.platforms", "includes": {"field": "request.platform"}}]}),
-                   st.builds(lambda n: {"field": "item.level", "at_most": n}, st.integers(1, 2))]
+        common += [
+            st.just({"field": "item.brand", "equals": {"field": "product.brand"}}),
+            st.builds(
+                lambda s: {
+                    "any": [
+                        {"field": "item.valid_to", "exists": False},
+                        {"field": "item.valid_to", "at_least": {"as_of": s}},
+                    ]
+                },
+                _shift(),
+            ),
+            st.builds(lambda s: {"not": {"field": "item.valid_from", "greater_than": {"as_of": s}}}, _shift()),
+            st.just(
+                {
+                    "any": [
+                        {"field": "item.platforms", "exists": False},
+                        {"field": "item.platforms", "includes": {"field": "request.platform"}},
+                    ]
+                }
+            ),
+            st.builds(lambda n: {"field": "item.level", "at_most": n}, st.integers(1, 2)),
+        ]
     elif list_path == "seller.grants":
-        common += [st.builds(lambda v: {"field": "item.kind", "equals": v},
-                             st.sampled_from(["brand_qualification", "category_admission"])),
-                   st.builds(lambda v: {"field": "item.status", "in": v},
-                             st.lists(st.sampled_from(["approved", "pending"]), min_size=1, unique=True)),
-                   st.just({"field": "product.category", "under": {"field": "item.category"}}),
-                   st.just({"field": "item.brand", "equals": {"field": "product.brand"}}),
-                   st.builds(lambda s: {"field": "item.expires_on", "at_least": {"as_of": s}}, _shift())]
+        common += [
+            st.builds(
+                lambda v: {"field": "item.kind", "equals": v},
+                st.sampled_from(["brand_qualification", "category_admission"]),
+            ),
+            st.builds(
+                lambda v: {"field": "item.status", "in": v},
+                st.lists(st.sampled_from(["approved", "pending"]), min_size=1, unique=True),
+            ),
+            st.just({"field": "product.category", "under": {"field": "item.category"}}),
+            st.just({"field": "item.brand", "equals": {"field": "product.brand"}}),
+            st.builds(lambda s: {"field": "item.expires_on", "at_least": {"as_of": s}}, _shift()),
+        ]
         if not negated_context:
             common.append(st.just({"field": "item.category", "under": {"field": "product.category"}}))
     elif list_path == "seller.violations":
-        common += [st.builds(lambda v: {"field": "item.status", "in": v},
-                             st.lists(st.sampled_from(["open", "upheld"]), min_size=1, unique=True)),
-                   st.just({"field": "item.brand", "equals": {"field": "product.brand"}}),
-                   st.builds(lambda s: {"field": "item.occurred_on", "at_least": {"as_of": s}}, _shift())]
+        common += [
+            st.builds(
+                lambda v: {"field": "item.status", "in": v},
+                st.lists(st.sampled_from(["open", "upheld"]), min_size=1, unique=True),
+            ),
+            st.just({"field": "item.brand", "equals": {"field": "product.brand"}}),
+            st.builds(lambda s: {"field": "item.occurred_on", "at_least": {"as_of": s}}, _shift()),
+        ]
     else:  # seller.categories / seller.commitments
-        common += [st.just({"field": "product.category", "under": {"field": "item"}}),
-                   st.builds(lambda c: {"field": "item", "under": c}, _cats),
-                   st.just({"field": "item", "equals": {"field": "product.category"}})]
+        common += [
+            st.just({"field": "product.category", "under": {"field": "item"}}),
+            st.builds(lambda c: {"field": "item", "under": c}, _cats),
+            st.just({"field": "item", "equals": {"field": "product.category"}}),
+        ]
     return st.one_of(*common)
 
 
 @st.composite
 def _some(draw: Any, negated_context: bool) -> dict[str, Any]:
-    list_path = draw(st.sampled_from(["seller.trademarks", "seller.authorizations", "seller.grants",
-                                      "seller.violations", "seller.categories", "seller.commitments"]))
+    list_path = draw(
+        st.sampled_from(
+            [
+                "seller.trademarks",
+                "seller.authorizations",
+                "seller.grants",
+                "seller.violations",
+                "seller.categories",
+                "seller.commitments",
+            ]
+        )
+    )
     where = draw(st.lists(_item_conditions(list_path, negated_context), min_size=1, max_size=3))
     return {"some": list_path, "where": where}
 
@@ -172,11 +283,13 @@ def _condition(draw: Any, derived: list[str], depth: int = 0) -> dict[str, Any]:
         kinds += ["any", "not-root"]
     kind = draw(st.sampled_from(kinds))
     if kind == "root":
-        return draw(_ROOT_COMPARISONS)
+        root: dict[str, Any] = draw(_ROOT_COMPARISONS)
+        return root
     if kind == "not-root":
         return {"not": draw(_ROOT_COMPARISONS)}
     if kind == "some":
-        return draw(_some(False))
+        some: dict[str, Any] = draw(_some(False))
+        return some
     if kind == "not-some":
         return {"not": draw(_some(True))}
     if kind == "derived":
@@ -209,9 +322,15 @@ def policy_documents(draw: Any, platform: str = "aliexpress", max_rules: int = 6
             if outcome == "deny":
                 rule["remedies"] = [{"code": "fix", "en": "Fix it.", "zh": "修正。"}]
             rules.append(rule)
-    return {"id": f"{platform}.generated", "version": "1.0.0", "platform": platform,
-            "effective_from": "2000-01-01", "title": "Generated policy",
-            "sources": [{"document": "generated", "provenance": "illustrative"}], "rules": rules}
+    return {
+        "id": f"{platform}.generated",
+        "version": "1.0.0",
+        "platform": platform,
+        "effective_from": "2000-01-01",
+        "title": "Generated policy",
+        "sources": [{"document": "generated", "provenance": "illustrative"}],
+        "rules": rules,
+    }
 
 
 def _check_step_facts(proof: Proof, request: dict[str, Any]) -> list[str]:

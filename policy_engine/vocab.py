@@ -37,7 +37,7 @@ ROOTS: Final[dict[str, dict[str, str]]] = {
 class ListSpec:
     """A list in the request whose elements become facts of their own."""
 
-    __slots__ = ("fact_type", "fields", "path", "root", "key")
+    __slots__ = ("fact_type", "fields", "key", "path", "root")
 
     def __init__(self, path: str, fact_type: str, fields: dict[str, str]) -> None:
         self.path = path

@@ -13,8 +13,14 @@ EXAMPLES = ROOT / "examples"
 
 
 def cli(*args: str, stdin: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "policy_engine", *args], input=stdin, capture_output=True,
-                          text=True, cwd=cwd or ROOT, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "policy_engine", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd or ROOT,
+        timeout=120,
+    )
 
 
 def write(tmp_path: Path, name: str, doc: Any) -> Path:

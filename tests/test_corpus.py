@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from policy_engine import Engine
-from policy_engine import schemas
+from policy_engine import Engine, schemas
 from policy_engine.reference import evaluate
 from policy_engine.request import normalize_request
 from policy_engine.testing import check_proofs

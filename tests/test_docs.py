@@ -66,9 +66,7 @@ def test_every_schema_property_is_documented(language: str, schema: str) -> None
     names = _property_names(_schema(schema))
     assert names, f"no properties found in schemas/{schema}.json"
     missing = sorted(n for n in names if f"`{n}`" not in language)
-    assert not missing, (
-        f"docs/language.md does not mention these {schema} schema properties in backticks: {missing}"
-    )
+    assert not missing, f"docs/language.md does not mention these {schema} schema properties in backticks: {missing}"
 
 
 def test_every_comparison_operator_is_documented(language: str) -> None:

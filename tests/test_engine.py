@@ -60,8 +60,12 @@ def test_decision_round_trips_through_the_schema(engine: Engine) -> None:
 
 
 def test_messages_fill_placeholders_in_both_languages(engine: Engine) -> None:
-    req = {"platform": "aliexpress", "as_of": "2024-03-01", "seller": {"entity_type": "enterprise"},
-           "product": {"category": "shoes/sneakers", "brand": "Acme"}}
+    req = {
+        "platform": "aliexpress",
+        "as_of": "2024-03-01",
+        "seller": {"entity_type": "enterprise"},
+        "product": {"category": "shoes/sneakers", "brand": "Acme"},
+    }
     (reason,) = engine.decide(req).reasons
     assert "Acme" in reason.message["en"] and "Acme" in reason.message["zh"]
     assert "{" not in reason.message["en"] + reason.message["zh"]
@@ -70,14 +74,18 @@ def test_messages_fill_placeholders_in_both_languages(engine: Engine) -> None:
 def _requests() -> list[dict[str, Any]]:
     out = []
     for i in range(60):
-        out.append({
-            "platform": ("aliexpress", "dhgate")[i % 2],
-            "as_of": ("2016-07-14", "2016-07-15", "2024-03-01")[i % 3],
-            "seller": {"entity_type": ("enterprise", "individual")[i % 2 == 0 and i % 4 == 0],
-                       "trademarks": [{"mark": "Acme", "status": ("registered", "pending")[i % 5 == 0]}],
-                       "commitments": ["cycling"] if i % 7 else []},
-            "product": {"category": ("shoes/sneakers", "cycling", "toys")[i % 3], "brand": "Acme"},
-        })
+        out.append(
+            {
+                "platform": ("aliexpress", "dhgate")[i % 2],
+                "as_of": ("2016-07-14", "2016-07-15", "2024-03-01")[i % 3],
+                "seller": {
+                    "entity_type": ("enterprise", "individual")[i % 2 == 0 and i % 4 == 0],
+                    "trademarks": [{"mark": "Acme", "status": ("registered", "pending")[i % 5 == 0]}],
+                    "commitments": ["cycling"] if i % 7 else [],
+                },
+                "product": {"category": ("shoes/sneakers", "cycling", "toys")[i % 3], "brand": "Acme"},
+            }
+        )
     return [r for r in out if not (r["platform"] == "aliexpress" and r["as_of"] < "2017-01-01")]
 
 
@@ -88,8 +96,12 @@ def test_decide_many_keeps_order_and_equals_decide(engine: Engine) -> None:
 
 
 def test_decide_everywhere_answers_per_platform(engine: Engine) -> None:
-    req = {"as_of": "2024-03-01", "platform": "ignored", "seller": {"account_status": "suspended"},
-           "product": {"category": "toys"}}
+    req = {
+        "as_of": "2024-03-01",
+        "platform": "ignored",
+        "seller": {"account_status": "suspended"},
+        "product": {"category": "toys"},
+    }
     out = engine.decide_everywhere(req)
     assert set(out) == {"aliexpress", "dhgate"}
     assert all(d.outcome == "deny" for d in out.values())

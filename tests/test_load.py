@@ -20,10 +20,17 @@ BASE: dict[str, Any] = {
     "sources": [{"document": "test", "provenance": "illustrative"}],
     "data": {"closed": ["shoes"]},
     "rules": [
-        {"id": "qualified", "when": [{"field": "seller.entity_type", "equals": "enterprise"}], "derive": "ok"},
-        {"id": "deny-closed", "when": [{"field": "product.category", "under": {"ref": "closed"}},
-                                       {"not": {"derived": "ok"}}],
-         "outcome": "deny", "message": {"en": "No {product.category}.", "zh": "不行 {product.category}。"}},
+        {
+            "id": "qualified",
+            "when": [{"field": "seller.entity_type", "equals": "enterprise"}],
+            "derive": "ok",
+        },
+        {
+            "id": "deny-closed",
+            "when": [{"field": "product.category", "under": {"ref": "closed"}}, {"not": {"derived": "ok"}}],
+            "outcome": "deny",
+            "message": {"en": "No {product.category}.", "zh": "不行 {product.category}。"},
+        },
     ],
 }
 
@@ -90,9 +97,14 @@ def test_every_problem_of_every_file_is_reported(tmp_path: Path) -> None:
         (lambda d: d["rules"].append(dict(d["rules"][0])), "already used"),
         (lambda d: d["rules"][0].update(when=[{"not": {"derived": "ok"}}]), "cycle through negation"),
         (lambda d: d["rules"][1]["message"].update(en="Hi {seller.nothing}"), "placeholder"),
-        (lambda d: d["rules"][0]["when"].append({"field": "product.category", "at_least": 3}), "number or date"),
-        (lambda d: d["rules"][0]["when"].append({"field": "seller.metrics.refund_rate", "equals": "high"}),
-         "number"),
+        (
+            lambda d: d["rules"][0]["when"].append({"field": "product.category", "at_least": 3}),
+            "number or date",
+        ),
+        (
+            lambda d: d["rules"][0]["when"].append({"field": "seller.metrics.refund_rate", "equals": "high"}),
+            "number",
+        ),
         (lambda d: d.update(effective_until="2019-01-01"), "after effective_from"),
         (lambda d: d["rules"][0]["when"].append({"field": "item.brand", "equals": "x"}), "inside `some`"),
     ],

@@ -24,7 +24,6 @@ def _engine(doc: dict[str, Any]) -> Engine:
     return Engine([policy])
 
 
-
 @given(doc=policy_documents(), reqs=st.lists(requests(platform="aliexpress"), min_size=1, max_size=6))
 def test_network_agrees_with_reference(doc: dict[str, Any], reqs: list[dict[str, Any]]) -> None:
     engine = _engine(doc)
@@ -35,11 +34,16 @@ def test_network_agrees_with_reference(doc: dict[str, Any], reqs: list[dict[str,
             if all(p.code in ("unsupported", "too-large") for p in exc.problems):
                 reject()
             raise
-        for raw, decision in zip(reqs, batch):
+        for raw, decision in zip(reqs, batch, strict=True):
             req = normalize_request(raw)
             ref = evaluate(engine.policies, req)
             assert decision.error is None, decision.error
-            got = (decision.outcome, decision.rules, tuple(a.rule for a in decision.advisories), decision.derived)
+            got = (
+                decision.outcome,
+                decision.rules,
+                tuple(a.rule for a in decision.advisories),
+                decision.derived,
+            )
             assert got == (ref.outcome, ref.rules, ref.advisories, ref.derived)
             assert check_proofs(decision, req) == []
             single = engine.decide(raw)
@@ -48,14 +52,19 @@ def test_network_agrees_with_reference(doc: dict[str, Any], reqs: list[dict[str,
         engine.close()
 
 
-
 @given(doc=policy_documents(), raw=requests(platform="aliexpress"), extra=st.sampled_from(["enterprise", "x"]))
-def test_derived_conclusions_are_monotone_in_positive_rules(doc: dict[str, Any], raw: dict[str, Any],
-                                                           extra: str) -> None:
+def test_derived_conclusions_are_monotone_in_positive_rules(
+    doc: dict[str, Any], raw: dict[str, Any], extra: str
+) -> None:
     """Adding a rule that derives nothing anyone negates never removes a derived conclusion."""
     engine = _engine(doc)
-    bigger = dict(doc, rules=[*doc["rules"], {"id": "extra", "derive": "omega",
-                                               "when": [{"field": "seller.entity_type", "equals": extra}]}])
+    bigger = dict(
+        doc,
+        rules=[
+            *doc["rules"],
+            {"id": "extra", "derive": "omega", "when": [{"field": "seller.entity_type", "equals": extra}]},
+        ],
+    )
     engine2 = _engine(bigger)
     try:
         try:
