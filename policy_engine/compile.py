@@ -42,9 +42,11 @@ from .vocab import LISTS, field_type
 
 __all__ = ["Atom", "Compiled", "FactPlan", "RuleAction", "compile_policies", "fact_key"]
 
-MAX_RULES = 4000  # durable_rules fails at 4097 actions per ruleset
+MAX_RULES = 4096  # durable_rules fails at 4097 actions per ruleset (the `__init` rule counts)
 MAX_FANOUT = 256  # durable_rules hangs at 512 alpha children under one node
 MAX_STACK = 60  # durable_rules fails (error 303) with 64 alpha nodes pending for one fact
+MAX_SHARED = 250  # durable_rules fails (error 108) with 256 rules on one terminal alpha node
+TRIGGER_GROUP = 200  # rules per stratum trigger fact, to stay under MAX_SHARED
 MAX_PATTERNS = 15  # durable_rules allows 16 facts per rule; one is reserved for the stratum trigger
 MAX_SEQUENCE = 32  # expressions per $and/$or sequence
 MAX_ALTERNATIVES = 64  # DNF alternatives of one rule
@@ -148,6 +150,8 @@ class Compiled:
     ruleset: dict[str, Any] = attrs.field(eq=False)
     actions: dict[str, RuleAction] = attrs.field(eq=False)
     strata: int
+    triggers: tuple[tuple[int, int], ...]  # (stratum, group) trigger facts, asserted stratum by stratum
+    derived_groups: dict[str, int]  # copies of each derived fact (rules on one copy stay under MAX_SHARED)
     plan: FactPlan
     default_outcome: str
 
@@ -348,6 +352,12 @@ class _RuleCompiler:
         self.platform = platform
         self.plan = plan
         self.problems = problems
+        self.group_counts: dict[str, int] = defaultdict(int)
+
+    def group_for(self, name: str) -> int:
+        """The copy of a derived fact the next rule pattern on it reads (about TRIGGER_GROUP rules each)."""
+        self.group_counts[name] += 1
+        return (self.group_counts[name] - 1) // TRIGGER_GROUP
 
     def use(self, owner: str, key: str, category: bool = False) -> None:
         self.plan["keys"][owner].add(key)
@@ -487,22 +497,31 @@ def _alpha_paths(expr: Any, limit: int = 512) -> list[list[_Step]]:
 
 
 class _Trie:
-    __slots__ = ("children", "kinds")
+    """The alpha network of one fact type, as durable_rules builds it: literal tests are shared between
+    rules, join tests are not (each rule gets its own)."""
+
+    __slots__ = ("children", "ending", "kinds")
 
     def __init__(self) -> None:
         self.children: dict[str, _Trie] = {}
         self.kinds: dict[str, str] = {}
+        self.ending = 0  # patterns whose tests end here (durable_rules holds 256)
 
-    def add(self, path: list[_Step]) -> None:
+    def add(self, path: list[_Step], rule: str) -> None:
         node = self
         for kind, text in path:
-            if text not in node.children:
-                node.children[text] = _Trie()
-                node.kinds[text] = kind
-            node = node.children[text]
+            key = f"{text}#{rule}" if kind == "join" else text
+            if key not in node.children:
+                node.children[key] = _Trie()
+                node.kinds[key] = kind
+            node = node.children[key]
+        node.ending += 1
 
     def fanout(self) -> int:
         return max([len(self.children), *(c.fanout() for c in self.children.values())])
+
+    def endings(self) -> int:
+        return max([self.ending, *(c.endings() for c in self.children.values())])
 
     def stack(self) -> int:
         """An upper bound on the alpha nodes durable_rules keeps pending for one fact below this node:
@@ -527,8 +546,10 @@ def compile_policies(platform: str, policies: Sequence[Policy]) -> Compiled:
     ruleset: dict[str, Any] = {INIT_RULE: {"all": [{"rq": {"t": "request"}}]}}
     actions: dict[str, RuleAction] = {}
     tries: dict[str, _Trie] = defaultdict(_Trie)  # per fact type
+    triggered: dict[int, int] = defaultdict(int)  # rules waiting on each stratum's trigger
     owners: dict[str, str] = {}
     plan["keys"]["request"].add("t")
+    work: list[tuple[int, Policy, Rule, list[list[Lit]]]] = []
     for index, (policy, rule) in enumerate(pairs):
         try:
             alternatives = _prune(_dnf(rule.when))
@@ -546,6 +567,9 @@ def compile_policies(platform: str, policies: Sequence[Policy]) -> Compiled:
                 )
             )
             continue
+        work.append((index, policy, rule, alternatives))
+    internal = _share_some(work, levels, consumed)
+    for index, policy, rule, alternatives in [*internal, *work]:
         for k, alternative in enumerate(alternatives, start=1):
             name = f"{policy.cite(rule)}/{k}"
             try:
@@ -577,7 +601,10 @@ def compile_policies(platform: str, policies: Sequence[Policy]) -> Compiled:
                 )
                 continue
             if needs_trigger:
-                body.insert(0, {"tk": {"$and": [{"t": TRIGGER_TYPE}, {"k": levels[index]}]}})
+                level = levels[index]
+                group = triggered[level] // TRIGGER_GROUP
+                triggered[level] += 1
+                body.insert(0, {"tk": {"$and": [{"t": TRIGGER_TYPE}, {"k": level}, {"g": group}]}})
             ruleset[name] = {"all": body, "dist": 0}
             actions[name] = RuleAction(
                 policy,
@@ -590,7 +617,7 @@ def compile_policies(platform: str, policies: Sequence[Policy]) -> Compiled:
                 ((_alias, expr),) = pattern.items()
                 for seq in _alpha_paths(expr):
                     fact_type = seq[0][1] if seq and seq[0][0] == "eq:t" else ""
-                    tries[fact_type].add(seq[1:])
+                    tries[fact_type].add(seq[1:], name)
                     owners.setdefault(fact_type, name)
     if len(ruleset) > MAX_RULES:
         problems.append(
@@ -603,7 +630,19 @@ def compile_policies(platform: str, policies: Sequence[Policy]) -> Compiled:
             )
         )
     for fact_type, trie in tries.items():
-        fan, stack = trie.fanout(), trie.stack()
+        fan, stack, ending = trie.fanout(), trie.stack(), trie.endings()
+        if ending >= MAX_SHARED:
+            action = actions[owners[fact_type]]
+            problems.append(
+                Problem(
+                    action.policy.file,
+                    action.rule.pointer,
+                    f"{ending} rules test facts {fact_type or 'of every type'} in exactly the same "
+                    f"way; durable_rules holds at most {MAX_SHARED}: make the rules' conditions "
+                    "on these facts differ, or derive a shared conclusion once",
+                    code="too-large",
+                )
+            )
         if fan >= MAX_FANOUT or stack >= MAX_STACK:
             action = actions[owners[fact_type]]
             what = (
@@ -624,6 +663,8 @@ def compile_policies(platform: str, policies: Sequence[Policy]) -> Compiled:
     if problems:
         raise CompileError(problems)
     strata = max((a.stratum for a in actions.values()), default=0)
+    triggers = tuple((k, g) for k in range(1, strata + 1) for g in range(-(-triggered[k] // TRIGGER_GROUP)))
+    derived_groups = {n: -(-c // TRIGGER_GROUP) for n, c in rc.group_counts.items()}
     keys = plan["keys"]
     root_keys = {r: frozenset(keys.get(r, set())) for r in ROOT_ALIAS}
     list_keys = {p: frozenset(keys[p]) for p in LISTS if p in keys}
@@ -634,6 +675,8 @@ def compile_policies(platform: str, policies: Sequence[Policy]) -> Compiled:
         ruleset=ruleset,
         actions=actions,
         strata=strata,
+        triggers=triggers,
+        derived_groups=derived_groups,
         plan=FactPlan(
             root_keys,
             list_keys,
@@ -643,6 +686,58 @@ def compile_policies(platform: str, policies: Sequence[Policy]) -> Compiled:
         ),
         default_outcome=default,
     )
+
+
+SHARE_MIN = 3  # a `some` used by this many rule alternatives is derived once
+
+
+def _share_some(
+    work: list[tuple[int, Policy, Rule, list[list[Lit]]]], levels: dict[int, int], consumed: set[str]
+) -> list[tuple[int, Policy, Rule, list[list[Lit]]]]:
+    """Derive each `some` that several rules use once, in an internal rule, and rewrite the rules to read
+    the derived fact: durable_rules gives every rule its own join nodes, and a fact fails with more than
+    64 of them pending. Returns the internal rules (stratum 0); `work` is rewritten in place."""
+
+    def key(lit: Lit) -> tuple[str, bool, Any]:
+        return _lit_key((lit[0], False, lit[2]))
+
+    uses: dict[tuple[str, bool, Any], int] = defaultdict(int)
+    for _, _, _, alternatives in work:
+        for alt in alternatives:
+            for lit in alt:
+                if isinstance(lit[0], Some):
+                    uses[key(lit)] += 1
+    names: dict[tuple[str, bool, Any], str] = {}
+    internal: list[tuple[int, Policy, Rule, list[list[Lit]]]] = []
+    for i, (index, policy, rule, alternatives) in enumerate(work):
+        rewritten: list[list[Lit]] = []
+        for alt in alternatives:
+            new_alt: list[Lit] = []
+            for lit in alt:
+                cond, negated, detail = lit
+                if isinstance(cond, Some) and uses[key(lit)] >= SHARE_MIN:
+                    name = names.get(key(lit))
+                    if name is None:
+                        name = names[key(lit)] = f"__some-{len(names)}"
+                        consumed.add(name)
+                        helper = Rule(
+                            id=name,
+                            when=AllOf((cond,), cond.pointer),
+                            derive=name,
+                            outcome=None,
+                            message=None,
+                            remedies=(),
+                            pointer=rule.pointer,
+                            provenance=rule.provenance,
+                        )
+                        levels[-len(names)] = 0
+                        internal.append((-len(names), policy, helper, [[(cond, False, detail)]]))
+                    new_alt.append((cond, negated, ("shared", name)))
+                else:
+                    new_alt.append(lit)
+            rewritten.append(new_alt)
+        work[i] = (index, policy, rule, rewritten)
+    return internal
 
 
 class _Unsupported(Exception):
@@ -692,7 +787,7 @@ def _compile_alternative(
             root_tests[owner].append(rc.literal_test(op, key, cond.value, False))
             needed.add(owner)
             atoms.append(Atom(cond, negated, ROOT_ALIAS[owner]))
-        elif isinstance(cond, Some):
+        elif isinstance(cond, Some) and not (isinstance(detail, tuple) and detail[:1] == ("shared",)):
             spec = LISTS[cond.list_path]
             rc.use(cond.list_path, "i")
             item_order = [*order, cond.list_path]
@@ -722,9 +817,18 @@ def _compile_alternative(
             if not any(a.condition is cond and a.negated for a in atoms) or not negated:
                 atoms.append(Atom(cond, negated, alias))
             needs_trigger |= negated
+        elif isinstance(cond, Some) and isinstance(detail, tuple) and detail[:1] == ("shared",):
+            # a `some` many rules share, derived once by an internal rule (joins are not shared by the engine)
+            name = detail[1]
+            alias = f"d{next(counter)}"
+            expr = {"$and": [{"t": DERIVED_TYPE}, {"n": name}, {"g": rc.group_for(name)}]}
+            extra.append((alias + ("$not" if negated else ""), expr, negated))
+            if not negated or not any(a.condition is cond and a.negated for a in atoms):
+                atoms.append(Atom(cond, negated, "@" + name))
+            needs_trigger |= negated
         elif isinstance(cond, Derived):
             alias = f"d{next(counter)}"
-            expr = {"$and": [{"t": DERIVED_TYPE}, {"n": cond.name}]}
+            expr = {"$and": [{"t": DERIVED_TYPE}, {"n": cond.name}, {"g": rc.group_for(cond.name)}]}
             extra.append((alias + ("$not" if negated else ""), expr, negated))
             atoms.append(Atom(cond, negated, alias))
             needs_trigger |= negated

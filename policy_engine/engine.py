@@ -30,6 +30,13 @@ class _Prepared:
         self.compiled = compiled
         self.builder = FactBuilder(compiled.plan)
         self.network = Network(compiled)
+        self._lock = threading.Lock()
+
+    def renew(self) -> None:
+        """Replace a network that an engine error poisoned (the old one is abandoned, not freed)."""
+        with self._lock:
+            if self.network.poisoned:
+                self.network = Network(self.compiled)
 
 
 class Engine:
@@ -198,6 +205,8 @@ class Engine:
             traces = prepared.network.run(batches)
             return [build_decision(compiled, t, r, proofs) for t, r in zip(traces, reqs, strict=True)]
         except EngineFault as exc:
+            if prepared.network.poisoned:
+                prepared.renew()
             if len(reqs) > 1:
                 # Isolate the fault: decide each request alone, so a failed session fails only its own request.
                 return [d for r in reqs for d in Engine._run(prepared, [r], proofs)]

@@ -143,6 +143,10 @@ class _ProofBuilder:
         if isinstance(cond, Some):
             if negated:
                 return Step("absent", cjson, pointer, f"no element of {cond.list_path} satisfies the conditions")
+            if alias.startswith("@"):  # a shared `some`, derived once by an internal rule
+                firing = self.trace.derived.get(alias[1:])
+                match = firing.match if firing is not None else {}
+                alias = next((a for a in match if a.startswith("x")), "")
             fact = match.get(alias, {})
             base = f"{_pointer(cond.list_path)}/{fact.get('i', 0)}"
             element = (_get(self.req, cond.list_path) or [])[int(fact.get("i", 0))]
@@ -224,8 +228,10 @@ def build_decision(compiled: Compiled, trace: Trace, req: dict[str, Any], proofs
         reasons=tuple(reason(f) for f in chosen),
         advisories=tuple(reason(f) for f in sorted(advisory, key=lambda f: f.action.citation)),
         remedies=remedies,
-        derived=tuple(sorted(trace.derived)),
-        derivations=tuple((n, trace.derived[n].action.citation) for n in sorted(trace.derived)),
+        derived=tuple(sorted(n for n in trace.derived if not n.startswith("__"))),
+        derivations=tuple(
+            (n, trace.derived[n].action.citation) for n in sorted(trace.derived) if not n.startswith("__")
+        ),
         default_applied=not decisive,
         marketplace=req.get("marketplace"),
         request=req,

@@ -88,7 +88,16 @@ class Trace:
 
 
 class Network:
-    """A compiled ruleset loaded into durable_rules."""
+    """A compiled ruleset loaded into durable_rules.
+
+    One session is live at a time and is reused: after each request every fact it asserted is
+    retracted (triggers first, so no negation can fire on the way out), which keeps the cost of a
+    request independent of the size of the network (creating a session allocates state for every node).
+    The session is replaced every `RECYCLE` requests, and at once if anything is left over. After an
+    engine error the network is `poisoned` and must not be used again: the caller builds a new one.
+    """
+
+    RECYCLE = 20_000
 
     def __init__(self, compiled: Compiled) -> None:
         self.compiled = compiled
@@ -99,60 +108,89 @@ class Network:
             raise EngineFault(f"durable_rules refused the compiled ruleset for {compiled.platform!r}: {exc}") from exc
         self._lock = threading.Lock()
         self._sids = itertools.count(1)
+        self._sid: str | None = None
+        self._uses = 0
         self._actions = compiled.actions
         self._closed = False
-        self._derived_names = len({a.rule.derive for a in compiled.actions.values() if a.consumed})
+        self.poisoned = False
+        self._derived_facts = sum(compiled.derived_groups.values())
+        self._triggers: list[list[tuple[int, int]]] = [
+            [t for t in compiled.triggers if t[0] == k] for k in range(1, compiled.strata + 1)
+        ]
 
     def close(self) -> None:
-        """Free the engine's copy of the ruleset."""
+        """Free the engine's copy of the ruleset (a poisoned one is left alone: freeing it may crash)."""
         with self._lock:
             if not self._closed:
                 self._closed = True
-                dre.delete_ruleset(self._handle)
+                if not self.poisoned:
+                    if self._sid is not None:
+                        dre.delete_state(self._handle, self._sid)
+                    dre.delete_ruleset(self._handle)
 
     def run(self, batches: Sequence[list[dict[str, Any]]]) -> list[Trace]:
-        """Decide the facts of each request in a session of its own, one after the other; one Trace each.
+        """Decide the facts of each request in turn, each alone in the session; one Trace each.
 
-        An EngineFault stops the run; the caller decides which requests to retry.
+        An EngineFault stops the run and poisons the network.
         """
         with self._lock:
-            if self._closed:
-                raise EngineFault("the network was closed")
-            return [self._session(facts) for facts in batches]
+            if self._closed or self.poisoned:
+                raise EngineFault("the network is closed or was poisoned by an earlier engine error")
+            return [self._request(facts) for facts in batches]
 
-    def _session(self, facts: list[dict[str, Any]]) -> Trace:
+    def _request(self, facts: list[dict[str, Any]]) -> Trace:
+        if self._sid is None:
+            self._sid = str(next(self._sids))
+        sid = self._sid
         trace = Trace()
-        sid = str(next(self._sids))
-        ids = _IDS.take(len(facts) + self._derived_names + self.compiled.strata + 1)
+        ids = _IDS.take(len(facts) + self._derived_facts + len(self.compiled.triggers) + 1)
         for n, fact in enumerate(facts):
             fact["sid"] = sid
             fact["id"] = ids[n]
         counter = [len(facts)]
-        failure: BaseException | None = None
+        asserted: list[tuple[bool, str]] = []  # (many, payload), to retract in reverse
         try:
-            self._assert(json.dumps(facts, ensure_ascii=False), sid, trace, ids, counter, many=True)
-            for k in range(1, self.compiled.strata + 1):
-                trigger = {"sid": sid, "id": ids[counter[0]], "t": TRIGGER_TYPE, "k": k}
-                counter[0] += 1
-                self._assert(json.dumps(trigger), sid, trace, ids, counter, many=False)
-        except EngineFault as exc:
-            failure = exc
+            payload = json.dumps(facts, ensure_ascii=False)
+            asserted.append((True, payload))
+            self._assert(payload, sid, trace, ids, counter, asserted)
+            for group in self._triggers:
+                triggers = []
+                for k, g in group:
+                    triggers.append({"sid": sid, "id": ids[counter[0]], "t": TRIGGER_TYPE, "k": k, "g": g})
+                    counter[0] += 1
+                payload = json.dumps(triggers)
+                asserted.append((True, payload))
+                self._assert(payload, sid, trace, ids, counter, asserted)
+            self._clean(sid, asserted)
+        except EngineFault:
+            self.poisoned = True
+            raise
         except BaseException as exc:
-            failure = EngineFault(f"the rule engine failed: {type(exc).__name__}: {exc}")
-            failure.__cause__ = exc
-        try:
-            dre.delete_state(self._handle, sid)
-        except BaseException as exc:
-            # 309: the session was never created (the first assert failed); nothing to end.
-            if failure is None and "309" not in str(exc):
-                failure = EngineFault(f"the rule engine could not end the session: {exc}")
-        if failure is not None:
-            raise failure
+            self.poisoned = True
+            raise EngineFault(f"the rule engine failed: {type(exc).__name__}: {exc}") from exc
         return trace
 
-    def _assert(self, payload: str, sid: str, trace: Trace, ids: list[str], counter: list[int], many: bool) -> None:
-        call = dre.assert_facts if many else dre.assert_fact
-        code, state = call(self._handle, payload)
+    def _clean(self, sid: str, asserted: list[tuple[bool, str]]) -> None:
+        """Retract what the request asserted, newest first; recycle the session if anything is left."""
+        leftover = False
+        for many, payload in reversed(asserted):
+            code, state = (dre.retract_facts if many else dre.retract_fact)(self._handle, payload)
+            self._check(code)
+            result = dre.start_action_for_state(self._handle, state)
+            if result:  # a retraction woke a rule: drain it and start the next request afresh
+                leftover = True
+                while dre.complete_and_start_action(self._handle, state):
+                    pass
+        self._uses += 1
+        if leftover or self._uses >= self.RECYCLE:
+            dre.delete_state(self._handle, sid)
+            self._sid = None
+            self._uses = 0
+
+    def _assert(
+        self, payload: str, sid: str, trace: Trace, ids: list[str], counter: list[int], asserted: list[tuple[bool, str]]
+    ) -> None:
+        code, state = dre.assert_facts(self._handle, payload)
         self._check(code)
         result = dre.start_action_for_state(self._handle, state)
         if not result:
@@ -169,9 +207,15 @@ class Network:
                     if rule.derive not in trace.derived:
                         trace.derived[rule.derive] = Firing(action, match)
                         if action.consumed:
-                            fact = {"sid": sid, "id": ids[counter[0]], "t": DERIVED_TYPE, "n": rule.derive}
-                            counter[0] += 1
-                            code, _ = dre.assert_fact(self._handle, json.dumps(fact))
+                            copies = []
+                            for g in range(self.compiled.derived_groups.get(rule.derive, 1)):
+                                copies.append(
+                                    {"sid": sid, "id": ids[counter[0]], "t": DERIVED_TYPE, "n": rule.derive, "g": g}
+                                )
+                                counter[0] += 1
+                            derived = json.dumps(copies)
+                            asserted.append((True, derived))
+                            code, _ = dre.assert_facts(self._handle, derived)
                             self._check(code)
                 else:
                     trace.outcomes.setdefault(action.citation, Firing(action, match))
