@@ -1,0 +1,178 @@
+"""The compiler: stable names, and clear refusals of what durable_rules would hang or crash on."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from policy_engine import CompileError, Engine
+from policy_engine.check import check_policies
+from policy_engine.compile import compile_policies
+from policy_engine.load import parse_policy
+from policy_engine.model import Policy
+from policy_engine.reference import evaluate
+from policy_engine.request import normalize_request
+
+MESSAGE = {"en": "Denied {product.category}.", "zh": "拒绝 {product.category}。"}
+
+
+def policy(rules: list[dict[str, Any]]) -> Policy:
+    doc = {
+        "id": "t.big",
+        "version": "1.0.0",
+        "platform": "testplatform",
+        "effective_from": "2000-01-01",
+        "title": "t",
+        "sources": [{"document": "t", "provenance": "illustrative"}],
+        "rules": rules,
+    }
+    p, problems = parse_policy(doc)
+    assert p is not None and not problems, problems
+    assert check_policies([p]) == []
+    return p
+
+
+def grant_rule(i: int, category: str) -> dict[str, Any]:
+    return {
+        "id": f"r{i}",
+        "outcome": "deny",
+        "message": MESSAGE,
+        "when": [
+            {"field": "product.category", "under": category},
+            {
+                "some": "seller.grants",
+                "where": [
+                    {"field": "item.kind", "equals": "category_approval"},
+                    {"field": "item.category", "equals": {"field": "product.category"}},
+                ],
+            },
+        ],
+    }
+
+
+def request(category: str, grant: str | None = None) -> dict[str, Any]:
+    grants = [{"kind": "category_approval", "status": "approved", "category": grant}] if grant else []
+    return {
+        "platform": "testplatform",
+        "as_of": "2024-01-01",
+        "seller": {"grants": grants},
+        "product": {"category": category},
+    }
+
+
+def agree(engine: Engine, raw: dict[str, Any]) -> None:
+    d = engine.decide(raw)
+    ref = evaluate(engine.policies, normalize_request(raw))
+    assert d.error is None
+    assert (d.outcome, d.rules, d.derived) == (ref.outcome, ref.rules, ref.derived)
+
+
+def test_rule_names_cite_the_policy_rule() -> None:
+    compiled = compile_policies("testplatform", [policy([grant_rule(0, "shoes")])])
+    names = set(compiled.ruleset) - {"__init"}
+    assert names == {"t.big@1.0.0#r0/1"} or all(n.startswith("t.big@1.0.0#") for n in names)
+    assert all(a.citation.startswith("t.big@1.0.0#") for a in compiled.actions.values())
+    json.loads(compiled.to_json())
+
+
+def test_many_rules_sharing_one_some_compile_and_agree() -> None:
+    rules = [grant_rule(i, f"c{i % 40}/s{i // 40}") for i in range(600)]
+    engine = Engine([policy(rules)])
+    engine.prepare_all()
+    try:
+        agree(engine, request("c7/s3", "c7/s3"))
+        agree(engine, request("c7/s3", "c7/s4"))
+        agree(engine, request("c7/s3/x", "c7/s3/x"))
+    finally:
+        engine.close()
+
+
+def test_hundreds_of_rules_on_one_conclusion_and_one_negation() -> None:
+    rules: list[dict[str, Any]] = [
+        {"id": "ok", "derive": "ok", "when": [{"field": "seller.entity_type", "equals": "enterprise"}]}
+    ]
+    for i in range(300):
+        rules.append(
+            {
+                "id": f"pos{i}",
+                "outcome": "review",
+                "message": MESSAGE,
+                "when": [{"derived": "ok"}, {"field": "product.category", "under": f"p{i % 20}/{i // 20}"}],
+            }
+        )
+        rules.append(
+            {
+                "id": f"neg{i}",
+                "outcome": "deny",
+                "message": MESSAGE,
+                "when": [{"not": {"derived": "ok"}}, {"field": "product.category", "under": f"n{i % 20}/{i // 20}"}],
+            }
+        )
+    engine = Engine([policy(rules)])
+    engine.prepare_all()
+    try:
+        cases = (("p7/0", "enterprise"), ("n19/14/x", "individual"), ("n19/14", "enterprise"), ("p1/3", "x"))
+        for cat, etype in cases:
+            raw = request(cat)
+            raw["seller"]["entity_type"] = "enterprise" if etype == "enterprise" else "individual"
+            agree(engine, raw)
+    finally:
+        engine.close()
+
+
+def test_long_value_lists_are_refused_with_a_pointer() -> None:
+    values = [f"v{i}" for i in range(300)]
+    rules = [
+        {
+            "id": f"r{i}",
+            "outcome": "deny",
+            "message": MESSAGE,
+            "when": [{"field": "seller.store_type", "equals": values[i]}],
+        }
+        for i in range(300)
+    ]
+    with pytest.raises(CompileError) as info:
+        compile_policies("testplatform", [policy(rules)])
+    (problem,) = info.value.problems
+    assert problem.code == "too-large" and "different tests under one node" in problem.message
+    assert problem.pointer.startswith("/rules/")
+
+
+def test_too_many_alternatives_are_refused() -> None:
+    anys = [
+        {"any": [{"field": "seller.store_type", "equals": f"a{i}"}, {"field": "seller.country", "equals": "CN"}]}
+        for i in range(7)
+    ]
+    with pytest.raises(CompileError) as info:
+        compile_policies("testplatform", [policy([{"id": "r", "outcome": "deny", "message": MESSAGE, "when": anys}])])
+    assert "alternatives" in info.value.problems[0].message
+
+
+def test_negated_join_between_request_fields_is_refused() -> None:
+    rule = {
+        "id": "r",
+        "outcome": "deny",
+        "message": MESSAGE,
+        "when": [{"not": {"field": "product.brand", "equals": {"field": "product.title"}}}],
+    }
+    with pytest.raises(CompileError) as info:
+        compile_policies("testplatform", [policy([rule])])
+    assert info.value.problems[0].code == "unsupported"
+    assert info.value.problems[0].pointer == "/rules/0/when/0/not"
+
+
+def test_session_recycling_keeps_decisions(monkeypatch: pytest.MonkeyPatch) -> None:
+    from policy_engine.runtime import Network
+
+    monkeypatch.setattr(Network, "RECYCLE", 3)
+    engine = Engine([policy([grant_rule(i, f"c{i}") for i in range(5)])])
+    try:
+        first = [engine.decide(request(f"c{i % 5}", f"c{i % 3}")).to_dict() for i in range(20)]
+        again = [engine.decide(request(f"c{i % 5}", f"c{i % 3}")).to_dict() for i in range(20)]
+        assert first == again
+        for i in range(20):
+            agree(engine, request(f"c{i % 5}", f"c{i % 3}"))
+    finally:
+        engine.close()
