@@ -166,22 +166,29 @@ class Engine:
         proofs: bool = True,
         batch_size: int = DEFAULT_BATCH,
     ) -> list[Decision]:
-        """Decide many requests, in order. Requests for one platform and day share engine sessions."""
+        """Decide many requests, in order. Requests that meet the same network run back to back."""
         reqs = [normalize_request(r, as_of=as_of) for r in requests]
         out: list[Decision | None] = [None] * len(reqs)
-        groups: dict[tuple[str, str], list[int]] = {}
+        networks: dict[tuple[str, str], _Prepared | EngineFault] = {}
+        groups: dict[int, tuple[_Prepared, list[int]]] = {}
         for i, req in enumerate(reqs):
-            groups.setdefault((req["platform"], req["as_of"]), []).append(i)
-        for (platform, day), members in groups.items():
-            try:
-                prepared = self._prepared(platform, dt.date.fromisoformat(day))
-            except EngineFault as exc:  # the engine refused the network: fail closed
-                for i in members:
-                    out[i] = error_decision(platform, day, str(exc), None, reqs[i])
-                continue
+            key = (req["platform"], req["as_of"])
+            prepared = networks.get(key)
+            if prepared is None:
+                try:
+                    prepared = self._prepared(key[0], dt.date.fromisoformat(key[1]))
+                except EngineFault as exc:  # the engine refused the network: fail closed
+                    prepared = exc
+                networks[key] = prepared
+            if isinstance(prepared, EngineFault):
+                out[i] = error_decision(key[0], key[1], str(prepared), None, req)
+            else:
+                groups.setdefault(id(prepared), (prepared, []))[1].append(i)
+        for prepared, members in groups.values():
             for start in range(0, len(members), batch_size):
                 chunk = members[start : start + batch_size]
-                for i, decision in zip(chunk, self._run(prepared, [reqs[i] for i in chunk], proofs), strict=True):
+                decisions = self._run(prepared, [reqs[i] for i in chunk], proofs)
+                for i, decision in zip(chunk, decisions, strict=True):
                     out[i] = decision
         return [d for d in out if d is not None]
 
