@@ -93,65 +93,70 @@ def _levels(category: str) -> Iterator[tuple[int, str]]:
         yield i, "/".join(parts[: i + 1])
 
 
+def _put_category(fact: dict[str, Any], key: str, value: Any) -> None:
+    # Every level is present, padded with "" (never a category), even for a missing value: durable_rules
+    # fails on joins to a missing property, and `not under` then needs no "or missing" branch.
+    levels = dict(_levels(value)) if isinstance(value, str) else {}
+    for i in range(CATEGORY_LEVELS):
+        fact[_level_key(key, i)] = levels.get(i, "")
+    fact[key + "__d"] = len(levels) - 1
+    if value is not None:
+        fact[key] = value
+
+
 class FactBuilder:
-    """Turns a request into the facts the compiled network reads (nothing more)."""
+    """Turns a request into the facts the compiled network reads (nothing more).
+
+    The plan is turned into one straight-line Python function (generated once per network), since
+    building facts is on the path of every decision.
+    """
 
     def __init__(self, plan: FactPlan) -> None:
-        self.shifts = plan.shifts
         cats = plan.category_keys
-        self.roots: list[tuple[str, list[tuple[str, Callable[[dict[str, Any]], Any], bool]]]] = []
+        consts: dict[str, Any] = {"_put_category": _put_category, "_date": dt.date.fromisoformat}
+        lines = ["def _facts(req):", "    as_of = req['as_of']", "    rq = {'t': 'request', 'as_of': as_of}"]
+        for key in sorted(k for k in plan.root_keys.get("request", ()) if k not in ("t", "i")):
+            if not key.startswith("as_of"):
+                lines += [f"    v = req.get({key!r})", f"    if v is not None: rq[{key!r}] = v"]
+        if plan.shifts:
+            lines.append("    day = _date(as_of)")
+            for n, shift in enumerate(plan.shifts):
+                consts[f"_shift{n}"] = shift
+                lines.append(f"    rq[{_date_key(shift)!r}] = _shift{n}.apply(day).isoformat()")
+        lines.append("    out = [rq]")
         for root in ("seller", "product"):
-            keys = sorted(k for k in plan.root_keys.get(root, ()) if k not in ("t", "q", "i"))
-            if keys or "t" in plan.root_keys.get(root, ()):
-                self.roots.append((root, [(k, _getter(k), (root, k) in cats) for k in keys]))
-        self.request_keys = sorted(
-            k for k in plan.root_keys.get("request", ()) if k not in ("t", "q", "i") and not k.startswith("as_of")
-        )
-        self.lists: list[tuple[str, str, str, list[tuple[str, Callable[[dict[str, Any]], Any], bool]]]] = []
+            keys = sorted(k for k in plan.root_keys.get(root, ()) if k not in ("t", "i"))
+            if not keys and "t" not in plan.root_keys.get(root, ()):
+                continue
+            lines += [f"    o = req.get({root!r}) or {{}}", f"    f = {{'t': {root!r}}}"]
+            for n, key in enumerate(keys):
+                consts[f"_g_{root}_{n}"] = _getter(key)
+                lines += self._put_lines(f"_g_{root}_{n}(o)", key, (root, key) in cats, "    ")
+            lines.append("    out.append(f)")
         for path, list_keys in sorted(plan.list_keys.items()):
             spec = LISTS[path]
-            names = sorted(k for k in list_keys if k not in ("t", "q", "i"))
-            self.lists.append(
-                (spec.root, spec.key, spec.fact_type, [(k, _getter(k), (path, k) in cats) for k in names])
-            )
+            names = sorted(k for k in list_keys if k not in ("t", "i"))
+            lines += [
+                f"    for i, e in enumerate((req.get({spec.root!r}) or {{}}).get({spec.key!r}) or ()):",
+                f"        f = {{'t': {spec.fact_type!r}, 'i': i}}",
+            ]
+            if "" in spec.fields:  # a list of plain values
+                lines += self._put_lines("e", "v", (path, "v") in cats, "        ")
+            else:
+                for n, key in enumerate(names):
+                    consts[f"_g_{spec.fact_type}_{n}"] = _getter(key)
+                    lines += self._put_lines(f"_g_{spec.fact_type}_{n}(e)", key, (path, key) in cats, "        ")
+            lines.append("        out.append(f)")
+        lines.append("    return out")
+        exec("\n".join(lines), consts)  # generated from the compiled plan, no user input
+        self._facts: Callable[[dict[str, Any]], list[dict[str, Any]]] = consts["_facts"]
 
     @staticmethod
-    def _put(fact: dict[str, Any], key: str, value: Any, category: bool) -> None:
+    def _put_lines(expr: str, key: str, category: bool, pad: str) -> list[str]:
         if category:
-            # Every level is present, padded with "" (never a category), even for a missing value: durable_rules
-            # fails on joins to a missing property, and `not under` then needs no "or missing" branch.
-            levels = dict(_levels(value)) if isinstance(value, str) else {}
-            for i in range(CATEGORY_LEVELS):
-                fact[_level_key(key, i)] = levels.get(i, "")
-            fact[key + "__d"] = len(levels) - 1
-        if value is not None:
-            fact[key] = value
+            return [f"{pad}_put_category(f, {key!r}, {expr})"]
+        return [f"{pad}v = {expr}", f"{pad}if v is not None: f[{key!r}] = v"]
 
     def facts(self, req: dict[str, Any]) -> list[dict[str, Any]]:
         """The facts of one request (ids and the session are added by the runtime)."""
-        as_of = req["as_of"]
-        rq: dict[str, Any] = {"t": "request", "as_of": as_of}
-        for key in self.request_keys:
-            if req.get(key) is not None:
-                rq[key] = req[key]
-        if self.shifts:
-            day = dt.date.fromisoformat(as_of)
-            for shift in self.shifts:
-                rq[_date_key(shift)] = shift.apply(day).isoformat()
-        out = [rq]
-        for root, fields in self.roots:
-            obj = req.get(root) or {}
-            fact: dict[str, Any] = {"t": root}
-            for key, get, cat in fields:
-                self._put(fact, key, get(obj), cat)
-            out.append(fact)
-        for root, key, fact_type, fields in self.lists:
-            for i, element in enumerate((req.get(root) or {}).get(key) or ()):
-                fact = {"t": fact_type, "i": i}
-                if isinstance(element, dict):
-                    for k, get, cat in fields:
-                        self._put(fact, k, get(element), cat)
-                else:
-                    self._put(fact, "v", element, any(k == "v" and cat for k, _, cat in fields))
-                out.append(fact)
-        return out
+        return self._facts(req)

@@ -123,29 +123,22 @@ _FAST_KEYWORDS = {
 
 
 class _CodeGen:
-    """Generates one Python function that answers "is this instance valid?" for a schema.
+    """Generates Python functions that answer "is this instance valid?" for a schema.
 
-    It supports exactly the keywords the request schema uses and refuses any other, so it cannot
-    silently accept what the schema rejects; a test checks it agrees with jsonschema.
+    One function per schema node; objects dispatch on the keys the instance has (not on every property
+    the schema allows). It supports exactly the keywords the request schema uses and refuses any other,
+    so it cannot silently accept what the schema rejects; a test checks it agrees with jsonschema.
     """
 
     def __init__(self, root: dict[str, Any]) -> None:
         self.root = root
         self.lines: list[str] = []
         self.consts: dict[str, Any] = {}
-        self.n = 0
 
     def const(self, value: Any) -> str:
         name = f"_c{len(self.consts)}"
         self.consts[name] = value
         return name
-
-    def var(self) -> str:
-        self.n += 1
-        return f"_v{self.n}"
-
-    def emit(self, depth: int, line: str) -> None:
-        self.lines.append("    " * depth + line)
 
     def resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
         while "$ref" in schema:
@@ -155,77 +148,70 @@ class _CodeGen:
             schema = {**target, **{k: v for k, v in schema.items() if k not in ("$ref", "description")}}
         return schema
 
-    def check(self, schema: dict[str, Any], v: str, depth: int) -> None:
+    def function(self, schema: dict[str, Any]) -> str:
+        """The name of a generated function checking `schema`."""
         import re as _re
 
         schema = self.resolve(schema)
         unknown = set(schema) - _FAST_KEYWORDS
         if unknown:
             raise ValueError(f"the fast checker does not support {sorted(unknown)}")
+        name = f"_f{len(self.consts)}"
+        self.consts[name] = None  # reserve the name
+        body: list[str] = []
         types = schema.get("type")
         if types is not None:
             names = types if isinstance(types, list) else [types]
-            self.emit(depth, "if not (" + " or ".join(_TYPE_TESTS[t].format(v=v) for t in names) + "): return False")
+            body.append("if not (" + " or ".join(_TYPE_TESTS[t].format(v="v") for t in names) + "): return False")
         if "enum" in schema:
             allowed = self.const(frozenset((type(a), a) for a in schema["enum"]))
-            self.emit(depth, f"if (type({v}), {v}) not in {allowed}: return False")
+            body.append(f"if (type(v), v) not in {allowed}: return False")
         if "pattern" in schema:
             rx = self.const(_re.compile(schema["pattern"]))
-            self.emit(depth, f"if type({v}) is str and {rx}.search({v}) is None: return False")
+            body.append(f"if type(v) is str and {rx}.search(v) is None: return False")
         if "minLength" in schema:
-            self.emit(depth, f"if type({v}) is str and len({v}) < {int(schema['minLength'])}: return False")
+            body.append(f"if type(v) is str and len(v) < {int(schema['minLength'])}: return False")
         for key, cmp in (("minimum", "<"), ("maximum", ">")):
             if key in schema:
-                self.emit(depth, f"if type({v}) in (int, float) and {v} {cmp} {schema[key]!r}: return False")
+                body.append(f"if type(v) in (int, float) and v {cmp} {schema[key]!r}: return False")
         if schema.get("format") == "date":
-            self.emit(depth, f"if type({v}) is str and not _is_date({v}): return False")
+            body.append("if type(v) is str and not _is_date(v): return False")
         if "minItems" in schema:
-            self.emit(depth, f"if type({v}) is list and len({v}) < {int(schema['minItems'])}: return False")
+            body.append(f"if type(v) is list and len(v) < {int(schema['minItems'])}: return False")
         if "items" in schema:
-            x = self.var()
-            self.emit(depth, f"if type({v}) is list:")
-            self.emit(depth + 1, f"for {x} in {v}:")
-            self.check(schema["items"], x, depth + 2)
-        is_obj = any(
+            item = self.function(schema["items"])
+            body += ["if type(v) is list:", "    for x in v:", f"        if not {item}(x): return False"]
+        if any(
             k in schema for k in ("maxProperties", "propertyNames", "required", "properties", "additionalProperties")
-        )
-        if not is_obj:
-            return
-        self.emit(depth, f"if type({v}) is dict:")
-        d = depth + 1
-        self.emit(d, "pass")
-        if "maxProperties" in schema:
-            self.emit(d, f"if len({v}) > {int(schema['maxProperties'])}: return False")
-        for r in schema.get("required", ()):
-            self.emit(d, f"if {r!r} not in {v}: return False")
-        props = schema.get("properties", {})
-        extra = schema.get("additionalProperties", True)
-        if extra is False:
-            allowed = self.const(frozenset(props))
-            self.emit(d, f"if not {allowed}.issuperset({v}): return False")
-        for name, sub in props.items():
-            x = self.var()
-            self.emit(d, f"{x} = {v}.get({name!r}, _MISSING)")
-            self.emit(d, f"if {x} is not _MISSING:")
-            self.check(sub, x, d + 1)
-            self.emit(d + 1, "pass")
-        if "propertyNames" in schema or isinstance(extra, dict):
-            k, x = self.var(), self.var()
-            known = self.const(frozenset(props))
-            self.emit(d, f"for {k}, {x} in {v}.items():")
-            if "propertyNames" in schema:
-                self.check(schema["propertyNames"], k, d + 1)
-            if isinstance(extra, dict):
-                self.emit(d + 1, f"if {k} not in {known}:")
-                self.check(extra, x, d + 2)
-                self.emit(d + 2, "pass")
+        ):
+            body.append("if type(v) is dict:")
+            if "maxProperties" in schema:
+                body.append(f"    if len(v) > {int(schema['maxProperties'])}: return False")
+            for r in schema.get("required", ()):
+                body.append(f"    if {r!r} not in v: return False")
+            props = {k: self.function(sub) for k, sub in schema.get("properties", {}).items()}
+            extra = schema.get("additionalProperties", True)
+            names_ok = self.function(schema["propertyNames"]) if "propertyNames" in schema else None
+            extra_ok = self.function(extra) if isinstance(extra, dict) else None
+            dispatch = self.const(props)  # names now, functions once they exist
+            body += ["    for k, x in v.items():"]
+            if names_ok:
+                body.append(f"        if not {names_ok}(k): return False")
+            body += [f"        f = {dispatch}.get(k)", "        if f is None:"]
+            if extra is False:
+                body.append("            return False")
+            elif extra_ok:
+                body.append(f"            if not {extra_ok}(x): return False")
+            else:
+                body.append("            pass")
+            body.append("        elif not f(x): return False")
+        self.lines += [f"def {name}(v):", *("    " + line for line in body), "    return True", ""]
+        return name
 
     def build(self) -> _Check:
         import datetime as _dt
 
-        self.lines = ["def _valid(_v0):"]
-        self.check(self.root, "_v0", 1)
-        self.emit(1, "return True")
+        top = self.function(self.root)
 
         def is_date(text: str) -> bool:
             try:
@@ -234,9 +220,15 @@ class _CodeGen:
                 return False
             return True
 
-        namespace: dict[str, Any] = {**self.consts, "_is_date": is_date, "_MISSING": object()}
+        namespace: dict[str, Any] = {k: v for k, v in self.consts.items() if v is not None}
+        namespace["_is_date"] = is_date
         exec("\n".join(self.lines), namespace)  # generated from the schema file, no user input
-        return namespace["_valid"]
+        # dispatch tables hold function names; swap in the functions themselves
+        for key, value in list(namespace.items()):
+            if key.startswith("_c") and isinstance(value, dict):
+                namespace[key] = {k: namespace[f] for k, f in value.items()}
+        checker: _Check = namespace[top]
+        return checker
 
 
 @functools.cache
