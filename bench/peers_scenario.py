@@ -3,7 +3,10 @@
 The scenario's rules are the policy document `bench/peers_policy/brand-gating.json`; this module only
 translates the harness's request format into the request vocabulary and the decision back:
 
-    run.py --engine bench.peers_scenario:make_decide --engine bench.peers_scenario:make_decide_many --path .
+    run.py --engine bench.peers_scenario:make_decide --path "$PWD"
+
+The harness calls its factory's function once per request, so only `make_decide` plugs in there;
+`make_decide_many` (the batch path) is timed by `bench/bench.py`.
 """
 
 from __future__ import annotations

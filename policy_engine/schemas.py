@@ -41,6 +41,17 @@ def _pointer(path: Any) -> str:
 
 
 def _describe(error: ValidationError) -> str:
+    inst = error.instance
+    if isinstance(inst, dict) and "when" in inst and "id" in inst and error.validator in ("not", "oneOf", "required"):
+        deciding = [k for k in ("outcome", "message", "remedies") if k in inst]
+        if "derive" in inst and deciding:
+            return "a rule either derives a conclusion (`derive`) or decides (`outcome` with `message`), not both"
+        if "outcome" in inst and "message" not in inst:
+            return "a rule with an `outcome` needs a `message` with `en` and `zh`"
+        if "derive" not in inst and "outcome" not in inst:
+            return "a rule needs `derive` (a conclusion) or `outcome` (deny, review, allow or advisory)"
+    if error.validator == "not":
+        return "this combination of fields is not allowed here"
     if error.validator == "additionalProperties":
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
         allowed = ", ".join(sorted(error.schema.get("properties", {})))
