@@ -107,6 +107,20 @@ def test_every_problem_of_every_file_is_reported(tmp_path: Path) -> None:
         ),
         (lambda d: d.update(effective_until="2019-01-01"), "after effective_from"),
         (lambda d: d["rules"][0]["when"].append({"field": "item.brand", "equals": "x"}), "inside `some`"),
+        (lambda d: d["rules"][0].update(source_refs=[3]), "source 3 does not exist"),
+        (lambda d: d["rules"][0].update(outcome="deny"), "either derives a conclusion"),
+        (lambda d: d["rules"][1].pop("message"), "needs a `message`"),
+        (
+            lambda d: d["rules"][0]["when"].append({"field": "product.attributes.size", "in": ["L", 42]}),
+            "all be strings",
+        ),
+        (
+            lambda d: d["rules"][0]["when"].append(
+                {"some": "seller.trademarks", "where": [{"field": "item.classes", "includes": "9"}]}
+            ),
+            "number values",
+        ),
+        (lambda d: d.update(platform="*", default_outcome="review"), "cannot set the default outcome"),
     ],
 )
 def test_semantic_errors(tmp_path: Path, mutate: Any, expected: str) -> None:
