@@ -113,6 +113,37 @@ def _cmd_decide(args: argparse.Namespace, out: TextIO, explain: bool = False) ->
     return worst
 
 
+def _cmd_test(args: argparse.Namespace, out: TextIO) -> int:
+    from .suite import cases_from, junit_xml, measure_coverage, report_failure, run_cases
+
+    paths = args.paths or [str(data_dir("policies"))]
+    policy_paths = args.policies or [p for p in paths if Path(p).is_dir()] or [str(data_dir("policies"))]
+    engine = Engine.from_directory(*policy_paths)
+    try:
+        cases, problems = cases_from(paths)
+        if problems:
+            raise _InputError(problems)
+        if not cases:
+            raise _InputError([Problem(", ".join(paths), "", "no test cases found (JSON files in tests/ folders)")])
+        results = run_cases(engine, cases)
+        failed = [r for r in results if not r.passed]
+        for r in failed:
+            print(report_failure(r, args.lang) + "\n", file=out)
+        if args.junit:
+            Path(args.junit).write_text(junit_xml(results), encoding="utf-8")
+        code = EXIT_FAULT if failed else EXIT_OK
+        if args.coverage or args.min_coverage is not None:
+            coverage = measure_coverage(engine, results)
+            print(coverage.report() + "\n", file=out)
+            if args.min_coverage is not None and coverage.percent() < args.min_coverage:
+                print(f"coverage {coverage.percent():.1f}% is below --min-coverage {args.min_coverage}", file=out)
+                code = EXIT_FAULT
+        print(f"{len(results) - len(failed)} passed, {len(failed)} failed", file=out)
+        return code
+    finally:
+        engine.close()
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="policy-engine", description="Marketplace listing policies: validate, decide, explain."
@@ -120,6 +151,13 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     v = sub.add_parser("validate", help="check policy files against the schema and each other")
     v.add_argument("paths", nargs="*", help="policy files or folders (default: the shipped policies)")
+    t = sub.add_parser("test", help="run the analysts' test cases (tests/ folders beside the policies)")
+    t.add_argument("paths", nargs="*", help="policy folders or test case files (default: the shipped policies)")
+    t.add_argument("--policies", action="append", metavar="DIR", help="policy folder (default: the folders given)")
+    t.add_argument("--junit", metavar="FILE", help="also write JUnit XML")
+    t.add_argument("--coverage", action="store_true", help="report coverage in policy terms")
+    t.add_argument("--min-coverage", type=float, metavar="N", help="fail below N percent of coverage")
+    t.add_argument("--lang", choices=("en", "zh"), default="en")
     for name, helptext in (
         ("decide", "decide a request (or one per line of a .jsonl file, or - for stdin)"),
         ("explain", "decide and print the proof tree as readable text"),
@@ -148,6 +186,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     try:
         if args.command == "validate":
             return _cmd_validate(args, out)
+        if args.command == "test":
+            return _cmd_test(args, out)
         return _cmd_decide(args, out, explain=args.command == "explain")
     except (LoadError, CompileError, RequestError, _InputError) as exc:
         print(f"policy-engine {args.command}: error", file=err)

@@ -126,3 +126,28 @@ def test_bad_as_of_exit_2() -> None:
 def test_installed_script_runs_from_any_directory(tmp_path: Path) -> None:
     r = cli("decide", str(EXAMPLES / "aliexpress-shoes-denied.json"), "--format", "text", cwd=tmp_path)
     assert r.returncode == 0 and r.stdout.startswith("DENY")
+
+
+def test_test_command_passes_on_the_shipped_library(tmp_path: Path) -> None:
+    junit = tmp_path / "junit.xml"
+    r = cli("test", "--coverage", "--min-coverage", "100", "--junit", str(junit))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.rstrip().endswith("0 failed")
+    assert "rules decisive" in r.stdout and "coverage: 100.0%" in r.stdout
+    assert "<testsuite" in junit.read_text()
+
+
+def test_test_command_shows_a_readable_failure(tmp_path: Path) -> None:
+    case = json.loads((ROOT / "policies/aliexpress/tests/aliexpress-001-closed-category-unqualified.json").read_text())
+    case["expect"] = {"outcome": "allow", "rules": []}
+    path = write(tmp_path, "tests-case.json", case)
+    r = cli("test", str(path), "--policies", str(ROOT / "policies"))
+    assert r.returncode == 1
+    assert "FAIL" in r.stdout and "outcome: expected allow, got deny" in r.stdout
+    assert "because:" in r.stdout and r.stdout.rstrip().endswith("0 passed, 1 failed")
+
+
+def test_test_command_rejects_a_bad_case(tmp_path: Path) -> None:
+    path = write(tmp_path, "case.json", {"name": "x", "expect": {"outcome": "maybe"}, "request": {}})
+    r = cli("test", str(path))
+    assert r.returncode == 2 and "case.json:/expect/outcome" in r.stderr

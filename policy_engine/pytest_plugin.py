@@ -1,0 +1,71 @@
+"""pytest plugin: the analysts' test cases (`policies/<platform>/tests/*.json`) run under pytest too.
+
+Registered as a `pytest11` entry point, so `pytest` alone collects them. The folder of policies comes
+from the ini option `policy_engine_policies` (default `policies`, relative to the rootdir).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .engine import Engine
+from .suite import Case, load_case, report_failure, run_case
+
+_ENGINES = pytest.StashKey[dict[Path, Engine]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini("policy_engine_policies", "folder of policies whose tests/ cases pytest runs", default="policies")
+
+
+def _root(config: pytest.Config) -> Path:
+    return (config.rootpath / str(config.getini("policy_engine_policies"))).resolve()
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    root = _root(parent.config)
+    if file_path.suffix == ".json" and file_path.parent.name == "tests" and root in file_path.resolve().parents:
+        return CaseFile.from_parent(parent, path=file_path)
+    return None
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for engine in config.stash.get(_ENGINES, {}).values():
+        engine.close()
+
+
+class CaseFile(pytest.File):
+    def collect(self) -> Iterator[pytest.Item]:
+        case = load_case(self.path)
+        yield CaseItem.from_parent(self, name=case.name, case=case)
+
+
+class CaseFailedError(Exception):
+    pass
+
+
+class CaseItem(pytest.Item):
+    def __init__(self, *, case: Case, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.case = case
+
+    def runtest(self) -> None:
+        engines = self.config.stash.setdefault(_ENGINES, {})
+        root = _root(self.config)
+        if root not in engines:
+            engines[root] = Engine.from_directory(root)
+        result = run_case(engines[root], self.case)
+        if not result.passed:
+            raise CaseFailedError(report_failure(result))
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, CaseFailedError):
+            return str(excinfo.value)
+        return str(super().repr_failure(excinfo))
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, f"policy case: {self.name}"

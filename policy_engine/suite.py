@@ -1,0 +1,391 @@
+"""Analyst test suites: test cases next to the policies, run against the engine, with coverage.
+
+A test case (`schemas/testcase.json`) is a request, or a request file plus JSON-pointer overrides, and
+the decision analysts expect: the outcome (or that no policy is in force), and optionally the deciding
+rules, advisories, remedy codes and derived conclusions. Cases live in `tests/` folders beside the
+policies (`policies/<platform>/tests/*.json`).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+import attrs
+
+from . import schemas
+from .decision import Decision
+from .engine import Engine
+from .errors import LoadError, PolicyEngineError, Problem, RequestError, UnknownPlatformError
+from .explain import render_text
+from .load import read_json
+from .model import AllOf, AnyOf, Compare, Condition, Literal, Not, Policy, Rule
+from .reference import holds
+from .request import normalize_request
+
+__all__ = ["Case", "CaseResult", "Coverage", "discover_cases", "load_case", "measure_coverage", "run_cases"]
+
+
+@attrs.frozen
+class Case:
+    """One test case, with its request resolved (request file read, overrides applied)."""
+
+    file: str
+    name: str
+    description: str
+    request: dict[str, Any] = attrs.field(eq=False)
+    expect: dict[str, Any] = attrs.field(eq=False)
+    as_of: dt.date | None = None
+
+
+@attrs.frozen
+class CaseResult:
+    case: Case
+    passed: bool
+    differences: tuple[str, ...]
+    decision: Decision | None = attrs.field(eq=False)
+    seconds: float = 0.0
+
+
+def discover_cases(paths: Iterable[str | Path]) -> list[Path]:
+    """Test case files: JSON files in `tests/` folders under the given folders, or the given files."""
+    found: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found.extend(
+                f for f in sorted(p.rglob("*.json")) if "tests" in f.relative_to(p).parts[:-1] or p.name == "tests"
+            )
+        elif p.suffix == ".json":
+            found.append(p)
+    return sorted(set(found))
+
+
+def _set_pointer(doc: dict[str, Any], pointer: str, value: Any, file: str) -> None:
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.lstrip("/").split("/")]
+    target: Any = doc
+    for part in parts[:-1]:
+        target = target[int(part)] if isinstance(target, list) else target.setdefault(part, {})
+    if isinstance(target, list):
+        if parts[-1] == "-":
+            target.append(value)
+        else:
+            target[int(parts[-1])] = value
+    elif isinstance(target, dict):
+        target[parts[-1]] = value
+    else:
+        raise LoadError([Problem(file, f"/overrides/{pointer}", "the pointer does not lead into an object or list")])
+
+
+def load_case(path: Path) -> Case:
+    """Read and validate one test case (LoadError with file and JSON pointer when it is not valid)."""
+    doc, problems = read_json(path)
+    if not problems:
+        problems = schemas.validate("testcase", doc, str(path))
+    if problems:
+        raise LoadError(problems)
+    if "request" in doc:
+        request = copy.deepcopy(doc["request"])
+    else:
+        req_path = (path.parent / doc["request_file"]).resolve()
+        request, problems = read_json(req_path)
+        if problems:
+            raise LoadError([Problem(str(path), "/request_file", str(p)) for p in problems])
+    for pointer, value in doc.get("overrides", {}).items():
+        try:
+            _set_pointer(request, pointer, value, str(path))
+        except (IndexError, ValueError, KeyError):
+            raise LoadError([Problem(str(path), "/overrides", f"cannot apply {pointer!r} to the request")]) from None
+    as_of = dt.date.fromisoformat(doc["as_of"]) if "as_of" in doc else None
+    return Case(str(path), doc["name"], doc.get("description", ""), request, doc["expect"], as_of)
+
+
+def _compare(expect: dict[str, Any], decision: Decision) -> list[str]:
+    diffs = []
+    if expect["outcome"] != decision.outcome:
+        diffs.append(f"outcome: expected {expect['outcome']}, got {decision.outcome}")
+    got_lists = {
+        "rules": set(decision.rules),
+        "advisories": {a.rule for a in decision.advisories},
+        "remedies": {r.code for r in decision.remedies},
+        "derived": set(decision.derived),
+    }
+    for key, got in got_lists.items():
+        if key not in expect:
+            continue
+        want = set(expect[key])
+        for item in sorted(want - got):
+            diffs.append(f"{key}: expected {item}, missing")
+        for item in sorted(got - want):
+            diffs.append(f"{key}: got {item}, not expected")
+    if decision.error:
+        diffs.append(f"engine error: {decision.error}")
+    return diffs
+
+
+def run_case(engine: Engine, case: Case) -> CaseResult:
+    """Decide one case and compare with what it expects."""
+    start = time.perf_counter()
+    try:
+        decision = engine.decide(case.request, as_of=case.as_of)
+    except UnknownPlatformError as exc:
+        passed = case.expect.get("error") == "no-policy"
+        refused: tuple[str, ...] = () if passed else (f"no policy is in force: {exc.problems[0].message}",)
+        return CaseResult(case, passed, refused, None, time.perf_counter() - start)
+    except RequestError as exc:
+        invalid = tuple(f"invalid request: {p.pointer or '/'}: {p.message}" for p in exc.problems)
+        return CaseResult(case, False, invalid, None, time.perf_counter() - start)
+    if "error" in case.expect:
+        diffs_list = [f"expected no policy in force, got a decision: {decision.outcome}"]
+    else:
+        diffs_list = _compare(case.expect, decision)
+    return CaseResult(case, not diffs_list, tuple(diffs_list), decision, time.perf_counter() - start)
+
+
+def run_cases(engine: Engine, cases: Sequence[Case]) -> list[CaseResult]:
+    return [run_case(engine, c) for c in cases]
+
+
+def report_failure(result: CaseResult, lang: str = "en") -> str:
+    """A readable account of a failed case: expected against actual, then the decision with proofs."""
+    lines = [f"FAIL {result.case.file}: {result.case.name}"]
+    if result.case.description:
+        lines.append(f"  {result.case.description}")
+    lines += [f"  - {d}" for d in result.differences]
+    if result.decision is not None:
+        lines.append("  decision:")
+        lines += ["    " + line for line in render_text(result.decision, lang).splitlines()]
+    return "\n".join(lines)
+
+
+def junit_xml(results: Sequence[CaseResult]) -> str:
+    """JUnit XML for CI systems."""
+    suite = ElementTree.Element(
+        "testsuite",
+        name="policy-engine",
+        tests=str(len(results)),
+        failures=str(sum(not r.passed for r in results)),
+        time=f"{sum(r.seconds for r in results):.3f}",
+    )
+    for r in results:
+        case = ElementTree.SubElement(
+            suite,
+            "testcase",
+            classname=Path(r.case.file).parent.parent.name,
+            name=r.case.name,
+            file=r.case.file,
+            time=f"{r.seconds:.3f}",
+        )
+        if not r.passed:
+            failure = ElementTree.SubElement(case, "failure", message="; ".join(r.differences)[:500])
+            failure.text = report_failure(r)
+    return ElementTree.tostring(suite, encoding="unicode", xml_declaration=True)
+
+
+# -- coverage in policy terms -------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Item:
+    """One thing coverage counts: a rule, a condition, a date boundary, a named-set member."""
+
+    kind: str  # "rule" | "condition" | "boundary" | "member"
+    policy: str
+    file: str
+    pointer: str
+    label: str
+
+
+@attrs.frozen
+class Coverage:
+    items: tuple[Item, ...]
+    covered: frozenset[Item]
+
+    def percent(self, kind: str | None = None, policy: str | None = None) -> float:
+        chosen = [i for i in self.items if (kind is None or i.kind == kind) and (policy is None or i.policy == policy)]
+        return 100.0 if not chosen else 100.0 * sum(i in self.covered for i in chosen) / len(chosen)
+
+    def missing(self) -> list[Item]:
+        return [i for i in self.items if i not in self.covered]
+
+    def report(self) -> str:
+        kinds = ("rule", "condition", "boundary", "member")
+        heads = {
+            "rule": "rules decisive",
+            "condition": "conditions true+false",
+            "boundary": "date boundaries",
+            "member": "set members matched",
+        }
+        lines = ["| policy | " + " | ".join(heads[k] for k in kinds) + " |", "|---" * (len(kinds) + 1) + "|"]
+
+        def cell(kind: str, policy: str | None) -> str:
+            chosen = [i for i in self.items if i.kind == kind and (policy is None or i.policy == policy)]
+            if not chosen:
+                return "-"
+            got = sum(i in self.covered for i in chosen)
+            return f"{100.0 * got / len(chosen):.0f}% ({got}/{len(chosen)})"
+
+        for policy in sorted({i.policy for i in self.items}):
+            lines.append(f"| {policy} | " + " | ".join(cell(k, policy) for k in kinds) + " |")
+        lines.append("| **total** | " + " | ".join(cell(k, None) for k in kinds) + " |")
+        lines.append(f"\ncoverage: {self.percent():.1f}% of {len(self.items)} items")
+        missing = self.missing()
+        if missing:
+            lines.append("never exercised:")
+            lines += [f"  {i.kind:9} {i.file}:{i.pointer}  {i.label}" for i in missing]
+        return "\n".join(lines)
+
+
+def _conditions(cond: Condition) -> Iterable[Condition]:
+    yield cond
+    if isinstance(cond, Not):
+        yield from _conditions(cond.condition)
+    elif isinstance(cond, (AnyOf, AllOf)):
+        for c in cond.conditions:
+            yield from _conditions(c)
+
+
+def _rule_items(policy: Policy, rule: Rule) -> list[Item]:
+    items = [Item("rule", policy.key, policy.file, rule.pointer, policy.cite(rule))]
+    for top in rule.when.conditions:
+        for cond in _conditions(top):
+            items.append(Item("condition", policy.key, policy.file, cond.pointer, policy.cite(rule)))
+    return items
+
+
+def _members(policy: Policy) -> list[tuple[Item, str | None, str, tuple[str, Any]]]:
+    """(item, list path or None, field path, (op, member)) for each member of named data a rule uses."""
+    out = []
+    seen: set[Item] = set()
+    for rule in policy.rules:
+        for top in rule.when.conditions:
+            for cond, list_path in _all_compares(top, None):
+                operand = cond.operand
+                if not (isinstance(operand, Literal) and operand.ref and cond.op in ("in", "under", "equals")):
+                    continue
+                values = operand.value if isinstance(operand.value, tuple) else (operand.value,)
+                for k, v in enumerate(values):
+                    pointer = f"/data/{operand.ref}/{k}" if isinstance(operand.value, tuple) else f"/data/{operand.ref}"
+                    item = Item("member", policy.key, policy.file, pointer, f"{operand.ref}: {v}")
+                    if item not in seen:
+                        seen.add(item)
+                        out.append((item, list_path, cond.path, ("under" if cond.op == "under" else "equals", v)))
+    return out
+
+
+def _all_compares(cond: Condition, list_path: str | None) -> Iterable[tuple[Compare, str | None]]:
+    from .model import Some
+
+    if isinstance(cond, Compare):
+        yield cond, list_path
+    elif isinstance(cond, Not):
+        yield from _all_compares(cond.condition, list_path)
+    elif isinstance(cond, (AnyOf, AllOf)):
+        for c in cond.conditions:
+            yield from _all_compares(c, list_path)
+    elif isinstance(cond, Some):
+        for c in cond.where:
+            yield from _all_compares(c, cond.list_path)
+
+
+def _values(request: dict[str, Any], list_path: str | None, path: str) -> list[Any]:
+    from .explain import _get
+
+    if list_path is None or not path.startswith("item"):
+        return [_get(request, path)]
+    out = []
+    for element in _get(request, list_path) or ():
+        if path == "item":
+            out.append(element)
+        elif isinstance(element, dict):
+            out.append(element.get(path[5:]))
+    return out
+
+
+def measure_coverage(engine: Engine, results: Sequence[CaseResult]) -> Coverage:
+    """What the cases exercised, in policy terms: rules that decided, conditions seen both true and false,
+    effective-date boundaries tested on the day before and the day of, named-set members matched."""
+    from .semantics import compare
+
+    items: list[Item] = []
+    covered: set[Item] = set()
+    seen_values: dict[Item, set[bool]] = defaultdict(set)
+    days_by_platform: dict[str, set[str]] = defaultdict(set)
+    member_hits: list[tuple[Item, str | None, str, tuple[str, Any]]] = []
+    for policy in engine.policies:
+        for rule in policy.rules:
+            items.extend(_rule_items(policy, rule))
+        member_hits.extend(_members(policy))
+    items.extend(m[0] for m in member_hits)
+    decided: set[str] = set()
+    for r in results:
+        req = r.case.request
+        platform = req.get("platform", "")
+        day = (r.case.as_of.isoformat() if r.case.as_of else req.get("as_of")) or ""
+        days_by_platform[platform].add(day)
+        if r.decision is None:
+            continue
+        d = r.decision
+        decided.update(d.rules)
+        decided.update(a.rule for a in d.advisories)
+        decided.update(rule for _, rule in d.derivations)
+        if d.request is None:
+            continue
+        derived = set(d.derived)
+        for policy in (p for p in engine.policies if p.key in {f"{x.id}@{x.version}" for x in d.policies}):
+            for rule in policy.rules:
+                for top in rule.when.conditions:
+                    for cond in _conditions(top):
+                        item = Item("condition", policy.key, policy.file, cond.pointer, policy.cite(rule))
+                        seen_values[item].add(holds(cond, d.request, derived))
+            for item, list_path, path, (op, value) in (m for m in member_hits if m[0].policy == policy.key):
+                if any(v is not None and compare(op, v, value) for v in _values(d.request, list_path, path)):
+                    covered.add(item)
+    for item in items:
+        if item.kind == "rule" and item.label in decided:
+            covered.add(item)
+        if item.kind == "condition" and seen_values.get(item) == {True, False}:
+            covered.add(item)
+    for policy in engine.policies:
+        platforms = sorted(engine.platforms) if policy.platform == "*" else [policy.platform]
+        for field, day in (("effective_from", policy.effective_from), ("effective_until", policy.effective_until)):
+            if day is None:
+                continue
+            before = (day - dt.timedelta(days=1)).isoformat()
+            item = Item("boundary", policy.key, policy.file, f"/{field}", f"{before} and {day.isoformat()}")
+            items.append(item)
+            if any({before, day.isoformat()} <= days_by_platform[p] for p in platforms):
+                covered.add(item)
+    return Coverage(tuple(items), frozenset(covered))
+
+
+def cases_from(paths: Sequence[str | Path]) -> tuple[list[Case], list[Problem]]:
+    cases: list[Case] = []
+    problems: list[Problem] = []
+    for f in discover_cases(paths):
+        try:
+            cases.append(load_case(f))
+        except PolicyEngineError as exc:
+            problems.extend(getattr(exc, "problems", ()) or [Problem(str(f), "", str(exc))])
+    return cases, problems
+
+
+def normalized(case: Case) -> dict[str, Any]:
+    return normalize_request(case.request, as_of=case.as_of)
+
+
+def dump(results: Sequence[CaseResult]) -> str:
+    return json.dumps(
+        [
+            {"file": r.case.file, "name": r.case.name, "passed": r.passed, "differences": list(r.differences)}
+            for r in results
+        ],
+        ensure_ascii=False,
+        indent=2,
+    )
