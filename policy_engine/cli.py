@@ -17,7 +17,7 @@ from typing import Any, TextIO
 from .engine import Engine
 from .errors import CompileError, LoadError, PolicyEngineError, Problem, RequestError
 from .explain import render_text
-from .load import discover, read_json
+from .load import discover, load_documents, read_json
 from .resources import data_dir
 
 __all__ = ["main"]
@@ -144,6 +144,44 @@ def _cmd_test(args: argparse.Namespace, out: TextIO) -> int:
         engine.close()
 
 
+def _cmd_lint(args: argparse.Namespace, out: TextIO) -> int:
+    from .lint import lint_policies, load_taxonomies
+
+    paths = args.paths or [str(data_dir("policies"))]
+    policies = load_documents(paths)
+    findings = lint_policies(policies, load_taxonomies(paths))
+    for f in findings:
+        print(str(f), file=out)
+    errors = sum(f.severity == "error" for f in findings)
+    print(f"{errors} errors, {len(findings) - errors} warnings in {len(policies)} policies", file=out)
+    return EXIT_FAULT if errors else EXIT_OK
+
+
+def _cmd_fmt(args: argparse.Namespace, out: TextIO) -> int:
+    from .fmt import format_document
+
+    paths = args.paths or [str(data_dir("policies"))]
+    changed = 0
+    problems: list[Problem] = []
+    for path in discover(paths):
+        doc, errs = read_json(path)
+        if errs:
+            problems.extend(errs)
+            continue
+        text = format_document(doc)
+        if path.read_text(encoding="utf-8") != text:
+            changed += 1
+            if args.check:
+                print(f"would reformat {path}", file=out)
+            else:
+                path.write_text(text, encoding="utf-8")
+                print(f"reformatted {path}", file=out)
+    if problems:
+        raise _InputError(problems)
+    print(f"{changed} file{'s' if changed != 1 else ''} {'to reformat' if args.check else 'reformatted'}", file=out)
+    return EXIT_FAULT if args.check and changed else EXIT_OK
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="policy-engine", description="Marketplace listing policies: validate, decide, explain."
@@ -151,6 +189,11 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     v = sub.add_parser("validate", help="check policy files against the schema and each other")
     v.add_argument("paths", nargs="*", help="policy files or folders (default: the shipped policies)")
+    lint = sub.add_parser("lint", help="findings with a code, severity, file and JSON pointer (errors fail)")
+    lint.add_argument("paths", nargs="*", help="policy files or folders (default: the shipped policies)")
+    fmt = sub.add_parser("fmt", help="rewrite policy files in the one canonical layout")
+    fmt.add_argument("paths", nargs="*", help="policy files or folders (default: the shipped policies)")
+    fmt.add_argument("--check", action="store_true", help="change nothing; exit 1 if a file would change")
     t = sub.add_parser("test", help="run the analysts' test cases (tests/ folders beside the policies)")
     t.add_argument("paths", nargs="*", help="policy folders or test case files (default: the shipped policies)")
     t.add_argument("--policies", action="append", metavar="DIR", help="policy folder (default: the folders given)")
@@ -188,6 +231,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
             return _cmd_validate(args, out)
         if args.command == "test":
             return _cmd_test(args, out)
+        if args.command == "lint":
+            return _cmd_lint(args, out)
+        if args.command == "fmt":
+            return _cmd_fmt(args, out)
         return _cmd_decide(args, out, explain=args.command == "explain")
     except (LoadError, CompileError, RequestError, _InputError) as exc:
         print(f"policy-engine {args.command}: error", file=err)

@@ -215,11 +215,11 @@ def build_decision(compiled: Compiled, trace: Trace, req: dict[str, Any], proofs
 
     chosen = sorted((f for f in decisive if f.action.rule.outcome == outcome), key=lambda f: f.action.citation)
     advised = sorted(advisory, key=lambda f: f.action.citation)
-    remedies = tuple(
-        RemedyRef(r.code, f.action.citation, _messages(r.text, req))
-        for f in ([*chosen] if outcome != "allow" else []) + advised
-        for r in f.action.rule.remedies
-    )
+    remedies: list[RemedyRef] = []
+    for f in ([*chosen] if outcome != "allow" else []) + advised:
+        for r in f.action.rule.remedies:
+            if all(m.code != r.code for m in remedies):  # one remedy per code, from the first rule naming it
+                remedies.append(RemedyRef(r.code, f.action.citation, _messages(r.text, req)))
     return Decision(
         outcome=outcome,
         platform=compiled.platform,
@@ -227,7 +227,7 @@ def build_decision(compiled: Compiled, trace: Trace, req: dict[str, Any], proofs
         policies=_policy_refs(compiled),
         reasons=tuple(reason(f) for f in chosen),
         advisories=tuple(reason(f) for f in sorted(advisory, key=lambda f: f.action.citation)),
-        remedies=remedies,
+        remedies=tuple(remedies),
         derived=tuple(sorted(n for n in trace.derived if not n.startswith("__"))),
         derivations=tuple(
             (n, trace.derived[n].action.citation) for n in sorted(trace.derived) if not n.startswith("__")

@@ -72,11 +72,15 @@ def read_json(path: Path) -> tuple[Any, list[Problem]]:
 
 
 def discover(paths: Iterable[str | Path]) -> list[Path]:
-    """Policy files under the given files or folders (`*.json`, skipping `tests/` folders)."""
+    """Policy files under the given files or folders (`*.json`, skipping `tests/` folders and `taxonomy.json`)."""
     found: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            found.extend(f for f in sorted(p.rglob("*.json")) if "tests" not in f.relative_to(p).parts[:-1])
+            found.extend(
+                f
+                for f in sorted(p.rglob("*.json"))
+                if "tests" not in f.relative_to(p).parts[:-1] and f.name != "taxonomy.json"
+            )
         else:
             found.append(p)
     return found

@@ -202,6 +202,11 @@ class Policy:
     def in_force(self, day: dt.date) -> bool:
         return self.effective_from <= day and (self.effective_until is None or day < self.effective_until)
 
+    def in_force_overlap(self, other: Policy) -> bool:
+        """Whether the two versions are ever in force on the same day."""
+        ends = [d for d in (self.effective_until, other.effective_until) if d is not None]
+        return max(self.effective_from, other.effective_from) < min(ends, default=dt.date.max)
+
     def cite(self, rule: Rule) -> str:
         return f"{self.key}#{rule.id}"
 

@@ -310,7 +310,9 @@ def _values(request: dict[str, Any], list_path: str | None, path: str) -> list[A
 
 def measure_coverage(engine: Engine, results: Sequence[CaseResult]) -> Coverage:
     """What the cases exercised, in policy terms: rules that decided, conditions seen both true and false,
-    effective-date boundaries tested on the day before and the day of, named-set members matched."""
+    effective-date boundaries tested on the day before and the day of, named-set members matched.
+
+    Only the policies of the platforms the cases ask about count (and the policies for every platform)."""
     from .semantics import compare
 
     items: list[Item] = []
@@ -318,7 +320,9 @@ def measure_coverage(engine: Engine, results: Sequence[CaseResult]) -> Coverage:
     seen_values: dict[Item, set[bool]] = defaultdict(set)
     days_by_platform: dict[str, set[str]] = defaultdict(set)
     member_hits: list[tuple[Item, str | None, str, tuple[str, Any]]] = []
-    for policy in engine.policies:
+    tested = {r.case.request.get("platform") for r in results}
+    policies = [p for p in engine.policies if p.platform in tested or p.platform == "*"]
+    for policy in policies:
         for rule in policy.rules:
             items.extend(_rule_items(policy, rule))
         member_hits.extend(_members(policy))
@@ -338,7 +342,7 @@ def measure_coverage(engine: Engine, results: Sequence[CaseResult]) -> Coverage:
         if d.request is None:
             continue
         derived = set(d.derived)
-        for policy in (p for p in engine.policies if p.key in {f"{x.id}@{x.version}" for x in d.policies}):
+        for policy in (p for p in policies if p.key in {f"{x.id}@{x.version}" for x in d.policies}):
             for rule in policy.rules:
                 for top in rule.when.conditions:
                     for cond in _conditions(top):
@@ -352,7 +356,7 @@ def measure_coverage(engine: Engine, results: Sequence[CaseResult]) -> Coverage:
             covered.add(item)
         if item.kind == "condition" and seen_values.get(item) == {True, False}:
             covered.add(item)
-    for policy in engine.policies:
+    for policy in policies:
         platforms = sorted(engine.platforms) if policy.platform == "*" else [policy.platform]
         for field, day in (("effective_from", policy.effective_from), ("effective_until", policy.effective_until)):
             if day is None:

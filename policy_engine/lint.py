@@ -1,0 +1,288 @@
+"""`policy-engine lint`: findings that are not load errors but make a policy wrong or hard to trust.
+
+Each finding has a stable code, a severity (errors fail, warnings do not), the file and a JSON pointer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .compile import _dnf, _prune
+from .load import read_json
+from .model import Compare, Condition, Count, Derived, Literal, Not, Policy, Rule, Some, condition_json
+from .semantics import is_under
+
+__all__ = ["CODES", "Finding", "lint_policies", "load_taxonomies"]
+
+CODES = {
+    "PE101": ("error", "category not declared by the platform's taxonomy"),
+    "PE102": ("error", "versions of one policy overlap"),
+    "PE103": ("warning", "versions of one policy leave a gap"),
+    "PE104": ("error", "rule can never fire (contradictory conditions)"),
+    "PE105": ("warning", "rule is shadowed by a rule with a higher outcome and a subset of its conditions"),
+    "PE106": ("warning", "named data is never used"),
+    "PE107": ("error", "message or remedy text missing or not translated"),
+    "PE108": ("warning", "deny or review without a remedy"),
+    "PE109": ("error", "rule claims a provenance its sources do not have (unsourced rules must be illustrative)"),
+    "PE110": ("warning", "platform has no taxonomy (taxonomy.json) to check categories against"),
+}
+
+_SEVERITY = {"allow": 0, "advisory": 0, "review": 1, "deny": 2}
+
+
+@attrs.frozen(order=True)
+class Finding:
+    file: str
+    pointer: str
+    code: str
+    message: str
+
+    @property
+    def severity(self) -> str:
+        return CODES[self.code][0]
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.pointer or '/'}: {self.severity} {self.code}: {self.message}"
+
+
+def load_taxonomies(paths: Iterable[str | Path]) -> dict[str, tuple[str, set[str]]]:
+    """platform -> (file, declared categories) from `taxonomy.json` files under the given folders."""
+    out: dict[str, tuple[str, set[str]]] = {}
+    for p in map(Path, paths):
+        files = sorted(p.rglob("taxonomy.json")) if p.is_dir() else ([p] if p.name == "taxonomy.json" else [])
+        for f in files:
+            doc, problems = read_json(f)
+            if problems or not isinstance(doc, dict):
+                continue
+            out[str(doc.get("platform"))] = (str(f), set(doc.get("categories", [])))
+    return out
+
+
+def _declared(category: str, taxonomy: set[str]) -> bool:
+    return any(c == category or is_under(c, category) for c in taxonomy)
+
+
+def _category_literals(cond: Condition) -> Iterable[tuple[str, str]]:
+    """(pointer, category) for every category literal a condition compares with."""
+    from .vocab import LISTS, field_type
+
+    def visit(c: Condition, item: Any) -> Iterable[tuple[str, str]]:
+        if isinstance(c, Compare):
+            kind = field_type(c.path, item)
+            if kind == "category" and isinstance(c.operand, Literal):
+                values = c.operand.value if isinstance(c.operand.value, tuple) else (c.operand.value,)
+                for v in values:
+                    if isinstance(v, str):
+                        yield f"{c.pointer}/{c.op}", v
+        elif isinstance(c, Some):
+            for w in c.where:
+                yield from visit(w, LISTS[c.list_path])
+        elif isinstance(c, Not):
+            yield from visit(c.condition, item)
+        elif not isinstance(c, (Count, Derived)):
+            for sub in c.conditions:
+                yield from visit(sub, item)
+
+    return visit(cond, None)
+
+
+def _contradictory(alternative: list[tuple[Any, bool, Any]]) -> bool:
+    """Whether one alternative of a rule's conditions can never hold (a conservative, syntactic check)."""
+    equals: dict[str, set[Any]] = defaultdict(set)
+    not_equals: dict[str, set[Any]] = defaultdict(set)
+    exists: dict[str, set[bool]] = defaultdict(set)
+    low: dict[str, list[tuple[float, bool]]] = defaultdict(list)
+    high: dict[str, list[tuple[float, bool]]] = defaultdict(list)
+    derived: dict[str, set[bool]] = defaultdict(set)
+    somes: dict[str, set[bool]] = defaultdict(set)
+    for cond, negated, _detail in alternative:
+        if isinstance(cond, Derived):
+            derived[cond.name].add(not negated)
+        elif isinstance(cond, Some):
+            somes[json.dumps(condition_json(cond), sort_keys=True)].add(not negated)
+        elif isinstance(cond, Compare) and isinstance(cond.operand, Literal):
+            op, value = cond.op, cond.operand.value
+            if op == "exists":
+                exists[cond.path].add(bool(value) != negated)
+                continue
+            if negated:
+                op = {"equals": "not_equals", "not_equals": "equals"}.get(op, "")
+            if op == "equals":
+                equals[cond.path].add(value)
+                exists[cond.path].add(True)
+            elif op == "not_equals":
+                not_equals[cond.path].add(value)
+            elif op == "in" and isinstance(value, tuple):
+                exists[cond.path].add(True)
+            elif op in ("at_least", "greater_than") and isinstance(value, (int, float)):
+                low[cond.path].append((float(value), op == "greater_than"))
+                exists[cond.path].add(True)
+            elif op in ("at_most", "less_than") and isinstance(value, (int, float)):
+                high[cond.path].append((float(value), op == "less_than"))
+                exists[cond.path].add(True)
+    if any(len(v) > 1 for v in (*derived.values(), *somes.values(), *exists.values())):
+        return True
+    if any(len(v) > 1 or v & not_equals[k] for k, v in equals.items()):
+        return True
+    for path in set(low) & set(high):
+        lo = max(low[path])
+        hi = min(high[path])
+        if lo[0] > hi[0] or (lo[0] == hi[0] and (lo[1] or hi[1])):
+            return True
+    return False
+
+
+def _conditions_key(rule: Rule) -> set[str]:
+    return {json.dumps(condition_json(c), sort_keys=True) for c in rule.when.conditions}
+
+
+def lint_policies(policies: Sequence[Policy], taxonomies: dict[str, tuple[str, set[str]]]) -> list[Finding]:
+    """Every finding across the documents, sorted by file and pointer."""
+    findings: list[Finding] = []
+    platforms = sorted({p.platform for p in policies} - {"*"})
+    for platform in platforms:
+        if platform not in taxonomies:
+            findings.append(
+                Finding(
+                    next(p.file for p in policies if p.platform == platform),
+                    "",
+                    "PE110",
+                    f"no taxonomy.json declares the categories of platform {platform!r}",
+                )
+            )
+    by_id: dict[str, list[Policy]] = defaultdict(list)
+    for p in policies:
+        by_id[p.id].append(p)
+    for versions in by_id.values():
+        ordered = sorted(versions, key=lambda v: v.effective_from)
+        for a, b in zip(ordered, ordered[1:], strict=False):
+            if a.effective_until is None or a.effective_until > b.effective_from:
+                findings.append(Finding(b.file, "/effective_from", "PE102", f"{b.key} overlaps {a.key}"))
+            elif a.effective_until < b.effective_from:
+                findings.append(
+                    Finding(
+                        b.file,
+                        "/effective_from",
+                        "PE103",
+                        f"no version of {b.id} is in force from {a.effective_until} to {b.effective_from}",
+                    )
+                )
+    for policy in policies:
+        findings.extend(_lint_policy(policy, policies, taxonomies, platforms))
+    return sorted(set(findings))
+
+
+def _lint_policy(
+    policy: Policy, policies: Sequence[Policy], taxonomies: dict[str, tuple[str, set[str]]], platforms: list[str]
+) -> list[Finding]:
+    out: list[Finding] = []
+    targets = platforms if policy.platform == "*" else [policy.platform]
+    used_refs: set[str] = set()
+    for rule in policy.rules:
+        for cond in rule.when.conditions:
+            for pointer, category in _category_literals(cond):
+                for platform in targets:
+                    if platform in taxonomies and not _declared(category, taxonomies[platform][1]):
+                        out.append(
+                            Finding(
+                                policy.file,
+                                pointer,
+                                "PE101",
+                                f"category {category!r} is not in the {platform} taxonomy ({taxonomies[platform][0]})",
+                            )
+                        )
+        used_refs.update(_refs(rule.when))
+        try:
+            alternatives = _prune(_dnf(rule.when))
+        except Exception:  # refused by the compiler: reported by validate
+            alternatives = []
+        if alternatives and all(_contradictory(a) for a in alternatives):
+            out.append(
+                Finding(
+                    policy.file,
+                    rule.pointer,
+                    "PE104",
+                    f"rule {rule.id!r} can never fire: its conditions contradict each other",
+                )
+            )
+        if rule.outcome in ("deny", "review") and not rule.remedies:
+            out.append(
+                Finding(
+                    policy.file,
+                    rule.pointer,
+                    "PE108",
+                    f"{rule.outcome} rule {rule.id!r} says nothing about what would make the listing "
+                    "allowed (add `remedies`)",
+                )
+            )
+        texts = [("message", rule.message)] if rule.message else []
+        texts += [(f"remedies/{i}", r.text) for i, r in enumerate(rule.remedies)]
+        for where, text in texts:
+            if text is None:
+                continue
+            if not text.en.strip() or not text.zh.strip():
+                out.append(Finding(policy.file, f"{rule.pointer}/{where}", "PE107", "empty message text"))
+            elif text.en.strip() == text.zh.strip():
+                out.append(
+                    Finding(
+                        policy.file,
+                        f"{rule.pointer}/{where}",
+                        "PE107",
+                        "the Chinese text is the English text: translate it",
+                    )
+                )
+        refs = rule.source_refs or tuple(range(len(policy.sources)))
+        strength = {"illustrative": 0, "article-only": 1, "sourced": 2}
+        best = max((strength[policy.sources[i].provenance] for i in refs if i < len(policy.sources)), default=0)
+        if strength[rule.provenance] > best:
+            out.append(
+                Finding(
+                    policy.file,
+                    rule.pointer,
+                    "PE109",
+                    f"rule {rule.id!r} is marked {rule.provenance!r} but none of the sources it cites "
+                    "says so: cite one, or mark the rule with what its sources support",
+                )
+            )
+        if rule.outcome in _SEVERITY:
+            for other in (p for p in policies if p.platform in (policy.platform, "*") and p.in_force_overlap(policy)):
+                for higher in other.rules:
+                    if (
+                        higher is not rule
+                        and higher.outcome in _SEVERITY
+                        and _SEVERITY[str(higher.outcome)] > _SEVERITY[str(rule.outcome)]
+                        and _conditions_key(higher) <= _conditions_key(rule)
+                    ):
+                        out.append(
+                            Finding(
+                                policy.file,
+                                rule.pointer,
+                                "PE105",
+                                f"rule {rule.id!r} ({rule.outcome}) never decides: "
+                                f"{other.cite(higher)} ({higher.outcome}) fires whenever it does",
+                            )
+                        )
+    for name in policy.data:
+        if name not in used_refs:
+            out.append(Finding(policy.file, f"/data/{name}", "PE106", f"named data {name!r} is never used"))
+    return out
+
+
+def _refs(cond: Condition) -> set[str]:
+    from .model import AllOf, AnyOf
+
+    if isinstance(cond, Compare):
+        return {cond.operand.ref} if isinstance(cond.operand, Literal) and cond.operand.ref else set()
+    if isinstance(cond, Some):
+        return set().union(*(_refs(c) for c in cond.where))
+    if isinstance(cond, Not):
+        return _refs(cond.condition)
+    if isinstance(cond, (AnyOf, AllOf)):
+        return set().union(*(_refs(c) for c in cond.conditions))
+    return set()

@@ -1,0 +1,135 @@
+"""`policy-engine lint` findings and `policy-engine fmt` layout."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+from policy_engine.fmt import format_document
+from policy_engine.lint import lint_policies, load_taxonomies
+from policy_engine.load import load_documents
+
+ROOT = Path(__file__).resolve().parent.parent
+MESSAGE = {"en": "No.", "zh": "不行。"}
+BASE: dict[str, Any] = {
+    "id": "t.lint",
+    "version": "1.0.0",
+    "platform": "testplatform",
+    "effective_from": "2020-01-01",
+    "title": "t",
+    "sources": [
+        {"url": "https://example.org/rules", "provenance": "sourced"},
+        {"document": "none", "provenance": "illustrative"},
+    ],
+    "data": {"closed": ["shoes"], "unused": ["x"]},
+    "rules": [
+        {
+            "id": "closed",
+            "when": [{"field": "product.category", "under": {"ref": "closed"}}],
+            "outcome": "deny",
+            "message": MESSAGE,
+            "remedies": [{"code": "fix", "en": "Fix.", "zh": "修正。"}],
+            "source_refs": [0],
+        },
+    ],
+}
+
+
+def findings(tmp_path: Path, doc: dict[str, Any], taxonomy: list[str] | None = None) -> list[str]:
+    (tmp_path / "p.json").write_text(json.dumps(doc), encoding="utf-8")
+    if taxonomy is not None:
+        (tmp_path / "taxonomy.json").write_text(json.dumps({"platform": "testplatform", "categories": taxonomy}))
+    return [
+        f"{f.code} {f.severity} {f.pointer} {f.message}"
+        for f in lint_policies(load_documents([tmp_path]), load_taxonomies([tmp_path]))
+    ]
+
+
+def test_clean_policy_has_only_the_unused_data(tmp_path: Path) -> None:
+    (finding,) = findings(tmp_path, BASE, ["shoes/sneakers"])
+    assert finding.startswith("PE106 warning /data/unused")
+
+
+def test_undeclared_category(tmp_path: Path) -> None:
+    out = findings(tmp_path, BASE, ["bags"])
+    assert any(f.startswith("PE101 error /rules/0/when/0/under") and "'shoes'" in f for f in out)
+
+
+def test_missing_taxonomy_is_a_warning(tmp_path: Path) -> None:
+    assert any(f.startswith("PE110 warning") for f in findings(tmp_path, BASE))
+
+
+def test_contradictory_rule(tmp_path: Path) -> None:
+    doc = copy.deepcopy(BASE)
+    doc["rules"][0]["when"] += [
+        {"field": "seller.entity_type", "equals": "enterprise"},
+        {"field": "seller.entity_type", "equals": "individual"},
+    ]
+    assert any(f.startswith("PE104 error /rules/0") for f in findings(tmp_path, doc, ["shoes"]))
+    doc["rules"][0]["when"][1:] = [
+        {"field": "seller.metrics.refund_rate", "at_least": 0.5},
+        {"field": "seller.metrics.refund_rate", "less_than": 0.2},
+    ]
+    assert any(f.startswith("PE104 error") for f in findings(tmp_path, doc, ["shoes"]))
+    doc["rules"][0]["when"][1:] = [{"derived": "x"}, {"not": {"derived": "x"}}]
+    doc["rules"].append({"id": "x", "derive": "x", "when": [{"field": "seller.country", "equals": "CN"}]})
+    assert any(f.startswith("PE104 error /rules/0") for f in findings(tmp_path, doc, ["shoes"]))
+
+
+def test_shadowed_rule(tmp_path: Path) -> None:
+    doc = copy.deepcopy(BASE)
+    doc["rules"].append(
+        {
+            "id": "allow-sneakers",
+            "outcome": "allow",
+            "message": MESSAGE,
+            "source_refs": [0],
+            "when": [
+                {"field": "product.category", "under": {"ref": "closed"}},
+                {"field": "seller.country", "equals": "CN"},
+            ],
+        }
+    )
+    assert any(f.startswith("PE105 warning /rules/1") for f in findings(tmp_path, doc, ["shoes"]))
+
+
+def test_messages_remedies_and_provenance(tmp_path: Path) -> None:
+    doc = copy.deepcopy(BASE)
+    doc["rules"][0]["message"] = {"en": "Same text", "zh": "Same text"}
+    doc["rules"][0]["remedies"] = []
+    doc["rules"][0]["source_refs"] = [1]
+    doc["rules"][0]["provenance"] = "sourced"
+    out = findings(tmp_path, doc, ["shoes"])
+    assert any(f.startswith("PE107 error /rules/0/message") for f in out)
+    assert any(f.startswith("PE108 warning /rules/0") for f in out)
+    assert any(f.startswith("PE109 error /rules/0") for f in out)
+
+
+def test_version_gap(tmp_path: Path) -> None:
+    v1 = dict(copy.deepcopy(BASE), effective_until="2021-01-01")
+    v2 = dict(copy.deepcopy(BASE), version="2.0.0", effective_from="2021-02-01")
+    (tmp_path / "v1.json").write_text(json.dumps(v1))
+    (tmp_path / "v2.json").write_text(json.dumps(v2))
+    out = lint_policies(load_documents([tmp_path]), {})
+    assert any(f.code == "PE103" and f.file.endswith("v2.json") for f in out)
+
+
+def test_shipped_library_lints_without_errors() -> None:
+    paths = [ROOT / "policies"]
+    out = lint_policies(load_documents(paths), load_taxonomies(paths))
+    assert [str(f) for f in out if f.severity == "error"] == []
+
+
+def test_format_is_canonical_and_idempotent() -> None:
+    for path in sorted((ROOT / "policies").glob("*/*.json")):
+        if path.name == "taxonomy.json":
+            continue
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        once = format_document(doc)
+        assert json.loads(once) == doc
+        assert format_document(json.loads(once)) == once
+    shuffled = dict(reversed(list(BASE.items())))
+    text = format_document(shuffled)
+    assert text.index('"id"') < text.index('"version"') < text.index('"rules"') and text.endswith("}\n")
