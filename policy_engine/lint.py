@@ -5,6 +5,7 @@ Each finding has a stable code, a severity (errors fail, warnings do not), the f
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -161,7 +162,7 @@ def lint_policies(policies: Sequence[Policy], taxonomies: dict[str, tuple[str, s
         by_id[p.id].append(p)
     for versions in by_id.values():
         ordered = sorted(versions, key=lambda v: v.effective_from)
-        for a, b in zip(ordered, ordered[1:], strict=False):
+        for a, b in itertools.pairwise(ordered):
             if a.effective_until is None or a.effective_until > b.effective_from:
                 findings.append(Finding(b.file, "/effective_from", "PE102", f"{b.key} overlaps {a.key}"))
             elif a.effective_until < b.effective_from:
