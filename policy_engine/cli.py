@@ -100,6 +100,10 @@ def _cmd_decide(args: argparse.Namespace, out: TextIO, explain: bool = False) ->
             raise _InputError(
                 [Problem(label if not p.file else p.file, p.pointer, p.message, p.code) for p in exc.problems]
             ) from None
+        if getattr(args, "all_platforms", False) and args.format == "table" and not explain:
+            print(_table(label, decisions), file=out)
+            worst = max([worst, *(EXIT_FAULT for d in decisions if d.error)])
+            continue
         for d in decisions:
             if d.error:
                 worst = EXIT_FAULT
@@ -111,6 +115,18 @@ def _cmd_decide(args: argparse.Namespace, out: TextIO, explain: bool = False) ->
                 lines = len(items) > 1 or len(decisions) > 1
                 print(json.dumps(d.to_dict(), ensure_ascii=False, indent=None if lines else 2), file=out)
     return worst
+
+
+def _table(label: str, decisions: Sequence[Any]) -> str:
+    """One line per platform: outcome, deciding rules, advisories."""
+    rows = [("platform", "outcome", "deciding rules", "advisories")]
+    for d in decisions:
+        rules = ", ".join(r.rule for r in d.reasons) or ("(engine error)" if d.error else "(platform default)")
+        rows.append((d.platform, d.outcome, rules, ", ".join(a.rule for a in d.advisories) or "-"))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    lines = [f"{label}:"] + ["  " + "  ".join(c.ljust(w) for c, w in zip(r[:3], widths, strict=True)) + "  " + r[3]
+                             for r in rows]
+    return "\n".join(lines)
 
 
 def _cmd_test(args: argparse.Namespace, out: TextIO) -> int:
@@ -212,7 +228,8 @@ def _parser() -> argparse.ArgumentParser:
         d.add_argument("--lang", choices=("en", "zh"), default="en")
         d.add_argument("--all-platforms", action="store_true", help="one decision per platform")
         if name == "decide":
-            d.add_argument("--format", choices=("json", "text"), default="json")
+            d.add_argument("--format", choices=("json", "text", "table"), default="json",
+                           help="json (one line per decision for several), text, or table (with --all-platforms)")
             d.add_argument("--proofs", action="store_true", help="with --format text, include proof trees")
     return parser
 

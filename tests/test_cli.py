@@ -180,3 +180,11 @@ def test_lint_and_fmt_commands(tmp_path: Path) -> None:
     path.write_text(json.dumps(doc))
     r = cli("lint", str(path))
     assert r.returncode == 1 and f"{path}:/rules/0/message: error PE107" in r.stdout
+
+
+def test_all_platforms_table() -> None:
+    r = cli("decide", str(EXAMPLES / "aliexpress-shoes-denied.json"), "--all-platforms", "--format", "table")
+    assert r.returncode == 0
+    lines = r.stdout.splitlines()
+    assert lines[1].split()[:2] == ["platform", "outcome"]
+    assert any(line.split()[:2] == ["aliexpress", "deny"] for line in lines)
