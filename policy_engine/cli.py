@@ -124,8 +124,9 @@ def _table(label: str, decisions: Sequence[Any]) -> str:
         rules = ", ".join(r.rule for r in d.reasons) or ("(engine error)" if d.error else "(platform default)")
         rows.append((d.platform, d.outcome, rules, ", ".join(a.rule for a in d.advisories) or "-"))
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    lines = [f"{label}:"] + ["  " + "  ".join(c.ljust(w) for c, w in zip(r[:3], widths, strict=True)) + "  " + r[3]
-                             for r in rows]
+    lines = [f"{label}:"] + [
+        "  " + "  ".join(c.ljust(w) for c, w in zip(r[:3], widths, strict=True)) + "  " + r[3] for r in rows
+    ]
     return "\n".join(lines)
 
 
@@ -169,7 +170,11 @@ def _cmd_lint(args: argparse.Namespace, out: TextIO) -> int:
     for f in findings:
         print(str(f), file=out)
     errors = sum(f.severity == "error" for f in findings)
-    print(f"{errors} errors, {len(findings) - errors} warnings in {len(policies)} policies", file=out)
+    warnings = len(findings) - errors
+    print(
+        f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)} in {len(policies)} policies",
+        file=out,
+    )
     return EXIT_FAULT if errors else EXIT_OK
 
 
@@ -228,8 +233,12 @@ def _parser() -> argparse.ArgumentParser:
         d.add_argument("--lang", choices=("en", "zh"), default="en")
         d.add_argument("--all-platforms", action="store_true", help="one decision per platform")
         if name == "decide":
-            d.add_argument("--format", choices=("json", "text", "table"), default="json",
-                           help="json (one line per decision for several), text, or table (with --all-platforms)")
+            d.add_argument(
+                "--format",
+                choices=("json", "text", "table"),
+                default="json",
+                help="json (one line per decision for several), text, or table (with --all-platforms)",
+            )
             d.add_argument("--proofs", action="store_true", help="with --format text, include proof trees")
     return parser
 

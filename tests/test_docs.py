@@ -113,3 +113,16 @@ def test_policy_documents_in_the_docs_are_valid(page: str) -> None:
         assert check_policies([policy]) == [], where
         platform = policy.platform if policy.platform != "*" else "example"
         compile_policies(platform, [policy])
+
+
+def test_platform_pages_are_in_step_with_the_policies() -> None:
+    from policy_engine.docgen import platform_page
+    from policy_engine.load import load_documents
+
+    root = Path(__file__).resolve().parent.parent
+    policies = load_documents([root / "policies"])
+    for platform in {p.platform for p in policies}:
+        page = root / "docs" / "platforms" / ("common.md" if platform == "*" else f"{platform}.md")
+        assert page.read_text(encoding="utf-8") == platform_page(platform, policies, root), (
+            f"{page} is out of date: run python -m policy_engine.docgen"
+        )
