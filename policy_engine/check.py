@@ -215,12 +215,10 @@ class _TypeChecker:
     def condition(self, cond: Condition, item: ListSpec | None = None) -> None:
         if isinstance(cond, Compare):
             self.compare(cond, item)
-        elif isinstance(cond, Some):
+        elif isinstance(cond, (Some, Count)):
             spec = LISTS[cond.list_path]
             for c in cond.where:
                 self.condition(c, spec)
-        elif isinstance(cond, Count):
-            pass
         elif isinstance(cond, Derived):
             if cond.name not in self.derivable:
                 known = ", ".join(sorted(self.derivable)) or "none"

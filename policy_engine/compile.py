@@ -139,6 +139,7 @@ class FactPlan:
     category_keys: frozenset[tuple[str, str]]  # (root or list path, key) holding categories
     shifts: tuple[AsOf, ...]
     counts: frozenset[str]
+    filtered_counts: tuple[tuple[str, str, tuple[Condition, ...]], ...] = ()  # (key, list, where)
 
 
 @attrs.frozen
@@ -259,11 +260,19 @@ def _item_dnf(cond: Condition, negated: bool) -> list[list[Lit]]:
     return _compare_lits(cond, negated)
 
 
+def _unique(conds: tuple[Condition, ...]) -> list[Condition]:
+    """The conditions without repeats (`a and a` is `a`; repeats would multiply the alternatives)."""
+    seen: dict[str, Condition] = {}
+    for c in conds:
+        seen.setdefault(json.dumps(condition_json(c), sort_keys=True), c)
+    return list(seen.values())
+
+
 def _dnf(cond: Condition, negated: bool = False) -> list[list[Lit]]:
     if isinstance(cond, Not):
         return _dnf(cond.condition, not negated)
     if isinstance(cond, (AnyOf, AllOf)):
-        parts = [_dnf(c, negated) for c in cond.conditions]
+        parts = [_dnf(c, negated) for c in _unique(cond.conditions)]
         if isinstance(cond, AnyOf) != negated:
             return [alt for p in parts for alt in p]
         return _product(parts)
@@ -484,7 +493,9 @@ def _alpha_paths(expr: Any, limit: int = 512) -> list[list[_Step]]:
                 out = [a + b for a in out for b in _alpha_paths(part, limit)][:limit]
             return out
         if op == "$or":
-            return [p for part in body for p in _alpha_paths(part, limit)][:limit]
+            # an `$or` adds a merging node of its own to every rule that uses it (never shared)
+            merge: _Step = ("join", "$or:" + json.dumps(expr, sort_keys=True))
+            return [[merge, *p] for part in body for p in _alpha_paths(part, limit)][:limit]
         text = json.dumps(expr, sort_keys=True)
         if op.startswith("$"):
             inner = list(body.values()) if isinstance(body, dict) else []
@@ -541,7 +552,13 @@ def compile_policies(platform: str, policies: Sequence[Policy]) -> Compiled:
     levels, cyc = stratify(pairs)
     problems.extend(cyc)
     consumed = {name for _, r in pairs for name, _, _ in derived_refs(r.when)}
-    plan: dict[str, Any] = {"keys": defaultdict(set), "categories": set(), "shifts": set(), "counts": set()}
+    plan: dict[str, Any] = {
+        "keys": defaultdict(set),
+        "categories": set(),
+        "shifts": set(),
+        "counts": set(),
+        "filtered": {},
+    }
     rc = _RuleCompiler(platform, plan, problems)
     ruleset: dict[str, Any] = {INIT_RULE: {"all": [{"rq": {"t": "request"}}]}}
     actions: dict[str, RuleAction] = {}
@@ -683,6 +700,7 @@ def compile_policies(platform: str, policies: Sequence[Policy]) -> Compiled:
             frozenset(plan["categories"]),
             tuple(sorted(plan["shifts"], key=lambda s: s.tag)),
             frozenset(plan["counts"]),
+            tuple((name, path, where) for (path, _), (name, where) in sorted(plan["filtered"].items())),
         ),
         default_outcome=default,
     )
@@ -781,6 +799,10 @@ def _compile_alternative(
         elif isinstance(cond, Count):
             key = "n__" + LISTS[cond.list_path].key
             owner = cond.list_path.split(".")[0]
+            if cond.where:  # counted while the facts are built (durable_rules cannot aggregate)
+                filters = rc.plan["filtered"]
+                text = json.dumps([condition_json(c) for c in cond.where], sort_keys=True)
+                key = filters.setdefault((cond.list_path, text), (f"{key}__w{len(filters)}", cond.where))[0]
             rc.use(owner, key)
             rc.plan["counts"].add(cond.list_path)
             op = _NEGATE[cond.op] if negated else cond.op

@@ -51,7 +51,8 @@ def describe(cond: Condition) -> str:
             return f"{cond.path} {'is present' if present else 'is missing'}"
         return f"{cond.path} {cond.op.replace('_', ' ')} {_operand_text(cond.operand)}"
     if isinstance(cond, Count):
-        return f"number of {cond.list_path} {cond.op.replace('_', ' ')} {cond.value}"
+        where = " where " + " and ".join(describe(c) for c in cond.where) if cond.where else ""
+        return f"number of {cond.list_path}{where} {cond.op.replace('_', ' ')} {cond.value}"
     if isinstance(cond, Some):
         return f"some {cond.list_path} where " + " and ".join(describe(c) for c in cond.where)
     if isinstance(cond, Derived):
@@ -138,6 +139,13 @@ class _ProofBuilder:
             return Step("derived", cjson, pointer, text, because=sub)
         if isinstance(cond, Count):
             items = _get(self.req, cond.list_path)
+            if cond.where:  # the elements that were counted
+                from .request import _predicate
+
+                keep = _predicate(cond.where)
+                base = _pointer(cond.list_path)
+                chosen = tuple(Evidence(f"{base}/{i}", e) for i, e in enumerate(items or ()) if keep(e, self.req))
+                return Step("count", cjson, pointer, f"{text} ({len(chosen)} counted)", chosen)
             counted = (Evidence(_pointer(cond.list_path), len(items)),) if isinstance(items, list) else ()
             return Step("count", cjson, pointer, text, counted)
         if isinstance(cond, Some):

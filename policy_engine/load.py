@@ -125,8 +125,9 @@ class _Parser:
                 operand = Literal(bool(raw[op]))
             return Compare(raw["field"], op, operand, pointer)
         if "count" in raw:
-            (op,) = (k for k in raw if k != "count")
-            return Count(raw["count"], op, int(raw[op]), pointer)
+            (op,) = (k for k in raw if k not in ("count", "where"))
+            where = tuple(self.condition(c, f"{pointer}/where/{i}") for i, c in enumerate(raw.get("where", ())))
+            return Count(raw["count"], op, int(raw[op]), pointer, where)
         if "some" in raw:
             where = tuple(self.condition(c, f"{pointer}/where/{i}") for i, c in enumerate(raw["where"]))
             return Some(raw["some"], where, pointer)

@@ -92,6 +92,7 @@ class Count:
     op: str
     value: int
     pointer: str = ""
+    where: tuple[Condition, ...] = ()
 
 
 @attrs.frozen
@@ -232,7 +233,11 @@ def condition_json(cond: Condition) -> dict[str, Any]:
     if isinstance(cond, Compare):
         return {"field": cond.path, cond.op: _operand_json(cond.operand)}
     if isinstance(cond, Count):
-        return {"count": cond.list_path, cond.op: cond.value}
+        out: dict[str, Any] = {"count": cond.list_path}
+        if cond.where:
+            out["where"] = [condition_json(c) for c in cond.where]
+        out[cond.op] = cond.value
+        return out
     if isinstance(cond, Some):
         return {"some": cond.list_path, "where": [condition_json(c) for c in cond.where]}
     if isinstance(cond, Derived):

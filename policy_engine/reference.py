@@ -80,7 +80,8 @@ def holds(cond: Condition, req: dict[str, Any], derived: set[str], item: Any = N
         return compare(cond.op, _value(req, cond.path, item), right)
     if isinstance(cond, Count):
         root, key = cond.list_path.split(".")
-        n = len((req.get(root) or {}).get(key) or ())
+        elements = (req.get(root) or {}).get(key) or ()
+        n = sum(1 for e in elements if all(holds(c, req, derived, e) for c in cond.where))
         return compare(cond.op, n, cond.value)
     if isinstance(cond, Some):
         root, key = cond.list_path.split(".")

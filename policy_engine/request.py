@@ -9,6 +9,8 @@ from typing import Any
 from . import schemas
 from .compile import CATEGORY_LEVELS, FactPlan, _date_key, _level_key
 from .errors import Problem, RequestError
+from .model import AllOf, AnyOf, AsOf, Compare, Condition, FieldRef, Literal, Not
+from .semantics import MISSING, compare
 from .vocab import LISTS
 
 __all__ = ["FactBuilder", "normalize_request", "resolve_pointer"]
@@ -93,6 +95,45 @@ def _levels(category: str) -> Iterator[tuple[int, str]]:
         yield i, "/".join(parts[: i + 1])
 
 
+def _path_value(path: str, element: Any, req: dict[str, Any]) -> Any:
+    parts = path.split(".")
+    value: Any = element if parts[0] == "item" else (req if parts[0] == "request" else req.get(parts[0]))
+    for part in parts[1:]:
+        value = value.get(part) if isinstance(value, dict) else None
+    if value is None or value == []:
+        return MISSING
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _predicate(conds: tuple[Condition, ...]) -> Callable[[Any, dict[str, Any]], bool]:
+    """A Python predicate over one list element (and the request) for the `where` of a filtered count."""
+
+    def one(cond: Condition) -> Callable[[Any, dict[str, Any]], bool]:
+        if isinstance(cond, Not):
+            inner = one(cond.condition)
+            return lambda e, r: not inner(e, r)
+        if isinstance(cond, (AnyOf, AllOf)):
+            parts = [one(c) for c in cond.conditions]
+            if isinstance(cond, AnyOf):
+                return lambda e, r: any(p(e, r) for p in parts)
+            return lambda e, r: all(p(e, r) for p in parts)
+        assert isinstance(cond, Compare)
+        path, op, operand = cond.path, cond.op, cond.operand
+        if isinstance(operand, FieldRef):
+            other = operand.path
+            return lambda e, r: compare(op, _path_value(path, e, r), _path_value(other, e, r))
+        if isinstance(operand, AsOf):
+            shift = operand
+            return lambda e, r: compare(
+                op, _path_value(path, e, r), shift.apply(dt.date.fromisoformat(r["as_of"])).isoformat()
+            )
+        value = operand.value if isinstance(operand, Literal) else True
+        return lambda e, r: compare(op, _path_value(path, e, r), value)
+
+    checks = [one(c) for c in conds]
+    return lambda e, r: all(check(e, r) for check in checks)
+
+
 def _put_category(fact: dict[str, Any], key: str, value: Any) -> None:
     # Every level is present, padded with "" (never a category), even for a missing value: durable_rules
     # fails on joins to a missing property, and `not under` then needs no "or missing" branch.
@@ -129,7 +170,16 @@ class FactBuilder:
             if not keys and "t" not in plan.root_keys.get(root, ()):
                 continue
             lines += [f"    o = req.get({root!r}) or {{}}", f"    f = {{'t': {root!r}}}"]
+            filtered = {name: (path, where) for name, path, where in plan.filtered_counts}
             for n, key in enumerate(keys):
+                if key in filtered:  # a count of the elements that satisfy a `where`
+                    path, where = filtered[key]
+                    consts[f"_p_{root}_{n}"] = _predicate(where)
+                    lines.append(
+                        f"    f[{key!r}] = sum(1 for e in (o.get({path.split('.')[1]!r}) or ()) "
+                        f"if _p_{root}_{n}(e, req))"
+                    )
+                    continue
                 consts[f"_g_{root}_{n}"] = _getter(key)
                 lines += self._put_lines(f"_g_{root}_{n}(o)", key, (root, key) in cats, "    ")
             lines.append("    out.append(f)")

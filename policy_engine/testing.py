@@ -177,6 +177,23 @@ _ROOT_COMPARISONS = st.one_of(
     st.builds(lambda op, v: {"field": "request.as_of", op: v}, st.sampled_from(["at_least", "less_than"]), _dates),
     st.builds(lambda n: {"count": "seller.categories", "at_least": n}, st.integers(0, 3)),
     st.builds(
+        lambda n, s: {"count": "seller.violations", "where": [{"field": "item.status", "in": s}], "at_least": n},
+        st.integers(1, 2),
+        st.lists(st.sampled_from(["open", "upheld"]), min_size=1, unique=True),
+    ),
+    st.builds(
+        lambda n, d: {
+            "count": "seller.authorizations",
+            "less_than": n,
+            "where": [
+                {"field": "item.brand", "equals": {"field": "product.brand"}},
+                {"not": {"field": "item.valid_to", "less_than": {"as_of": d}}},
+            ],
+        },
+        st.integers(1, 2),
+        _shift(),
+    ),
+    st.builds(
         lambda op: {"field": "product.brand", op: {"field": "product.title"}},
         st.sampled_from(["equals", "not_equals"]),
     ),
@@ -333,6 +350,12 @@ def policy_documents(draw: Any, platform: str = "aliexpress", max_rules: int = 6
     }
 
 
+def _unwrap(cond: dict[str, Any]) -> dict[str, Any]:
+    while "not" in cond:
+        cond = cond["not"]
+    return cond
+
+
 def _check_step_facts(proof: Proof, request: dict[str, Any]) -> list[str]:
     problems = []
     for p in proof.walk():
@@ -343,7 +366,8 @@ def _check_step_facts(proof: Proof, request: dict[str, Any]) -> list[str]:
                 except (KeyError, IndexError, ValueError):
                     problems.append(f"{p.rule}: {ev.pointer} is not in the request")
                     continue
-                expected = len(value) if step.kind == "count" else value
+                filtered = step.kind == "count" and "where" in _unwrap(step.condition)
+                expected = len(value) if step.kind == "count" and not filtered else value
                 if expected != ev.value:
                     problems.append(f"{p.rule}: {ev.pointer} is {expected!r}, the proof says {ev.value!r}")
             cond, negated = step.condition, False
@@ -361,8 +385,9 @@ def _check_step_facts(proof: Proof, request: dict[str, Any]) -> list[str]:
                 if compare(op, left, right) == negated:
                     problems.append(f"{p.rule}: {step.text} does not hold for {left!r}")
             if step.kind == "count":
-                (op,) = (k for k in cond if k != "count")
-                count = step.evidence[0].value if step.evidence else 0
+                (op,) = (k for k in cond if k not in ("count", "where"))
+                unfiltered = step.evidence[0].value if step.evidence else 0
+                count = len(step.evidence) if "where" in cond else unfiltered
                 if compare(op, count, cond[op]) == negated:
                     problems.append(f"{p.rule}: {step.text} does not hold")
             if step.kind == "derived" and step.because is None:
