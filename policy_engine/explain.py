@@ -283,6 +283,10 @@ _LABELS = {
         "remedies": "remedies:",
         "policies": "policies in force:",
         "derived_by": "derived by",
+        "deny": "deny",
+        "review": "review",
+        "allow": "allow",
+        "advisory": "advisory",
     },
     "zh": {
         "as_of": "截至",
@@ -292,6 +296,10 @@ _LABELS = {
         "remedies": "补救措施：",
         "policies": "生效的政策：",
         "derived_by": "推导规则",
+        "deny": "拒绝",
+        "review": "审核",
+        "allow": "允许",
+        "advisory": "提示",
     },
 }
 
@@ -308,7 +316,7 @@ def render_text(decision: Decision, lang: str = "en", proofs: bool = True) -> st
     if decision.default_applied and not decision.error:
         out.append(f"  {label['default']} {decision.outcome}")
     for r in (*decision.reasons, *decision.advisories):
-        out.append(f"  {r.outcome}: {r.rule}")
+        out.append(f"  {label[r.outcome]}: {r.rule}")
         out.append(f"    {r.message.get(lang, r.message['en'])}")
         if proofs and r.proof is not None:
             out.append(f"    {label['because']}")
