@@ -17,6 +17,15 @@ def _window(p: Policy) -> str:
     return f"from {p.effective_from}" + (f" until {p.effective_until} (exclusive)" if p.effective_until else "")
 
 
+def _heading(p: Policy, versions: Sequence[Policy]) -> str:
+    return f"{p.id}@{p.version}" if len(versions) > 1 else p.id
+
+
+def _anchor(heading: str) -> str:
+    """The anchor Markdown renderers give a heading: lowercase, punctuation dropped, spaces as dashes."""
+    return "".join(c for c in heading.lower().replace(" ", "-") if c.isalnum() or c in "-_")
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -38,9 +47,8 @@ def platform_page(platform: str, policies: Sequence[Policy], root: Path) -> str:
         by_id[p.id].append(p)
     lines += ["| policy | versions |", "|---|---|"]
     for pid, versions in by_id.items():
-        lines.append(
-            f"| [{pid}](#{pid.replace('.', '')}) | " + "; ".join(f"{v.version} {_window(v)}" for v in versions) + " |"
-        )
+        links = "; ".join(f"[{v.version}](#{_anchor(_heading(v, versions))}) {_window(v)}" for v in versions)
+        lines.append(f"| {pid} | {links} |")
     for versions in by_id.values():
         for p in versions:
             rel = (

@@ -81,12 +81,12 @@ def _category_literals(cond: Condition) -> Iterable[tuple[str, str]]:
                 for v in values:
                     if isinstance(v, str):
                         yield f"{c.pointer}/{c.op}", v
-        elif isinstance(c, Some):
+        elif isinstance(c, (Some, Count)):
             for w in c.where:
                 yield from visit(w, LISTS[c.list_path])
         elif isinstance(c, Not):
             yield from visit(c.condition, item)
-        elif not isinstance(c, (Count, Derived)):
+        elif not isinstance(c, Derived):
             for sub in c.conditions:
                 yield from visit(sub, item)
 
@@ -280,7 +280,7 @@ def _refs(cond: Condition) -> set[str]:
 
     if isinstance(cond, Compare):
         return {cond.operand.ref} if isinstance(cond.operand, Literal) and cond.operand.ref else set()
-    if isinstance(cond, Some):
+    if isinstance(cond, (Some, Count)):
         return set().union(*(_refs(c) for c in cond.where))
     if isinstance(cond, Not):
         return _refs(cond.condition)

@@ -262,7 +262,6 @@ def _rule_items(policy: Policy, rule: Rule) -> list[Item]:
 def _members(policy: Policy) -> list[tuple[Item, str | None, str, tuple[str, Any]]]:
     """(item, list path or None, field path, (op, member)) for each member of named data a rule uses."""
     out = []
-    seen: set[Item] = set()
     for rule in policy.rules:
         for top in rule.when.conditions:
             for cond, list_path in _all_compares(top, None):
@@ -273,14 +272,13 @@ def _members(policy: Policy) -> list[tuple[Item, str | None, str, tuple[str, Any
                 for k, v in enumerate(values):
                     pointer = f"/data/{operand.ref}/{k}" if isinstance(operand.value, tuple) else f"/data/{operand.ref}"
                     item = Item("member", policy.key, policy.file, pointer, f"{operand.ref}: {v}")
-                    if item not in seen:
-                        seen.add(item)
-                        out.append((item, list_path, cond.path, ("under" if cond.op == "under" else "equals", v)))
+                    # every use counts: a member is matched if any condition that uses it matched it
+                    out.append((item, list_path, cond.path, ("under" if cond.op == "under" else "equals", v)))
     return out
 
 
 def _all_compares(cond: Condition, list_path: str | None) -> Iterable[tuple[Compare, str | None]]:
-    from .model import Some
+    from .model import Count, Some
 
     if isinstance(cond, Compare):
         yield cond, list_path
@@ -289,7 +287,7 @@ def _all_compares(cond: Condition, list_path: str | None) -> Iterable[tuple[Comp
     elif isinstance(cond, (AnyOf, AllOf)):
         for c in cond.conditions:
             yield from _all_compares(c, list_path)
-    elif isinstance(cond, Some):
+    elif isinstance(cond, (Some, Count)):
         for c in cond.where:
             yield from _all_compares(c, cond.list_path)
 
@@ -326,7 +324,7 @@ def measure_coverage(engine: Engine, results: Sequence[CaseResult]) -> Coverage:
         for rule in policy.rules:
             items.extend(_rule_items(policy, rule))
         member_hits.extend(_members(policy))
-    items.extend(m[0] for m in member_hits)
+    items.extend(dict.fromkeys(m[0] for m in member_hits))
     decided: set[str] = set()
     for r in results:
         req = r.case.request
