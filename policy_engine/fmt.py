@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .load import COMPARISON_OPS
+
 __all__ = ["format_document"]
 
 WIDTH = 110
@@ -49,17 +51,7 @@ _ORDER = [
     "any",
     "all",
     "where",
-    "equals",
-    "not_equals",
-    "less_than",
-    "at_most",
-    "greater_than",
-    "at_least",
-    "in",
-    "not_in",
-    "under",
-    "includes",
-    "exists",
+    *COMPARISON_OPS,
     "ref",
     "as_of",
     "years",
