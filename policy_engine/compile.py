@@ -138,7 +138,6 @@ class FactPlan:
     list_keys: dict[str, frozenset[str]]
     category_keys: frozenset[tuple[str, str]]  # (root or list path, key) holding categories
     shifts: tuple[AsOf, ...]
-    counts: frozenset[str]
     filtered_counts: tuple[tuple[str, str, tuple[Condition, ...]], ...] = ()  # (key, list, where)
 
 
@@ -556,7 +555,6 @@ def compile_policies(platform: str, policies: Sequence[Policy]) -> Compiled:
         "keys": defaultdict(set),
         "categories": set(),
         "shifts": set(),
-        "counts": set(),
         "filtered": {},
     }
     rc = _RuleCompiler(platform, plan, problems)
@@ -699,7 +697,6 @@ def compile_policies(platform: str, policies: Sequence[Policy]) -> Compiled:
             list_keys,
             frozenset(plan["categories"]),
             tuple(sorted(plan["shifts"], key=lambda s: s.tag)),
-            frozenset(plan["counts"]),
             tuple((name, path, where) for (path, _), (name, where) in sorted(plan["filtered"].items())),
         ),
         default_outcome=default,
@@ -804,7 +801,6 @@ def _compile_alternative(
                 text = json.dumps([condition_json(c) for c in cond.where], sort_keys=True)
                 key = filters.setdefault((cond.list_path, text), (f"{key}__w{len(filters)}", cond.where))[0]
             rc.use(owner, key)
-            rc.plan["counts"].add(cond.list_path)
             op = _NEGATE[cond.op] if negated else cond.op
             root_tests[owner].append(rc.literal_test(op, key, cond.value, False))
             needed.add(owner)

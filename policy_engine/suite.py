@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import json
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -28,7 +27,6 @@ from .explain import render_text
 from .load import read_json
 from .model import AllOf, AnyOf, Compare, Condition, Literal, Not, Policy, Rule
 from .reference import holds
-from .request import normalize_request
 
 __all__ = ["Case", "CaseResult", "Coverage", "discover_cases", "load_case", "measure_coverage", "run_cases"]
 
@@ -376,18 +374,3 @@ def cases_from(paths: Sequence[str | Path]) -> tuple[list[Case], list[Problem]]:
         except PolicyEngineError as exc:
             problems.extend(getattr(exc, "problems", ()) or [Problem(str(f), "", str(exc))])
     return cases, problems
-
-
-def normalized(case: Case) -> dict[str, Any]:
-    return normalize_request(case.request, as_of=case.as_of)
-
-
-def dump(results: Sequence[CaseResult]) -> str:
-    return json.dumps(
-        [
-            {"file": r.case.file, "name": r.case.name, "passed": r.passed, "differences": list(r.differences)}
-            for r in results
-        ],
-        ensure_ascii=False,
-        indent=2,
-    )
