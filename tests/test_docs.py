@@ -126,3 +126,18 @@ def test_platform_pages_are_in_step_with_the_policies() -> None:
         assert page.read_text(encoding="utf-8") == platform_page(platform, policies, root), (
             f"{page} is out of date: run python -m policy_engine.docgen"
         )
+
+
+def test_test_case_and_taxonomy_fields_are_documented() -> None:
+    import json as _json
+
+    root = Path(__file__).resolve().parent.parent
+    text = (root / "docs" / "language.md").read_text(encoding="utf-8")
+    for name in ("testcase", "taxonomy"):
+        schema = _json.loads((root / "schemas" / f"{name}.json").read_text(encoding="utf-8"))
+        names = set(schema["properties"]) | set(schema["properties"].get("expect", {}).get("properties", {}))
+        missing = sorted(n for n in names - {"$schema"} if f"`{n}`" not in text)
+        assert missing == [], f"{name} fields not documented in docs/language.md: {missing}"
+    from policy_engine.lint import CODES
+
+    assert all(code in text for code in CODES)
