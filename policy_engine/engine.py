@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import threading
 from collections.abc import Iterable, Sequence
@@ -50,6 +51,9 @@ class Engine:
         self._policies = tuple(policies)
         self._platforms = frozenset(p.platform for p in self._policies) - {"*"}
         self._cache: dict[tuple[str, tuple[str, ...]], _Prepared] = {}
+        # The same versions are in force from one window start to the next: look networks up by period.
+        self._periods = {platform: self.windows(platform) for platform in self._platforms}
+        self._by_period: dict[tuple[str, dt.date], _Prepared] = {}
         self._lock = threading.Lock()
 
     @classmethod
@@ -109,6 +113,12 @@ class Engine:
         return self._prepared(platform, day).compiled
 
     def _prepared(self, platform: str, day: dt.date) -> _Prepared:
+        periods = self._periods.get(platform)
+        if periods is not None:
+            start = periods[bisect.bisect_right(periods, day) - 1]
+            hit = self._by_period.get((platform, start))
+            if hit is not None:
+                return hit
         if platform not in self._platforms:
             known = ", ".join(sorted(self._platforms)) or "none"
             raise UnknownPlatformError(
@@ -141,6 +151,8 @@ class Engine:
                 if prepared is None:
                     prepared = _Prepared(compile_policies(platform, policies))
                     self._cache[key] = prepared
+        if periods is not None:
+            self._by_period[(platform, start)] = prepared
         return prepared
 
     def close(self) -> None:
@@ -149,6 +161,7 @@ class Engine:
             for prepared in self._cache.values():
                 prepared.network.close()
             self._cache.clear()
+            self._by_period.clear()
 
     def normalize(self, request: Any, as_of: dt.date | None = None) -> dict[str, Any]:
         """Validate a request and fill its defaults (RequestError on bad input)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from typing import Any
@@ -23,6 +24,7 @@ from .model import (
     Text,
     condition_json,
 )
+from .request import _predicate
 from .runtime import Firing, Trace
 
 __all__ = ["build_decision", "condition_json", "describe", "error_decision", "render_text"]
@@ -140,8 +142,6 @@ class _ProofBuilder:
         if isinstance(cond, Count):
             items = _get(self.req, cond.list_path)
             if cond.where:  # the elements that were counted
-                from .request import _predicate
-
                 keep = _predicate(cond.where)
                 base = _pointer(cond.list_path)
                 chosen = tuple(Evidence(f"{base}/{i}", e) for i, e in enumerate(items or ()) if keep(e, self.req))
@@ -192,7 +192,7 @@ class _ProofBuilder:
     def _shifted(self, text: str, shift: AsOf) -> str:
         if shift == AsOf():
             return text
-        day = shift.apply(__import__("datetime").date.fromisoformat(self.req["as_of"]))
+        day = shift.apply(dt.date.fromisoformat(self.req["as_of"]))
         return f"{text} (= {day.isoformat()})"
 
 

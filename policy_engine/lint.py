@@ -16,8 +16,9 @@ import attrs
 
 from .compile import _dnf, _prune
 from .load import read_json
-from .model import Compare, Condition, Count, Derived, Literal, Not, Policy, Rule, Some, condition_json
+from .model import AllOf, AnyOf, Compare, Condition, Count, Derived, Literal, Not, Policy, Rule, Some, condition_json
 from .semantics import is_under
+from .vocab import LISTS, field_type
 
 __all__ = ["CODES", "Finding", "lint_policies", "load_taxonomies"]
 
@@ -71,7 +72,6 @@ def _declared(category: str, taxonomy: set[str]) -> bool:
 
 def _category_literals(cond: Condition) -> Iterable[tuple[str, str]]:
     """(pointer, category) for every category literal a condition compares with."""
-    from .vocab import LISTS, field_type
 
     def visit(c: Condition, item: Any) -> Iterable[tuple[str, str]]:
         if isinstance(c, Compare):
@@ -276,8 +276,6 @@ def _lint_policy(
 
 
 def _refs(cond: Condition) -> set[str]:
-    from .model import AllOf, AnyOf
-
     if isinstance(cond, Compare):
         return {cond.operand.ref} if isinstance(cond.operand, Literal) and cond.operand.ref else set()
     if isinstance(cond, (Some, Count)):

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import schemas
+from .check import check_policies
 from .errors import LoadError, Problem
 from .model import (
     AllOf,
@@ -199,8 +200,6 @@ def parse_policy(doc: Any, file: str = "<memory>") -> tuple[Policy | None, list[
 
 def load_documents(paths: Sequence[str | Path]) -> list[Policy]:
     """Load and check every policy file under `paths`; raise LoadError listing every problem."""
-    from .check import check_policies
-
     files = discover(paths)
     problems: list[Problem] = []
     if not files:

@@ -23,10 +23,11 @@ from . import schemas
 from .decision import Decision
 from .engine import Engine
 from .errors import LoadError, PolicyEngineError, Problem, RequestError, UnknownPlatformError
-from .explain import render_text
+from .explain import _get, render_text
 from .load import read_json
-from .model import AllOf, AnyOf, Compare, Condition, Literal, Not, Policy, Rule
+from .model import AllOf, AnyOf, Compare, Condition, Count, Literal, Not, Policy, Rule, Some
 from .reference import holds
+from .semantics import compare
 
 __all__ = ["Case", "CaseResult", "Coverage", "discover_cases", "load_case", "measure_coverage", "run_cases"]
 
@@ -276,8 +277,6 @@ def _members(policy: Policy) -> list[tuple[Item, str | None, str, tuple[str, Any
 
 
 def _all_compares(cond: Condition, list_path: str | None) -> Iterable[tuple[Compare, str | None]]:
-    from .model import Count, Some
-
     if isinstance(cond, Compare):
         yield cond, list_path
     elif isinstance(cond, Not):
@@ -291,8 +290,6 @@ def _all_compares(cond: Condition, list_path: str | None) -> Iterable[tuple[Comp
 
 
 def _values(request: dict[str, Any], list_path: str | None, path: str) -> list[Any]:
-    from .explain import _get
-
     if list_path is None or not path.startswith("item"):
         return [_get(request, path)]
     out = []
@@ -309,8 +306,6 @@ def measure_coverage(engine: Engine, results: Sequence[CaseResult]) -> Coverage:
     effective-date boundaries tested on the day before and the day of, named-set members matched.
 
     Only the policies of the platforms the cases ask about count (and the policies for every platform)."""
-    from .semantics import compare
-
     items: list[Item] = []
     covered: set[Item] = set()
     seen_values: dict[Item, set[bool]] = defaultdict(set)
