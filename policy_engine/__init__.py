@@ -9,6 +9,7 @@ from .engine import Engine
 from .errors import (
     CompileError,
     EngineFault,
+    ItemError,
     LoadError,
     PolicyEngineError,
     Problem,
@@ -23,6 +24,7 @@ __all__ = [
     "Engine",
     "EngineFault",
     "Evidence",
+    "ItemError",
     "LoadError",
     "PolicyEngineError",
     "Problem",

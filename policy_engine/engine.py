@@ -11,7 +11,7 @@ from typing import Any
 
 from .compile import Compiled, compile_policies
 from .decision import Decision
-from .errors import CompileError, EngineFault, Problem, UnknownPlatformError
+from .errors import CompileError, EngineFault, ItemError, Problem, RequestError, UnknownPlatformError
 from .explain import build_decision, error_decision
 from .load import load_documents
 from .model import Policy
@@ -179,20 +179,62 @@ class Engine:
         proofs: bool = True,
         batch_size: int = DEFAULT_BATCH,
     ) -> list[Decision]:
-        """Decide many requests, in order. Requests that meet the same network run back to back."""
+        """Decide many requests, in order. Requests that meet the same network run back to back.
+
+        The first bad request (or one for a platform with no policy in force) raises its RequestError
+        before anything is decided; `decide_each` answers every good request instead.
+        """
         reqs = [normalize_request(r, as_of=as_of) for r in requests]
-        out: list[Decision | None] = [None] * len(reqs)
+        for req in reqs:  # raise UnknownPlatformError up front, as before any decision
+            self._prepared_or_fault(req)
+        results = self._decide_normalized(reqs, proofs, batch_size)
+        return [r for r in results if isinstance(r, Decision)]
+
+    def decide_each(
+        self,
+        requests: Iterable[Any],
+        *,
+        as_of: dt.date | None = None,
+        proofs: bool = True,
+        batch_size: int = DEFAULT_BATCH,
+    ) -> list[Decision | ItemError]:
+        """Decide many requests, in order; a bad request gives an `ItemError` in its place.
+
+        Every good request gets its decision whatever the others hold: an invalid request, or one for a
+        platform or date that no policy governs, is an `ItemError` with its index and its problems.
+        """
+        reqs: list[dict[str, Any] | ItemError] = []
+        for i, raw in enumerate(requests):
+            try:
+                req = normalize_request(raw, as_of=as_of)
+                self._prepared_or_fault(req)
+                reqs.append(req)
+            except UnknownPlatformError as exc:
+                reqs.append(ItemError(index=i, problems=exc.problems, kind="platform"))
+            except RequestError as exc:
+                reqs.append(ItemError(index=i, problems=exc.problems))
+        return self._decide_normalized(reqs, proofs, batch_size)
+
+    def _prepared_or_fault(self, req: dict[str, Any]) -> _Prepared | EngineFault:
+        try:
+            return self._prepared(req["platform"], dt.date.fromisoformat(req["as_of"]))
+        except EngineFault as exc:  # the engine refused the network: the request fails closed
+            return exc
+
+    def _decide_normalized(
+        self, reqs: Sequence[dict[str, Any] | ItemError], proofs: bool, batch_size: int
+    ) -> list[Decision | ItemError]:
+        out: list[Decision | ItemError | None] = [None] * len(reqs)
         networks: dict[tuple[str, str], _Prepared | EngineFault] = {}
         groups: dict[int, tuple[_Prepared, list[int]]] = {}
         for i, req in enumerate(reqs):
+            if isinstance(req, ItemError):
+                out[i] = req
+                continue
             key = (req["platform"], req["as_of"])
             prepared = networks.get(key)
             if prepared is None:
-                try:
-                    prepared = self._prepared(key[0], dt.date.fromisoformat(key[1]))
-                except EngineFault as exc:  # the engine refused the network: fail closed
-                    prepared = exc
-                networks[key] = prepared
+                prepared = networks[key] = self._prepared_or_fault(req)
             if isinstance(prepared, EngineFault):
                 out[i] = error_decision(key[0], key[1], str(prepared), None, req)
             else:
@@ -200,7 +242,7 @@ class Engine:
         for prepared, members in groups.values():
             for start in range(0, len(members), batch_size):
                 chunk = members[start : start + batch_size]
-                decisions = self._run(prepared, [reqs[i] for i in chunk], proofs)
+                decisions = self._run(prepared, [reqs[i] for i in chunk], proofs)  # type: ignore[misc]
                 for i, decision in zip(chunk, decisions, strict=True):
                     out[i] = decision
         return [d for d in out if d is not None]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import attrs
 
 __all__ = [
     "CompileError",
     "EngineFault",
+    "ItemError",
     "LoadError",
     "PolicyEngineError",
     "Problem",
@@ -74,3 +76,28 @@ class CompileError(_ProblemsError):
 
 class EngineFault(PolicyEngineError):
     """The rule engine failed while deciding. Decisions turn this into a `deny` (fail closed)."""
+
+
+@attrs.frozen(kw_only=True)
+class ItemError:
+    """A request of a batch that could not be decided, in its place: its index and what was wrong with it.
+
+    `Engine.decide_each` returns one of these where `decide_many` would have raised, so one bad request
+    never costs the others their decisions. Never an allow: callers must treat it as "not decided".
+    """
+
+    index: int
+    problems: tuple[Problem, ...]
+    kind: str = "request"  # "request" (bad input) | "platform" (no policy in force)
+
+    @property
+    def message(self) -> str:
+        return "; ".join(str(p) for p in self.problems)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "error": self.kind,
+            "message": self.message,
+            "problems": [{"file": p.file, "pointer": p.pointer, "message": p.message} for p in self.problems],
+        }

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -164,3 +166,16 @@ def test_fact_ids_have_distinct_hashes() -> None:
     raw = {_fnv1a32(i.encode()) for i in ids}
     quoted = {_fnv1a32(f'"{i}"'.encode()) for i in ids}
     assert len(raw) == len(quoted) == 5000 and not raw & quoted
+
+
+def test_decide_each_answers_every_good_request_and_marks_bad_ones_in_place(engine: Engine) -> None:
+    from policy_engine import ItemError
+
+    good = json.loads((Path(__file__).parent.parent / "examples" / "aliexpress-shoes-denied.json").read_text())
+    results = engine.decide_each([good, {"platform": "aliexpress"}, {**good, "platform": "nowhere"}, good])
+    assert [type(r).__name__ for r in results] == ["Decision", "ItemError", "ItemError", "Decision"]
+    bad_schema, bad_platform = results[1], results[2]
+    assert isinstance(bad_schema, ItemError) and bad_schema.index == 1 and bad_schema.kind == "request"
+    assert isinstance(bad_platform, ItemError) and bad_platform.kind == "platform"
+    assert bad_platform.to_dict()["problems"][0]["pointer"] == "/platform"
+    assert results[0] == results[3] == engine.decide(good)
