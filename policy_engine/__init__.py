@@ -5,7 +5,7 @@ forward-chaining Rete network on durable_rules, and answered with traceable just
 """
 
 from .decision import Decision, Evidence, Proof, Reason, RemedyRef, Step
-from .engine import Engine
+from .engine import Disagreement, Engine
 from .errors import (
     CompileError,
     EngineFault,
@@ -21,6 +21,7 @@ from .load import load_documents
 __all__ = [
     "CompileError",
     "Decision",
+    "Disagreement",
     "Engine",
     "EngineFault",
     "Evidence",

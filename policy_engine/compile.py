@@ -56,6 +56,12 @@ ROOT_ALIAS = {"request": "rq", "seller": "sl", "product": "pr"}
 DERIVED_TYPE = "d"
 TRIGGER_TYPE = "__s"
 INIT_RULE = "__init"
+# Every request ends with one fact of type SEEN_TYPE. The SEEN_RULE joins it to a fact type that is never
+# asserted, so it never fires but keeps the fact in the network; asserting it a second time must then be
+# refused as "already observed", which proves the engine parsed and matched every fact sent before it.
+SEEN_TYPE = "__seen"
+SEEN_RULE = "__seen"
+_NEVER_TYPE = "__never"
 
 _MIRROR = {
     "equals": "equals",
@@ -558,7 +564,10 @@ def compile_policies(platform: str, policies: Sequence[Policy]) -> Compiled:
         "filtered": {},
     }
     rc = _RuleCompiler(platform, plan, problems)
-    ruleset: dict[str, Any] = {INIT_RULE: {"all": [{"rq": {"t": "request"}}]}}
+    ruleset: dict[str, Any] = {
+        INIT_RULE: {"all": [{"rq": {"t": "request"}}]},
+        SEEN_RULE: {"all": [{"sn": {"t": SEEN_TYPE}}, {"nv": {"t": _NEVER_TYPE}}]},
+    }
     actions: dict[str, RuleAction] = {}
     tries: dict[str, _Trie] = defaultdict(_Trie)  # per fact type
     triggered: dict[int, int] = defaultdict(int)  # rules waiting on each stratum's trigger

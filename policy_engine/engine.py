@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import json
+import logging
+import random
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
+
+import attrs
 
 from .compile import Compiled, compile_policies
 from .decision import Decision
@@ -15,13 +20,42 @@ from .errors import CompileError, EngineFault, ItemError, Problem, RequestError,
 from .explain import build_decision, error_decision
 from .load import load_documents
 from .model import Policy
+from .reference import evaluate
 from .request import FactBuilder, normalize_request
 from .resources import data_dir
-from .runtime import Network
+from .runtime import Network, NetworkUnavailable
 
-__all__ = ["Engine"]
+__all__ = ["Disagreement", "Engine"]
+
+_SHADOW_LOG = logging.getLogger("policy_engine.shadow")
 
 DEFAULT_BATCH = 256
+MAX_ABANDONED = 8  # poisoned networks abandoned (never freed) per set of versions before failing closed
+_RETRIES = 3  # attempts on a network that another call poisoned meanwhile
+
+
+@attrs.frozen(kw_only=True)
+class Disagreement:
+    """A decision of the network that the reference evaluator does not confirm (shadow mode)."""
+
+    request: dict[str, Any] = attrs.field(eq=False)
+    platform: str
+    as_of: str
+    network: tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]  # outcome, rules, advisories, derived
+    reference: tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]
+
+    def describe(self) -> str:
+        def one(side: tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]) -> str:
+            outcome, rules, advisories, derived = side
+            return (
+                f"{outcome} by [{', '.join(rules)}] "
+                f"(advisories [{', '.join(advisories)}], derived [{', '.join(derived)}])"
+            )
+
+        return (
+            f"shadow check failed on {self.platform} as of {self.as_of}: the network decided {one(self.network)}; "
+            f"the reference evaluator decided {one(self.reference)}"
+        )
 
 
 class _Prepared:
@@ -31,12 +65,24 @@ class _Prepared:
         self.compiled = compiled
         self.builder = FactBuilder(compiled.plan)
         self.network = Network(compiled)
+        self.abandoned = 0
         self._lock = threading.Lock()
 
     def renew(self) -> None:
-        """Replace a network that an engine error poisoned (the old one is abandoned, not freed)."""
+        """Replace a network that an engine error poisoned (the old one is abandoned, not freed).
+
+        Freeing a poisoned network may crash the process, so its memory stays allocated. At most
+        MAX_ABANDONED networks are abandoned per set of versions; after that this raises EngineFault and
+        every request on it fails closed, rather than memory growing without bound.
+        """
         with self._lock:
             if self.network.poisoned:
+                if self.abandoned >= MAX_ABANDONED:
+                    raise EngineFault(
+                        f"the rule engine failed {self.abandoned + 1} times beyond repair on the network of "
+                        f"{self.compiled.platform!r}; it is no longer used (restart the process)"
+                    )
+                self.abandoned += 1
                 self.network = Network(self.compiled)
 
 
@@ -47,7 +93,18 @@ class Engine:
     built: loading new policies means building a new Engine (a bad policy never replaces a good one).
     """
 
-    def __init__(self, policies: Sequence[Policy]) -> None:
+    def __init__(
+        self,
+        policies: Sequence[Policy],
+        *,
+        verify: float = 0.0,
+        on_disagreement: Callable[[Disagreement], None] | None = None,
+    ) -> None:
+        if not 0.0 <= verify <= 1.0:
+            raise ValueError(f"verify must be a fraction between 0 and 1, got {verify!r}")
+        self._verify = verify
+        self._on_disagreement = on_disagreement
+        self.disagreements = 0
         self._policies = tuple(policies)
         self._platforms = frozenset(p.platform for p in self._policies) - {"*"}
         self._cache: dict[tuple[str, tuple[str, ...]], _Prepared] = {}
@@ -57,13 +114,23 @@ class Engine:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_directory(cls, *paths: str | Path) -> Engine:
+    def from_directory(
+        cls,
+        *paths: str | Path,
+        verify: float = 0.0,
+        on_disagreement: Callable[[Disagreement], None] | None = None,
+    ) -> Engine:
         """Load, check and compile every policy under the given folders or files.
 
         Raises LoadError listing every problem, or CompileError if some set of versions in force cannot
         be compiled into a network the engine can run safely.
+
+        Shadow mode: with `verify` above 0, that fraction of decisions (sampled at random; 1.0 means
+        every one) is recomputed by the independent reference evaluator. A disagreement turns the
+        decision into a `deny` carrying both answers (fail closed), is logged on the
+        `policy_engine.shadow` logger with the request, and is passed to `on_disagreement`.
         """
-        engine = cls(load_documents(paths or (data_dir("policies"),)))
+        engine = cls(load_documents(paths or (data_dir("policies"),)), verify=verify, on_disagreement=on_disagreement)
         engine.prepare_all()
         return engine
 
@@ -91,9 +158,9 @@ class Engine:
             raise CompileError(problems)
 
     @classmethod
-    def default(cls) -> Engine:
+    def default(cls, *, verify: float = 0.0, on_disagreement: Callable[[Disagreement], None] | None = None) -> Engine:
         """The policies shipped with the package."""
-        return cls.from_directory(data_dir("policies"))
+        return cls.from_directory(data_dir("policies"), verify=verify, on_disagreement=on_disagreement)
 
     @property
     def policies(self) -> tuple[Policy, ...]:
@@ -163,11 +230,11 @@ class Engine:
             self._cache.clear()
             self._by_period.clear()
 
-    def normalize(self, request: Any, as_of: dt.date | None = None) -> dict[str, Any]:
+    def normalize(self, request: Any, as_of: dt.date | str | None = None) -> dict[str, Any]:
         """Validate a request and fill its defaults (RequestError on bad input)."""
         return normalize_request(request, as_of=as_of)
 
-    def decide(self, request: Any, *, as_of: dt.date | None = None, proofs: bool = True) -> Decision:
+    def decide(self, request: Any, *, as_of: dt.date | str | None = None, proofs: bool = True) -> Decision:
         """Decide one request. Bad input raises RequestError; an engine fault gives a `deny` with the error."""
         return self.decide_many([request], as_of=as_of, proofs=proofs)[0]
 
@@ -175,7 +242,7 @@ class Engine:
         self,
         requests: Iterable[Any],
         *,
-        as_of: dt.date | None = None,
+        as_of: dt.date | str | None = None,
         proofs: bool = True,
         batch_size: int = DEFAULT_BATCH,
     ) -> list[Decision]:
@@ -194,7 +261,7 @@ class Engine:
         self,
         requests: Iterable[Any],
         *,
-        as_of: dt.date | None = None,
+        as_of: dt.date | str | None = None,
         proofs: bool = True,
         batch_size: int = DEFAULT_BATCH,
     ) -> list[Decision | ItemError]:
@@ -248,7 +315,7 @@ class Engine:
         return [d for d in out if d is not None]
 
     def decide_everywhere(
-        self, request: Any, *, as_of: dt.date | None = None, proofs: bool = True
+        self, request: Any, *, as_of: dt.date | str | None = None, proofs: bool = True
     ) -> dict[str, Decision]:
         """One decision per platform that has policies in force (the request's `platform` is ignored)."""
         results: dict[str, Decision] = {}
@@ -259,21 +326,62 @@ class Engine:
                 results[platform] = self._run(self._prepared(platform, day), [req], proofs)[0]
         return results
 
-    @staticmethod
-    def _run(prepared: _Prepared, reqs: list[dict[str, Any]], proofs: bool) -> list[Decision]:
+    def _run(self, prepared: _Prepared, reqs: list[dict[str, Any]], proofs: bool, attempt: int = 0) -> list[Decision]:
         compiled = prepared.compiled
         try:
             batches = [prepared.builder.facts(req) for req in reqs]
             traces = prepared.network.run(batches)
-            return [build_decision(compiled, t, r, proofs) for t, r in zip(traces, reqs, strict=True)]
-        except EngineFault as exc:
-            if prepared.network.poisoned:
-                prepared.renew()
+            decisions = [build_decision(compiled, t, r, proofs) for t, r in zip(traces, reqs, strict=True)]
+        except NetworkUnavailable as unavailable:
+            # Another call poisoned the network before this one started: none of these requests is at
+            # fault, so they run again on a new network.
+            reason = self._renew(prepared) or str(unavailable)
+            if attempt < _RETRIES and prepared.network.usable:
+                return self._run(prepared, reqs, proofs, attempt + 1)
+            return [error_decision(compiled.platform, r["as_of"], reason, compiled, r) for r in reqs]
+        except EngineFault as fault:
+            reason = self._renew(prepared) or str(fault)
             if len(reqs) > 1:
                 # Isolate the fault: decide each request alone, so a failed session fails only its own request.
-                return [d for r in reqs for d in Engine._run(prepared, [r], proofs)]
-            return [error_decision(compiled.platform, reqs[0]["as_of"], str(exc), compiled, reqs[0])]
+                return [d for r in reqs for d in self._run(prepared, [r], proofs)]
+            return [error_decision(compiled.platform, reqs[0]["as_of"], reason, compiled, reqs[0])]
         except Exception as exc:  # anything unexpected fails closed, never allows
             return [
                 error_decision(compiled.platform, r["as_of"], f"{type(exc).__name__}: {exc}", compiled, r) for r in reqs
             ]
+        if self._verify > 0.0:
+            decisions = [self._shadow(compiled, d) for d in decisions]
+        return decisions
+
+    @staticmethod
+    def _renew(prepared: _Prepared) -> str | None:
+        """Replace a poisoned network; the reason to fail closed if it may not be replaced any more."""
+        try:
+            prepared.renew()
+        except EngineFault as exc:
+            return str(exc)
+        return None
+
+    def _shadow(self, compiled: Compiled, decision: Decision) -> Decision:
+        """Shadow mode: recompute a sampled decision with the reference evaluator; disagreeing fails closed."""
+        req = decision.request
+        if req is None or decision.error is not None or (self._verify < 1.0 and random.random() >= self._verify):
+            return decision
+        try:
+            ref = evaluate(compiled.policies, req, compiled.default_outcome)
+        except Exception as exc:  # the second opinion could not be had: say so, and do not allow
+            return error_decision(
+                compiled.platform, decision.as_of, f"shadow check failed: {type(exc).__name__}: {exc}", compiled, req
+            )
+        mine = (decision.outcome, decision.rules, tuple(a.rule for a in decision.advisories), decision.derived)
+        theirs = (ref.outcome, ref.rules, ref.advisories, ref.derived)
+        if mine == theirs:
+            return decision
+        found = Disagreement(
+            request=req, platform=compiled.platform, as_of=decision.as_of, network=mine, reference=theirs
+        )
+        self.disagreements += 1
+        _SHADOW_LOG.error("%s; request: %s", found.describe(), json.dumps(req, ensure_ascii=False, sort_keys=True))
+        if self._on_disagreement is not None:
+            self._on_disagreement(found)
+        return error_decision(compiled.platform, decision.as_of, found.describe(), compiled, req)

@@ -19,13 +19,18 @@ __all__ = [
 ]
 
 
+def _printable(text: str) -> str:
+    """Text that can be printed and encoded anywhere: lone surrogates quoted from input become `\\udXXX`."""
+    return text if text.isascii() else text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 @attrs.frozen(order=True)
 class Problem:
     """One problem found in a file: where it is and what was expected there."""
 
-    file: str
-    pointer: str
-    message: str
+    file: str = attrs.field(converter=_printable)
+    pointer: str = attrs.field(converter=_printable)
+    message: str = attrs.field(converter=_printable)
     code: str = "invalid"
 
     def __str__(self) -> str:

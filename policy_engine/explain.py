@@ -192,8 +192,7 @@ class _ProofBuilder:
     def _shifted(self, text: str, shift: AsOf) -> str:
         if shift == AsOf():
             return text
-        day = shift.apply(dt.date.fromisoformat(self.req["as_of"]))
-        return f"{text} (= {day.isoformat()})"
+        return f"{text} (= {shift.iso(dt.date.fromisoformat(self.req['as_of']))})"
 
 
 def _policy_refs(compiled: Compiled) -> tuple[PolicyRef, ...]:

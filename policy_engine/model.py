@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from typing import Any, Union
 
@@ -46,6 +47,10 @@ class FieldRef:
     path: str
 
 
+AFTER_CALENDAR = "after 9999-12-31"  # sorts after every YYYY-MM-DD
+BEFORE_CALENDAR = "(before 0001-01-01)"  # sorts before every YYYY-MM-DD
+
+
 @attrs.frozen
 class AsOf:
     """The decision date shifted by whole years, months and days."""
@@ -60,11 +65,28 @@ class AsOf:
         return f"y{self.years}m{self.months}d{self.days}"
 
     def apply(self, day: dt.date) -> dt.date:
-        """The shifted date; month arithmetic clamps to the end of the month."""
+        """The shifted date; month arithmetic clamps to the end of the month.
+
+        OverflowError when the result is outside the calendar (years 1 to 9999); `iso` handles that.
+        """
         months = day.month - 1 + self.months + 12 * self.years
         year, month = day.year + months // 12, months % 12 + 1
-        last = (dt.date(year + (month == 12), month % 12 + 1, 1) - dt.timedelta(days=1)).day
+        if not dt.MINYEAR <= year <= dt.MAXYEAR:
+            raise OverflowError(f"{self.describe()} of {day} is outside the calendar")
+        last = calendar.monthrange(year, month)[1]
         return dt.date(year, month, min(day.day, last)) + dt.timedelta(days=self.days)
+
+    def iso(self, day: dt.date) -> str:
+        """The shifted date as compared by the network and the reference evaluator: `YYYY-MM-DD`.
+
+        A shift past either end of the calendar gives a text that sorts after (or before) every date
+        a request can hold, so comparisons with it stay exact instead of failing.
+        """
+        try:
+            return self.apply(day).isoformat()
+        except OverflowError:
+            ahead = (self.years * 12 + self.months) * 30.44 + self.days > 0
+            return AFTER_CALENDAR if ahead else BEFORE_CALENDAR
 
     def describe(self) -> str:
         parts = [f"{v:+d} {u}" for v, u in ((self.years, "years"), (self.months, "months"), (self.days, "days")) if v]

@@ -67,7 +67,7 @@ def _operand(req: dict[str, Any], operand: Any, item: Any) -> Any:
     if isinstance(operand, FieldRef):
         return _value(req, operand.path, item)
     if isinstance(operand, AsOf):
-        return operand.apply(dt.date.fromisoformat(req["as_of"])).isoformat()
+        return operand.iso(dt.date.fromisoformat(req["as_of"]))
     return MISSING
 
 

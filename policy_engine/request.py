@@ -17,19 +17,24 @@ __all__ = ["FactBuilder", "normalize_request", "resolve_pointer"]
 
 
 def normalize_request(
-    raw: Any, file: str = "", as_of: dt.date | None = None, platform: str | None = None
+    raw: Any, file: str = "", as_of: dt.date | str | None = None, platform: str | None = None
 ) -> dict[str, Any]:
-    """A validated copy of the request with `as_of` (default: today, UTC) and `account_status` filled in."""
+    """A validated copy of the request with `as_of` (default: today, UTC) and `account_status` filled in.
+
+    Anything the rule engine could not compare faithfully is refused with a RequestError naming the
+    field: numbers that are not finite, integers that are not exactly a double, text that is not
+    valid Unicode, lists longer than the schema allows, nesting deeper than the schema needs.
+    """
     if isinstance(raw, dict) and platform is not None:
         raw = {**raw, "platform": platform}
     if not schemas.fast_checker("request")(raw):
-        raise RequestError(
-            schemas.validate("request", raw, file)
-            or [Problem(file, "", "the request does not match schemas/request.json")]
-        )
+        problems = schemas.value_problems(raw, file)
+        if not any(p.message == schemas.TOO_DEEP for p in problems):  # too deep for the schema validator
+            problems += schemas.validate("request", raw, file)
+        raise RequestError(problems or [Problem(file, "", "the request does not match schemas/request.json")])
     req = dict(raw)
     if as_of is not None:
-        req["as_of"] = as_of.isoformat()
+        req["as_of"] = _as_of(as_of, file)
     elif "as_of" not in req:
         req["as_of"] = dt.datetime.now(dt.timezone.utc).date().isoformat()
     else:
@@ -41,6 +46,20 @@ def normalize_request(
     seller.setdefault("account_status", "active")
     req["seller"] = seller
     return req
+
+
+def _as_of(value: Any, file: str) -> str:
+    """The decision date given by a caller: a `datetime.date` or an ISO date string."""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value).isoformat()
+        except ValueError:
+            pass
+    raise RequestError([Problem(file, "/as_of", f"{value!r} is not a date; expected a datetime.date or YYYY-MM-DD")])
 
 
 def resolve_pointer(doc: Any, pointer: str) -> Any:
@@ -124,9 +143,7 @@ def _predicate(conds: tuple[Condition, ...]) -> Callable[[Any, dict[str, Any]], 
             return lambda e, r: compare(op, _path_value(path, e, r), _path_value(other, e, r))
         if isinstance(operand, AsOf):
             shift = operand
-            return lambda e, r: compare(
-                op, _path_value(path, e, r), shift.apply(dt.date.fromisoformat(r["as_of"])).isoformat()
-            )
+            return lambda e, r: compare(op, _path_value(path, e, r), shift.iso(dt.date.fromisoformat(r["as_of"])))
         value = operand.value if isinstance(operand, Literal) else True
         return lambda e, r: compare(op, _path_value(path, e, r), value)
 
@@ -163,7 +180,7 @@ class FactBuilder:
             lines.append("    day = _date(as_of)")
             for n, shift in enumerate(plan.shifts):
                 consts[f"_shift{n}"] = shift
-                lines.append(f"    rq[{_date_key(shift)!r}] = _shift{n}.apply(day).isoformat()")
+                lines.append(f"    rq[{_date_key(shift)!r}] = _shift{n}.iso(day)")
         lines.append("    out = [rq]")
         for root in ("seller", "product"):
             keys = sorted(k for k in plan.root_keys.get(root, ()) if k not in ("t", "i"))

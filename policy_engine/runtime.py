@@ -14,8 +14,17 @@ How the engine's traps are avoided (see docs/performance.md and docs/design.md):
   to the network). Every session fires at least one action (the `__init` rule) before it is ever
   deleted, which avoids the engine freeing an uninitialised pointer.
 * Negation is stratified by trigger facts asserted after the facts they negate are complete.
-* Any error code from the engine, and any exception while running actions, raises EngineFault and
-  poisons the network: its session is never touched again (deleting a session in an inconsistent state
+* Numbers reach the engine in a form its JSON parser reads exactly: its parser accepts an exponent only
+  after a decimal point, and silently stops reading a batch of facts at the first number it cannot
+  parse (`1e-05`), dropping that fact and every later one. `engine_json` writes `1.0e-05` instead.
+  Requests are validated before they get here (finite numbers, integers exactly representable as
+  doubles, strings encodable as UTF-8), so every comparison in the network equals Python's.
+* Every request is proven seen: its facts end with a sentinel fact that a never-firing rule keeps in
+  the network, and asserting the sentinel again must be refused as "already observed". Anything else
+  means the engine did not read the whole request: an EngineFault, never the platform default.
+* Any error code from the engine, and any exception while running actions, raises EngineFault. The
+  session is then cleaned (every fact retracted, checked empty) and reused; only when cleaning fails is
+  the network poisoned: its session is never touched again (deleting a session in an inconsistent state
   can crash the process), and the caller builds a new network and turns the fault into a `deny`.
 """
 
@@ -23,6 +32,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -30,10 +40,37 @@ from typing import Any
 import attrs
 import durable_rules_engine as dre
 
-from .compile import DERIVED_TYPE, INIT_RULE, TRIGGER_TYPE, Compiled, RuleAction
+from .compile import DERIVED_TYPE, INIT_RULE, SEEN_RULE, SEEN_TYPE, TRIGGER_TYPE, Compiled, RuleAction
 from .errors import EngineFault
 
-__all__ = ["Firing", "Network", "Trace"]
+__all__ = ["Firing", "Network", "NetworkUnavailable", "Trace", "engine_json"]
+
+# A number written with an exponent but no decimal point (`1e-05`, `-5e+300`), outside strings. Strings
+# are matched first and kept as they are, so text such as "1e-05" inside a title is never touched.
+_EXPONENT_HINT = re.compile(r"\de[-+]")
+_NUMBER_OR_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|(?<![\d.])(-?\d+)(e[-+]?\d+)')
+
+
+def _decimal_point(m: re.Match[str]) -> str:
+    return m.group(0) if m.group(1) is None else f"{m.group(1)}.0{m.group(2)}"
+
+
+def engine_json(value: Any) -> str:
+    """JSON text that durable_rules' parser reads exactly as Python wrote it.
+
+    Python writes some floats with an exponent and no decimal point (`1e-05`, `1e+16`, `5e-324`); the
+    engine's parser reads an exponent only after a decimal point and otherwise stops, silently dropping
+    the rest of the batch. Those numbers are written `1.0e-05`: the same double, read exactly.
+    """
+    text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+    if _EXPONENT_HINT.search(text) is not None:
+        text = _NUMBER_OR_STRING.sub(_decimal_point, text)
+    return text
+
+
+class NetworkUnavailable(EngineFault):
+    """The network was closed, or poisoned by an earlier fault; build a new one and try again."""
+
 
 _FNV_PRIME = 16777619
 _FNV_BASIS = 0x811C9DC5
@@ -107,7 +144,7 @@ class Network:
         self.compiled = compiled
         self.name = f"policy_engine_{next(_RULESET_NAMES)}_{compiled.platform}"
         try:
-            self._handle = dre.create_ruleset(self.name, json.dumps(compiled.ruleset, ensure_ascii=False))
+            self._handle = dre.create_ruleset(self.name, engine_json(compiled.ruleset))
         except BaseException as exc:  # the C core reports problems as bare error codes
             raise EngineFault(f"durable_rules refused the compiled ruleset for {compiled.platform!r}: {exc}") from exc
         self._lock = threading.Lock()
@@ -121,6 +158,11 @@ class Network:
         self._triggers: list[list[tuple[int, int]]] = [
             [t for t in compiled.triggers if t[0] == k] for k in range(1, compiled.strata + 1)
         ]
+
+    @property
+    def usable(self) -> bool:
+        """Neither closed nor poisoned."""
+        return not (self._closed or self.poisoned)
 
     def close(self) -> None:
         """Free the engine's copy of the ruleset (a poisoned one is left alone: freeing it may crash)."""
@@ -139,7 +181,7 @@ class Network:
         """
         with self._lock:
             if self._closed or self.poisoned:
-                raise EngineFault("the network is closed or was poisoned by an earlier engine error")
+                raise NetworkUnavailable("the network is closed or was poisoned by an earlier engine error")
             return [self._request(facts) for facts in batches]
 
     def _request(self, facts: list[dict[str, Any]]) -> Trace:
@@ -147,16 +189,17 @@ class Network:
             self._sid = str(next(self._sids))
         sid = self._sid
         trace = Trace()
-        ids = _IDS.take(len(facts) + self._derived_facts + len(self.compiled.triggers) + 1)
+        ids = _IDS.take(len(facts) + self._derived_facts + len(self.compiled.triggers) + 2)
         for n, fact in enumerate(facts):
             fact["sid"] = sid
             fact["id"] = ids[n]
-        counter = [len(facts)]
+        seen = {"sid": sid, "id": ids[len(facts)], "t": SEEN_TYPE}
+        counter = [len(facts) + 1]
         asserted: list[tuple[bool, str]] = []  # (many, payload), to retract in reverse
         try:
-            payload = json.dumps(facts, ensure_ascii=False)
+            payload = engine_json([*facts, seen])
             asserted.append((True, payload))
-            self._assert(payload, sid, trace, ids, counter, asserted)
+            self._assert(payload, sid, trace, ids, counter, asserted, seen=engine_json(seen))
             for group in self._triggers:
                 triggers = []
                 for k, g in group:
@@ -166,13 +209,34 @@ class Network:
                 asserted.append((True, payload))
                 self._assert(payload, sid, trace, ids, counter, asserted)
             self._clean(sid, asserted)
-        except EngineFault:
-            self.poisoned = True
-            raise
         except BaseException as exc:
-            self.poisoned = True
-            raise EngineFault(f"the rule engine failed: {type(exc).__name__}: {exc}") from exc
+            fault = (
+                exc
+                if isinstance(exc, EngineFault)
+                else EngineFault(f"the rule engine failed: {type(exc).__name__}: {exc}")
+            )
+            self._recover(sid, asserted)
+            if fault is exc:
+                raise
+            raise fault from exc
         return trace
+
+    def _recover(self, sid: str, asserted: list[tuple[bool, str]]) -> None:
+        """After a fault: retract what the request asserted and drain the agenda; poison if that fails.
+
+        The session is kept, not deleted: the engine may not have fired any action in it yet, and
+        deleting such a session frees an uninitialised pointer. The next request checks it is empty.
+        """
+        try:
+            for many, payload in reversed(asserted):
+                _code, state = (dre.retract_facts if many else dre.retract_fact)(self._handle, payload)
+                if dre.start_action_for_state(self._handle, state):
+                    while dre.complete_and_start_action(self._handle, state):
+                        pass
+            if dre.get_facts(self._handle, sid) != "[]":
+                self.poisoned = True
+        except BaseException:
+            self.poisoned = True
 
     def _clean(self, sid: str, asserted: list[tuple[bool, str]]) -> None:
         """Retract what the request asserted, newest first; recycle the session if anything is left."""
@@ -194,10 +258,26 @@ class Network:
             self._uses = 0
 
     def _assert(
-        self, payload: str, sid: str, trace: Trace, ids: list[str], counter: list[int], asserted: list[tuple[bool, str]]
+        self,
+        payload: str,
+        sid: str,
+        trace: Trace,
+        ids: list[str],
+        counter: list[int],
+        asserted: list[tuple[bool, str]],
+        seen: str | None = None,
     ) -> None:
         code, state = dre.assert_facts(self._handle, payload)
         self._check(code)
+        if seen is not None:
+            # The sentinel was the last fact sent: the engine must already hold it.
+            again, _ = dre.assert_fact(self._handle, seen)
+            if again != _OBSERVED:
+                asserted.append((False, seen))
+                raise EngineFault(
+                    "the rule engine did not read every fact of the request (the end-of-request marker "
+                    f"was not found; code {again}): deciding on part of a request is refused"
+                )
         result = dre.start_action_for_state(self._handle, state)
         if not result:
             return
@@ -205,7 +285,7 @@ class Network:
         actions = self._actions
         while message:
             for name, match in json.loads(message).items():
-                if name == INIT_RULE:
+                if name in (INIT_RULE, SEEN_RULE):
                     continue
                 action = actions[name]
                 rule = action.rule

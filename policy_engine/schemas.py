@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,7 +17,7 @@ from jsonschema.exceptions import ValidationError, best_match, relevance
 from .errors import Problem
 from .resources import data_dir
 
-__all__ = ["SCHEMA_NAMES", "load_schema", "validate"]
+__all__ = ["MAX_DEPTH", "MAX_STRING", "SCHEMA_NAMES", "TOO_DEEP", "load_schema", "validate", "value_problems"]
 
 SCHEMA_NAMES = ("policy", "request", "decision", "testcase")
 
@@ -100,15 +101,91 @@ def validate(name: str, instance: Any, file: str = "") -> list[Problem]:
 
 _Check = Any  # Callable[[Any], bool]
 
+# Beyond the schema, every value must reach the rule engine faithfully (see `value_problems`): the
+# generated checker tests the same limits inline, so the fast path refuses exactly what they refuse.
 _TYPE_TESTS = {
     "object": "type({v}) is dict",
     "array": "type({v}) is list",
-    "string": "type({v}) is str",
-    "number": "type({v}) in (int, float)",
-    "integer": "(type({v}) is int or (type({v}) is float and {v}.is_integer()))",
+    "string": "(type({v}) is str and len({v}) <= _MAXSTR and ({v}.isascii() or _utf8({v})))",
+    "number": "(type({v}) is float and _finite({v}) or type({v}) is int and (-_SAFE <= {v} <= _SAFE or _exact({v})))",
+    "integer": (
+        "(type({v}) is int and (-_SAFE <= {v} <= _SAFE or _exact({v})) or type({v}) is float and {v}.is_integer())"
+    ),
     "boolean": "type({v}) is bool",
     "null": "{v} is None",
 }
+MAX_STRING = 65_536  # characters in one string value
+MAX_DEPTH = 32  # nesting of arrays and objects in a request (the schema needs 5)
+_SAFE_INT = 2**53  # every integer up to this magnitude is exactly a double
+_BAD_TEXT = "the text is not valid Unicode (a lone surrogate); expected text encodable as UTF-8"
+TOO_DEEP = f"nested deeper than {MAX_DEPTH} levels; expected at most {MAX_DEPTH}"
+
+
+def _exact_int(value: int) -> bool:
+    """An integer the engine compares exactly: within its 64-bit range and exactly a double."""
+    return -(2**63) < value < 2**63 and float(value) == value
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def value_problems(instance: Any, file: str = "") -> list[Problem]:
+    """What the schema cannot say about a JSON value but the rule engine needs, each with its pointer.
+
+    Numbers must be finite; integers exactly representable as a double (any up to 2^53 in magnitude);
+    strings at most MAX_STRING characters and encodable as UTF-8 (no lone surrogates); nesting at
+    most MAX_DEPTH deep. Anything else could not be compared faithfully, so it is refused.
+    """
+    problems: list[Problem] = []
+    stack: list[tuple[Any, str, int]] = [(instance, "", 0)]
+    while stack and len(problems) < 20:
+        value, pointer, depth = stack.pop()
+        kind = type(value)
+        if kind is float:
+            if not math.isfinite(value):
+                problems.append(Problem(file, pointer, f"{value!r} is not a finite number", code="schema"))
+        elif kind is int:
+            if not (-_SAFE_INT <= value <= _SAFE_INT or _exact_int(value)):
+                problems.append(
+                    Problem(
+                        file,
+                        pointer,
+                        f"the integer {value} cannot be compared exactly; expected at most 2^53 in magnitude "
+                        "(or a value exactly representable as a double below 2^63)",
+                        code="schema",
+                    )
+                )
+        elif kind is str:
+            if len(value) > MAX_STRING:
+                problems.append(
+                    Problem(
+                        file,
+                        pointer,
+                        f"a text of {len(value)} characters; expected at most {MAX_STRING}",
+                        code="schema",
+                    )
+                )
+            elif not value.isascii() and not _utf8(value):
+                problems.append(Problem(file, pointer, _BAD_TEXT, code="schema"))
+        elif kind is dict or kind is list:
+            if depth >= MAX_DEPTH:
+                problems.append(Problem(file, pointer, TOO_DEEP, code="schema"))
+                continue
+            items = value.items() if kind is dict else enumerate(value)
+            for key, item in items:
+                if kind is dict and type(key) is str and not key.isascii() and not _utf8(key):
+                    problems.append(Problem(file, pointer, "a key " + _BAD_TEXT[9:], code="schema"))
+                    continue
+                part = str(key).replace("~", "~0").replace("/", "~1")
+                stack.append((item, f"{pointer}/{part}", depth + 1))
+    return sorted(problems, key=lambda p: p.pointer)
+
+
 _FAST_KEYWORDS = {
     "type",
     "enum",
@@ -119,6 +196,7 @@ _FAST_KEYWORDS = {
     "additionalProperties",
     "items",
     "minItems",
+    "maxItems",
     "maxProperties",
     "propertyNames",
     "minimum",
@@ -176,7 +254,7 @@ class _CodeGen:
             body.append("if not (" + " or ".join(_TYPE_TESTS[t].format(v="v") for t in names) + "): return False")
         if "enum" in schema:
             allowed = self.const(frozenset((type(a), a) for a in schema["enum"]))
-            body.append(f"if (type(v), v) not in {allowed}: return False")
+            body.append(f"if type(v) not in _SCALARS or (type(v), v) not in {allowed}: return False")
         if "pattern" in schema:
             rx = self.const(_re.compile(schema["pattern"]))
             body.append(f"if type(v) is str and {rx}.search(v) is None: return False")
@@ -189,6 +267,8 @@ class _CodeGen:
             body.append("if type(v) is str and not _is_date(v): return False")
         if "minItems" in schema:
             body.append(f"if type(v) is list and len(v) < {int(schema['minItems'])}: return False")
+        if "maxItems" in schema:
+            body.append(f"if type(v) is list and len(v) > {int(schema['maxItems'])}: return False")
         if "items" in schema:
             item = self.function(schema["items"])
             body += ["if type(v) is list:", "    for x in v:", f"        if not {item}(x): return False"]
@@ -233,6 +313,14 @@ class _CodeGen:
 
         namespace: dict[str, Any] = {k: v for k, v in self.consts.items() if v is not None}
         namespace["_is_date"] = is_date
+        namespace.update(
+            _MAXSTR=MAX_STRING,
+            _SAFE=_SAFE_INT,
+            _exact=_exact_int,
+            _utf8=_utf8,
+            _finite=math.isfinite,
+            _SCALARS=(str, int, float, bool, type(None)),
+        )
         exec("\n".join(self.lines), namespace)  # generated from the schema file, no user input
         # dispatch tables hold function names; swap in the functions themselves
         for key, value in list(namespace.items()):
