@@ -63,6 +63,8 @@ def _describe(error: ValidationError) -> str:
         return f"{error.instance!r} is not allowed; expected one of {', '.join(map(repr, error.validator_value))}"
     if error.validator == "pattern":
         return f"{error.instance!r} does not have the expected form (pattern {error.validator_value})"
+    if error.validator == "maxItems":
+        return f"a list of {len(error.instance)} entries; expected at most {error.validator_value}"
     if error.validator == "format":
         return f"{error.instance!r} is not a valid {error.validator_value} (expected YYYY-MM-DD)"
     if error.validator == "type":

@@ -1,0 +1,269 @@
+"""A gatekeeper fails closed: numbers compare exactly, every fact is proven seen, faults stay local."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from policy_engine import Disagreement, Engine, EngineFault, RequestError
+from policy_engine import engine as engine_module
+from policy_engine import runtime
+from policy_engine.reference import evaluate
+from policy_engine.request import normalize_request
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def _dhgate(**metrics: Any) -> dict[str, Any]:
+    req = json.loads((EXAMPLES / "dhgate-cycling.json").read_text())
+    req["seller"]["account_status"] = "closed"
+    req["seller"]["metrics"].update(metrics)
+    return req
+
+
+def _agrees(engine: Engine, raw: dict[str, Any]) -> None:
+    decision = engine.decide(raw)
+    req = normalize_request(raw)
+    ref = evaluate(engine.in_force(req["platform"], dt.date.fromisoformat(req["as_of"])), req)
+    assert decision.error is None, decision.error
+    assert (decision.outcome, decision.rules) == (ref.outcome, ref.rules)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [0.00001, 1e-05, 3e-07, 1e16, 5e-324, 1e100, -0.0, 1.7976931348623157e308, 2**53, 2**62, 9007199254740993.0],
+)
+def test_a_closed_account_is_denied_whatever_number_it_carries(engine: Engine, value: Any) -> None:
+    for platform in ("dhgate", "amazon"):
+        raw = {**_dhgate(refund_rate=value, account_health_rating=value), "platform": platform}
+        decision = engine.decide(raw)
+        assert decision.outcome == "deny"
+        assert any("account" in rule for rule in decision.rules), decision.rules
+        _agrees(engine, raw)
+
+
+def test_exponent_numbers_compare_as_python_compares_them(engine: Engine) -> None:
+    # 1e-05 is under the 5% refund limit, 1e+16 is far over it: the network must see both exactly.
+    active = _dhgate(refund_rate=1e-05)
+    active["seller"]["account_status"] = "active"
+    over = copy.deepcopy(active)
+    over["seller"]["metrics"]["refund_rate"] = 1e16
+    assert "refund" not in " ".join(engine.decide(active).rules)
+    assert any("refund-rate" in r for r in engine.decide(over).rules)
+    _agrees(engine, active)
+    _agrees(engine, over)
+
+
+def test_engine_json_writes_exponents_after_a_decimal_point_and_leaves_text_alone() -> None:
+    text = runtime.engine_json([1e-05, -5e-324, 1e16, 1.5e-07, 2.0, 10, {"title": "1e-05 and 3e+8", "v": 1e22}])
+    assert json.loads(text) == [1e-05, -5e-324, 1e16, 1.5e-07, 2.0, 10, {"title": "1e-05 and 3e+8", "v": 1e22}]
+    assert "1.0e-05" in text and "-5.0e-324" in text and "1.0e+16" in text and "1.5e-07" in text
+    assert '"1e-05 and 3e+8"' in text
+    with pytest.raises(ValueError):
+        runtime.engine_json(float("nan"))
+
+
+def test_a_request_the_engine_did_not_fully_read_is_denied_with_the_error(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without the number fix the engine silently drops facts; the end-of-request marker catches it."""
+    raw = _dhgate(refund_rate=1e-05)
+    monkeypatch.setattr(runtime, "engine_json", lambda value: json.dumps(value, ensure_ascii=False))
+    decision = engine.decide(raw)
+    assert decision.outcome == "deny" and decision.rules == ()
+    assert decision.error is not None and "did not read every fact" in decision.error
+    monkeypatch.undo()
+    # The session was cleaned, not abandoned: the same network answers the next request correctly.
+    prepared = engine._prepared("dhgate", dt.date(2016, 9, 1))
+    assert not prepared.network.poisoned
+    assert engine.decide(raw).rules == ("common.account-status@1.0.0#account-closed-or-suspended",)
+
+
+@pytest.mark.parametrize(
+    ("pointer", "value", "expected"),
+    [
+        ("/seller/metrics/refund_rate", float("nan"), "not a finite number"),
+        ("/seller/metrics/refund_rate", float("inf"), "not a finite number"),
+        ("/seller/metrics/refund_rate", float("-inf"), "not a finite number"),
+        ("/seller/metrics/refund_rate", 2**70, "cannot be compared exactly"),
+        ("/seller/metrics/refund_rate", 2**53 + 1, "cannot be compared exactly"),
+        ("/seller/metrics/refund_rate", 2**63, "cannot be compared exactly"),
+        ("/product/title", "bike \ud800", "not valid Unicode"),
+        ("/product/title", "x" * 70_000, "expected at most 65536"),
+        ("/seller/account_status", [], "is not allowed"),
+        ("/seller/account_status", {"a": 1}, "is not allowed"),
+        ("/seller/categories", ["cycling"] * 1001, "1000"),
+    ],
+)
+def test_values_that_cannot_be_compared_faithfully_are_refused_with_their_pointer(
+    engine: Engine, pointer: str, value: Any, expected: str
+) -> None:
+    raw = _dhgate()
+    target = raw
+    *parents, last = pointer.strip("/").split("/")
+    for part in parents:
+        target = target[part]
+    target[last] = value
+    with pytest.raises(RequestError) as info:
+        engine.decide(raw)
+    assert any(p.pointer == pointer and expected in p.message for p in info.value.problems), info.value.problems
+    str(info.value).encode("utf-8")  # the message itself is printable
+
+
+def test_exactly_representable_large_integers_are_decided(engine: Engine) -> None:
+    raw = _dhgate(refund_rate=2**60)
+    raw["seller"]["account_status"] = "active"
+    assert any("refund-rate" in r for r in engine.decide(raw).rules)
+    _agrees(engine, raw)
+
+
+def test_deep_nesting_is_a_request_error_not_a_recursion_error(engine: Engine) -> None:
+    deep: Any = "x"
+    for _ in range(5000):
+        deep = [deep]
+    raw = _dhgate()
+    raw["product"]["attributes"] = {"a": deep}
+    with pytest.raises(RequestError, match="nested deeper than"):
+        engine.decide(raw)
+
+
+@pytest.mark.parametrize("as_of", ["9999-12-31", "9999-12-01", "0001-01-01", "0001-06-30"])
+def test_dates_at_the_ends_of_the_calendar_get_decisions(engine: Engine, as_of: str) -> None:
+    for platform in sorted(engine.platforms):
+        raw = {**_dhgate(), "platform": platform}
+        raw["seller"]["account_status"] = "active"
+        try:
+            decision = engine.decide(raw, as_of=as_of)
+        except RequestError as exc:  # no policy in force that early: refused, never allowed
+            assert "in force" in str(exc)
+            continue
+        assert decision.error is None, decision.error
+        _agrees(engine, {**raw, "as_of": as_of})
+
+
+def test_decide_accepts_a_date_or_an_iso_string_and_refuses_anything_else(engine: Engine) -> None:
+    raw = _dhgate()
+    assert engine.decide(raw, as_of="2016-09-01") == engine.decide(raw, as_of=dt.date(2016, 9, 1))
+    with pytest.raises(RequestError, match="not a date"):
+        engine.decide(raw, as_of="yesterday")
+    with pytest.raises(RequestError, match="not a date"):
+        engine.decide(raw, as_of=20160901)  # type: ignore[arg-type]
+
+
+def test_shadow_mode_fails_closed_on_a_disagreement_and_reports_it(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    found: list[Disagreement] = []
+    engine = Engine.default(verify=1.0, on_disagreement=found.append)
+    try:
+        allowed = json.loads((EXAMPLES / "aliexpress-shoes-allowed.json").read_text())
+        assert engine.decide(allowed).outcome == "allow" and engine.disagreements == 0
+        # A second opinion that disagrees: the decision becomes a deny carrying both answers.
+        from policy_engine.reference import ReferenceResult
+
+        monkeypatch.setattr(
+            engine_module, "evaluate", lambda policies, req, default: ReferenceResult("deny", ("x@1#y",), (), ())
+        )
+        decision = engine.decide(allowed)
+        assert decision.outcome == "deny" and decision.error is not None
+        assert "shadow check failed" in decision.error and "x@1#y" in decision.error
+        assert engine.disagreements == 1 and len(found) == 1
+        assert found[0].network[0] == "allow" and found[0].reference[0] == "deny"
+        assert found[0].request["product"] == allowed["product"]
+        assert "shadow check failed" in caplog.text and "Acme" in caplog.text
+    finally:
+        engine.close()
+
+
+def test_shadow_mode_samples_a_fraction() -> None:
+    with pytest.raises(ValueError):
+        Engine([], verify=1.5)
+    engine = Engine.default(verify=0.0)
+    try:
+        allowed = json.loads((EXAMPLES / "aliexpress-shoes-allowed.json").read_text())
+        calls: list[int] = []
+        original = engine_module.evaluate
+
+        def counting(*args: Any) -> Any:
+            calls.append(1)
+            return original(*args)
+
+        engine_module.evaluate = counting  # type: ignore[assignment]
+        try:
+            engine.decide_many([allowed] * 50)
+            assert calls == []
+            engine._verify = 0.5
+            engine.decide_many([allowed] * 400)
+            assert 100 < len(calls) < 300
+        finally:
+            engine_module.evaluate = original
+    finally:
+        engine.close()
+
+
+def test_a_poisoned_network_costs_only_the_request_inside_the_failing_call(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raw = _dhgate()
+    raw["seller"]["account_status"] = "active"
+    expected = engine.decide(raw)
+    prepared = engine._prepared("dhgate", dt.date(2016, 9, 1))
+    before = prepared.network
+    # Another thread's call poisoned the network just before this one: this call is not at fault.
+    before.poisoned = True
+    assert engine.decide(raw) == expected
+    assert prepared.network is not before and prepared.network.usable
+
+
+def test_abandoned_networks_are_bounded_then_fail_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = Engine.default()
+    try:
+        raw = _dhgate()
+        prepared = engine._prepared("dhgate", dt.date(2016, 9, 1))
+
+        def poison(self: runtime.Network, batches: Any) -> Any:
+            self.poisoned = True
+            raise EngineFault("simulated fault beyond repair")
+
+        monkeypatch.setattr(runtime.Network, "run", poison)
+        for _ in range(engine_module.MAX_ABANDONED + 3):
+            decision = engine.decide(raw)
+            assert decision.outcome == "deny" and decision.error
+        assert prepared.abandoned == engine_module.MAX_ABANDONED
+        assert decision.error is not None and "no longer used" in decision.error
+    finally:
+        monkeypatch.undo()
+        engine.close()
+
+
+def test_threads_with_bad_requests_do_not_harm_others(engine: Engine) -> None:
+    good = _dhgate()
+    good["seller"]["account_status"] = "active"
+    expected = engine.decide(good).to_dict()
+    bad = copy.deepcopy(good)
+    bad["product"]["title"] = "\ud800"
+    failures: list[str] = []
+
+    def work(n: int) -> None:
+        for i in range(60):
+            if (i + n) % 3 == 0:
+                try:
+                    engine.decide(bad)
+                    failures.append("bad request decided")
+                except RequestError:
+                    pass
+            elif engine.decide(good).to_dict() != expected:
+                failures.append("innocent request changed")
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
