@@ -21,7 +21,13 @@ from .semantics import compare
 __all__ = [
     "BRANDS",
     "CATEGORIES",
+    "EDGE_NUMBERS",
+    "EDGE_TEXTS",
     "check_proofs",
+    "extreme_numbers",
+    "extreme_texts",
+    "json_values",
+    "mutated",
     "policy_documents",
     "requests",
 ]
@@ -405,3 +411,171 @@ def check_proofs(decision: Decision, request: dict[str, Any]) -> list[str]:
             problems.append(f"{reason.rule}: proof is for {reason.proof.rule}")
         problems += _check_step_facts(reason.proof, request)
     return problems
+
+
+# --- Fuzzing: values at the edges of the input space, and mutations of real documents ---------------
+
+EDGE_NUMBERS: tuple[Any, ...] = (
+    0,
+    -0.0,
+    1,
+    -1,
+    0.05,
+    0.049999999999999996,
+    0.05000000000000001,
+    1e-05,
+    3e-07,
+    5e-324,
+    -5e-324,
+    2.2250738585072014e-308,
+    1e16,
+    1e22,
+    1e100,
+    -1e100,
+    1.7976931348623157e308,
+    2**31,
+    2**53 - 1,
+    2**53,
+    2**53 + 1,
+    2**62,
+    2**63 - 1,
+    2**63,
+    -(2**63),
+    2**64,
+    10**30,
+    float(2**63),
+    float("nan"),
+    float("inf"),
+    float("-inf"),
+)
+EDGE_TEXTS: tuple[str, ...] = (
+    "",
+    " ",
+    "1e-05",
+    "3e+8",
+    '"',
+    "\\",
+    "\\u0000",
+    "\x00",
+    "\n\t",
+    "\ud800",
+    "a\udfffb",
+    "\U0001f600",
+    "手机数据线",
+    "é" * 3,
+    "shoes",
+    "shoes/sneakers",
+    "Shoes/Sneakers",
+    "shoes/",
+    "/shoes",
+    "2024-02-30",
+    "9999-12-31",
+    "0001-01-01",
+    "x" * 70_000,
+    "ß" * 1000,
+)
+
+
+def extreme_numbers() -> Any:
+    """Numbers at the edges: tiny, huge, negative zero, beyond 2^53 and 2^63, not finite, and any float."""
+    return st.one_of(
+        st.sampled_from(EDGE_NUMBERS),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.floats(min_value=-1.0, max_value=1.0, allow_subnormal=True),
+        st.integers(min_value=-(2**70), max_value=2**70),
+    )
+
+
+def extreme_texts() -> Any:
+    """Text at the edges: empty, escapes, control characters, lone surrogates, astral and CJK, very long."""
+    return st.one_of(
+        st.sampled_from(EDGE_TEXTS),
+        st.text(max_size=20),
+        st.text(st.characters(codec=None, min_codepoint=0, max_codepoint=0x10FFFF), max_size=8),
+        st.text(st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF, categories=["Cs"]), min_size=1, max_size=2),
+    )
+
+
+def json_values(max_depth: int = 3) -> Any:
+    """Any JSON-like value, leaves at the edges, plus deep nesting and long lists."""
+    leaves = st.one_of(st.none(), st.booleans(), extreme_numbers(), extreme_texts())
+    nested = st.recursive(
+        leaves,
+        lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(extreme_texts(), inner, max_size=4)),
+        max_leaves=8,
+    )
+    deep = st.integers(30, 200).map(_nest)
+    return st.one_of(nested, deep, st.integers(999, 1200).map(lambda n: ["shoes"] * n))
+
+
+def _nest(depth: int) -> Any:
+    value: Any = "x"
+    for n in range(depth):
+        value = [value] if n % 2 else {"a": value}
+    return value
+
+
+def _pointers(doc: Any, max_depth: int = 12) -> list[tuple[str, Any]]:
+    """Every place in a document (pointer and value), not descending past `max_depth`."""
+    out: list[tuple[str, Any]] = []
+    stack: list[tuple[str, Any, int]] = [("", doc, 0)]
+    while stack:
+        pointer, value, depth = stack.pop()
+        out.append((pointer, value))
+        if depth >= max_depth:
+            continue
+        if isinstance(value, dict):
+            for key, item in value.items():
+                stack.append((f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}", item, depth + 1))
+        elif isinstance(value, list):
+            for i, item in enumerate(value[:50]):
+                stack.append((f"{pointer}/{i}", item, depth + 1))
+    return sorted(out, key=lambda place: place[0])
+
+
+def _replace(doc: Any, pointer: str, value: Any, delete: bool = False) -> Any:
+    if not pointer:
+        return value
+    parent_pointer, _, last = pointer.rpartition("/")
+    parent = resolve_pointer(doc, parent_pointer)
+    key: Any = int(last) if isinstance(parent, list) else last.replace("~1", "/").replace("~0", "~")
+    if delete:
+        del parent[key]
+    else:
+        parent[key] = value
+    return doc
+
+
+@st.composite
+def mutated(draw: Any, documents: Any, max_mutations: int = 3) -> Any:
+    """A deep copy of a drawn document with a few values replaced by edge values, of its own kind or not.
+
+    `documents` is a strategy (or a sequence) of JSON documents, e.g. the requests of the analysts' test
+    cases or the shipped policies. Each mutation picks a place in the document and either replaces the
+    value with one of the same kind at its edges (a number with an extreme number, a text with an
+    extreme text), replaces it with any JSON value, deletes it, adds an unknown key, or repeats a list.
+    """
+    import copy
+
+    if not hasattr(documents, "example"):
+        documents = st.sampled_from(list(documents))
+    doc = copy.deepcopy(draw(documents))
+    for _ in range(draw(st.integers(1, max_mutations))):
+        places = _pointers(doc)
+        pointer, value = draw(st.sampled_from(places))
+        kind = draw(st.sampled_from(["edge", "edge", "edge", "any", "delete", "add", "repeat"]))
+        if kind == "edge" and isinstance(value, bool):
+            doc = _replace(doc, pointer, not value)
+        elif kind == "edge" and isinstance(value, (int, float)):
+            doc = _replace(doc, pointer, draw(extreme_numbers()))
+        elif kind == "edge" and isinstance(value, str):
+            doc = _replace(doc, pointer, draw(extreme_texts()))
+        elif kind == "delete" and pointer:
+            doc = _replace(doc, pointer, None, delete=True)
+        elif kind == "add" and isinstance(value, dict):
+            value[draw(extreme_texts())] = draw(json_values())
+        elif kind == "repeat" and isinstance(value, list) and value:
+            value.extend(copy.deepcopy(value[:1]) * draw(st.sampled_from([1, 2, 999, 1000])))
+        else:
+            doc = _replace(doc, pointer, draw(json_values()))
+    return doc
