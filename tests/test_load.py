@@ -264,7 +264,7 @@ def test_known_non_policy_files_are_listed_not_loaded(tmp_path: Path) -> None:
     write(tmp_path, "notes.md", "# notes")
     (tmp_path / "tests").mkdir()
     write(tmp_path, "tests/case.json", {"name": "c", "request": {}, "expect": {"outcome": "deny"}})
-    (policy,) = load_documents([tmp_path])
+    assert [p.id for p in load_documents([tmp_path])] == ["test.policy"]
     skipped = [(s.path.relative_to(tmp_path).as_posix(), s.reason, s.problem) for s in skipped_files([tmp_path])]
     assert skipped == [
         ("notes.md", "not a .json file", None),
