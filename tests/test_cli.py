@@ -75,7 +75,7 @@ def shoes() -> dict[str, Any]:
 def deep_text(depth: int) -> str:
     """The shoes request with a list nested `depth` levels deep in the product."""
     request = shoes()
-    request["product"]["tags"] = "DEEP"
+    request["product"]["attributes"] = "DEEP"
     return json.dumps(request).replace('"DEEP"', "[" * depth + "]" * depth)
 
 
@@ -292,7 +292,7 @@ def test_deep_request_exit_2_with_pointer(tmp_path: Path, depth: int) -> None:
     for command in ("decide", "explain"):
         r = run(command, str(path))
         assert r.code == 2
-        pointer = "/product/tags" + "/0" * 62
+        pointer = "/product/attributes" + "/0" * 62
         assert f"{path}:{pointer}: nested deeper than 64 levels; expected at most 64" in r.err
 
 
@@ -341,7 +341,7 @@ def test_jsonl_decides_every_good_line_and_reports_every_bad_one(mixed: Path) ->
         bad["problems"] == [{"file": f"{mixed}:3", "pointer": "/platform", "message": bad["problems"][0]["message"]}]
         and "'nowhere'" in bad["message"]
     )
-    assert records[5]["problems"][0]["pointer"] == "/product/tags" + "/0" * 62
+    assert records[5]["problems"][0]["pointer"] == "/product/attributes" + "/0" * 62
     err = r.err.splitlines()
     assert err[0] == "policy-engine decide: 4 of 6 requests not decided"
     for n in (2, 3, 5, 7):
@@ -481,7 +481,7 @@ def test_test_command_rejects_a_bad_case(tmp_path: Path) -> None:
 def test_test_command_rejects_a_deep_case(tmp_path: Path) -> None:
     path = write(tmp_path, "case.json", '{"name": "x", "request": ' + deep_text(3000) + "}")
     r = run("test", str(path))
-    assert r.code == 2 and f"{path}:/request/product/tags" in r.err and "nested deeper than 64" in r.err
+    assert r.code == 2 and f"{path}:/request/product/attributes" in r.err and "nested deeper than 64" in r.err
 
 
 def test_test_command_junit_path_that_is_a_folder(tmp_path: Path) -> None:
@@ -542,3 +542,12 @@ def test_fmt_deep_document_exit_2(tmp_path: Path) -> None:
     path = write(tmp_path, "p.json", '{"rules": ' + "[" * 5000 + "]" * 5000 + "}")
     r = run("fmt", "--check", str(path))
     assert r.code == 2 and "nested deeper than 64 levels" in r.err
+
+
+def test_commands_default_to_the_shipped_policies() -> None:
+    r = run("fmt", "--check")
+    assert r.code == 0 and r.out == "0 files to reformat\n"
+    r = run("test")
+    assert r.code == 0, r.out + r.err
+    passed = int(r.out.split()[-4])
+    assert passed == len(list((ROOT / "policies").glob("*/tests/*.json"))) and r.out.rstrip().endswith("0 failed")
