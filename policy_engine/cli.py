@@ -75,7 +75,7 @@ class _Failed:
     """A request that was not decided: what kind of problem, and the problems (named by file and line)."""
 
     item: _Input
-    kind: str  # "json" (not a JSON value) | "request" (not a valid request) | "platform" (no policy in force)
+    kind: str  # "json" (not UTF-8, not JSON, too deep) | "request" (not a valid request) | "platform" (no policy)
     problems: tuple[Problem, ...]
 
     def to_dict(self) -> dict[str, Any]:
@@ -121,7 +121,7 @@ def _read_requests(source: str, stdin: TextIO) -> tuple[list[_Input], bool]:
         buffer = getattr(stdin, "buffer", None)
         return _lines(buffer.read() if buffer is not None else stdin.read(), "<stdin>"), True
     path = Path(source)
-    if path.suffix != ".jsonl":
+    if path.suffix.lower() != ".jsonl":
         doc, problems = read_json(path)
         if problems:
             raise _InputError(problems)
