@@ -307,6 +307,13 @@ def test_decide_jsonl_gives_one_decision_per_line() -> None:
     assert len(out) == len([x for x in lines if x.strip()]) and all("outcome" in d for d in out)
 
 
+def test_jsonl_extension_in_any_case(tmp_path: Path) -> None:
+    path = write(tmp_path, "r.JSONL", json.dumps(shoes()) + "\n" + json.dumps(shoes()) + "\n")
+    r = run("decide", str(path))
+    assert r.code == 0, r.err
+    assert [json.loads(x)["outcome"] for x in r.out.splitlines()] == ["deny", "deny"]
+
+
 @pytest.fixture
 def mixed(tmp_path: Path) -> Path:
     """Six lines: good, malformed, unknown platform, good, invalid request, blank, too deep."""
