@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -98,9 +99,9 @@ def check_depth(value: Any, file: str = "", limit: int = MAX_DEPTH) -> list[Prob
     while stack:
         node, depth, path = stack.pop()
         if isinstance(node, dict):
-            children: Iterable[tuple[Any, Any]] = node.items()
+            children: Iterable[tuple[Any, Any]] = reversed(node.items())  # visited in document order
         elif isinstance(node, list | tuple):
-            children = enumerate(node)
+            children = reversed(list(enumerate(node)))
         else:
             continue
         if depth > limit:
@@ -113,22 +114,57 @@ def check_depth(value: Any, file: str = "", limit: int = MAX_DEPTH) -> list[Prob
     return []
 
 
-_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[][{}:,]')
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[][{}:,]|[^\s"\][{}:,]+')
+_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
-def _deep_pointer(text: str, limit: int) -> str | None:
-    """The JSON pointer of the first container nested deeper than `limit` in JSON text, found without
-    parsing it (the parser itself fails on such text)."""
-    # one frame per open container: [is_object, key or index, expecting a key]
+class _NotJsonError(ValueError):
+    pass
+
+
+def _constant(name: str) -> Any:
+    raise _NotJsonError(f"{name} is not JSON; expected a finite number")
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise _NotJsonError(f"the number {text} is too large; expected a finite number")
+    return value
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        raise _NotJsonError("a key appears twice in one object")
+    return value
+
+
+def _scalar_problem(token: str) -> str | None:
+    try:
+        json.loads(token, parse_constant=_constant, parse_float=_float)
+    except _NotJsonError as exc:
+        return str(exc)
+    except ValueError:  # an integer with more digits than Python converts
+        most = getattr(sys, "get_int_max_str_digits", lambda: 4300)()
+        return f"the number has {len(token.lstrip('-'))} digits; expected at most {most}"
+    return None
+
+
+def _locate(text: str, limit: int) -> tuple[str, str] | None:
+    """(JSON pointer, problem) of the first container nested deeper than `limit`, of the first number that
+    is not a finite JSON number, or of the first key repeated in its object, found in the text without
+    parsing it (the parser fails on all three)."""
+    # one frame per open container: [is_object, key or index, expecting a key, keys seen]
     frames: list[list[Any]] = []
     for match in _TOKEN.finditer(text):
         token = match.group()
         top = frames[-1] if frames else None
-        if token in "[{":
+        if token in ("[", "{"):
             if len(frames) >= limit:
-                return _pointer(f[1] for f in frames)
-            frames.append([token == "{", 0 if token == "[" else "", token == "{"])
-        elif token in "]}":
+                return _pointer(f[1] for f in frames), f"nested deeper than {limit} levels; expected at most {limit}"
+            frames.append([token == "{", 0 if token == "[" else "", token == "{", set()])
+        elif token in ("]", "}"):
             if frames:
                 frames.pop()
         elif token == ",":
@@ -137,25 +173,63 @@ def _deep_pointer(text: str, limit: int) -> str | None:
                     top[2] = True
                 else:
                     top[1] += 1
-        elif token.startswith('"') and top is not None and top[0] and top[2]:
+        elif token.startswith('"'):
+            if top is not None and top[0] and top[2]:
+                try:
+                    key = json.loads(token)
+                except json.JSONDecodeError:
+                    key = token[1:-1]
+                top[1], top[2] = key, False
+                if key in top[3]:
+                    return _pointer(f[1] for f in frames), f"the key {key!r} appears twice; expected each key once"
+                top[3].add(key)
+        elif token != ":":
+            problem = _scalar_problem(token)
+            if problem is not None:
+                return _pointer(f[1] for f in frames), problem
+    return None
+
+
+def _lone_surrogate(value: Any) -> str | None:
+    """The JSON pointer of the first string (or key) holding half of a UTF-16 surrogate pair, which no
+    UTF-8 text can hold."""
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(value, ())]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, str):
             try:
-                top[1] = json.loads(token)
-            except json.JSONDecodeError:
-                top[1] = token[1:-1]
-            top[2] = False
+                node.encode("utf-8")
+            except UnicodeEncodeError:
+                return _pointer(path)
+        elif isinstance(node, dict):
+            for key, child in reversed(node.items()):  # reversed onto the stack: visited in document order
+                stack.append((child, (*path, key)))
+                stack.append((key, path))
+        elif isinstance(node, list):
+            stack.extend((child, (*path, i)) for i, child in reversed(list(enumerate(node))))
     return None
 
 
 def parse_json(text: str, file: str, limit: int = MAX_DEPTH) -> tuple[Any, list[Problem]]:
-    """Parse JSON text; a syntax error, or nesting deeper than `limit`, becomes a Problem."""
+    """Parse JSON text. A syntax error, nesting deeper than `limit`, a number that is not finite (`NaN`,
+    `Infinity`, `1e999`) or too long, a key repeated in one object (the parser would keep only the last
+    one), or a lone surrogate (`"\\ud800"`) becomes a Problem."""
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=_constant, parse_float=_float, object_pairs_hook=_object)
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno}, column {exc.colno}" if "\n" in text.rstrip("\n") else f"column {exc.colno}"
         return None, [Problem(file, "", f"malformed JSON at {where}: {exc.msg}", code="json")]
-    except RecursionError:
-        return None, [_too_deep(file, _deep_pointer(text, limit) or "", limit)]
+    except (RecursionError, ValueError) as exc:
+        found = _locate(text, limit)
+        if found is not None:
+            return None, [Problem(file, found[0], found[1], code="depth" if found[1].startswith("nested") else "json")]
+        return None, [Problem(file, "", f"not JSON the engine can read: {exc}", code="json")]
     problems = check_depth(value, file, limit)
+    if not problems and _SURROGATE.search(text):
+        pointer = _lone_surrogate(value)
+        if pointer is not None:
+            message = "a lone UTF-16 surrogate escape in a string; expected text that UTF-8 can hold"
+            problems = [Problem(file, pointer, message, code="json")]
     return (None, problems) if problems else (value, [])
 
 

@@ -307,6 +307,28 @@ def test_decide_jsonl_gives_one_decision_per_line() -> None:
     assert len(out) == len([x for x in lines if x.strip()]) and all("outcome" in d for d in out)
 
 
+def test_jsonl_lines_the_engine_cannot_read_safely(tmp_path: Path) -> None:
+    good = json.dumps(shoes())
+    lines = [
+        good.replace('"brand": "Acme"', '"brand": "Acme", "price": NaN'),
+        good.replace('"brand": "Acme"', '"brand": "Acme", "brand": "Other"'),
+        good.replace("Acme", "\\udc00"),
+        "9" * 5000,
+        good,
+    ]
+    path = write(tmp_path, "r.jsonl", "\n".join(lines))
+    r = run("decide", str(path))
+    assert r.code == 2
+    records = [json.loads(x) for x in r.out.splitlines()]
+    assert [rec.get("error") or rec["outcome"] for rec in records] == ["json", "json", "json", "json", "deny"]
+    assert [rec["problems"][0]["pointer"] for rec in records[:4]] == [
+        "/product/price",
+        "/product/brand",
+        "/seller/trademarks/0/mark",
+        "",
+    ]
+
+
 def test_jsonl_extension_in_any_case(tmp_path: Path) -> None:
     path = write(tmp_path, "r.JSONL", json.dumps(shoes()) + "\n" + json.dumps(shoes()) + "\n")
     r = run("decide", str(path))

@@ -271,3 +271,52 @@ def test_known_non_policy_files_are_listed_not_loaded(tmp_path: Path) -> None:
         ("taxonomy.json", "a taxonomy (read by lint), not a policy", None),
         ("tests", "test cases (1 file), not policies", None),
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "pointer", "message"),
+    [
+        ('{"a": [1, NaN]}', "/a/1", "NaN is not JSON; expected a finite number"),
+        ('{"a": -Infinity}', "/a", "-Infinity is not JSON; expected a finite number"),
+        ('[{"x": 1e999}]', "/0/x", "the number 1e999 is too large; expected a finite number"),
+        ('{"n": ' + "9" * 5000 + "}", "/n", "the number has 5000 digits; expected at most 4300"),
+        ('{"a": {"b": 1, "c": 2, "b": 3}}', "/a/b", "the key 'b' appears twice; expected each key once"),
+        (
+            '{"a": ["ok", "\\ud800"]}',
+            "/a/1",
+            "a lone UTF-16 surrogate escape in a string; expected text that UTF-8 can hold",
+        ),
+        ('{"\\udc00": 1}', "", "a lone UTF-16 surrogate escape in a string; expected text that UTF-8 can hold"),
+    ],
+)
+def test_json_the_engine_cannot_read_safely_is_a_problem(text: str, pointer: str, message: str) -> None:
+    from policy_engine.load import parse_json
+
+    value, problems = parse_json(text, "f")
+    assert value is None and [(p.file, p.pointer, p.message) for p in problems] == [("f", pointer, message)]
+
+
+def test_surrogate_pairs_and_ordinary_numbers_are_read() -> None:
+    from policy_engine.load import parse_json
+
+    assert parse_json('{"e": "\\ud83d\\ude00", "n": [1.5, -2e10, 12]}', "f") == ({"e": "😀", "n": [1.5, -2e10, 12]}, [])
+
+
+def test_a_repeated_key_in_a_policy_is_a_problem(tmp_path: Path) -> None:
+    text = json.dumps(BASE).replace('"rules": [', '"rules": [], "rules": [', 1)
+    write(tmp_path, "p.json", text)
+    assert problems_of(tmp_path) == [
+        f"{tmp_path / 'p.json'}:/rules: the key 'rules' appears twice; expected each key once"
+    ]
+
+
+def test_the_first_problem_in_document_order_is_reported() -> None:
+    from policy_engine.load import check_depth, parse_json
+
+    deep: Any = 1
+    for _ in range(70):
+        deep = [deep]
+    (problem,) = check_depth({"a": 1, "b": [2, deep], "c": deep}, "f")
+    assert problem.pointer == "/b/1" + "/0" * 61
+    _, (problem,) = parse_json('{"a": "ok", "b": ["\\udc00"], "c": "\\ud800"}', "f")
+    assert problem.pointer == "/b/0"
