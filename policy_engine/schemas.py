@@ -176,7 +176,8 @@ class _CodeGen:
             body.append("if not (" + " or ".join(_TYPE_TESTS[t].format(v="v") for t in names) + "): return False")
         if "enum" in schema:
             allowed = self.const(frozenset((type(a), a) for a in schema["enum"]))
-            body.append(f"if (type(v), v) not in {allowed}: return False")
+            # a list or an object is never one of the (scalar) values, and cannot be hashed to look it up
+            body.append(f"if type(v) in (list, dict) or (type(v), v) not in {allowed}: return False")
         if "pattern" in schema:
             rx = self.const(_re.compile(schema["pattern"]))
             body.append(f"if type(v) is str and {rx}.search(v) is None: return False")
