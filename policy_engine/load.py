@@ -295,6 +295,15 @@ class Skipped:
 
 
 def _policy_shaped(f: Path) -> bool:
+    """Whether a file holds a policy document (files over 8 MB, or not starting with `{`, are not read)."""
+    try:
+        if f.stat().st_size > 8 << 20:
+            return False
+        with f.open("rb") as fh:
+            if fh.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")[:1] != b"{":
+                return False
+    except OSError:
+        return False
     doc, problems = read_json(f)
     return not problems and looks_like_policy(doc)
 
