@@ -1,23 +1,37 @@
 """`policy-engine`: validate policies, decide requests, explain decisions.
 
 Exit codes: 0 on any decision (allow, review or deny) and on valid policies, 2 on bad input (the file,
-the JSON path and the problem go to stderr), 1 on an engine fault.
+the JSON path and the problem go to stderr), 1 on an engine fault, a failed test case or a lint error.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import importlib.metadata
 import json
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+import attrs
+
+from . import __version__
+from .decision import Decision
 from .engine import Engine
-from .errors import CompileError, LoadError, PolicyEngineError, Problem, RequestError
+from .errors import (
+    CompileError,
+    ItemError,
+    LoadError,
+    PolicyEngineError,
+    Problem,
+    RequestError,
+    UnknownPlatformError,
+)
 from .explain import render_text
-from .load import discover, load_documents, read_json
+from .load import decode_utf8, discover, load_documents, looks_like_policy, parse_json, read_json, skipped_files
 from .resources import data_dir
 
 __all__ = ["main"]
@@ -38,33 +52,85 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (expected YYYY-MM-DD)") from None
 
 
-def _requests(source: str, stdin: TextIO) -> Iterator[tuple[str, Any]]:
-    """(label, request) pairs from a .json file, a .jsonl file, or `-` (JSON lines on stdin)."""
-    if source == "-":
-        lines: Sequence[str] = stdin.read().splitlines()
-        label = "<stdin>"
-    else:
-        path = Path(source)
-        if path.suffix != ".jsonl":
-            doc, problems = read_json(path)
-            if problems:
-                raise _InputError(problems)
-            yield source, doc
-            return
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except OSError as exc:
-            raise _InputError([Problem(source, "", f"cannot read the file: {exc}", code="io")]) from None
-        label = source
-    for n, line in enumerate(lines, start=1):
-        if not line.strip():
+def _version() -> str:
+    try:
+        durable = importlib.metadata.version("durable_rules")
+    except importlib.metadata.PackageNotFoundError:
+        durable = "not installed"
+    return f"policy-engine {__version__} (durable_rules {durable})"
+
+
+@attrs.frozen
+class _Input:
+    """One request read from the input: where it came from, and its value or why it has none."""
+
+    label: str  # `file.json`, or `file.jsonl:3` for a line
+    line: int | None  # the line number in a .jsonl file or on stdin
+    value: Any = None
+    problems: tuple[Problem, ...] = ()
+
+
+@attrs.frozen
+class _Failed:
+    """A request that was not decided: what kind of problem, and the problems (named by file and line)."""
+
+    item: _Input
+    kind: str  # "json" (not UTF-8, not JSON, too deep) | "request" (not a valid request) | "platform" (no policy)
+    problems: tuple[Problem, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "line": self.item.line,
+            "error": self.kind,
+            "message": "; ".join(map(str, self.problems)),
+            "problems": [{"file": p.file, "pointer": p.pointer, "message": p.message} for p in self.problems],
+        }
+
+
+def _relabel(label: str, problems: Sequence[Problem]) -> tuple[Problem, ...]:
+    return tuple(Problem(p.file or label, p.pointer, p.message, p.code) for p in problems)
+
+
+def _lines(data: bytes | str, label: str) -> list[_Input]:
+    """One input per non-blank line of JSON lines; a line that is not UTF-8 or not JSON keeps its problems."""
+    items: list[_Input] = []
+    raw_lines: Sequence[bytes | str] = data.split(b"\n") if isinstance(data, bytes) else data.split("\n")
+    for n, raw in enumerate(raw_lines, start=1):
+        where = f"{label}:{n}"
+        if isinstance(raw, bytes):
+            text, problems = decode_utf8(raw, where)
+            if text is None:
+                items.append(_Input(where, n, problems=tuple(problems)))
+                continue
+        else:
+            text = raw
+        if n == 1:
+            text = text.removeprefix("\ufeff")
+        if not text.strip():
             continue
-        try:
-            yield f"{label}:{n}", json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise _InputError(
-                [Problem(f"{label}:{n}", "", f"malformed JSON at column {exc.colno}: {exc.msg}", code="json")]
-            ) from None
+        value, problems = parse_json(text, where)
+        items.append(_Input(where, n, value, tuple(problems)))
+    if not items:
+        raise _InputError([Problem(label, "", f"no requests in {label}; expected one JSON request per line", "empty")])
+    return items
+
+
+def _read_requests(source: str, stdin: TextIO) -> tuple[list[_Input], bool]:
+    """The requests of a .json file, a .jsonl file, or `-` (JSON lines on stdin); and whether they are lines."""
+    if source == "-":
+        buffer = getattr(stdin, "buffer", None)
+        return _lines(buffer.read() if buffer is not None else stdin.read(), "<stdin>"), True
+    path = Path(source)
+    if path.suffix.lower() != ".jsonl":
+        doc, problems = read_json(path)
+        if problems:
+            raise _InputError(problems)
+        return [_Input(source, None, doc)], False
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise _InputError([Problem(source, "", f"cannot read the file: {exc.strerror or exc}", code="io")]) from None
+    return _lines(data, source), True
 
 
 def _engine(paths: Sequence[str] | None) -> Engine:
@@ -73,12 +139,14 @@ def _engine(paths: Sequence[str] | None) -> Engine:
 
 def _cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
     paths = args.paths or [str(data_dir("policies"))]
-    engine = Engine.from_directory(*paths)  # loads, checks and compiles every period of every platform
+    engine = _engine(paths)  # loads, checks and compiles every period of every platform
     policies = engine.policies
     engine.close()
     files = len(discover(paths))
     platforms = sorted({p.platform for p in policies})
     rules = sum(len(p.rules) for p in policies)
+    for skipped in skipped_files(paths):  # a file that looks like a policy but is skipped failed loading
+        print(f"skipped {skipped.path}: {skipped.reason}", file=out)
     print(
         f"ok: {len(policies)} policies, {rules} rules, platforms {', '.join(platforms)} ({files} files)",
         file=out,
@@ -86,48 +154,86 @@ def _cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _cmd_decide(args: argparse.Namespace, out: TextIO, explain: bool = False) -> int:
+_Result = tuple[_Input, "list[Decision] | _Failed"]
+
+
+def _decide_all(engine: Engine, items: Sequence[_Input], args: argparse.Namespace) -> list[_Result]:
+    """Per input, its decisions (one, or one per platform) or why it was not decided; same order."""
+    results: list[list[Decision] | _Failed | None] = [None] * len(items)
+    good: list[int] = []
+    for i, item in enumerate(items):
+        if item.problems:
+            results[i] = _Failed(item, "json", item.problems)
+        elif args.all_platforms:
+            try:
+                results[i] = list(engine.decide_everywhere(item.value, as_of=args.as_of).values())
+            except UnknownPlatformError as exc:
+                results[i] = _Failed(item, "platform", _relabel(item.label, exc.problems))
+            except RequestError as exc:
+                results[i] = _Failed(item, "request", _relabel(item.label, exc.problems))
+        else:
+            good.append(i)
+    decided = engine.decide_each([items[i].value for i in good], as_of=args.as_of)
+    for i, result in zip(good, decided, strict=True):
+        if isinstance(result, ItemError):
+            results[i] = _Failed(items[i], result.kind, _relabel(items[i].label, result.problems))
+        else:
+            results[i] = [result]
+    return [(item, r) for item, r in zip(items, results, strict=True) if r is not None]
+
+
+def _cmd_decide(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -> int:
+    items, as_lines = _read_requests(args.request, stdin)
     engine = _engine(args.policies)
-    worst = EXIT_OK
-    items = list(_requests(args.request, sys.stdin))
-    for label, raw in items:
-        try:
-            if getattr(args, "all_platforms", False):
-                decisions = list(engine.decide_everywhere(raw, as_of=args.as_of).values())
-            else:
-                decisions = [engine.decide(raw, as_of=args.as_of)]
-        except RequestError as exc:
-            raise _InputError(
-                [Problem(label if not p.file else p.file, p.pointer, p.message, p.code) for p in exc.problems]
-            ) from None
-        if getattr(args, "all_platforms", False) and args.format == "table" and not explain:
-            print(_table(label, decisions), file=out)
-            worst = max([worst, *(EXIT_FAULT for d in decisions if d.error)])
+    try:
+        results = _decide_all(engine, items, args)
+    finally:
+        engine.close()
+    failed = [r for _, r in results if isinstance(r, _Failed)]
+    if failed and not as_lines:  # one request: its problems are the whole answer
+        raise _InputError(failed[0].problems)
+    decisions = [d for _, r in results if not isinstance(r, _Failed) for d in r]
+    several = as_lines or len(decisions) > 1
+    if args.format == "table":
+        print(_table(results), file=out)
+    else:
+        for _, result in results:
+            if isinstance(result, _Failed):
+                if args.format == "text":
+                    print(f"ERROR  {result.item.label}  not decided ({result.kind})", file=out)
+                    print("".join(f"  {p}\n" for p in result.problems), file=out)
+                else:
+                    print(json.dumps(result.to_dict(), ensure_ascii=False), file=out)
+                continue
+            for d in result:
+                if args.format == "text":
+                    print(render_text(d, args.lang, proofs=args.proofs), file=out)
+                    if several:
+                        print(file=out)
+                else:
+                    print(json.dumps(d.to_dict(), ensure_ascii=False, indent=None if several else 2), file=out)
+    if failed:
+        print(f"policy-engine {args.command}: {len(failed)} of {len(results)} requests not decided", file=err)
+        for f in failed:
+            for p in f.problems:
+                print(f"  {p}", file=err)
+        return EXIT_INPUT
+    return EXIT_FAULT if any(d.error for d in decisions) else EXIT_OK
+
+
+def _table(results: Sequence[_Result]) -> str:
+    """One row per decision: request, platform, outcome, deciding rules, advisories; a row per bad request."""
+    rows = [("request", "platform", "outcome", "deciding rules", "advisories")]
+    for item, result in results:
+        if isinstance(result, _Failed):
+            message = "; ".join(f"{p.pointer or '/'}: {p.message}" for p in result.problems)
+            rows.append((item.label, "-", "error", f"not decided ({result.kind}): {message}", "-"))
             continue
-        for d in decisions:
-            if d.error:
-                worst = EXIT_FAULT
-            if explain or args.format == "text":
-                print(render_text(d, args.lang, proofs=explain or args.proofs), file=out)
-                if len(items) > 1 or len(decisions) > 1:
-                    print(file=out)
-            else:
-                lines = len(items) > 1 or len(decisions) > 1
-                print(json.dumps(d.to_dict(), ensure_ascii=False, indent=None if lines else 2), file=out)
-    return worst
-
-
-def _table(label: str, decisions: Sequence[Any]) -> str:
-    """One line per platform: outcome, deciding rules, advisories."""
-    rows = [("platform", "outcome", "deciding rules", "advisories")]
-    for d in decisions:
-        rules = ", ".join(r.rule for r in d.reasons) or ("(engine error)" if d.error else "(platform default)")
-        rows.append((d.platform, d.outcome, rules, ", ".join(a.rule for a in d.advisories) or "-"))
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    lines = [f"{label}:"] + [
-        "  " + "  ".join(c.ljust(w) for c, w in zip(r[:3], widths, strict=True)) + "  " + r[3] for r in rows
-    ]
-    return "\n".join(lines)
+        for d in result:
+            rules = ", ".join(r.rule for r in d.reasons) or ("(engine error)" if d.error else "(platform default)")
+            rows.append((item.label, d.platform, d.outcome, rules, ", ".join(a.rule for a in d.advisories) or "-"))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r[:4], widths, strict=True)) + "  " + r[4] for r in rows)
 
 
 def _cmd_test(args: argparse.Namespace, out: TextIO) -> int:
@@ -135,7 +241,16 @@ def _cmd_test(args: argparse.Namespace, out: TextIO) -> int:
 
     paths = args.paths or [str(data_dir("policies"))]
     policy_paths = args.policies or [p for p in paths if Path(p).is_dir()] or [str(data_dir("policies"))]
-    engine = Engine.from_directory(*policy_paths)
+    junit = Path(args.junit) if args.junit else None
+    if junit is not None:  # before the cases run, so a bad path costs no time
+        if junit.is_dir():
+            raise _InputError([Problem(str(junit), "", "is a folder; expected a file name for the JUnit XML", "io")])
+        try:
+            junit.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            message = f"cannot create the folder {junit.parent}: {exc.strerror or exc}; expected a writable path"
+            raise _InputError([Problem(str(junit), "", message, "io")]) from None
+    engine = _engine(policy_paths)
     try:
         cases, problems = cases_from(paths)
         if problems:
@@ -146,8 +261,12 @@ def _cmd_test(args: argparse.Namespace, out: TextIO) -> int:
         failed = [r for r in results if not r.passed]
         for r in failed:
             print(report_failure(r, args.lang) + "\n", file=out)
-        if args.junit:
-            Path(args.junit).write_text(junit_xml(results), encoding="utf-8")
+        if junit is not None:
+            try:
+                junit.write_text(junit_xml(results), encoding="utf-8")
+            except OSError as exc:
+                message = f"cannot write the JUnit XML: {exc.strerror or exc}; expected a writable file"
+                raise _InputError([Problem(str(junit), "", message, "io")]) from None
         code = EXIT_FAULT if failed else EXIT_OK
         if args.coverage or args.min_coverage is not None:
             coverage = measure_coverage(engine, results)
@@ -178,6 +297,15 @@ def _cmd_lint(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_FAULT if errors else EXIT_OK
 
 
+def _not_a_policy(doc: Any) -> str:
+    if isinstance(doc, dict):
+        missing = ", ".join(k for k in ("id", "version", "platform", "rules") if k not in doc)
+        found = f"an object without {missing}"
+    else:
+        found = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(type(doc), "a number")
+    return f"not a policy: expected an object with id, version, platform and rules; found {found}"
+
+
 def _cmd_fmt(args: argparse.Namespace, out: TextIO) -> int:
     from .fmt import format_document
 
@@ -189,13 +317,20 @@ def _cmd_fmt(args: argparse.Namespace, out: TextIO) -> int:
         if errs:
             problems.extend(errs)
             continue
+        if not looks_like_policy(doc):
+            problems.append(Problem(str(path), "", _not_a_policy(doc), "schema"))
+            continue
         text = format_document(doc)
-        if path.read_text(encoding="utf-8") != text:
+        if path.read_bytes().decode("utf-8") != text:
             changed += 1
             if args.check:
                 print(f"would reformat {path}", file=out)
             else:
-                path.write_text(text, encoding="utf-8")
+                try:
+                    path.write_text(text, encoding="utf-8")
+                except OSError as exc:
+                    problems.append(Problem(str(path), "", f"cannot write the file: {exc.strerror or exc}", "io"))
+                    continue
                 print(f"reformatted {path}", file=out)
     if problems:
         raise _InputError(problems)
@@ -207,6 +342,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="policy-engine", description="Marketplace listing policies: validate, decide, explain."
     )
+    parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", required=True)
     v = sub.add_parser("validate", help="check policy files against the schema and each other")
     v.add_argument("paths", nargs="*", help="policy files or folders (default: the shipped policies)")
@@ -218,10 +354,10 @@ def _parser() -> argparse.ArgumentParser:
     t = sub.add_parser("test", help="run the analysts' test cases (tests/ folders beside the policies)")
     t.add_argument("paths", nargs="*", help="policy folders or test case files (default: the shipped policies)")
     t.add_argument("--policies", action="append", metavar="DIR", help="policy folder (default: the folders given)")
-    t.add_argument("--junit", metavar="FILE", help="also write JUnit XML")
+    t.add_argument("--junit", metavar="FILE", help="also write JUnit XML (missing folders are created)")
     t.add_argument("--coverage", action="store_true", help="report coverage in policy terms")
     t.add_argument("--min-coverage", type=float, metavar="N", help="fail below N percent of coverage")
-    t.add_argument("--lang", choices=("en", "zh"), default="en")
+    t.add_argument("--lang", choices=("en", "zh"), default="en", help="language of the failure reports")
     for name, helptext in (
         ("decide", "decide a request (or one per line of a .jsonl file, or - for stdin)"),
         ("explain", "decide and print the proof tree as readable text"),
@@ -230,26 +366,38 @@ def _parser() -> argparse.ArgumentParser:
         d.add_argument("request", help="request .json, .jsonl, or - for JSON lines on stdin")
         d.add_argument("--policies", action="append", metavar="DIR", help="policy folder (repeatable)")
         d.add_argument("--as-of", type=_date, metavar="DATE", help="decide as of this date (YYYY-MM-DD)")
-        d.add_argument("--lang", choices=("en", "zh"), default="en")
+        d.add_argument("--lang", choices=("en", "zh"), default="en", help="language of the text")
         d.add_argument("--all-platforms", action="store_true", help="one decision per platform")
         if name == "decide":
             d.add_argument(
                 "--format",
                 choices=("json", "text", "table"),
                 default="json",
-                help="json (one line per decision for several), text, or table (with --all-platforms)",
+                help="json (one line per decision for several), text, or table (one row per decision)",
             )
             d.add_argument("--proofs", action="store_true", help="with --format text, include proof trees")
+        else:
+            d.set_defaults(format="text", proofs=True)
     return parser
 
 
-def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
-    """Run the command line; returns the exit code."""
+def main(
+    argv: Sequence[str] | None = None,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    stdin: TextIO | None = None,
+) -> int:
+    """Run the command line on `argv` (default: `sys.argv[1:]`); returns the exit code.
+
+    `out`, `err` and `stdin` default to the process's streams; tests pass their own.
+    """
     out = out or sys.stdout
     err = err or sys.stderr
+    stdin = stdin or sys.stdin
     parser = _parser()
     try:
-        args = parser.parse_args(argv)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            args = parser.parse_args(argv)
     except SystemExit as exc:
         return EXIT_INPUT if exc.code not in (0, None) else EXIT_OK
     try:
@@ -261,7 +409,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
             return _cmd_lint(args, out)
         if args.command == "fmt":
             return _cmd_fmt(args, out)
-        return _cmd_decide(args, out, explain=args.command == "explain")
+        return _cmd_decide(args, out, err, stdin)
     except (LoadError, CompileError, RequestError, _InputError) as exc:
         print(f"policy-engine {args.command}: error", file=err)
         for p in exc.problems:
@@ -272,6 +420,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         return EXIT_INPUT
     except BrokenPipeError:
         return EXIT_OK
+    except OSError as exc:  # a file that cannot be read or written is bad input, not an engine fault
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"policy-engine {args.command}: {where}{exc.strerror or exc}", file=err)
+        return EXIT_INPUT
 
 
 if __name__ == "__main__":

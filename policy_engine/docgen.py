@@ -1,16 +1,28 @@
 """Reference pages generated from the policies: one Markdown page per platform, listing every policy
-version, its window, its sources and its rules. `tests/test_docs.py` keeps `docs/platforms/` in step."""
+version, its window, its sources and its rules. `tests/test_docs.py` keeps `docs/platforms/` in step.
+
+`python -m policy_engine.docgen [--policies DIR] [--out DIR] [--check]` writes (or, with `--check`,
+compares) the pages; exit 0 when written or up to date, 1 when `--check` finds a page out of date, 2 on
+bad input.
+"""
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import sys
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 
+from .errors import LoadError
 from .explain import describe
+from .load import load_documents
 from .model import Policy
+from .resources import data_dir
 
-__all__ = ["platform_page", "write_pages"]
+__all__ = ["main", "pages", "platform_page", "write_pages"]
 
 
 def _window(p: Policy) -> str:
@@ -87,21 +99,89 @@ def platform_page(platform: str, policies: Sequence[Policy], root: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+def pages(policies: Sequence[Policy], root: Path) -> dict[str, str]:
+    """File name (`<platform>.md`, `common.md` for `*`) -> page text, for every platform."""
+    return {
+        ("common.md" if platform == "*" else f"{platform}.md"): platform_page(platform, policies, root)
+        for platform in sorted({p.platform for p in policies})
+    }
+
+
 def write_pages(policies: Sequence[Policy], root: Path, out: Path) -> list[Path]:
     """Write `out/<platform>.md` for every platform (and `common.md` for `*`); returns the files."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for platform in sorted({p.platform for p in policies}):
-        path = out / ("common.md" if platform == "*" else f"{platform}.md")
-        path.write_text(platform_page(platform, policies, root), encoding="utf-8")
+    for name, text in pages(policies, root).items():
+        path = out / name
+        path.write_text(text, encoding="utf-8")
         written.append(path)
     return written
 
 
-if __name__ == "__main__":
-    from .load import load_documents
-    from .resources import data_dir
+DEFAULT_OUT = Path("docs") / "platforms"
 
-    repo = Path(__file__).resolve().parent.parent
-    pages = write_pages(load_documents([data_dir("policies")]), repo, repo / "docs" / "platforms")
-    print("\n".join(map(str, pages)))
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m policy_engine.docgen",
+        description="Write one Markdown page per platform from the policy documents.",
+    )
+    parser.add_argument(
+        "--policies",
+        metavar="DIR",
+        help="the policy folder (default: the shipped policies); file paths in the "
+        "pages are relative to its parent folder",
+    )
+    parser.add_argument(
+        "--out", metavar="DIR", help=f"where the pages go (default: {DEFAULT_OUT} in the current folder, if it exists)"
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 if a page is missing or out of date"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Run the page generator on `argv` (default: `sys.argv[1:]`); returns the exit code."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            args = _parser().parse_args(argv)
+    except SystemExit as exc:
+        return 2 if exc.code not in (0, None) else 0
+    target = Path(args.out) if args.out else DEFAULT_OUT
+    if args.out is None and not target.is_dir():
+        print(f"docgen: {target.resolve()} does not exist; expected --out DIR or a run from the repository", file=err)
+        return 2
+    if target.exists() and not target.is_dir():
+        print(f"docgen: {target} is not a folder; expected a folder for the pages", file=err)
+        return 2
+    policy_dir = Path(args.policies) if args.policies else data_dir("policies")
+    try:
+        policies = load_documents([policy_dir])
+    except LoadError as exc:
+        print(f"docgen: {exc}", file=err)
+        return 2
+    expected = pages(policies, policy_dir.resolve().parent)
+    if args.check:
+        stale = [
+            target / name
+            for name, text in expected.items()
+            if not (target / name).is_file() or (target / name).read_text(encoding="utf-8") != text
+        ]
+        for path in stale:
+            print(f"out of date: {path}", file=out)
+        print(f"{len(stale)} of {len(expected)} pages out of date", file=out)
+        return 1 if stale else 0
+    try:
+        written = write_pages(policies, policy_dir.resolve().parent, target)
+    except OSError as exc:
+        print(f"docgen: cannot write the pages to {target}: {exc.strerror or exc}", file=err)
+        return 2
+    print("\n".join(map(str, written)), file=out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -9,9 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
+import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
+
+import attrs
 
 from . import schemas
 from .check import check_policies
@@ -36,7 +40,31 @@ from .model import (
     Text,
 )
 
-__all__ = ["COMPARISON_OPS", "discover", "load_documents", "parse_policy", "read_json"]
+__all__ = [
+    "COMPARISON_OPS",
+    "MAX_DEPTH",
+    "NON_POLICY_NAMES",
+    "Skipped",
+    "check_depth",
+    "discover",
+    "load_documents",
+    "looks_like_policy",
+    "parse_json",
+    "parse_policy",
+    "read_json",
+    "skipped_files",
+]
+
+MAX_DEPTH = 64
+"""How deeply objects and lists may nest in a policy or a request (the shipped ones stay below 16)."""
+
+NON_POLICY_NAMES = {
+    "taxonomy.json": "a taxonomy (read by lint), not a policy",
+    "invariants.json": "invariants, not a policy",
+}
+"""Files of a policy folder that are known not to be policies, and what they are."""
+
+_POLICY_KEYS = ("id", "version", "platform", "rules")
 
 COMPARISON_OPS = (
     "equals",
@@ -53,38 +81,281 @@ COMPARISON_OPS = (
 )
 
 
-def read_json(path: Path) -> tuple[Any, list[Problem]]:
-    """Parse a JSON file; a syntax error becomes a Problem with line and column."""
+def _pointer(parts: Iterable[str | int]) -> str:
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def _too_deep(file: str, pointer: str, limit: int) -> Problem:
+    return Problem(file, pointer, f"nested deeper than {limit} levels; expected at most {limit}", code="depth")
+
+
+def check_depth(value: Any, file: str = "", limit: int = MAX_DEPTH) -> list[Problem]:
+    """A problem at the first object or list nested deeper than `limit` levels (none when within bounds).
+
+    Iterative, so it is safe on values too deep for the recursive schema checks that come after it.
+    """
+    # (node, depth, path) with the path as a linked (parent, key) pair, built in constant time per node
+    stack: list[tuple[Any, int, Any]] = [(value, 1, None)]
+    while stack:
+        node, depth, path = stack.pop()
+        if isinstance(node, dict):
+            children: Iterable[tuple[Any, Any]] = reversed(node.items())  # visited in document order
+        elif isinstance(node, list | tuple):
+            children = reversed(list(enumerate(node)))
+        else:
+            continue
+        if depth > limit:
+            parts: list[Any] = []
+            while path is not None:
+                path, key = path
+                parts.append(key)
+            return [_too_deep(file, _pointer(reversed(parts)), limit)]
+        stack.extend((child, depth + 1, (path, key)) for key, child in children)
+    return []
+
+
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[][{}:,]|[^\s"\][{}:,]+')
+_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+class _NotJsonError(ValueError):
+    pass
+
+
+def _constant(name: str) -> Any:
+    raise _NotJsonError(f"{name} is not JSON; expected a finite number")
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise _NotJsonError(f"the number {text} is too large; expected a finite number")
+    return value
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        raise _NotJsonError("a key appears twice in one object")
+    return value
+
+
+def _scalar_problem(token: str) -> str | None:
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, [Problem(str(path), "", f"cannot read the file: {exc}", code="io")]
+        json.loads(token, parse_constant=_constant, parse_float=_float)
+    except _NotJsonError as exc:
+        return str(exc)
+    except ValueError:  # an integer with more digits than Python converts
+        most = getattr(sys, "get_int_max_str_digits", lambda: 4300)()
+        return f"the number has {len(token.lstrip('-'))} digits; expected at most {most}"
+    return None
+
+
+def _locate(text: str, limit: int) -> tuple[str, str] | None:
+    """(JSON pointer, problem) of the first container nested deeper than `limit`, of the first number that
+    is not a finite JSON number, or of the first key repeated in its object, found in the text without
+    parsing it (the parser fails on all three)."""
+    # one frame per open container: [is_object, key or index, expecting a key, keys seen]
+    frames: list[list[Any]] = []
+    for match in _TOKEN.finditer(text):
+        token = match.group()
+        top = frames[-1] if frames else None
+        if token in ("[", "{"):
+            if len(frames) >= limit:
+                return _pointer(f[1] for f in frames), f"nested deeper than {limit} levels; expected at most {limit}"
+            frames.append([token == "{", 0 if token == "[" else "", token == "{", set()])
+        elif token in ("]", "}"):
+            if frames:
+                frames.pop()
+        elif token == ",":
+            if top is not None:
+                if top[0]:
+                    top[2] = True
+                else:
+                    top[1] += 1
+        elif token.startswith('"'):
+            if top is not None and top[0] and top[2]:
+                try:
+                    key = json.loads(token)
+                except json.JSONDecodeError:
+                    key = token[1:-1]
+                top[1], top[2] = key, False
+                if key in top[3]:
+                    return _pointer(f[1] for f in frames), f"the key {key!r} appears twice; expected each key once"
+                top[3].add(key)
+        elif token != ":":
+            problem = _scalar_problem(token)
+            if problem is not None:
+                return _pointer(f[1] for f in frames), problem
+    return None
+
+
+def _lone_surrogate(value: Any) -> str | None:
+    """The JSON pointer of the first string (or key) holding half of a UTF-16 surrogate pair, which no
+    UTF-8 text can hold."""
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(value, ())]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, str):
+            try:
+                node.encode("utf-8")
+            except UnicodeEncodeError:
+                return _pointer(path)
+        elif isinstance(node, dict):
+            for key, child in reversed(node.items()):  # reversed onto the stack: visited in document order
+                stack.append((child, (*path, key)))
+                stack.append((key, path))
+        elif isinstance(node, list):
+            stack.extend((child, (*path, i)) for i, child in reversed(list(enumerate(node))))
+    return None
+
+
+def parse_json(text: str, file: str, limit: int = MAX_DEPTH) -> tuple[Any, list[Problem]]:
+    """Parse JSON text. A syntax error, nesting deeper than `limit`, a number that is not finite (`NaN`,
+    `Infinity`, `1e999`) or too long, a key repeated in one object (the parser would keep only the last
+    one), or a lone surrogate (`"\\ud800"`) becomes a Problem."""
     try:
-        return json.loads(text), []
+        value = json.loads(text, parse_constant=_constant, parse_float=_float, object_pairs_hook=_object)
     except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno}, column {exc.colno}" if "\n" in text.rstrip("\n") else f"column {exc.colno}"
+        return None, [Problem(file, "", f"malformed JSON at {where}: {exc.msg}", code="json")]
+    except (RecursionError, ValueError) as exc:
+        found = _locate(text, limit)
+        if found is not None:
+            return None, [Problem(file, found[0], found[1], code="depth" if found[1].startswith("nested") else "json")]
+        return None, [Problem(file, "", f"not JSON the engine can read: {exc}", code="json")]
+    problems = check_depth(value, file, limit)
+    if not problems and _SURROGATE.search(text):
+        pointer = _lone_surrogate(value)
+        if pointer is not None:
+            message = "a lone UTF-16 surrogate escape in a string; expected text that UTF-8 can hold"
+            problems = [Problem(file, pointer, message, code="json")]
+    return (None, problems) if problems else (value, [])
+
+
+def decode_utf8(data: bytes, file: str) -> tuple[str | None, list[Problem]]:
+    """Bytes as text; bytes that are not UTF-8 become a Problem with their line and column."""
+    try:
+        return data.decode("utf-8"), []
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        where = f"line {line}, column {column}" if b"\n" in data.rstrip(b"\n") else f"column {column}"
         return None, [
             Problem(
-                str(path),
-                "",
-                f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
-                code="json",
+                file, "", f"not valid UTF-8 at {where} (byte {data[exc.start]:#04x}); expected UTF-8 text", "encoding"
             )
         ]
 
 
+def read_json(path: Path, limit: int = MAX_DEPTH) -> tuple[Any, list[Problem]]:
+    """Parse a JSON file; unreadable bytes, a syntax error or too deep nesting become a Problem."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return None, [Problem(str(path), "", f"cannot read the file: {exc.strerror or exc}", code="io")]
+    text, problems = decode_utf8(data, str(path))
+    if text is None:
+        return None, problems
+    return parse_json(text.removeprefix("\ufeff"), str(path), limit)
+
+
+def looks_like_policy(doc: Any) -> bool:
+    """Whether a JSON value has the shape of a policy document (an object with id, version, platform, rules)."""
+    return isinstance(doc, dict) and all(k in doc for k in _POLICY_KEYS)
+
+
+def _is_policy_file(f: Path, root: Path) -> bool:
+    return f.suffix == ".json" and "tests" not in f.relative_to(root).parts[:-1] and f.name not in NON_POLICY_NAMES
+
+
 def discover(paths: Iterable[str | Path]) -> list[Path]:
-    """Policy files under the given files or folders (`*.json`, skipping `tests/` folders and `taxonomy.json`)."""
+    """Policy files under the given files or folders (`*.json`, skipping `tests/` folders, `taxonomy.json` and
+    `invariants.json`; `skipped_files` lists every file left out). A file given by name is always taken."""
     found: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            found.extend(
-                f
-                for f in sorted(p.rglob("*.json"))
-                if "tests" not in f.relative_to(p).parts[:-1] and f.name != "taxonomy.json"
-            )
+            found.extend(f for f in sorted(p.rglob("*.json")) if f.is_file() and _is_policy_file(f, p))
         else:
             found.append(p)
     return found
+
+
+@attrs.frozen
+class Skipped:
+    """A file or folder of a policy tree that is not loaded as a policy, and why.
+
+    `problem` is set when it looks like a policy (by its name or its content): loading then fails, so no
+    one believes a rule is in force when its file is never read.
+    """
+
+    path: Path
+    reason: str
+    problem: Problem | None = None
+
+
+def _policy_shaped(f: Path) -> bool:
+    """Whether a file holds a policy document (files over 8 MB, or not starting with `{`, are not read)."""
+    try:
+        if f.stat().st_size > 8 << 20:
+            return False
+        with f.open("rb") as fh:
+            if fh.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")[:1] != b"{":
+                return False
+    except OSError:
+        return False
+    doc, problems = read_json(f)
+    return not problems and looks_like_policy(doc)
+
+
+def skipped_files(paths: Iterable[str | Path]) -> list[Skipped]:
+    """Everything under the given folders that `discover` leaves out: one line per `tests/` folder, one per
+    other file; an error for each file that looks like a policy but would not be loaded."""
+    skipped: list[Skipped] = []
+    for root in map(Path, paths):
+        if not root.is_dir():
+            continue
+        test_folders: dict[Path, int] = {}
+        for f in sorted(root.rglob("*")):
+            if not f.is_file() or _is_policy_file(f, root):
+                continue
+            parts = f.relative_to(root).parts[:-1]
+            if "tests" in parts:
+                folder = root.joinpath(*parts[: parts.index("tests") + 1])
+                test_folders[folder] = test_folders.get(folder, 0) + 1
+                if f.suffix.lower() == ".json" and _policy_shaped(f):
+                    message = (
+                        f"a policy document in the test case folder {folder}: it is not loaded; "
+                        "expected policies outside tests/ folders (move it up to its platform folder)"
+                    )
+                    skipped.append(Skipped(f, "a policy in a tests/ folder", Problem(str(f), "", message, "skipped")))
+            elif f.suffix.lower() == ".json" and f.suffix != ".json":
+                message = (
+                    f"the extension {f.suffix!r} is not loaded; expected a policy file name ending in "
+                    "lowercase .json (rename it, or move it out of the policy folder)"
+                )
+                skipped.append(Skipped(f, "not a .json name", Problem(str(f), "", message, "skipped")))
+            elif f.name in NON_POLICY_NAMES:
+                what = NON_POLICY_NAMES[f.name]
+                problem = None
+                if _policy_shaped(f):
+                    message = (
+                        f"a policy document named {f.name}: it is not loaded, the name is reserved for {what}; "
+                        "expected another file name"
+                    )
+                    problem = Problem(str(f), "", message, "skipped")
+                skipped.append(Skipped(f, what, problem))
+            else:
+                problem = None
+                if _policy_shaped(f):
+                    message = "a policy document in a file not named *.json is not loaded; expected a .json name"
+                    problem = Problem(str(f), "", message, "skipped")
+                skipped.append(Skipped(f, "not a .json file", problem))
+        skipped.extend(
+            Skipped(folder, f"test cases ({n} file{'s' if n != 1 else ''}), not policies")
+            for folder, n in test_folders.items()
+        )
+    return sorted(skipped, key=lambda s: str(s.path))
 
 
 def _date(text: str) -> dt.date:
@@ -188,7 +459,7 @@ class _Parser:
 
 def parse_policy(doc: Any, file: str = "<memory>") -> tuple[Policy | None, list[Problem]]:
     """Validate one document against the policy schema and build it; problems instead of a half policy."""
-    problems = schemas.validate("policy", doc, file)
+    problems = check_depth(doc, file) or schemas.validate("policy", doc, file)
     if problems:
         return None, problems
     canonical = json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
@@ -199,9 +470,13 @@ def parse_policy(doc: Any, file: str = "<memory>") -> tuple[Policy | None, list[
 
 
 def load_documents(paths: Sequence[str | Path]) -> list[Policy]:
-    """Load and check every policy file under `paths`; raise LoadError listing every problem."""
+    """Load and check every policy file under `paths`; raise LoadError listing every problem.
+
+    A file in the policy folders that looks like a policy but would not be loaded (a `.JSON` name, a policy
+    in a `tests/` folder or named `taxonomy.json`) is a problem too.
+    """
     files = discover(paths)
-    problems: list[Problem] = []
+    problems: list[Problem] = [s.problem for s in skipped_files(paths) if s.problem is not None]
     if not files:
         problems.append(Problem(", ".join(map(str, paths)), "", "no policy files (*.json) found", code="empty"))
     policies: list[Policy] = []

@@ -184,3 +184,139 @@ def test_shipped_policies_load() -> None:
     engine = Engine.default()
     assert {"aliexpress", "dhgate"} <= engine.platforms
     engine.close()
+
+
+def nested(depth: int) -> Any:
+    """A policy-like object whose `data` holds lists nested `depth` levels below it."""
+    value: Any = "x"
+    for _ in range(depth):
+        value = [value]
+    return dict(copy.deepcopy(BASE), data={"closed": ["shoes"], "deep": value})
+
+
+@pytest.mark.parametrize("depth", [70, 5000])
+def test_deep_nesting_is_a_problem_with_a_pointer(tmp_path: Path, depth: int) -> None:
+    # 5000 levels make the JSON parser itself fail (RecursionError); 70 parse but exceed the bound
+    text = json.dumps(nested(1)).replace('["x"]', "[" * depth + '"x"' + "]" * depth)
+    write(tmp_path, "deep.json", text)
+    (msg,) = problems_of(tmp_path)
+    pointer = "/data/deep" + "/0" * 62
+    assert msg == f"{tmp_path / 'deep.json'}:{pointer}: nested deeper than 64 levels; expected at most 64"
+
+
+def test_nesting_up_to_the_bound_is_accepted() -> None:
+    from policy_engine.load import MAX_DEPTH, check_depth, parse_json
+
+    value: Any = 1
+    for _ in range(MAX_DEPTH):
+        value = {"k": value}
+    assert check_depth(value, "f") == []
+    assert parse_json(json.dumps(value), "f") == (value, [])
+    (problem,) = check_depth({"wrap": value}, "f")
+    assert problem.pointer == "/wrap" + "/k" * (MAX_DEPTH - 1) and "at most 64" in problem.message
+
+
+def test_deep_text_pointer_escapes_keys_and_counts_indices() -> None:
+    from policy_engine.load import parse_json
+
+    text = '{"a/b": [1, "s,]", {"c~": ' + "[" * 3000 + "]" * 3000 + "}]}"
+    value, (problem,) = parse_json(text, "f")
+    assert value is None and problem.pointer == "/a~1b/2/c~0" + "/0" * 61
+
+
+def test_deep_dict_given_to_parse_policy_is_a_problem_not_a_crash() -> None:
+    from policy_engine.load import parse_policy
+
+    policy, problems = parse_policy(nested(3000), "mem")
+    assert policy is None and [p.code for p in problems] == ["depth"]
+
+
+def test_invalid_utf8_names_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "p.json"
+    path.write_bytes(b'{"id": "x",\n  "title": "caf\xe9"}')
+    (msg,) = problems_of(tmp_path)
+    assert msg == f"{path}:/: not valid UTF-8 at line 2, column 16 (byte 0xe9); expected UTF-8 text"
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("p.JSON", "the extension '.JSON' is not loaded"),
+        ("tests/p.json", "a policy document in the test case folder"),
+        ("taxonomy.json", "a policy document named taxonomy.json"),
+        ("invariants.json", "a policy document named invariants.json"),
+        ("p.json.txt", "a policy document in a file not named *.json"),
+    ],
+)
+def test_a_policy_that_would_be_skipped_is_an_error(tmp_path: Path, name: str, expected: str) -> None:
+    write(tmp_path, "good.json", BASE)
+    (tmp_path / name).parent.mkdir(exist_ok=True)
+    write(tmp_path, name, dict(copy.deepcopy(BASE), id="test.hidden"))
+    (msg,) = problems_of(tmp_path)
+    assert msg.startswith(f"{tmp_path / name}:/: {expected}")
+
+
+def test_known_non_policy_files_are_listed_not_loaded(tmp_path: Path) -> None:
+    from policy_engine.load import skipped_files
+
+    write(tmp_path, "good.json", BASE)
+    write(tmp_path, "taxonomy.json", {"platform": "testplatform", "categories": ["shoes"]})
+    write(tmp_path, "notes.md", "# notes")
+    (tmp_path / "tests").mkdir()
+    write(tmp_path, "tests/case.json", {"name": "c", "request": {}, "expect": {"outcome": "deny"}})
+    assert [p.id for p in load_documents([tmp_path])] == ["test.policy"]
+    skipped = [(s.path.relative_to(tmp_path).as_posix(), s.reason, s.problem) for s in skipped_files([tmp_path])]
+    assert skipped == [
+        ("notes.md", "not a .json file", None),
+        ("taxonomy.json", "a taxonomy (read by lint), not a policy", None),
+        ("tests", "test cases (1 file), not policies", None),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "pointer", "message"),
+    [
+        ('{"a": [1, NaN]}', "/a/1", "NaN is not JSON; expected a finite number"),
+        ('{"a": -Infinity}', "/a", "-Infinity is not JSON; expected a finite number"),
+        ('[{"x": 1e999}]', "/0/x", "the number 1e999 is too large; expected a finite number"),
+        ('{"n": ' + "9" * 5000 + "}", "/n", "the number has 5000 digits; expected at most 4300"),
+        ('{"a": {"b": 1, "c": 2, "b": 3}}', "/a/b", "the key 'b' appears twice; expected each key once"),
+        (
+            '{"a": ["ok", "\\ud800"]}',
+            "/a/1",
+            "a lone UTF-16 surrogate escape in a string; expected text that UTF-8 can hold",
+        ),
+        ('{"\\udc00": 1}', "", "a lone UTF-16 surrogate escape in a string; expected text that UTF-8 can hold"),
+    ],
+)
+def test_json_the_engine_cannot_read_safely_is_a_problem(text: str, pointer: str, message: str) -> None:
+    from policy_engine.load import parse_json
+
+    value, problems = parse_json(text, "f")
+    assert value is None and [(p.file, p.pointer, p.message) for p in problems] == [("f", pointer, message)]
+
+
+def test_surrogate_pairs_and_ordinary_numbers_are_read() -> None:
+    from policy_engine.load import parse_json
+
+    assert parse_json('{"e": "\\ud83d\\ude00", "n": [1.5, -2e10, 12]}', "f") == ({"e": "😀", "n": [1.5, -2e10, 12]}, [])
+
+
+def test_a_repeated_key_in_a_policy_is_a_problem(tmp_path: Path) -> None:
+    text = json.dumps(BASE).replace('"rules": [', '"rules": [], "rules": [', 1)
+    write(tmp_path, "p.json", text)
+    assert problems_of(tmp_path) == [
+        f"{tmp_path / 'p.json'}:/rules: the key 'rules' appears twice; expected each key once"
+    ]
+
+
+def test_the_first_problem_in_document_order_is_reported() -> None:
+    from policy_engine.load import check_depth, parse_json
+
+    deep: Any = 1
+    for _ in range(70):
+        deep = [deep]
+    (problem,) = check_depth({"a": 1, "b": [2, deep], "c": deep}, "f")
+    assert problem.pointer == "/b/1" + "/0" * 62  # the 65th level
+    _, (problem,) = parse_json('{"a": "ok", "b": ["\\udc00"], "c": "\\ud800"}', "f")
+    assert problem.pointer == "/b/0"

@@ -11,9 +11,8 @@ from typing import Any
 
 import pytest
 
-from policy_engine import Disagreement, Engine, EngineFault, RequestError
+from policy_engine import Disagreement, Engine, EngineFault, RequestError, runtime
 from policy_engine import engine as engine_module
-from policy_engine import runtime
 from policy_engine.reference import evaluate
 from policy_engine.request import normalize_request
 

@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 import jsonschema
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -57,3 +58,10 @@ def test_fast_checker_agrees_with_jsonschema(req: dict[str, Any], mutation: Any)
         req = _set(req, *mutation)
     expected = not schemas.validate("request", req)
     assert schemas.fast_checker("request")(req) is expected
+
+
+@pytest.mark.parametrize("value", [{"a": 1}, ["enterprise"], []])
+def test_fast_checker_refuses_a_list_or_object_where_a_value_is_listed(value: Any) -> None:
+    req = {"platform": "aliexpress", "seller": {"entity_type": value}, "product": {"category": "shoes"}}
+    assert schemas.fast_checker("request")(req) is False
+    assert schemas.validate("request", req)
