@@ -133,8 +133,18 @@ def _read_requests(source: str, stdin: TextIO) -> tuple[list[_Input], bool]:
     return _lines(data, source), True
 
 
-def _engine(paths: Sequence[str] | None) -> Engine:
-    return Engine.from_directory(*(paths or [str(data_dir("policies"))]))
+def _engine(paths: Sequence[str] | None, verify: float = 0.0) -> Engine:
+    return Engine.from_directory(*(paths or [str(data_dir("policies"))]), verify=verify)
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a fraction between 0 and 1")
+    return value
 
 
 def _cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
@@ -184,7 +194,7 @@ def _decide_all(engine: Engine, items: Sequence[_Input], args: argparse.Namespac
 
 def _cmd_decide(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -> int:
     items, as_lines = _read_requests(args.request, stdin)
-    engine = _engine(args.policies)
+    engine = _engine(args.policies, args.verify)
     try:
         results = _decide_all(engine, items, args)
     finally:
@@ -368,6 +378,16 @@ def _parser() -> argparse.ArgumentParser:
         d.add_argument("--as-of", type=_date, metavar="DATE", help="decide as of this date (YYYY-MM-DD)")
         d.add_argument("--lang", choices=("en", "zh"), default="en", help="language of the text")
         d.add_argument("--all-platforms", action="store_true", help="one decision per platform")
+        d.add_argument(
+            "--verify",
+            type=_fraction,
+            nargs="?",
+            const=1.0,
+            default=0.0,
+            metavar="FRACTION",
+            help="shadow mode: recompute this fraction of decisions (default 1) with the reference "
+            "evaluator; a disagreement gives a deny carrying both answers and exit 1",
+        )
         if name == "decide":
             d.add_argument(
                 "--format",

@@ -459,7 +459,8 @@ class _Parser:
 
 def parse_policy(doc: Any, file: str = "<memory>") -> tuple[Policy | None, list[Problem]]:
     """Validate one document against the policy schema and build it; problems instead of a half policy."""
-    problems = check_depth(doc, file) or schemas.validate("policy", doc, file)
+    problems = check_depth(doc, file) or schemas.value_problems(doc, file, MAX_DEPTH + 1)
+    problems = problems or schemas.validate("policy", doc, file)
     if problems:
         return None, problems
     canonical = json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"))

@@ -136,7 +136,7 @@ def _utf8(text: str) -> bool:
     return True
 
 
-def value_problems(instance: Any, file: str = "") -> list[Problem]:
+def value_problems(instance: Any, file: str = "", max_depth: int = MAX_DEPTH) -> list[Problem]:
     """What the schema cannot say about a JSON value but the rule engine needs, each with its pointer.
 
     Numbers must be finite; integers exactly representable as a double (any up to 2^53 in magnitude);
@@ -175,8 +175,9 @@ def value_problems(instance: Any, file: str = "") -> list[Problem]:
             elif not value.isascii() and not _utf8(value):
                 problems.append(Problem(file, pointer, _BAD_TEXT, code="schema"))
         elif kind is dict or kind is list:
-            if depth >= MAX_DEPTH:
-                problems.append(Problem(file, pointer, TOO_DEEP, code="schema"))
+            if depth >= max_depth:
+                too_deep = f"nested deeper than {max_depth} levels; expected at most {max_depth}"
+                problems.append(Problem(file, pointer, too_deep, code="schema"))
                 continue
             items = value.items() if kind is dict else enumerate(value)
             for key, item in items:

@@ -10,7 +10,9 @@ requests actually meet (a rule that never fires tests nothing).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from hypothesis import strategies as st
 
@@ -18,11 +20,16 @@ from .decision import Decision, Proof
 from .request import resolve_pointer
 from .semantics import compare
 
+if TYPE_CHECKING:
+    from .engine import Engine
+
 __all__ = [
     "BRANDS",
     "CATEGORIES",
     "EDGE_NUMBERS",
     "EDGE_TEXTS",
+    "analyst_requests",
+    "assert_refused_or_matches_reference",
     "check_proofs",
     "extreme_numbers",
     "extreme_texts",
@@ -579,3 +586,53 @@ def mutated(draw: Any, documents: Any, max_mutations: int = 3) -> Any:
         else:
             doc = _replace(doc, pointer, draw(json_values()))
     return doc
+
+
+def analyst_requests(*folders: str | Path) -> list[dict[str, Any]]:
+    """The requests of the analysts' test cases under the policy folders (default: the shipped ones)."""
+    from .resources import data_dir
+
+    out: list[dict[str, Any]] = []
+    for folder in folders or (data_dir("policies"),):
+        for path in sorted(Path(folder).glob("**/tests/*.json")):
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(doc, dict) and isinstance(doc.get("request"), dict):
+                out.append(doc["request"])
+            elif isinstance(doc, dict) and isinstance(doc.get("cases"), list):
+                base: dict[str, Any] = doc["base"] if isinstance(doc.get("base"), dict) else {}
+                out += [{**base, **c["request"]} for c in doc["cases"] if isinstance(c.get("request"), dict)]
+    return out
+
+
+def assert_refused_or_matches_reference(engine: Engine, raw: Any) -> str:
+    """The fuzzing property: a request is refused with a RequestError, or decided as the reference decides.
+
+    Returns "refused" or the outcome. An accepted request must be valid against the request schema and
+    the engine-safety checks; its outcome, deciding rules, advisories and derived conclusions must equal
+    the independent reference evaluator's, with no engine error.
+    """
+    from . import schemas
+    from .errors import RequestError
+    from .reference import evaluate
+    from .request import normalize_request
+
+    try:
+        decision = engine.decide(raw)
+    except RequestError as exc:
+        assert exc.problems, "a RequestError names at least one problem"
+        for problem in exc.problems:
+            assert problem.pointer == "" or problem.pointer.startswith("/"), problem
+            str(problem).encode("utf-8")
+        return "refused"
+    assert schemas.validate("request", raw) == [], "the engine accepted a request the schema refuses"
+    assert schemas.value_problems(raw) == [], "the engine accepted a value it cannot compare faithfully"
+    req = normalize_request(raw)
+    ref = evaluate(engine.in_force(req["platform"], dt.date.fromisoformat(req["as_of"])), req)
+    assert decision.error is None, decision.error
+    got = (decision.outcome, decision.rules, tuple(a.rule for a in decision.advisories), decision.derived)
+    want = (ref.outcome, ref.rules, ref.advisories, ref.derived)
+    assert got == want, (
+        f"the network decided {got}, the reference evaluator {want}, for "
+        f"{json.dumps(raw, ensure_ascii=True, sort_keys=True)[:4000]}"
+    )
+    return decision.outcome

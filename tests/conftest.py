@@ -20,6 +20,6 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.enviro
 
 @pytest.fixture(scope="session")
 def engine() -> Engine:
-    eng = Engine.from_directory(ROOT / "policies")
+    eng = Engine.from_directory(ROOT / "policies", verify=1.0)  # every decision checked by the reference
     yield eng
     eng.close()

@@ -6,7 +6,6 @@ The default profile keeps this quick; `python bench/fuzz.py` runs the same prope
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import shutil
 from pathlib import Path
@@ -16,47 +15,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from policy_engine import CompileError, Engine, LoadError, RequestError, schemas
-from policy_engine.reference import evaluate
-from policy_engine.request import normalize_request
-from policy_engine.testing import json_values, mutated
+from policy_engine import CompileError, Engine, LoadError, RequestError
+from policy_engine.testing import analyst_requests, assert_refused_or_matches_reference, json_values, mutated
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
 
 
-def corpus_requests() -> list[dict[str, Any]]:
-    """The requests of the analysts' test cases: real shapes, on every platform."""
-    out = []
-    for path in sorted(POLICIES.glob("*/tests/*.json")):
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        if isinstance(doc, dict) and isinstance(doc.get("request"), dict):
-            out.append(doc["request"])
-    return out
-
-
-CORPUS = corpus_requests()
-
-
-def assert_refused_or_agrees(engine: Engine, raw: Any) -> str:
-    """The fuzzing property; returns "refused" or the outcome."""
-    try:
-        decision = engine.decide(raw)
-    except RequestError as exc:
-        assert exc.problems, "a RequestError names at least one problem"
-        for problem in exc.problems:
-            assert problem.pointer == "" or problem.pointer.startswith("/")
-            str(problem).encode("utf-8")
-        return "refused"
-    # Accepted: the request is valid, and the network decided it as the reference evaluator does.
-    assert schemas.validate("request", raw) == []
-    assert schemas.value_problems(raw) == []
-    req = normalize_request(raw)
-    ref = evaluate(engine.in_force(req["platform"], dt.date.fromisoformat(req["as_of"])), req)
-    assert decision.error is None, decision.error
-    got = (decision.outcome, decision.rules, tuple(a.rule for a in decision.advisories), decision.derived)
-    assert got == (ref.outcome, ref.rules, ref.advisories, ref.derived), json.dumps(raw, ensure_ascii=True)[:2000]
-    return decision.outcome
+CORPUS = analyst_requests(POLICIES)
+assert_refused_or_agrees = assert_refused_or_matches_reference
 
 
 def test_the_corpus_is_real() -> None:

@@ -266,3 +266,25 @@ def test_threads_with_bad_requests_do_not_harm_others(engine: Engine) -> None:
     for t in threads:
         t.join()
     assert failures == []
+
+
+def test_cli_shadow_mode_turns_a_disagreement_into_a_deny_and_exit_1(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from policy_engine import cli
+    from policy_engine.reference import ReferenceResult
+
+    request = str(EXAMPLES / "aliexpress-shoes-allowed.json")
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.main(["decide", request, "--verify"], out, err) == 0
+    assert json.loads(out.getvalue())["outcome"] == "allow"
+    monkeypatch.setattr(engine_module, "evaluate", lambda policies, req, default: ReferenceResult("review", (), (), ()))
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.main(["decide", request, "--verify", "1"], out, err) == 1
+    decision = json.loads(out.getvalue())
+    assert decision["outcome"] == "deny" and "shadow check failed" in decision["error"]
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.main(["decide", request, "--verify", "0"], out, err) == 0  # off: no second opinion
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["decide", request, "--verify", "2"], io.StringIO(), io.StringIO())
+    assert exit_info.value.code == 2
