@@ -159,7 +159,12 @@ def request_digest(request: dict[str, Any]) -> str:
 
 def policy_set_digest(digests: Iterable[str]) -> str:
     """The digest of a set of policy documents: over the JSON array of their digests, sorted."""
-    return _sha256(sorted(digests))
+    return _policy_set_digest(tuple(sorted(digests)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _policy_set_digest(digests: tuple[str, ...]) -> str:  # a few sets per engine: computed once each
+    return _sha256(list(digests))
 
 
 @functools.cache
