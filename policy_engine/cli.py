@@ -143,7 +143,8 @@ def _cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
         code = EXIT_OK
         for label, recorded in decisions:
             differences, notes = verify(engine, recorded, request, args.request)
-            head = f"{label} ({recorded['platform']}): " if len(decisions) > 1 else ""
+            platform = recorded["platform"]
+            head = "" if not label else f"{label}: " if label == f"/{platform}" else f"{label} ({platform}): "
             if differences:
                 code = EXIT_FAULT
                 print(f"{head}different decision (recorded → re-decided):", file=out)
