@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import importlib.metadata
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -171,3 +172,11 @@ def test_receipt_is_required_by_the_schema(engine: Engine) -> None:
     out = engine.decide(REQUEST).to_dict()
     out["receipt"]["request_digest"] = "sha256:xyz"
     assert [p.pointer for p in schemas.validate("decision", out)] == ["/receipt/request_digest"]
+
+
+def test_receipt_fields_are_documented() -> None:
+    root = Path(__file__).resolve().parent.parent
+    text = (root / "docs" / "language.md").read_text(encoding="utf-8")
+    fields = schemas.load_schema("decision")["properties"]["receipt"]["properties"]
+    assert set(fields) == {"request_digest", "policy_set_digest", "package_version", "engine_version"}
+    assert [f for f in fields if f"`{f}`" not in text] == []
