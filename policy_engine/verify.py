@@ -68,8 +68,8 @@ def _candidates(path: Path) -> tuple[list[tuple[str, str, Any]], list[Problem]]:
 def read_decisions(path: Path) -> tuple[list[tuple[str, dict[str, Any]]], list[Problem]]:
     """The decisions in a file: one decision, a list, a map of platform to decision, or JSON lines.
 
-    Returns (label, decision) for each (the label as in `_candidates`), or the problems (file, JSON pointer, what was
-    expected): every decision must be valid against `schemas/decision.json`, receipt included.
+    Returns (label, decision) for each (the label as in `_candidates`), or the problems (file, JSON pointer,
+    what was expected): every decision must be valid against `schemas/decision.json`, receipt included.
     """
     found, problems = _candidates(path)
     if problems:
@@ -115,11 +115,19 @@ def _listing(items: list[str]) -> str:
     return ", ".join(items) if items else "(none)"
 
 
+_PROOF_KEYS = {"rule", "concludes", "file", "steps"}
+
+
 def _diff(a: Any, b: Any, pointer: str = "") -> Iterator[str]:
-    """JSON pointers where two JSON values differ, with both values."""
+    """JSON pointers where two JSON values differ, with both values.
+
+    The `file` of a proof, where the policy was read from, is not compared: it is not part of the decision.
+    """
     if isinstance(a, dict) and isinstance(b, dict):
+        proof = a.keys() == _PROOF_KEYS == b.keys()
         for key in sorted(a.keys() | b.keys()):
-            yield from _diff(a.get(key), b.get(key), f"{pointer}/{_escape(key)}")
+            if not (proof and key == "file"):
+                yield from _diff(a.get(key), b.get(key), f"{pointer}/{_escape(key)}")
     elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
         for i, (x, y) in enumerate(zip(a, b, strict=True)):
             yield from _diff(x, y, f"{pointer}/{i}")
@@ -182,13 +190,7 @@ def compare(recorded: dict[str, Any], fresh: dict[str, Any]) -> list[str]:
         if recorded.get(key) != fresh.get(key):
             out.append(f"{key}: {recorded.get(key) or '(none)'} → {fresh.get(key) or '(none)'}")
     # The same rules, remedies and conclusions, but other details (a message, a proof): by JSON pointer.
-    # Where the policy files were read from (`proof/file`) is not part of the decision.
-    details = [
-        d
-        for key in same_shape
-        for d in _diff(recorded[key], fresh[key], f"/{key}")
-        if not d.split(":", 1)[0].endswith("/file")
-    ]
+    details = [d for key in same_shape for d in _diff(recorded[key], fresh[key], f"/{key}")]
     out.extend(details[:10])
     if len(details) > 10:
         out.append(f"... and {len(details) - 10} more differences in details")

@@ -68,6 +68,16 @@ def test_tampered_rule_is_named(decided: Path, tmp_path: Path) -> None:
     ) in out.splitlines()
 
 
+def test_tampered_proof_is_named_by_pointer(decided: Path, tmp_path: Path) -> None:
+    doc = json.loads(decided.read_text(encoding="utf-8"))
+    evidence = doc["reasons"][0]["proof"]["steps"][0]["evidence"][0]
+    assert evidence == {"pointer": "/product/category", "value": "shoes/sneakers"}
+    evidence["value"] = "shoes/boots"
+    code, out, _ = run("verify", str(write(tmp_path / "d.json", doc)), str(DENIED))
+    assert code == 1
+    assert out.splitlines()[1:] == ['  /reasons/0/proof/steps/0/evidence/0/value: "shoes/boots" → "shoes/sneakers"']
+
+
 def test_changed_request_names_the_digest(decided: Path, tmp_path: Path) -> None:
     req = json.loads(DENIED.read_text(encoding="utf-8"))
     req["product"]["title"] = "another title"  # a field no rule reads: the same outcome, another request
