@@ -246,6 +246,35 @@ def _table(results: Sequence[_Result]) -> str:
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r[:4], widths, strict=True)) + "  " + r[4] for r in rows)
 
 
+def _cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
+    """Re-decide the request of each decision in the file; 0 if every one is the same, 1 otherwise."""
+    from .verify import read_decisions, verify
+
+    decisions, problems = read_decisions(Path(args.decision))
+    request, request_problems = read_json(Path(args.request))
+    if problems or request_problems:
+        raise _InputError([*problems, *request_problems])
+    engine = _engine(args.policies)
+    try:
+        code = EXIT_OK
+        for label, recorded in decisions:
+            differences, notes = verify(engine, recorded, request, args.request)
+            platform = recorded["platform"]
+            head = "" if not label else f"{label}: " if label == f"/{platform}" else f"{label} ({platform}): "
+            if differences:
+                code = EXIT_FAULT
+                print(f"{head}different decision (recorded → re-decided):", file=out)
+                for line in differences:
+                    print(f"  {line}", file=out)
+            else:
+                print(f"{head}same decision", file=out)
+            for note in notes:
+                print(f"  note: {note}", file=out)
+        return code
+    finally:
+        engine.close()
+
+
 def _cmd_test(args: argparse.Namespace, out: TextIO) -> int:
     from .suite import cases_from, junit_xml, measure_coverage, report_failure, run_cases
 
@@ -398,6 +427,10 @@ def _parser() -> argparse.ArgumentParser:
             d.add_argument("--proofs", action="store_true", help="with --format text, include proof trees")
         else:
             d.set_defaults(format="text", proofs=True)
+    ver = sub.add_parser("verify", help="re-decide a stored decision's request; say what differs (exit 1)")
+    ver.add_argument("decision", help="the decision, as printed by `decide --format json` (or JSON lines of them)")
+    ver.add_argument("request", help="the request .json that was decided")
+    ver.add_argument("--policies", action="append", metavar="DIR", help="policy folder (default: the shipped policies)")
     return parser
 
 
@@ -429,6 +462,8 @@ def main(
             return _cmd_lint(args, out)
         if args.command == "fmt":
             return _cmd_fmt(args, out)
+        if args.command == "verify":
+            return _cmd_verify(args, out)
         return _cmd_decide(args, out, err, stdin)
     except (LoadError, CompileError, RequestError, _InputError) as exc:
         print(f"policy-engine {args.command}: error", file=err)

@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import importlib.metadata
+import json
+from collections.abc import Iterable
 from typing import Any
 
 import attrs
 
-__all__ = ["Decision", "Evidence", "PolicyRef", "Proof", "Reason", "RemedyRef", "Step"]
+__all__ = [
+    "Decision",
+    "Evidence",
+    "PolicyRef",
+    "Proof",
+    "Reason",
+    "Receipt",
+    "RemedyRef",
+    "Step",
+    "canonical_json",
+    "engine_version",
+    "policy_set_digest",
+    "request_digest",
+]
 
 SEVERITY = {"allow": 0, "review": 1, "deny": 2}
 
@@ -112,6 +130,70 @@ class PolicyRef:
         return {"id": self.id, "version": self.version, "digest": self.digest}
 
 
+def canonical_json(value: Any) -> bytes:
+    """The canonical serialisation that digests are taken over (policies, requests, policy sets).
+
+    UTF-8 JSON with object keys sorted (by code point), no whitespace (`,` and `:` separators), non-ASCII
+    characters written as themselves rather than `\\u` escapes, and numbers as Python's `json` writes them
+    (`1` and `1.0` differ; `NaN` and `Infinity` as such). A lone surrogate, which JSON text can hold but
+    UTF-8 cannot, is encoded as its three bytes (`surrogatepass`). This is the serialisation the policy
+    digests have always used.
+    """
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return text.encode("utf-8", "surrogatepass")
+
+
+def _sha256(value: Any) -> str:
+    return "sha256:" + hashlib.sha256(canonical_json(value)).hexdigest()
+
+
+def request_digest(request: dict[str, Any]) -> str:
+    """`sha256:` and the hex SHA-256 of the canonical JSON of a request as normalized for deciding.
+
+    The normalized request is what was decided: `as_of` is filled in (the request's own, the date given
+    to `decide`, or today) and so is `seller.account_status` (default `active`), and `platform` is the
+    platform decided on (`decide_everywhere` replaces it). Re-deciding that request reproduces the decision.
+    """
+    return _sha256(request)
+
+
+def policy_set_digest(digests: Iterable[str]) -> str:
+    """The digest of a set of policy documents: over the JSON array of their digests, sorted."""
+    return _policy_set_digest(tuple(sorted(digests)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _policy_set_digest(digests: tuple[str, ...]) -> str:  # a few sets per engine: computed once each
+    return _sha256(list(digests))
+
+
+@functools.cache
+def engine_version() -> str:
+    """The version of the rule engine (durable_rules) installed, or `unknown`."""
+    try:
+        return importlib.metadata.version("durable-rules")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+@attrs.frozen
+class Receipt:
+    """What an auditor needs to check a decision later: the request, the policies and the software."""
+
+    request_digest: str | None  # None only for a decision built without its request
+    policy_set_digest: str
+    package_version: str
+    engine_version: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "request_digest": self.request_digest,
+            "policy_set_digest": self.policy_set_digest,
+            "package_version": self.package_version,
+            "engine_version": self.engine_version,
+        }
+
+
 @attrs.frozen
 class Decision:
     """The answer for one request on one platform."""
@@ -129,6 +211,8 @@ class Decision:
     error: str | None = None
     marketplace: str | None = None
     request: dict[str, Any] | None = attrs.field(default=None, eq=False, repr=False)
+    # The digest of `request`, when the decision travels without it (worker processes drop the request).
+    request_digest: str | None = attrs.field(default=None, eq=False, repr=False)
 
     @property
     def rules(self) -> tuple[str, ...]:
@@ -138,6 +222,21 @@ class Decision:
     @property
     def allowed(self) -> bool:
         return self.outcome == "allow"
+
+    @property
+    def receipt(self) -> Receipt:
+        """The decision's receipt, computed on demand (deciding does not pay for the digests)."""
+        from . import __version__
+
+        digest = self.request_digest
+        if digest is None and self.request is not None:
+            digest = request_digest(self.request)
+        return Receipt(
+            request_digest=digest,
+            policy_set_digest=policy_set_digest(p.digest for p in self.policies),
+            package_version=__version__,
+            engine_version=engine_version(),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """A plain dict valid against `schemas/decision.json`."""
@@ -157,4 +256,5 @@ class Decision:
             out["marketplace"] = self.marketplace
         if self.error is not None:
             out["error"] = self.error
+        out["receipt"] = self.receipt.to_dict()
         return out

@@ -20,7 +20,7 @@ from typing import Any
 
 import attrs
 
-from .decision import Decision
+from .decision import Decision, request_digest
 from .engine import Engine
 from .explain import error_decision
 from .request import normalize_request
@@ -35,10 +35,16 @@ def _start(paths: tuple[str, ...]) -> None:
     _ENGINE = Engine.from_directory(*paths) if paths else Engine.default()
 
 
+def _without_request(d: Decision) -> Decision:
+    """The decision without its request, which the caller has, but with the request's digest (for its receipt)."""
+    digest = request_digest(d.request) if d.request is not None else d.request_digest
+    return attrs.evolve(d, request=None, request_digest=digest)
+
+
 def _decide(chunk: list[dict[str, Any]], proofs: bool) -> list[Decision]:
     assert _ENGINE is not None
     # The request goes back to the caller anyway: not sending it again halves what crosses the pipe.
-    return [attrs.evolve(d, request=None) for d in _ENGINE.decide_many(chunk, proofs=proofs)]
+    return [_without_request(d) for d in _ENGINE.decide_many(chunk, proofs=proofs)]
 
 
 def decide_in_workers(
@@ -52,7 +58,7 @@ def decide_in_workers(
     """Decide requests in `workers` processes (default: one per core), in order.
 
     A bad request raises RequestError (from the worker that met it). The decisions do not carry the
-    request (`Decision.request` is None): the caller has it.
+    request (`Decision.request` is None): the caller has it. They carry its digest, for their receipts.
     """
     reqs = list(requests)
     chunks = [reqs[i : i + chunk_size] for i in range(0, len(reqs), chunk_size)]
@@ -64,7 +70,9 @@ def decide_in_workers(
         results[i] = _run(chunks, [i], paths, 1, proofs)[i]
         if results[i] is None:
             results[i] = [
-                error_decision(r["platform"], r["as_of"], "the worker process deciding this request died", None)
+                _without_request(
+                    error_decision(r["platform"], r["as_of"], "the worker process deciding this request died", None, r)
+                )
                 for r in (normalize_request(x) for x in chunks[i])
             ]
     return [d for chunk in results if chunk is not None for d in chunk]
