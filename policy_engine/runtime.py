@@ -27,8 +27,8 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+import _policy_engine_dre as dre
 import attrs
-import durable_rules_engine as dre
 
 from .compile import DERIVED_TYPE, INIT_RULE, TRIGGER_TYPE, Compiled, RuleAction
 from .errors import EngineFault
