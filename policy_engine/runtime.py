@@ -3,7 +3,8 @@
 How the engine's traps are avoided (see docs/performance.md and docs/design.md):
 
 * No `durable.engine.Host`: its background dispatcher threads read freed sessions and crash. This module
-  calls the C extension directly and runs every action synchronously on the calling thread.
+  calls the C extension directly and runs every action synchronously on the calling thread. The extension
+  is durable_rules' own C core, built into this distribution as `_policy_engine_dre` (hatch_build.py).
 * One live session per ruleset at a time, under a lock: sessions are located by a 32-bit hash of the
   session id, so two live sessions could merge; with one there is nothing to collide with. The lock also
   makes concurrent calls from several threads safe (the C core holds the GIL anyway).
@@ -37,8 +38,8 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+import _policy_engine_dre as dre
 import attrs
-import durable_rules_engine as dre
 
 from .compile import DERIVED_TYPE, INIT_RULE, SEEN_RULE, SEEN_TYPE, TRIGGER_TYPE, Compiled, RuleAction
 from .errors import EngineFault

@@ -1,0 +1,124 @@
+"""Wheel build hook: compile the rule engine, durable_rules 2.0.28, into the private module `_policy_engine_dre`.
+
+durable_rules is published on the package index as source only, and its C extension calls
+`PyEval_CallObject`, which CPython 3.13 removed: built as published, it does not import on 3.13 or later.
+This hook fetches that exact source distribution with pip (hash pinned below; pip's own configuration
+decides where from), compiles its C sources as one extension with `PyEval_CallObject` defined as its
+replacement `PyObject_CallObject` (the same call with the same arguments; the fix upstream merged but
+never released), and ships the result in our wheel as the top-level module `_policy_engine_dre`, next to
+the `policy_engine` package. `policy_engine.runtime` is the only importer.
+
+The module is top level, not inside `policy_engine`, so that it is found whichever copy of
+`policy_engine` is imported: the installed one, or a checkout's when `python -m pytest` runs in it (the
+checkout comes first on `sys.path`). Editable installs get it the same way, in site-packages, and the
+checkout is never written to. The Python layer of durable_rules (`durable.*`) is not used and not shipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from hatchling.builders.hooks.plugin.interface import BuildHookInterface
+
+ENGINE_REQUIREMENT = "durable-rules==2.0.28"
+ENGINE_SDIST = "durable_rules-2.0.28.tar.gz"
+ENGINE_SDIST_SHA256 = "053b26f5e48d312d4fa27995243f954671be6eece477f150c059c364eb4d7d61"
+ENGINE_ROOT = "durable_rules-2.0.28"
+MODULE = "_policy_engine_dre"
+MACROS = [
+    ("_GNU_SOURCE", None),  # as durable_rules' own setup.py
+    ("PyEval_CallObject", "PyObject_CallObject"),  # removed in CPython 3.13
+    ("PyInit_durable_rules_engine", f"PyInit_{MODULE}"),  # the module's init function, for its new name
+]
+CORE_SOURCES = ["json", "rete", "state", "events", "regex"]  # src/rules/*.c, as durable_rules' own setup.py
+
+
+class EngineBuildHook(BuildHookInterface):
+    PLUGIN_NAME = "custom"
+
+    def initialize(self, version: str, build_data: dict[str, Any]) -> None:
+        self._work = Path(tempfile.mkdtemp(prefix="policy-engine-build-"))
+        try:
+            sdist = self._download(self._work / "download")
+            source = self._unpack(sdist, self._work / "source")
+            library = self._compile(source, self._work)
+        except BaseException:
+            shutil.rmtree(self._work, ignore_errors=True)
+            raise
+        build_data["force_include"][str(library)] = library.name
+        build_data["extra_metadata"][str(source / "LICENSE")] = "durable_rules-LICENSE"
+        build_data["pure_python"] = False
+        build_data["infer_tag"] = True
+
+    def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:
+        shutil.rmtree(self._work, ignore_errors=True)
+
+    def _download(self, dest: Path) -> Path:
+        """The durable_rules source distribution, through pip (its index, proxy and cache settings)."""
+        dest.mkdir(parents=True)
+        pinned = dest.parent / "engine-requirement.txt"
+        pinned.write_text(f"{ENGINE_REQUIREMENT} --hash=sha256:{ENGINE_SDIST_SHA256}\n", encoding="utf-8")
+        self.app.display_info(f"fetching the {ENGINE_REQUIREMENT} source distribution with pip")
+        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:"]
+        # --no-build-isolation: pip reads the sdist's metadata with the setuptools of this build environment
+        # instead of installing setuptools into yet another one.
+        command += ["--no-build-isolation", "--require-hashes", "-r", str(pinned), "-d", str(dest)]
+        subprocess.run(command, check=True)
+        sdist = dest / ENGINE_SDIST
+        digest = hashlib.sha256(sdist.read_bytes()).hexdigest()
+        if digest != ENGINE_SDIST_SHA256:  # pip checked it already; this guards against a changed pip setup
+            raise RuntimeError(f"{sdist.name} has sha256 {digest}, expected {ENGINE_SDIST_SHA256}")
+        return sdist
+
+    @staticmethod
+    def _unpack(sdist: Path, dest: Path) -> Path:
+        with tarfile.open(sdist) as tar:
+            if hasattr(tarfile, "data_filter"):
+                tar.extractall(dest, filter="data")
+            else:  # Python 3.10 before 3.10.12: check the members by hand
+                root = dest.resolve()
+                for member in tar.getmembers():
+                    target = (dest / member.name).resolve()
+                    if not (member.isfile() or member.isdir()) or not target.is_relative_to(root):
+                        raise RuntimeError(f"unexpected member {member.name!r} in {sdist.name}")
+                tar.extractall(dest)
+        return dest / ENGINE_ROOT
+
+    def _compile(self, source: Path, work: Path) -> Path:
+        """Compile the engine's C sources into one extension module with setuptools' build_ext."""
+        from setuptools import Distribution, Extension
+
+        src = source / "src"
+        extension = Extension(
+            MODULE,
+            sources=[str(src / "rulespy" / "rules.c"), *(str(src / "rules" / f"{name}.c") for name in CORE_SOURCES)],
+            include_dirs=[str(src / "rules")],
+            define_macros=MACROS,
+            extra_compile_args=_compile_args(),
+        )
+        build_ext = Distribution({"name": MODULE, "ext_modules": [extension]}).get_command_obj("build_ext")
+        build_ext.build_lib = str(work / "lib")
+        build_ext.build_temp = str(work / "obj")
+        build_ext.parallel = os.cpu_count() or 1
+        build_ext.ensure_finalized()
+        self.app.display_info(f"compiling {MODULE} from {source.name}")
+        build_ext.run()
+        (library,) = (Path(p) for p in build_ext.get_outputs())
+        return library
+
+
+def _compile_args() -> list[str]:
+    """durable_rules' own compiler flags (its setup.py sets them in CFLAGS, overriding the environment's)."""
+    if sys.platform == "win32":
+        return []
+    if sys.platform == "darwin":
+        return ["-std=c99", "-fcommon"]
+    return ["-std=c99"]
