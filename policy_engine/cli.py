@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
-import importlib.metadata
 import json
 import sys
 from collections.abc import Sequence
@@ -32,7 +31,7 @@ from .errors import (
 )
 from .explain import render_text
 from .load import decode_utf8, discover, load_documents, looks_like_policy, parse_json, read_json, skipped_files
-from .resources import data_dir
+from .resources import ENGINE_VERSION, data_dir
 
 __all__ = ["main"]
 
@@ -53,11 +52,7 @@ def _date(text: str) -> dt.date:
 
 
 def _version() -> str:
-    try:
-        durable = importlib.metadata.version("durable_rules")
-    except importlib.metadata.PackageNotFoundError:
-        durable = "not installed"
-    return f"policy-engine {__version__} (durable_rules {durable})"
+    return f"policy-engine {__version__} (durable_rules {ENGINE_VERSION})"
 
 
 @attrs.frozen

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import importlib.metadata
 import json
 from collections.abc import Iterable
 from typing import Any
 
 import attrs
+
+from .resources import ENGINE_VERSION
 
 __all__ = [
     "Decision",
@@ -167,13 +168,9 @@ def _policy_set_digest(digests: tuple[str, ...]) -> str:  # a few sets per engin
     return _sha256(list(digests))
 
 
-@functools.cache
 def engine_version() -> str:
-    """The version of the rule engine (durable_rules) installed, or `unknown`."""
-    try:
-        return importlib.metadata.version("durable-rules")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
+    """The version of the rule engine (durable_rules) built into the package."""
+    return ENGINE_VERSION
 
 
 @attrs.frozen

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["data_dir"]
+__all__ = ["ENGINE_VERSION", "data_dir"]
+
+# The rule engine's version: the wheel build (hatch_build.py) compiles exactly this durable_rules release
+# into `_policy_engine_dre`; a test keeps the two in step.
+ENGINE_VERSION = "2.0.28"
 
 _HERE = Path(__file__).resolve().parent
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import hashlib
-import importlib.metadata
 import json
 from pathlib import Path
 from typing import Any
@@ -54,7 +53,7 @@ def test_receipt_fields(engine: Engine) -> None:
     d = engine.decide(REQUEST)
     receipt = d.to_dict()["receipt"]
     assert receipt["package_version"] == policy_engine.__version__
-    assert receipt["engine_version"] == importlib.metadata.version("durable-rules")
+    assert receipt["engine_version"] == engine_version() == "2.0.28"
     # The request digest is over the normalized request: as_of and seller.account_status filled in.
     normalized = {**REQUEST, "seller": {**REQUEST["seller"], "account_status": "active"}}
     expected = json.dumps(normalized, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -151,18 +150,10 @@ def test_decision_without_request_has_a_null_request_digest(engine: Engine) -> N
     assert schemas.validate("decision", out) == []
 
 
-def test_engine_version_unknown_without_durable_rules(monkeypatch: pytest.MonkeyPatch) -> None:
-    def missing(name: str) -> str:
-        raise importlib.metadata.PackageNotFoundError(name)
-
-    engine_version.cache_clear()
-    monkeypatch.setattr(importlib.metadata, "version", missing)
-    try:
-        assert engine_version() == "unknown"
-    finally:
-        engine_version.cache_clear()
-        monkeypatch.undo()
-    assert engine_version() == importlib.metadata.version("durable-rules")
+def test_engine_version_is_the_release_the_build_compiles() -> None:
+    build = (Path(__file__).resolve().parent.parent / "hatch_build.py").read_text(encoding="utf-8")
+    assert f'ENGINE_REQUIREMENT = "durable-rules=={engine_version()}"' in build
+    assert engine_version() == "2.0.28"
 
 
 def test_receipt_is_required_by_the_schema(engine: Engine) -> None:
