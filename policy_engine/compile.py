@@ -572,8 +572,14 @@ def compile_policies(platform: str, policies: Sequence[Policy]) -> Compiled:
     tries: dict[str, _Trie] = defaultdict(_Trie)  # per fact type
     triggered: dict[int, int] = defaultdict(int)  # rules waiting on each stratum's trigger
     owners: dict[str, str] = {}
+    users: dict[str, dict[int, int]] = defaultdict(dict)  # per fact type: tests per policy
+    latest: dict[tuple[str, int], str] = {}  # a rule of that policy on that fact type
     plan["keys"]["request"].add("t")
     work: list[tuple[int, Policy, Rule, list[list[Lit]]]] = []
+    if len(pairs) + len(ruleset) > MAX_RULES:  # refuse before any work: each rule needs a network rule
+        raise CompileError(
+            [_too_many_rules(platform, policies, [*ruleset, *(p.cite(r).partition("#")[0] for p, r in pairs)])]
+        )
     for index, (policy, rule) in enumerate(pairs):
         try:
             alternatives = _prune(_dnf(rule.when))
@@ -643,18 +649,15 @@ def compile_policies(platform: str, policies: Sequence[Policy]) -> Compiled:
                     fact_type = seq[0][1] if seq and seq[0][0] == "eq:t" else ""
                     tries[fact_type].add(seq[1:], name)
                     owners.setdefault(fact_type, name)
+                    users[fact_type][id(policy)] = users[fact_type].get(id(policy), 0) + 1
+                    latest[(fact_type, id(policy))] = name
     if len(ruleset) > MAX_RULES:
-        problems.append(
-            Problem(
-                policies[0].file if policies else "",
-                "",
-                f"{len(ruleset)} network rules for platform {platform!r}; durable_rules holds at most "
-                f"{MAX_RULES} (split policies by platform or merge rules)",
-                code="too-large",
-            )
-        )
+        problems.append(_too_many_rules(platform, policies, [name.partition("#")[0] for name in ruleset]))
     for fact_type, trie in tries.items():
         fan, stack, ending = trie.fanout(), trie.stack(), trie.endings()
+        if users[fact_type]:  # blame the policy that puts the most tests on these facts
+            heaviest = max(users[fact_type].items(), key=lambda kv: kv[1])[0]
+            owners[fact_type] = latest[(fact_type, heaviest)]
         if ending >= MAX_SHARED:
             action = actions[owners[fact_type]]
             problems.append(
@@ -709,6 +712,33 @@ def compile_policies(platform: str, policies: Sequence[Policy]) -> Compiled:
             tuple((name, path, where) for (path, _), (name, where) in sorted(plan["filtered"].items())),
         ),
         default_outcome=default,
+    )
+
+
+def _too_many_rules(platform: str, policies: Sequence[Policy], owners: list[str]) -> Problem:
+    """The problem for a network over MAX_RULES, pointing at the policy whose rules crossed the limit.
+
+    `owners` holds, per network rule in compile order, the `policy@version` it comes from (internal rules
+    have names of their own).
+    """
+    counts: dict[str, int] = defaultdict(int)
+    for owner in owners:
+        counts[owner] += 1
+    total, culprit = 0, policies[-1] if policies else None
+    for policy in policies:
+        key = f"{policy.id}@{policy.version}"
+        total += counts.get(key, 0)
+        if total > MAX_RULES - (len(owners) - sum(counts.get(f"{p.id}@{p.version}", 0) for p in policies)):
+            culprit = policy
+            break
+    mine = counts.get(f"{culprit.id}@{culprit.version}", 0) if culprit else 0
+    return Problem(
+        culprit.file if culprit else "",
+        "/rules",
+        f"the policies in force for platform {platform!r} need {len(owners)} network rules, {mine} of them "
+        f"for this policy's rules; durable_rules holds at most {MAX_RULES} (split the policy, or merge "
+        "rules with `any`)",
+        code="too-large",
     )
 
 

@@ -56,6 +56,7 @@ __all__ = [
 ]
 
 MAX_DEPTH = 64
+MAX_POLICY_RULES = 4094  # durable_rules holds 4096 rules per ruleset; two are internal
 """How deeply objects and lists may nest in a policy or a request (the shipped ones stay below 16)."""
 
 NON_POLICY_NAMES = {
@@ -459,6 +460,17 @@ class _Parser:
 
 def parse_policy(doc: Any, file: str = "<memory>") -> tuple[Policy | None, list[Problem]]:
     """Validate one document against the policy schema and build it; problems instead of a half policy."""
+    rules = doc.get("rules") if isinstance(doc, dict) else None
+    if isinstance(rules, list) and len(rules) > MAX_POLICY_RULES:  # refused before validating thousands of rules
+        return None, [
+            Problem(
+                file,
+                "/rules",
+                f"{len(rules)} rules; expected at most {MAX_POLICY_RULES} (the rule engine holds 4096 rules per "
+                "platform, two of them internal): split the policy",
+                code="too-large",
+            )
+        ]
     problems = check_depth(doc, file) or schemas.value_problems(doc, file, MAX_DEPTH + 1)
     problems = problems or schemas.validate("policy", doc, file)
     if problems:

@@ -16,7 +16,8 @@ from policy_engine import engine as engine_module
 from policy_engine.reference import evaluate
 from policy_engine.request import normalize_request
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
 
 
 def _dhgate(**metrics: Any) -> dict[str, Any]:
@@ -288,3 +289,42 @@ def test_cli_shadow_mode_turns_a_disagreement_into_a_deny_and_exit_1(monkeypatch
     err = io.StringIO()
     assert cli.main(["decide", request, "--verify", "2"], io.StringIO(), err) == 2
     assert "not a fraction" in err.getvalue()
+
+
+def _with_rules(tmp_path: Path, extra: int) -> Path:
+    import shutil
+
+    root = ROOT / "policies"
+    target = tmp_path / "policies"
+    for folder in ("dhgate", "common"):
+        shutil.copytree(root / folder, target / folder, ignore=shutil.ignore_patterns("tests"))
+    path = target / "dhgate" / "ip-penalties.json"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    template = next(r for r in doc["rules"] if "outcome" in r)
+    doc["rules"] += [{**copy.deepcopy(template), "id": f"extra-{n}"} for n in range(extra)]
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    return target
+
+
+@pytest.mark.parametrize("extra", [4_100, 4_090, 300])
+def test_too_many_rules_names_the_policy_that_brought_them_and_is_refused_early(
+    tmp_path: Path, extra: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from policy_engine import CompileError, LoadError
+    from policy_engine import compile as compile_module
+
+    target = _with_rules(tmp_path, extra)
+    normalized: list[int] = []
+    real = compile_module._dnf
+    monkeypatch.setattr(compile_module, "_dnf", lambda *a, **k: normalized.append(1) or real(*a, **k))
+    with pytest.raises((LoadError, CompileError)) as info:
+        Engine.from_directory(target)
+    problems = info.value.problems
+    assert all(p.file.endswith("ip-penalties.json") for p in problems), problems
+    assert extra < 4090 or any(p.pointer == "/rules" for p in problems), problems
+    assert not any(p.file.endswith("baseline.json") for p in problems), problems
+    # Refused before any rule of the oversized platform was normalised (the slow part of compiling).
+    if extra > 4094:
+        assert isinstance(info.value, LoadError)
+    elif extra >= 4090:
+        assert len(normalized) < 500
