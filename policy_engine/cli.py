@@ -128,8 +128,9 @@ def _read_requests(source: str, stdin: TextIO) -> tuple[list[_Input], bool]:
     return _lines(data, source), True
 
 
-def _engine(paths: Sequence[str] | None, verify: float = 0.0) -> Engine:
-    return Engine.from_directory(*(paths or [str(data_dir("policies"))]), verify=verify)
+def _engine(paths: Sequence[str] | None, verify: float = 0.0, prepare: bool = True) -> Engine:
+    """The engine for a command; deciding commands compile only the networks their requests need."""
+    return Engine.from_directory(*(paths or [str(data_dir("policies"))]), verify=verify, prepare=prepare)
 
 
 def _fraction(text: str) -> float:
@@ -189,7 +190,7 @@ def _decide_all(engine: Engine, items: Sequence[_Input], args: argparse.Namespac
 
 def _cmd_decide(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -> int:
     items, as_lines = _read_requests(args.request, stdin)
-    engine = _engine(args.policies, args.verify)
+    engine = _engine(args.policies, args.verify, prepare=False)
     try:
         results = _decide_all(engine, items, args)
     finally:

@@ -119,11 +119,14 @@ class Engine:
         *paths: str | Path,
         verify: float = 0.0,
         on_disagreement: Callable[[Disagreement], None] | None = None,
+        prepare: bool = True,
     ) -> Engine:
         """Load, check and compile every policy under the given folders or files.
 
         Raises LoadError listing every problem, or CompileError if some set of versions in force cannot
-        be compiled into a network the engine can run safely.
+        be compiled into a network the engine can run safely. With `prepare=False` only the networks
+        that requests need are compiled, on first use (a command deciding one request starts faster);
+        a network that cannot be compiled then raises CompileError when a request needs it.
 
         Shadow mode: with `verify` above 0, that fraction of decisions (sampled at random; 1.0 means
         every one) is recomputed by the independent reference evaluator. A disagreement turns the
@@ -131,7 +134,8 @@ class Engine:
         `policy_engine.shadow` logger with the request, and is passed to `on_disagreement`.
         """
         engine = cls(load_documents(paths or (data_dir("policies"),)), verify=verify, on_disagreement=on_disagreement)
-        engine.prepare_all()
+        if prepare:
+            engine.prepare_all()
         return engine
 
     def windows(self, platform: str) -> list[dt.date]:

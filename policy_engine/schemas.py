@@ -200,6 +200,12 @@ _FAST_KEYWORDS = {
     "items",
     "minItems",
     "maxItems",
+    "maxLength",
+    "minProperties",
+    "oneOf",
+    "anyOf",
+    "not",
+    "$ref",
     "maxProperties",
     "propertyNames",
     "minimum",
@@ -214,6 +220,9 @@ _FAST_KEYWORDS = {
 }
 
 
+_ANNOTATIONS = {"description", "default", "title", "$schema", "$id", "$defs"}
+
+
 class _CodeGen:
     """Generates Python functions that answer "is this instance valid?" for a schema.
 
@@ -226,31 +235,53 @@ class _CodeGen:
         self.root = root
         self.lines: list[str] = []
         self.consts: dict[str, Any] = {}
+        self.refs: dict[str, str] = {}
 
     def const(self, value: Any) -> str:
         name = f"_c{len(self.consts)}"
         self.consts[name] = value
         return name
 
-    def resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
-        while "$ref" in schema:
+    def ref(self, pointer: str) -> str:
+        """The function checking the schema at a `$ref` (generated once; references may recurse)."""
+        name = self.refs.get(pointer)
+        if name is None:
             target = self.root
-            for part in schema["$ref"].lstrip("#/").split("/"):
+            for part in pointer.lstrip("#/").split("/"):
                 target = target[part]
-            schema = {**target, **{k: v for k, v in schema.items() if k not in ("$ref", "description")}}
-        return schema
+            name = self.refs[pointer] = f"_r{len(self.refs)}"
+            self.function(target, name)
+        return name
 
-    def function(self, schema: dict[str, Any]) -> str:
+    def function(self, schema: dict[str, Any], name: str | None = None) -> str:
         """The name of a generated function checking `schema`."""
         import re as _re
 
-        schema = self.resolve(schema)
         unknown = set(schema) - _FAST_KEYWORDS
         if unknown:
             raise ValueError(f"the fast checker does not support {sorted(unknown)}")
-        name = f"_f{len(self.consts)}"
-        self.consts[name] = None  # reserve the name
+        checks = {k: v for k, v in schema.items() if k not in _ANNOTATIONS}
+        if name is None and set(checks) == {"$ref"}:
+            return self.ref(schema["$ref"])
+        if name is None:
+            name = f"_f{len(self.consts)}"
+            self.consts[name] = None  # reserve the name
         body: list[str] = []
+        if "$ref" in schema:
+            body.append(f"if not {self.ref(schema['$ref'])}(v): return False")
+        for key, join in (("anyOf", " or "), ("oneOf", None)):
+            if key in schema:
+                parts = [self.function(sub) for sub in schema[key]]
+                if join:
+                    body.append("if not (" + join.join(f"{f}(v)" for f in parts) + "): return False")
+                else:
+                    body.append("if (" + " + ".join(f"bool({f}(v))" for f in parts) + ") != 1: return False")
+        if "not" in schema:
+            body.append(f"if {self.function(schema['not'])}(v): return False")
+        if "maxLength" in schema:
+            body.append(f"if type(v) is str and len(v) > {int(schema['maxLength'])}: return False")
+        if "minProperties" in schema:
+            body.append(f"if type(v) is dict and len(v) < {int(schema['minProperties'])}: return False")
         types = schema.get("type")
         if types is not None:
             names = types if isinstance(types, list) else [types]

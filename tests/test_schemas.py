@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import json
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -11,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from policy_engine import schemas
-from policy_engine.testing import requests
+from policy_engine.testing import mutated, requests
 
 
 def test_every_schema_is_valid_and_has_an_id() -> None:
@@ -65,3 +67,21 @@ def test_fast_checker_refuses_a_list_or_object_where_a_value_is_listed(value: An
     req = {"platform": "aliexpress", "seller": {"entity_type": value}, "product": {"category": "shoes"}}
     assert schemas.fast_checker("request")(req) is False
     assert schemas.validate("request", req)
+
+
+_POLICY_DOCS = [
+    json.loads(p.read_text(encoding="utf-8"))
+    for p in sorted((Path(__file__).resolve().parent.parent / "policies").glob("*/*.json"))
+    if p.name not in ("taxonomy.json", "invariants.json")
+]
+
+
+@given(doc=mutated(_POLICY_DOCS, max_mutations=2))
+def test_fast_policy_checker_agrees_with_jsonschema(doc: Any) -> None:
+    fast = schemas.fast_checker("policy")(doc)
+    exact = not schemas.validate("policy", doc) and not schemas.value_problems(doc, max_depth=65)
+    assert fast is exact
+
+
+def test_fast_policy_checker_accepts_every_shipped_policy() -> None:
+    assert all(schemas.fast_checker("policy")(doc) for doc in _POLICY_DOCS)
