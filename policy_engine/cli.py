@@ -190,34 +190,30 @@ def _decide_all(engine: Engine, items: Sequence[_Input], args: argparse.Namespac
 
 def _cmd_decide(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -> int:
     items, as_lines = _read_requests(args.request, stdin)
+    if as_lines and (args.workers or args.scheduler):
+        return _decide_on_dask(args, items, out, err)
     engine = _engine(args.policies, args.verify, prepare=False)
+    results: list[_Result] = []
+    meter = _Progress(err if as_lines else None, len(items))
+    several = as_lines or bool(args.all_platforms)
     try:
-        results = _decide_all(engine, items, args)
+        for start in range(0, len(items), _CHUNK):  # chunks: output streams, progress moves
+            chunk = _decide_all(engine, items[start : start + _CHUNK], args)
+            results += chunk
+            if args.format != "table":
+                if not as_lines and isinstance(chunk[0][1], _Failed):  # one request: its problems are the answer
+                    raise _InputError(chunk[0][1].problems)
+                _print_results(chunk, args, out, several)
+            meter.update(min(start + _CHUNK, len(items)))
     finally:
         engine.close()
+        meter.update(len(items), final=True)
     failed = [r for _, r in results if isinstance(r, _Failed)]
     if failed and not as_lines:  # one request: its problems are the whole answer
         raise _InputError(failed[0].problems)
     decisions = [d for _, r in results if not isinstance(r, _Failed) for d in r]
-    several = as_lines or len(decisions) > 1
     if args.format == "table":
         print(_table(results), file=out)
-    else:
-        for _, result in results:
-            if isinstance(result, _Failed):
-                if args.format == "text":
-                    print(f"ERROR  {result.item.label}  not decided ({result.kind})", file=out)
-                    print("".join(f"  {p}\n" for p in result.problems), file=out)
-                else:
-                    print(json.dumps(result.to_dict(), ensure_ascii=False), file=out)
-                continue
-            for d in result:
-                if args.format == "text":
-                    print(render_text(d, args.lang, proofs=args.proofs), file=out)
-                    if several:
-                        print(file=out)
-                else:
-                    print(json.dumps(d.to_dict(), ensure_ascii=False, indent=None if several else 2), file=out)
     if failed:
         print(f"policy-engine {args.command}: {len(failed)} of {len(results)} requests not decided", file=err)
         for f in failed:
@@ -225,6 +221,133 @@ def _cmd_decide(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextI
                 print(f"  {p}", file=err)
         return EXIT_INPUT
     return EXIT_FAULT if any(d.error for d in decisions) else EXIT_OK
+
+
+_CHUNK = 500
+
+
+def _print_results(results: Sequence[_Result], args: argparse.Namespace, out: TextIO, several: bool) -> None:
+    for _, result in results:
+        if isinstance(result, _Failed):
+            if args.format == "text":
+                print(f"ERROR  {result.item.label}  not decided ({result.kind})", file=out)
+                print("".join(f"  {p}\n" for p in result.problems), file=out)
+            else:
+                print(json.dumps(result.to_dict(), ensure_ascii=False), file=out)
+            continue
+        for d in result:
+            if args.format == "text":
+                print(render_text(d, args.lang, proofs=args.proofs), file=out)
+                if several:
+                    print(file=out)
+            else:
+                print(json.dumps(d.to_dict(), ensure_ascii=False, indent=None if several else 2), file=out)
+
+
+def _decide_on_dask(args: argparse.Namespace, items: Sequence[_Input], out: TextIO, err: TextIO) -> int:
+    """`decide CATALOG.jsonl --workers N`: the same JSON lines as without, decided on a Dask cluster."""
+    from .replay import Line, decide_catalog_on_dask
+
+    if args.format != "json" or args.all_platforms:
+        raise _InputError([Problem("", "", "--workers and --scheduler give JSON lines: use --format json", "usage")])
+    records = decide_catalog_on_dask(
+        (Line(i.label, json.dumps(i.value, ensure_ascii=False)) for i in items if not i.problems),
+        args.policies or [str(data_dir("policies"))],
+        workers=args.workers,
+        scheduler=args.scheduler,
+        verify=args.verify,
+        proofs=True,
+    )
+    meter = _Progress(err, len(items))
+    bad: list[_Failed] = []
+    faults = 0
+    for n, item in enumerate(items, start=1):
+        if item.problems:  # not JSON: never sent to the cluster, reported in its place
+            failed = _Failed(item, "json", item.problems)
+        else:
+            record = next(records)
+            if "outcome" in record:
+                faults += bool(record.get("error"))
+                print(json.dumps(record, ensure_ascii=False), file=out)
+                meter.update(n)
+                continue
+            problems = tuple(
+                Problem(item.label, p.get("pointer", ""), p.get("message", "")) for p in record.get("problems", ())
+            ) or (Problem(item.label, "", record.get("message", "")),)
+            failed = _Failed(item, record.get("error", "request"), problems)
+        bad.append(failed)
+        print(json.dumps(failed.to_dict(), ensure_ascii=False), file=out)
+        meter.update(n)
+    meter.update(len(items), final=True)
+    if bad:
+        print(f"policy-engine {args.command}: {len(bad)} of {len(items)} requests not decided", file=err)
+        for f in bad:
+            for p in f.problems:
+                print(f"  {p}", file=err)
+        return EXIT_INPUT
+    return EXIT_FAULT if faults else EXIT_OK
+
+
+class _Progress:
+    """Lines per second and the time left, on a terminal only (silent when `stream` is not a tty)."""
+
+    def __init__(self, stream: TextIO | None, total: int) -> None:
+        self.stream = stream if stream is not None and stream.isatty() and total > _CHUNK else None
+        self.total = total
+        self.start = dt.datetime.now()
+        self.shown = False
+
+    def update(self, done: int, final: bool = False) -> None:
+        if self.stream is None or (final and not self.shown):
+            return
+        seconds = max((dt.datetime.now() - self.start).total_seconds(), 1e-6)
+        rate = done / seconds
+        left = (self.total - done) / rate if rate else 0.0
+        end = "\n" if final else ""
+        self.stream.write(f"\r{done:,}/{self.total:,} lines, {rate:,.0f} lines/s, about {left:,.0f} s left{end}")
+        self.stream.flush()
+        self.shown = True
+
+
+def _cmd_replay(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -> int:
+    """Decide a catalog under OLD and NEW; flips grouped. Exit 2 if a line was bad, else 1 if any flipped."""
+    from .replay import read_catalog, replay
+
+    total = None
+    if args.catalog != "-" and Path(args.catalog).is_file():
+        with open(args.catalog, "rb") as fh:
+            total = sum(1 for line in fh if line.strip())
+    report = replay(
+        read_catalog(args.catalog, stdin),
+        args.old,
+        args.new,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        chunk_size=args.chunk_size,
+        verify=args.verify,
+        progress=err,
+        total=total,
+    )
+    if args.format == "json":
+        text = json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n"
+    elif args.format == "csv":
+        text = report.to_csv()
+    else:
+        text = report.to_text() + "\n"
+    if args.out:
+        try:
+            Path(args.out).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise _InputError(
+                [Problem(args.out, "", f"cannot write the report: {exc.strerror or exc}", "io")]
+            ) from None
+    else:
+        out.write(text)
+    for label, message in report.bad:
+        print(f"  {label}: {message}", file=err)
+    if report.bad:
+        return EXIT_INPUT
+    return EXIT_FAULT if report.flips or report.failed else EXIT_OK
 
 
 def _table(results: Sequence[_Result]) -> str:
@@ -393,11 +516,13 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--coverage", action="store_true", help="report coverage in policy terms")
     t.add_argument("--min-coverage", type=float, metavar="N", help="fail below N percent of coverage")
     t.add_argument("--lang", choices=("en", "zh"), default="en", help="language of the failure reports")
+    deciders = []
     for name, helptext in (
         ("decide", "decide a request (or one per line of a .jsonl file, or - for stdin)"),
         ("explain", "decide and print the proof tree as readable text"),
     ):
         d = sub.add_parser(name, help=helptext)
+        deciders.append(d)
         d.add_argument("request", help="request .json, .jsonl, or - for JSON lines on stdin")
         d.add_argument("--policies", action="append", metavar="DIR", help="policy folder (repeatable)")
         d.add_argument("--as-of", type=_date, metavar="DATE", help="decide as of this date (YYYY-MM-DD)")
@@ -423,6 +548,26 @@ def _parser() -> argparse.ArgumentParser:
             d.add_argument("--proofs", action="store_true", help="with --format text, include proof trees")
         else:
             d.set_defaults(format="text", proofs=True)
+    rp = sub.add_parser("replay", help="decide a catalog under two policy sets; group the lines that change")
+    rp.add_argument("catalog", help="JSON lines (one request a line), a folder of .jsonl files, or - for stdin")
+    rp.add_argument("--old", action="append", required=True, metavar="DIR", help="the policies before (repeatable)")
+    rp.add_argument("--new", action="append", required=True, metavar="DIR", help="the policies after (repeatable)")
+    rp.add_argument("--format", choices=("text", "json", "csv"), default="text", help="report format")
+    rp.add_argument("--out", metavar="FILE", help="write the report to FILE instead of standard output")
+    rp.add_argument("--chunk-size", type=int, default=500, metavar="N", help="lines per unit of work (default 500)")
+    for cmd in (rp, *deciders):
+        where = cmd.add_mutually_exclusive_group()
+        where.add_argument("--workers", type=int, metavar="N", help="run on a local Dask cluster of N worker processes")
+        where.add_argument("--scheduler", metavar="ADDRESS", help="run on the Dask cluster at ADDRESS")
+    rp.add_argument(
+        "--verify",
+        type=_fraction,
+        nargs="?",
+        const=1.0,
+        default=0.0,
+        metavar="FRACTION",
+        help="shadow mode on both sides (see decide --verify)",
+    )
     ver = sub.add_parser("verify", help="re-decide a stored decision's request; say what differs (exit 1)")
     ver.add_argument("decision", help="the decision, as printed by `decide --format json` (or JSON lines of them)")
     ver.add_argument("request", help="the request .json that was decided")
@@ -458,6 +603,8 @@ def main(
             return _cmd_lint(args, out)
         if args.command == "fmt":
             return _cmd_fmt(args, out)
+        if args.command == "replay":
+            return _cmd_replay(args, out, err, stdin)
         if args.command == "verify":
             return _cmd_verify(args, out)
         return _cmd_decide(args, out, err, stdin)
