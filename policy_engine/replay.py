@@ -493,7 +493,7 @@ def map_chunks(
 ) -> Iterator[tuple[list[Line], Any]]:
     """`fn(*shared, chunk, *extra)` for every chunk on Dask, results in chunk order, few chunks in flight.
 
-    `shared` values are sent to every worker once. A chunk whose worker dies is run once more (the
+    `shared` values are sent once per worker that needs them. A chunk whose worker dies is run once more (the
     scheduler's allowed failures); if that dies too, `lost(chunk)` stands for its result.
     """
     try:
@@ -510,7 +510,9 @@ def map_chunks(
             cluster = LocalCluster(n_workers=workers or 1, threads_per_worker=1, processes=True, dashboard_address=None)
         client: Any = Client(scheduler or cluster)
         try:
-            scattered = client.scatter(list(shared), broadcast=True)
+            # Shared values are tasks, not scattered data: a task's result lost with its worker is
+            # recomputed by the scheduler, scattered data would be lost for good.
+            scattered = [client.submit(_same, value, pure=False) for value in shared]
             window = 2 * max(len(client.scheduler_info().get("workers", {})), 1) + 2
             queue: collections.deque[tuple[list[Line], Any]] = collections.deque()
             for chunk in chunks:
@@ -523,6 +525,10 @@ def map_chunks(
             client.close()
             if cluster is not None:
                 cluster.close()
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def _result(chunk: list[Line], future: Any, lost: Any, killed: type[BaseException]) -> tuple[list[Line], Any]:
