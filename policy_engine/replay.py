@@ -20,6 +20,7 @@ import csv
 import hashlib
 import io
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -96,8 +97,20 @@ _ENGINES: dict[str, Engine] = {}  # per process: engines built from policy data,
 _FOLDERS: dict[int, Path] = {}  # where each engine's policy data was written
 
 
+def _digest(texts: dict[str, str], verify: float) -> str:
+    return hashlib.sha256(json.dumps([texts, verify], sort_keys=True).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _release(texts: dict[str, str], verify: float) -> None:
+    """Close an engine this process built for a replay and forget its copy of the policies."""
+    engine = _ENGINES.pop(_digest(texts, verify), None)
+    if engine is not None:
+        engine.close()
+        shutil.rmtree(_FOLDERS.pop(id(engine)), ignore_errors=True)
+
+
 def _engine_for(texts: dict[str, str], verify: float) -> Engine:
-    digest = hashlib.sha256(json.dumps([texts, verify], sort_keys=True).encode("utf-8", "surrogatepass")).hexdigest()
+    digest = _digest(texts, verify)
     engine = _ENGINES.get(digest)
     if engine is None:
         folder = Path(tempfile.mkdtemp(prefix="policy-engine-replay-"))
@@ -393,8 +406,26 @@ def replay(
     read. With `workers` or `scheduler` the chunks run on Dask (the `dask` extra); otherwise here.
     """
     old_texts, new_texts = policy_texts(old), policy_texts(new)
-    _engine_for(old_texts, verify)  # bad policies fail here, with their file and pointer
-    _engine_for(new_texts, verify)
+    try:
+        _engine_for(old_texts, verify)  # bad policies fail here, with their file and pointer
+        _engine_for(new_texts, verify)
+        return _replay(lines, old_texts, new_texts, workers, scheduler, chunk_size, verify, progress, total)
+    finally:
+        _release(old_texts, verify)
+        _release(new_texts, verify)
+
+
+def _replay(
+    lines: Iterable[Line],
+    old_texts: dict[str, str],
+    new_texts: dict[str, str],
+    workers: int | None,
+    scheduler: str | None,
+    chunk_size: int,
+    verify: float,
+    progress: TextIO | None,
+    total: int | None,
+) -> ReplayReport:
     start = time.monotonic()
     meter = _Progress(progress, total)
     total_part = _Partial()
@@ -471,6 +502,7 @@ def decide_catalog_on_dask(
     """Decide every line on Dask, in order: each decision's dict, or an error record with its line."""
     texts = policy_texts(policies)
     _engine_for(texts, verify)  # bad policies fail here, with their file and pointer
+    _release(texts, verify)
 
     def lost(chunk: list[Line]) -> list[dict[str, Any]]:
         return [{"line": line.label, "error": "engine", "message": _DIED} for line in chunk]
