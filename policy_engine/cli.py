@@ -432,10 +432,45 @@ def _cmd_test(args: argparse.Namespace, out: TextIO) -> int:
             if args.min_coverage is not None and coverage.percent() < args.min_coverage:
                 print(f"coverage {coverage.percent():.1f}% is below --min-coverage {args.min_coverage}", file=out)
                 code = EXIT_FAULT
+        broken = 0
+        if not args.no_invariants:
+            broken = _check_invariants(engine, policy_paths, args, out)
+            code = EXIT_FAULT if broken else code
         print(f"{len(results) - len(failed)} passed, {len(failed)} failed", file=out)
         return code
     finally:
         engine.close()
+
+
+def _check_invariants(engine: Engine, paths: Sequence[str], args: argparse.Namespace, out: TextIO) -> int:
+    """Check every invariants.json under the policy folders; print each violation; how many broke."""
+    from .invariants import check_invariants, discover_invariants, load_invariants
+
+    files = discover_invariants(paths)
+    sets = [load_invariants(f) for f in files]  # LoadError: bad input, nothing checked
+    broken = total = 0
+    for invariants in sets:
+        if invariants.platform not in engine.platforms:
+            raise _InputError(
+                [
+                    Problem(
+                        invariants.file, "/platform", f"no policy governs platform {invariants.platform!r}", "reference"
+                    )
+                ]
+            )
+        total += len(invariants.invariants)
+        for violation in check_invariants(engine, invariants, max_examples=args.examples, seed=args.seed):
+            broken += 1
+            print(violation.describe(args.lang) + "\n", file=out)
+            if args.write_cases:
+                folder = Path(args.write_cases)
+                folder.mkdir(parents=True, exist_ok=True)
+                case = folder / f"{invariants.platform}-invariant-{violation.invariant.id}.json"
+                case.write_text(json.dumps(violation.to_case(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+                print(f"  written as a test case: {case}\n", file=out)
+    if total:
+        print(f"invariants: {total - broken} held, {broken} broken ({args.examples} requests each)", file=out)
+    return broken
 
 
 def _cmd_lint(args: argparse.Namespace, out: TextIO) -> int:
@@ -516,6 +551,10 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--coverage", action="store_true", help="report coverage in policy terms")
     t.add_argument("--min-coverage", type=float, metavar="N", help="fail below N percent of coverage")
     t.add_argument("--lang", choices=("en", "zh"), default="en", help="language of the failure reports")
+    t.add_argument("--no-invariants", action="store_true", help="run the cases only, not the invariants")
+    t.add_argument("--examples", type=int, default=200, metavar="N", help="requests tried per invariant (200)")
+    t.add_argument("--seed", type=int, default=0, help="seed of the generated requests (reproducible runs)")
+    t.add_argument("--write-cases", metavar="DIR", help="write each invariant's counterexample as a test case")
     deciders = []
     for name, helptext in (
         ("decide", "decide a request (or one per line of a .jsonl file, or - for stdin)"),

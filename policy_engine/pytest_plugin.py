@@ -1,4 +1,5 @@
-"""pytest plugin: the analysts' test cases (`policies/<platform>/tests/*.json`) run under pytest too.
+"""pytest plugin: the analysts' test cases (`policies/<platform>/tests/*.json`) and invariants
+(`policies/<platform>/invariants.json`) run under pytest too.
 
 Registered as a `pytest11` entry point, so `pytest` alone collects them. The folder of policies comes
 from the ini option `policy_engine_policies` (default `policies`, relative to the rootdir).
@@ -30,7 +31,53 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     root = _root(parent.config)
     if file_path.suffix == ".json" and file_path.parent.name == "tests" and root in file_path.resolve().parents:
         return CaseFile.from_parent(parent, path=file_path)
+    if file_path.name == "invariants.json" and root in file_path.resolve().parents:
+        return InvariantFile.from_parent(parent, path=file_path)
     return None
+
+
+def _engine(config: pytest.Config) -> Engine:
+    engines = config.stash.setdefault(_ENGINES, {})
+    root = _root(config)
+    if root not in engines:
+        engines[root] = Engine.from_directory(root)
+    return engines[root]
+
+
+class InvariantFile(pytest.File):
+    def collect(self) -> Iterator[pytest.Item]:
+        from .invariants import load_invariants
+
+        invariants = load_invariants(self.path)
+        for inv in invariants.invariants:
+            yield InvariantItem.from_parent(self, name=inv.id, invariants=invariants, invariant_id=inv.id)
+
+
+class InvariantItem(pytest.Item):
+    def __init__(self, *, invariants: Any, invariant_id: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.invariants = invariants
+        self.invariant_id = invariant_id
+
+    def runtest(self) -> None:
+        import attrs
+
+        from .invariants import check_invariants
+
+        one = attrs.evolve(
+            self.invariants, invariants=tuple(i for i in self.invariants.invariants if i.id == self.invariant_id)
+        )
+        violations = check_invariants(_engine(self.config), one, max_examples=100)
+        if violations:
+            raise CaseFailedError(violations[0].describe())
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, CaseFailedError):
+            return str(excinfo.value)
+        return str(super().repr_failure(excinfo))
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, f"policy invariant: {self.name}"
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -54,11 +101,7 @@ class CaseItem(pytest.Item):
         self.case = case
 
     def runtest(self) -> None:
-        engines = self.config.stash.setdefault(_ENGINES, {})
-        root = _root(self.config)
-        if root not in engines:
-            engines[root] = Engine.from_directory(root)
-        result = run_case(engines[root], self.case)
+        result = run_case(_engine(self.config), self.case)
         if not result.passed:
             raise CaseFailedError(report_failure(result))
 

@@ -19,7 +19,7 @@ from .resources import data_dir
 
 __all__ = ["MAX_DEPTH", "MAX_STRING", "SCHEMA_NAMES", "TOO_DEEP", "load_schema", "validate", "value_problems"]
 
-SCHEMA_NAMES = ("policy", "request", "decision", "testcase")
+SCHEMA_NAMES = ("policy", "request", "decision", "testcase", "invariants")
 
 
 @functools.cache
@@ -31,10 +31,22 @@ def load_schema(name: str) -> dict[str, Any]:
 
 
 @functools.cache
+def _registry() -> Any:
+    """Every shipped schema by its `$id`, so one schema can refer to another (`policy.json#/$defs/...`)."""
+    from referencing import Registry, Resource
+
+    return Registry().with_resources(
+        (load_schema(n)["$id"], Resource.from_contents(load_schema(n))) for n in (*SCHEMA_NAMES, "taxonomy")
+    )
+
+
+@functools.cache
 def _validator(name: str) -> Any:
     schema = load_schema(name)
     jsonschema.Draft202012Validator.check_schema(schema)
-    return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    return jsonschema.Draft202012Validator(
+        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER, registry=_registry()
+    )
 
 
 def _pointer(path: Any) -> str:
@@ -43,6 +55,8 @@ def _pointer(path: Any) -> str:
 
 def _describe(error: ValidationError) -> str:
     inst = error.instance
+    if isinstance(inst, dict) and {"never", "versions_of", "except_when"} & set(inst) and error.validator == "oneOf":
+        return "an invariant has either `never` or `versions_of` (optionally with `except_when`), not both"
     if isinstance(inst, dict) and "when" in inst and "id" in inst and error.validator in ("not", "oneOf", "required"):
         deciding = [k for k in ("outcome", "message", "remedies") if k in inst]
         if "derive" in inst and deciding:

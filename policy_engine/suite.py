@@ -107,8 +107,10 @@ def load_case(path: Path) -> Case:
 
 def _compare(expect: dict[str, Any], decision: Decision) -> list[str]:
     diffs = []
-    if expect["outcome"] != decision.outcome:
+    if "outcome" in expect and expect["outcome"] != decision.outcome:
         diffs.append(f"outcome: expected {expect['outcome']}, got {decision.outcome}")
+    if decision.outcome in expect.get("outcome_not", ()):
+        diffs.append(f"outcome: expected anything but {' or '.join(expect['outcome_not'])}, got {decision.outcome}")
     got_lists = {
         "rules": set(decision.rules),
         "advisories": {a.rule for a in decision.advisories},

@@ -133,9 +133,10 @@ def test_test_case_and_taxonomy_fields_are_documented() -> None:
 
     root = Path(__file__).resolve().parent.parent
     text = (root / "docs" / "language.md").read_text(encoding="utf-8")
-    for name in ("testcase", "taxonomy"):
+    for name in ("testcase", "taxonomy", "invariants"):
         schema = _json.loads((root / "schemas" / f"{name}.json").read_text(encoding="utf-8"))
         names = set(schema["properties"]) | set(schema["properties"].get("expect", {}).get("properties", {}))
+        names |= set(schema.get("$defs", {}).get("invariant", {}).get("properties", {}))
         missing = sorted(n for n in names - {"$schema"} if f"`{n}`" not in text)
         assert missing == [], f"{name} fields not documented in docs/language.md: {missing}"
     from policy_engine.lint import CODES
