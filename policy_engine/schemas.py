@@ -55,7 +55,10 @@ def _pointer(path: Any) -> str:
 
 def _describe(error: ValidationError) -> str:
     inst = error.instance
-    if isinstance(inst, dict) and {"never", "versions_of", "except_when"} & set(inst) and error.validator == "oneOf":
+    invariant = (isinstance(error.schema, dict) and "never" in error.schema.get("properties", {})) or (
+        isinstance(inst, dict) and bool({"never", "versions_of", "except_when"} & set(inst))
+    )
+    if invariant and error.validator in ("oneOf", "not", "required"):
         return "an invariant has either `never` or `versions_of` (optionally with `except_when`), not both"
     if isinstance(inst, dict) and "when" in inst and "id" in inst and error.validator in ("not", "oneOf", "required"):
         deciding = [k for k in ("outcome", "message", "remedies") if k in inst]
