@@ -115,20 +115,26 @@ class Child:
 
     def recv(self, timeout: float | None = None) -> Any:
         """The value `fn` returned, or the exception it raised, raised here. ChildDied if the child died
-        (or, with a timeout, did not answer in time: it is then killed)."""
-        if timeout is not None:
-            ready, _, _ = select.select([self._from], [], [], timeout)
-            if not ready:
-                self.kill()
-                raise ChildDied(self._proc.returncode, timed_out=True)
+        (or, with a timeout, if `fn` ran longer than `timeout` seconds: the child is then killed)."""
+        status, value = self._read()
+        if status == "started":  # the child has read the call and is running fn: the timeout starts now
+            if timeout is not None:
+                ready, _, _ = select.select([self._from], [], [], timeout)
+                if not ready:
+                    self.kill()
+                    raise ChildDied(self._proc.returncode, timed_out=True)
+            status, value = self._read()
+        if status == "raise":
+            raise value
+        return value
+
+    def _read(self) -> tuple[str, Any]:
         head = _read_exact(self._from, _HEADER.size)
         data = _read_exact(self._from, _HEADER.unpack(head)[0]) if head is not None else None
         if data is None:
             raise self._died()
-        status, value = pickle.loads(data)
-        if status == "raise":
-            raise value
-        return value
+        reply: tuple[str, Any] = pickle.loads(data)
+        return reply
 
     def call(self, fn: Callable[..., Any], *args: Any, timeout: float | None = None) -> Any:
         self.send(fn, *args)
@@ -159,7 +165,8 @@ class Child:
 
 
 def _serve() -> None:
-    """The child's loop: read (fn, args), answer ("ok", value) or ("raise", exception), until end of input."""
+    """The child's loop: read (fn, args), say ("started", None), answer ("ok", value) or ("raise", exception),
+    until end of input."""
     faulthandler.enable()  # a crash in the engine's C code leaves a Python traceback on stderr
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     out = os.dup(1)
@@ -170,11 +177,10 @@ def _serve() -> None:
         data = _read_exact(inp, _HEADER.unpack(head)[0]) if head is not None else None
         if data is None:
             return
-        reply: tuple[str, Any]
         try:
             fn, args = pickle.loads(data)
-            reply = ("ok", fn(*args))
-            payload = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
+            _send(out, ("started", None))
+            payload = pickle.dumps(("ok", fn(*args)), protocol=pickle.HIGHEST_PROTOCOL)
         except BaseException as exc:
             payload = pickle.dumps(("raise", _portable(exc)), protocol=pickle.HIGHEST_PROTOCOL)
         _write_all(out, _HEADER.pack(len(payload)) + payload)
