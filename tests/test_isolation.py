@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from crash_items import work
+from child_work import work
 
 from policy_engine.isolation import EngineCrash, EngineFailure, Isolated, run_isolated
 

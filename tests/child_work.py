@@ -1,11 +1,29 @@
-"""Work items for the isolation tests, run in child processes (kept free of pytest: children import it)."""
+"""Functions that tests run in child processes (`policy_engine.isolation`); children import this module,
+so it stays free of pytest and hypothesis."""
 
 from __future__ import annotations
 
 import os
 import signal
 import time
+from collections.abc import Sequence
 from typing import Any
+
+from policy_engine import Decision, Engine
+from policy_engine.model import Policy
+
+
+def decide_generated(
+    policies: Sequence[Policy], requests: Sequence[dict[str, Any]], singly: bool = False
+) -> tuple[list[Decision], list[Decision]]:
+    """Build a network from (generated) policies and decide the requests as one batch and, with `singly`,
+    each alone too. Raises CompileError as the engine would."""
+    engine = Engine(policies)
+    try:
+        batch = engine.decide_many(requests)
+        return batch, [engine.decide(r) for r in requests] if singly else []
+    finally:
+        engine.close()
 
 
 def work(item: tuple[str, Any]) -> Any:
