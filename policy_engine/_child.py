@@ -101,6 +101,7 @@ class Child:
         assert self._proc.stdin is not None and self._proc.stdout is not None
         self._to = self._proc.stdin.fileno()
         self._from = self._proc.stdout.fileno()
+        self._dead: ChildDied | None = None  # once set, every send and recv raises it
 
     @property
     def pid(self) -> int:
@@ -108,6 +109,8 @@ class Child:
 
     def send(self, fn: Callable[..., Any], *args: Any) -> None:
         """Ask the child to run `fn(*args)`; `recv` gives the answer. ChildDied if it is gone."""
+        if self._dead is not None:
+            raise self._dead
         try:
             _send(self._to, (fn, args))
         except (BrokenPipeError, ConnectionResetError):
@@ -116,13 +119,16 @@ class Child:
     def recv(self, timeout: float | None = None) -> Any:
         """The value `fn` returned, or the exception it raised, raised here. ChildDied if the child died
         (or, with a timeout, if `fn` ran longer than `timeout` seconds: the child is then killed)."""
+        if self._dead is not None:
+            raise self._dead
         status, value = self._read()
         if status == "started":  # the child has read the call and is running fn: the timeout starts now
             if timeout is not None:
                 ready, _, _ = select.select([self._from], [], [], timeout)
                 if not ready:
                     self.kill()
-                    raise ChildDied(self._proc.returncode, timed_out=True)
+                    self._dead = ChildDied(self._proc.returncode, timed_out=True)
+                    raise self._dead
             status, value = self._read()
         if status == "raise":
             raise value
@@ -142,7 +148,8 @@ class Child:
 
     def _died(self) -> ChildDied:
         self._close_pipes()
-        return ChildDied(self._proc.wait())
+        self._dead = ChildDied(self._proc.wait())
+        return self._dead
 
     def _close_pipes(self) -> None:
         for pipe in (self._proc.stdin, self._proc.stdout):
@@ -157,6 +164,8 @@ class Child:
 
     def close(self, grace: float = 5.0) -> None:
         """Let the child finish (end of input), killing it if it does not exit within `grace` seconds."""
+        if self._dead is None:
+            self._dead = ChildDied(None)
         self._close_pipes()
         deadline = time.monotonic() + grace
         while self._proc.poll() is None and time.monotonic() < deadline:

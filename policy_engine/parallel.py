@@ -18,6 +18,7 @@ exists to test and measure recovery from a worker death; leave it unset otherwis
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -185,17 +186,25 @@ class WorkerPool:
             if not self._finalizer.alive:
                 raise ValueError("the worker pool is closed")
             threads = [threading.Thread(target=drive, args=(s,), daemon=True) for s in range(self.workers)]
-            for t in threads[: len(chunks)]:
+            started = threads[: len(chunks)]
+            for t in started:
                 t.start()
-            for t in threads[: len(chunks)]:
-                t.join()
+            try:
+                for t in started:
+                    t.join()
+            except BaseException as exc:  # interrupted: let every worker finish its chunk before leaving
+                errors.append(exc)
+                for t in started:
+                    t.join()
+                raise
         if errors:
             raise errors[0]
         return [r for chunk in results if chunk is not None for r in chunk]
 
     def _start(self) -> _Worker:
         child = Child()
-        child.send(_load, self._paths)
+        with contextlib.suppress(ChildDied):  # reading its answer raises it again, where it is handled
+            child.send(_load, self._paths)
         with self._lock:
             self.starts += 1
         return _Worker(child)
