@@ -25,13 +25,13 @@ from policy_engine.reference import evaluate
 from policy_engine.request import normalize_request
 from policy_engine.testing import check_proofs, policy_documents, requests
 
-# A fresh child after this many examples: damage the engine leaves in its heap cannot build up for long.
-EXAMPLES_PER_CHILD = 500
+# A fresh child after this many networks: damage the engine leaves in its heap cannot build up for long.
+NETWORKS_PER_CHILD = 500
 
 
 @pytest.fixture(scope="module")
 def isolated() -> Iterator[Isolated]:
-    with Isolated(max_calls=EXAMPLES_PER_CHILD) as isolated:
+    with Isolated(max_calls=NETWORKS_PER_CHILD) as isolated:
         yield isolated
 
 
