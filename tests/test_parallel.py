@@ -96,6 +96,7 @@ def test_one_worker_death_costs_one_chunk_and_one_start(
 ) -> None:
     token = tmp_path / "once"
     token.touch()
+    pool.decide(ae_requests[:8])  # both workers are up (an earlier test may have left a slot to restart)
     monkeypatch.setenv(CRASH_ENV, f"{MARK}@{token}")
     before = pool.starts
     got = pool.decide(ae_requests)
@@ -107,6 +108,7 @@ def test_one_worker_death_costs_one_chunk_and_one_start(
 def test_a_chunk_that_kills_every_worker_is_denied_alone(
     pool: WorkerPool, ae_engine: Engine, ae_requests: list[dict[str, Any]], monkeypatch: Any
 ) -> None:
+    pool.decide(ae_requests[:8])
     monkeypatch.setenv(CRASH_ENV, MARK)
     before = pool.starts
     got = pool.decide(ae_requests)
@@ -127,8 +129,8 @@ def test_a_chunk_that_kills_every_worker_is_denied_alone(
 def test_a_worker_killed_between_calls_is_replaced(
     pool: WorkerPool, ae_engine: Engine, ae_requests: list[dict[str, Any]]
 ) -> None:
-    before = pool.starts
     pool.decide(ae_requests[:8])  # both workers are loaded and idle
+    before = pool.starts
     os.kill(pool.pids[0], signal.SIGKILL)
     got = pool.decide(ae_requests[:8])
     assert pool.starts == before + 1
