@@ -188,8 +188,11 @@ def _serve() -> None:
             return
         try:
             fn, args = pickle.loads(data)
-            _send(out, ("started", None))
+            _send(out, ("started", None))  # from here on, the parent's timeout runs
             payload = pickle.dumps(("ok", fn(*args)), protocol=pickle.HIGHEST_PROTOCOL)
         except BaseException as exc:
             payload = pickle.dumps(("raise", _portable(exc)), protocol=pickle.HIGHEST_PROTOCOL)
-        _write_all(out, _HEADER.pack(len(payload)) + payload)
+        try:
+            _write_all(out, _HEADER.pack(len(payload)) + payload)
+        except BrokenPipeError:  # the parent is gone: nobody wants the answer
+            return
