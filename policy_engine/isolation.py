@@ -59,7 +59,7 @@ class Isolated:
     `retries` is how many more times an item is tried after its child died (default once). `timeout`, in
     seconds, kills a child whose item runs longer (an engine hang counts as a crash). `max_calls` starts
     a fresh child after that many items, so damage an item leaves in the engine's heap cannot build up.
-    `starts` and `crashes` count child processes started and lost.
+    `starts` and `crashes` count child processes started and lost; `deaths` says how each was lost.
     """
 
     def __init__(self, *, retries: int = 1, timeout: float | None = None, max_calls: int | None = None) -> None:
@@ -70,6 +70,7 @@ class Isolated:
         self.max_calls = max_calls
         self.starts = 0
         self.crashes = 0
+        self.deaths: list[str] = []  # e.g. "was killed by signal SIGSEGV", one per crash
         self._child: Child | None = None
         self._calls = 0
 
@@ -109,6 +110,7 @@ class Isolated:
             except ChildDied as exc:
                 self._child = None
                 self.crashes += 1
+                self.deaths.append(exc.describe())
                 died = exc
                 continue
             finally:

@@ -36,6 +36,7 @@ def test_crashing_items_are_retried_once_then_reported(tmp_path: Path) -> None:
         assert not token.exists()  # the kill-once item did die once, and its retry succeeded
         # one child to start with, and one more after each of the five deaths (kill ×2, kill-once, abort ×2)
         assert (isolated.starts, isolated.crashes) == (6, 5)
+        assert isolated.deaths == ["was killed by signal SIGKILL"] * 3 + ["was killed by signal SIGABRT"] * 2
         # a child is reused by the items that do not crash it
         assert values[2][1] == values[3][1] != os.getpid()
 

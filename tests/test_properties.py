@@ -35,7 +35,8 @@ def isolated() -> Iterator[Isolated]:
     with Isolated(max_calls=NETWORKS_PER_CHILD) as isolated:
         yield isolated
     if isolated.crashes:  # an example that passed on its retry still says the engine crashed
-        warnings.warn(f"the engine's process died {isolated.crashes} times during the property tests", stacklevel=1)
+        deaths = "; ".join(isolated.deaths)
+        warnings.warn(f"the engine's process died during the property tests: {deaths}", stacklevel=1)
 
 
 def _policy(doc: dict[str, Any]) -> Policy:
