@@ -48,6 +48,11 @@ class _ProblemsError(PolicyEngineError):
         lines = [summary] + [f"  {p}" for p in self.problems]
         super().__init__("\n".join(lines))
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Every public subclass is built from its problems alone; pickling the message instead would
+        # rebuild it with the message's characters as problems (errors cross process boundaries).
+        return (type(self), (self.problems,))
+
 
 class LoadError(_ProblemsError):
     """Policy documents failed validation; nothing was loaded."""
