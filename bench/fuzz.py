@@ -6,8 +6,8 @@
 Every request must be refused with a RequestError or decided exactly as the reference evaluator decides
 it (outcome, rules, advisories, derived conclusions), with no engine error; every mutated policy must
 be refused with a file and a pointer, or load and agree on the analysts' requests of its platform.
-Exits 1 on the first counterexample, printed minimal by hypothesis. Policies are compiled in this
-process: many thousands of networks may meet the engine's known memory-safety defects (docs/design.md).
+Exits 1 on the first counterexample, printed minimal by hypothesis. Mutated policies are loaded and
+compiled in a child process (`policy_engine.isolation`), restarted if the engine's C code crashes.
 """
 
 from __future__ import annotations
@@ -15,9 +15,7 @@ from __future__ import annotations
 import argparse
 import collections
 import json
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -25,8 +23,14 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
-from policy_engine import CompileError, Engine, LoadError
-from policy_engine.testing import analyst_requests, assert_refused_or_matches_reference, mutated
+from policy_engine import Engine
+from policy_engine.isolation import Isolated
+from policy_engine.testing import (
+    analyst_requests,
+    assert_refused_or_matches_reference,
+    check_policy_documents,
+    mutated,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
@@ -69,28 +73,22 @@ def main(argv: list[str] | None = None) -> int:
 
     files = sorted(p for p in POLICIES.glob("*/*.json") if p.name not in ("taxonomy.json", "invariants.json"))
 
+    child = Isolated()  # mutated policies build many networks: in a child, restarted if the engine crashes
+
     @seed(args.seed)
     @settings(max_examples=args.policies, **common)
     @given(path=st.sampled_from(files), data=st.data())
     def policies(path: Path, data: Any) -> None:
         doc = data.draw(mutated([json.loads(path.read_text(encoding="utf-8"))], max_mutations=2))
-        with tempfile.TemporaryDirectory() as tmp:
-            target = Path(tmp)
-            for folder in {path.parent.name, "common"}:
-                shutil.copytree(POLICIES / folder, target / folder, ignore=shutil.ignore_patterns("tests"))
-            (target / path.parent.name / path.name).write_text(json.dumps(doc, ensure_ascii=True), encoding="utf-8")
-            try:
-                mutant = Engine.from_directory(target)
-            except (LoadError, CompileError) as exc:
-                assert exc.problems and all(p.file for p in exc.problems), exc
-                counts["policies refused"] += 1
-                return
-            try:
-                for raw in [r for r in corpus if r["platform"] == path.parent.name][:25]:
-                    assert_refused_or_matches_reference(mutant, raw)
-                counts["policies loaded and agreed"] += 1
-            finally:
-                mutant.close()
+        platform = path.parent.name
+        documents = {
+            f"{folder}/{p.name}": json.loads(p.read_text(encoding="utf-8"))
+            for folder in {platform, "common"}
+            for p in sorted((POLICIES / folder).glob("*.json"))
+        }
+        documents[f"{platform}/{path.name}"] = doc
+        requests = [r for r in corpus if r["platform"] == platform][:25]
+        counts["policies " + child.call(check_policy_documents, documents, requests)] += 1
 
     failed = False
     for name, test in (("requests", requests), ("numbers", numbers), ("policies", policies)):
@@ -105,6 +103,9 @@ def main(argv: list[str] | None = None) -> int:
         tried = sum(v for k, v in counts.items() if k.startswith(name)) - before
         rows.append((name, tried, status, time.perf_counter() - start))
     engine.close()
+    child.close()
+    if child.crashes:
+        print(f"the engine's child process died {child.crashes} time(s): {'; '.join(child.deaths)}\n")
     print(f"{'property':<10} {'examples':>9} {'seconds':>8}  result")
     for name, tried, status, seconds in rows:
         print(f"{name:<10} {tried:>9} {seconds:>8.1f}  {status}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,7 @@ __all__ = [
     "EDGE_TEXTS",
     "analyst_requests",
     "assert_refused_or_matches_reference",
+    "check_policy_documents",
     "check_proofs",
     "extreme_numbers",
     "extreme_texts",
@@ -512,7 +514,30 @@ def json_values(max_depth: int = 3) -> Any:
         max_leaves=8,
     )
     deep = st.integers(30, 200).map(_nest)
-    return st.one_of(nested, deep, st.integers(999, 1200).map(lambda n: ["shoes"] * n))
+    long = st.integers(999, 1200).map(lambda n: ["shoes"] * n)
+    return st.one_of(nested, nested, nested, deep, long)
+
+
+def _same_shape(value: Any) -> Any:
+    """A value of the same kind and form at its edges: a date a day off or at the calendar's ends, a
+    category's parent or child, a number nearby or at a float's edges; such requests stay valid."""
+    if isinstance(value, (int, float)):
+        near = [value, -value, value * 2, value / 3, value + 1e-9, value - 1e-9] if value else [0, 1e-300, 5e-324]
+        finite = [
+            v for v in (*near, *EDGE_NUMBERS) if isinstance(v, (int, float)) and v == v and abs(v) != float("inf")
+        ]
+        return st.sampled_from(finite) | st.floats(allow_nan=False, allow_infinity=False)
+    if len(value) == 10 and value[4] == "-" and value[7] == "-":
+        try:
+            day = dt.date.fromisoformat(value)
+        except ValueError:
+            return st.just(value)
+        days = [day + dt.timedelta(days=d) for d in (-1, 1) if dt.date.min < day + dt.timedelta(days=d) < dt.date.max]
+        return st.sampled_from([d.isoformat() for d in days] + ["0001-01-01", "9999-12-31", "2024-02-29"])
+    if value and all(c.islower() or c.isdigit() or c in "-/" for c in value):  # a category path
+        parts = value.split("/")
+        return st.sampled_from(["/".join(parts[:-1]) or value, value + "/x", value + "/a-b/c", parts[0]])
+    return extreme_texts()
 
 
 def _nest(depth: int) -> Any:
@@ -570,13 +595,15 @@ def mutated(draw: Any, documents: Any, max_mutations: int = 3) -> Any:
     for _ in range(draw(st.integers(1, max_mutations))):
         places = _pointers(doc)
         pointer, value = draw(st.sampled_from(places))
-        kind = draw(st.sampled_from(["edge", "edge", "edge", "any", "delete", "add", "repeat"]))
+        kind = draw(st.sampled_from(["edge"] * 4 + ["same-shape"] * 10 + ["any", "delete", "add", "repeat"]))
         if kind == "edge" and isinstance(value, bool):
             doc = _replace(doc, pointer, not value)
         elif kind == "edge" and isinstance(value, (int, float)):
             doc = _replace(doc, pointer, draw(extreme_numbers()))
         elif kind == "edge" and isinstance(value, str):
             doc = _replace(doc, pointer, draw(extreme_texts()))
+        elif kind == "same-shape" and isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            doc = _replace(doc, pointer, draw(_same_shape(value)))
         elif kind == "delete" and pointer:
             doc = _replace(doc, pointer, None, delete=True)
         elif kind == "add" and isinstance(value, dict):
@@ -636,3 +663,39 @@ def assert_refused_or_matches_reference(engine: Engine, raw: Any) -> str:
         f"{json.dumps(raw, ensure_ascii=True, sort_keys=True)[:4000]}"
     )
     return decision.outcome
+
+
+def check_policy_documents(documents: dict[str, Any], requests: Sequence[dict[str, Any]]) -> str:
+    """The policy fuzzing property, for one set of documents ({relative path: JSON document}).
+
+    The documents are written to a temporary folder and loaded: either they are refused (`LoadError` or
+    `CompileError`) with every problem naming its file and a JSON pointer, and this returns "refused"; or
+    they load, every request is refused or decided as the reference evaluator decides
+    (`assert_refused_or_matches_reference`), and this returns "agreed". Module level and picklable, so
+    it can run in an `policy_engine.isolation.Isolated` child: mutated policies build many networks.
+    """
+    import tempfile
+
+    from .engine import Engine
+    from .errors import CompileError, LoadError
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        for rel, doc in documents.items():
+            target = root / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(json.dumps(doc, ensure_ascii=True), encoding="utf-8")
+        try:
+            engine = Engine.from_directory(root)
+        except (LoadError, CompileError) as exc:
+            assert exc.problems, "a refusal names at least one problem"
+            for problem in exc.problems:
+                assert problem.file, problem
+                assert problem.pointer == "" or problem.pointer.startswith("/"), problem
+            return "refused"
+        try:
+            for raw in requests:
+                assert_refused_or_matches_reference(engine, raw)
+        finally:
+            engine.close()
+    return "agreed"
