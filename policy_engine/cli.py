@@ -402,17 +402,21 @@ def _parser() -> argparse.ArgumentParser:
     df.add_argument("new", help="the new policy folder, or git:REV")
     df.add_argument("--platform", action="append", metavar="P", help="only this platform (repeatable)")
     df.add_argument(
-        "--as-of", type=_date, action="append", metavar="DATE", help="search on this date (repeatable; default: "
-        "every version boundary of either side, a day either side of it, and today)"
+        "--as-of",
+        type=_date,
+        action="append",
+        metavar="DATE",
+        help="search on this date (repeatable; default: "
+        "every version boundary of either side, a day either side of it, and today)",
     )
-    df.add_argument("--budget", type=int, metavar="N", help="requests tried per platform and date (default 200)")
+    df.add_argument("--budget", type=int, metavar="N", help="requests tried per platform and date (default 150)")
     df.add_argument("--seed", type=int, default=0, help="seed of the request generator (default 0)")
     df.add_argument("--format", choices=("text", "json"), default="text", help="text (default) or json")
     df.add_argument("--write-cases", metavar="DIR", help="write each example as a test case expecting the new decision")
     df.add_argument(
         "--search-unchanged",
         action="store_true",
-        help="also search dates on which both sides have the same documents in force (skipped by default)",
+        help="also search dates on which both sides have the same rules in force (skipped by default)",
     )
     for name, helptext in (
         ("decide", "decide a request (or one per line of a .jsonl file, or - for stdin)"),

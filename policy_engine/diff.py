@@ -36,10 +36,11 @@ from .errors import ItemError, LoadError, Problem
 from .generate import Pools, RequestGenerator, boundary_dates
 from .lint import load_taxonomies
 from .load import read_json
+from .model import Policy, condition_json
 
 __all__ = ["DEFAULT_BUDGET", "Change", "DiffReport", "Flip", "PolicySide", "diff_policies", "open_side", "shrink"]
 
-DEFAULT_BUDGET = 200
+DEFAULT_BUDGET = 150
 NO_POLICY = "no-policy"  # the outcome of a request for a platform with nothing in force on its date
 
 Key = tuple[str, tuple[str, ...]]  # outcome and deciding rules without versions
@@ -174,9 +175,7 @@ def open_side(spec: str, cwd: str | Path | None = None) -> PolicySide:
     prefix = git("rev-parse", "--show-prefix").decode().strip()
     git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
     tree = f"{prefix}policies" if prefix else "policies"
-    data = subprocess.run(
-        ["git", "archive", "--format=tar", rev, tree], cwd=top, capture_output=True, check=False
-    )
+    data = subprocess.run(["git", "archive", "--format=tar", rev, tree], cwd=top, capture_output=True, check=False)
     if data.returncode != 0:
         message = data.stderr.decode("utf-8", "replace").strip()
         raise LoadError([Problem(spec, "", f"no {tree}/ folder at {rev}: {message}", "io")])
@@ -261,7 +260,9 @@ def _compare_documents(
     for name in sorted(set(data_a) | set(data_b)):
         pointer = f"/data/{_escape(name)}"
         if name not in data_b:
-            out.append(Change(platform, "removed", f"{cite} data {name}", _short(data_a[name]), show(old_file), pointer))
+            out.append(
+                Change(platform, "removed", f"{cite} data {name}", _short(data_a[name]), show(old_file), pointer)
+            )
         elif name not in data_a:
             out.append(Change(platform, "added", f"{cite} data {name}", _short(data_b[name]), file, pointer))
         elif not _same(data_a[name], data_b[name]):
@@ -270,9 +271,7 @@ def _compare_documents(
             if isinstance(va, list) and isinstance(vb, list):
                 gone = [v for v in va if v not in vb]
                 came = [v for v in vb if v not in va]
-                detail = ", ".join(
-                    [f"+{_short(v)}" for v in came] + [f"-{_short(v)}" for v in gone]
-                ) or "reordered"
+                detail = ", ".join([f"+{_short(v)}" for v in came] + [f"-{_short(v)}" for v in gone]) or "reordered"
             out.append(Change(platform, "changed", f"{cite} data {name}", detail, file, pointer))
     rules_a = {r.get("id"): (i, r) for i, r in enumerate(a.get("rules", []))}
     rules_b = {r.get("id"): (i, r) for i, r in enumerate(b.get("rules", []))}
@@ -348,7 +347,16 @@ def static_changes(
             out += _compare_documents(platform, f"{pid}@{v}", docs_a[(pid, v)], docs_b[(pid, v)], show)
         if len(gone) == 1 and len(came) == 1:  # a version replaced by another: what changed between them
             cite = f"{pid}@{gone[0]} -> {came[0]}"
-            out.append(Change(platform, "changed", pid, f"version {gone[0]} -> {came[0]}", show_new(docs_b[(pid, came[0])][0]), "/version"))
+            out.append(
+                Change(
+                    platform,
+                    "changed",
+                    pid,
+                    f"version {gone[0]} -> {came[0]}",
+                    show_new(docs_b[(pid, came[0])][0]),
+                    "/version",
+                )
+            )
             out += _compare_documents(platform, cite, docs_a[(pid, gone[0])], docs_b[(pid, came[0])], show)
             continue
         for v in gone:
@@ -403,7 +411,7 @@ def _variants(node: Any, required: set[str], lists: bool = False) -> Iterable[An
                 yield node[:i] + node[i + 1 :]
         for i in range(len(node)):
             for v in _variants(node[i], required):
-                yield node[:i] + [v] + node[i + 1 :]
+                yield [*node[:i], v, *node[i + 1 :]]
     elif isinstance(node, float) and not node.is_integer():
         for digits in (0, 1, 2, 3):
             rounded = round(node, digits)
@@ -422,21 +430,22 @@ def _simplifications(req: dict[str, Any]) -> Iterable[dict[str, Any]]:
         yield {k: v for k, v in req.items() if k != "marketplace"}
 
 
-def shrink(req: dict[str, Any], differs: Callable[[dict[str, Any]], bool], max_checks: int = 400) -> dict[str, Any]:
-    """Greedy: take the first simpler variant that still differs, until none does (or the checks run out)."""
-    checks = 0
-    improved = True
-    while improved and checks < max_checks:
-        improved = False
-        for candidate in _simplifications(req):
-            if not schemas.fast_checker("request")(candidate):
-                continue
-            checks += 1
-            if differs(candidate):
-                req, improved = candidate, True
-                break
-            if checks >= max_checks:
-                break
+def shrink(
+    req: dict[str, Any], differs: Callable[[list[dict[str, Any]]], list[bool]], max_rounds: int = 100
+) -> dict[str, Any]:
+    """Greedy: take the first simpler variant that still differs, until none does.
+
+    `differs` answers for a batch of candidates at once (one round decides all the variants of a request).
+    """
+    for _ in range(max_rounds):
+        candidates = [c for c in _simplifications(req) if schemas.fast_checker("request")(c)]
+        if not candidates:
+            break
+        answers = differs(candidates)
+        better = next((c for c, yes in zip(candidates, answers, strict=True) if yes), None)
+        if better is None:
+            break
+        req = better
     return req
 
 
@@ -461,7 +470,7 @@ def default_dates(old: Engine, new: Engine, platform: str, today: dt.date | None
     return sorted(days)
 
 
-def _in_force(engine: Engine, platform: str, day: dt.date) -> list[Any]:
+def _in_force(engine: Engine, platform: str, day: dt.date) -> list[Policy]:
     return list(engine.in_force(platform, day)) if platform in engine.platforms else []
 
 
@@ -553,10 +562,10 @@ def diff_engines(
             if not own_a and not own_b:
                 continue
             if not search_unchanged and own_a and own_b and _fingerprint(a) == _fingerprint(b):
-                skipped += 1  # the same documents in force on both sides decide everything alike
+                skipped += 1  # the same rules in force on both sides decide everything alike
                 continue
             rng = random.Random(_seed(seed, platform, day))
-            generator = RequestGenerator([*a, *b], platform, day, pools, rng)
+            generator = RequestGenerator([a, b], platform, day, pools, rng)
             reqs = list(generator.stream(budget))
             n += len(reqs)
             keys_a, keys_b = _decide_keys(old, reqs), _decide_keys(new, reqs)
@@ -569,13 +578,16 @@ def diff_engines(
                     group[1], group[2] = req, day.isoformat()
         searched[platform] = n
     flips = []
-    for (platform, ka, kb), (count, example, as_of) in sorted(groups.items(), key=lambda g: (g[0][0], g[1][2])):
+    for (platform, ka, kb), (count, example, as_of) in sorted(
+        groups.items(), key=lambda g: (g[0][0], -g[1][0], g[1][2])
+    ):
 
-        def differs(candidate: dict[str, Any], ka: Key = ka, kb: Key = kb) -> bool:
-            return _decide_keys(old, [candidate]) == [ka] and _decide_keys(new, [candidate]) == [kb]
+        def differs(batch: list[dict[str, Any]], ka: Key = ka, kb: Key = kb) -> list[bool]:
+            pairs = zip(_decide_keys(old, batch), _decide_keys(new, batch), strict=True)
+            return [a == ka and b == kb for a, b in pairs]
 
         small = shrink(example, differs)
-        if not differs(small) or schemas.validate("request", small):  # never report what does not hold
+        if not differs([small])[0] or schemas.validate("request", small):  # never report what does not hold
             continue
         old_d, new_d = _decide_full(old, small), _decide_full(new, small)
         flips.append(Flip(platform, as_of, ka, kb, count, small, old_d, new_d))
@@ -589,8 +601,18 @@ def diff_engines(
     )
 
 
-def _fingerprint(policies: Sequence[Any]) -> list[tuple[str, str]]:
-    return sorted((p.key, p.digest) for p in policies)
+def _fingerprint(policies: Sequence[Policy]) -> list[str]:
+    """What decides a request on a date, and nothing else: per policy in force its id, default outcome,
+    named data and rules (id, conditions, conclusion, outcome). Versions, windows, messages, remedies,
+    sources and the order of rules do not change an outcome or the deciding rules (versions left out)."""
+    out = []
+    for p in policies:
+        rules = sorted(
+            (r.id, json.dumps(condition_json(r.when), sort_keys=True), r.derive or "", r.outcome or "") for r in p.rules
+        )
+        data = json.dumps(p.data, sort_keys=True)
+        out.append(json.dumps([p.platform, p.id, p.default_outcome, data, rules]))
+    return sorted(out)
 
 
 def _decide_full(engine: Engine, req: dict[str, Any]) -> Decision | None:

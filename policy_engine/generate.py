@@ -193,6 +193,7 @@ class Pools:
         self.rule_categories = sorted(categories)
         brands = {v for k in _BRAND_FIELDS for v in self.values.get(k, ()) if isinstance(v, str) and v}
         self.brands = sorted(brands) + [b for b in _DEFAULT_BRANDS if b not in brands]
+        self._memo: dict[tuple[str, str, str, str, str], list[Any]] = {}
 
     def _add(self, key: str, value: Any) -> None:
         bucket = self.values.setdefault(key, [])
@@ -201,6 +202,13 @@ class Pools:
 
     def candidates(self, key: str, kind: str, related: Sequence[Any], platform: str, as_of: str) -> list[Any]:
         """Values worth trying for a field: near the related values first, then the field's constants."""
+        memo = (key, kind, repr(tuple(related)), platform, as_of)
+        found = self._memo.get(memo)
+        if found is None:
+            found = self._memo[memo] = self._candidates(key, kind, related, platform, as_of)
+        return list(found)
+
+    def _candidates(self, key: str, kind: str, related: Sequence[Any], platform: str, as_of: str) -> list[Any]:
         out: list[Any] = []
         constants = self.values.get(key, [])
         if kind == "number":
@@ -258,9 +266,8 @@ def _fits(key: str, kind: str, value: Any) -> bool:
     enum = _ENUMS.get(key)
     if enum is not None:
         return value in enum
-    if kind in ("date", "category", "string") or key in _FRESH:
-        if not isinstance(value, str):
-            return False
+    if (kind in ("date", "category", "string") or key in _FRESH) and not isinstance(value, str):
+        return False
     if kind == "number":
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return False
@@ -269,9 +276,7 @@ def _fits(key: str, kind: str, value: Any) -> bool:
         if key == "seller.authorizations.item.level" and (not isinstance(value, int) or value < 1):
             return False
     if kind == "category":
-        return schemas.fast_checker("request")(
-            {"platform": "x", "seller": {}, "product": {"category": value}}
-        )
+        return bool(schemas.fast_checker("request")({"platform": "x", "seller": {}, "product": {"category": value}}))
     if kind == "date":
         try:
             dt.date.fromisoformat(value)
@@ -281,9 +286,7 @@ def _fits(key: str, kind: str, value: Any) -> bool:
         return False
     if kind.startswith("list:"):
         return isinstance(value, list) and bool(value)
-    if key.endswith((".brand", ".mark", ".scheme")) and value == "":
-        return False
-    return True
+    return not (key.endswith((".brand", ".mark", ".scheme")) and value == "")
 
 
 def targets(rule: Rule, derive_rules: dict[str, list[Rule]]) -> list[Path]:
@@ -324,60 +327,87 @@ class _Element:
         self.index = index
 
 
-class RequestGenerator:
-    """Requests for one platform on one date, guided by the rules of one or more policy sets.
+_Plan = tuple["_Side", Rule, "Path | None", "tuple[Path, Any] | None", bool]
 
-    `policies` are the versions in force on the date, from every side being compared (duplicates by
-    citation are dropped). `structured()` yields, rule by rule, a request that fires the rule, one near
-    miss per condition, and one request per constant of each comparison; `random()` mutates those.
-    """
 
-    def __init__(
-        self,
-        policies: Sequence[Policy],
-        platform: str,
-        as_of: dt.date,
-        pools: Pools,
-        rng: random.Random,
-    ) -> None:
+class _Side:
+    """One policy set: its outcome rules, its derive rules by conclusion, and those in strata."""
+
+    def __init__(self, policies: Iterable[Policy]) -> None:
         unique: dict[tuple[str, str], Policy] = {}
         for p in policies:
             unique.setdefault((p.key, p.digest), p)
         self.policies = list(unique.values())
-        self.platform = platform
-        self.as_of = as_of.isoformat()
-        self.pools = pools
-        self.rng = rng
+        self.rules = outcome_rules(self.policies)
         self.derive_rules: dict[str, list[Rule]] = {}
         for p in self.policies:
             for r in p.rules:
                 if r.derive is not None:
                     self.derive_rules.setdefault(r.derive, []).append(r)
-        self._strata = self._stratified(self.policies)
-        self.rules = outcome_rules(self.policies)
+        pairs = [(p, r) for p in self.policies for r in p.rules]
+        levels, problems = stratify(pairs)
+        self.strata: list[list[Rule]] = (
+            []
+            if problems
+            else [
+                [r for i, (_, r) in enumerate(pairs) if levels[i] == level and r.derive]
+                for level in sorted(set(levels.values()) | {0})
+            ]
+        )
+
+
+class RequestGenerator:
+    """Requests for one platform on one date, guided by the rules of one or more policy sets.
+
+    `sides` are the policy sets being compared (for `diff`, the versions in force on the date on each side;
+    for a strategy, one set). A request is built for a rule of one side with that side's derive rules, so
+    that a near miss on one side is not undone by the other side's rules. `structured()` yields, rule by
+    rule, a request that fires the rule, one near miss per condition, and one request per constant of each
+    comparison; `random()` mixes and mutates those.
+    """
+
+    def __init__(
+        self,
+        sides: Sequence[Sequence[Policy]],
+        platform: str,
+        as_of: dt.date,
+        pools: Pools,
+        rng: random.Random,
+    ) -> None:
+        self.platform = platform
+        self.as_of = as_of.isoformat()
+        self.pools = pools
+        self.rng = rng
+        self._sides = [_Side(policies) for policies in sides]
+        seen: set[tuple[str, str, str]] = set()
+        self.rules: list[tuple[_Side, Rule]] = []
+        for side in self._sides:
+            for p, r in side.rules:
+                if (p.key, p.digest, r.id) not in seen:
+                    seen.add((p.key, p.digest, r.id))
+                    self.rules.append((side, r))
+        self._side = self._sides[0] if self._sides else _Side(())
         self.seen: list[dict[str, Any]] = []
         self._req: dict[str, Any] = {}
         self._target: Path | None = None
         self._force: tuple[Path, Any] | None = None
         self._depth = 0
+        self._derived_cache: tuple[int, str, set[str]] | None = None
 
-    def _stratified(self, policies: Sequence[Policy]) -> list[list[Rule]]:
-        """The derive rules in strata (empty when the rules of both sides together cannot be stratified)."""
-        pairs = [(p, r) for p in policies for r in p.rules]
-        levels, problems = stratify(pairs)
-        if problems:
-            return []
-        return [
-            [r for i, (_, r) in enumerate(pairs) if levels[i] == level and r.derive]
-            for level in sorted(set(levels.values()) | {0})
-        ]
+    @property
+    def derive_rules(self) -> dict[str, list[Rule]]:
+        return self._side.derive_rules
 
     # --- the request under construction -------------------------------------------------------------
 
     def _derived(self) -> set[str]:
+        snapshot = json.dumps(self._req, sort_keys=True)
+        cache = self._derived_cache
+        if cache is not None and cache[0] == id(self._side) and cache[1] == snapshot:
+            return cache[2]
         req = self._normal()
         derived: set[str] = set()
-        for layer in self._strata:
+        for layer in self._side.strata:
             changed = True
             while changed:
                 changed = False
@@ -385,6 +415,7 @@ class RequestGenerator:
                     if rule.derive not in derived and holds(rule.when, req, derived):
                         derived.add(rule.derive)  # type: ignore[arg-type]
                         changed = True
+        self._derived_cache = (id(self._side), snapshot, derived)
         return derived
 
     def _normal(self) -> dict[str, Any]:
@@ -400,10 +431,11 @@ class RequestGenerator:
 
     def _list(self, list_path: str) -> list[Any]:
         root, key = list_path.split(".")
-        container = self._req[root]
+        container: dict[str, Any] = self._req[root]
         value = container.get(key)
         if not isinstance(value, list):
-            value = container[key] = []
+            value = []
+            container[key] = value
         return value
 
     def _get(self, path: str, element: _Element | None) -> Any:
@@ -671,11 +703,17 @@ class RequestGenerator:
         return self._finish(self._req)
 
     def _decisive(self, rule: Rule) -> None:
-        """Make the rules of a higher outcome fail, sparing the conditions they share with the rule."""
+        """Make every other rule of the same or a higher outcome fail, sparing the conditions they share with
+        the rule, so that the rule alone decides."""
         rank = _SEVERITY.get(str(rule.outcome), -1)
         protected = {json.dumps(condition_json(c), sort_keys=True) for c in rule.when.conditions}
-        for _ in range(4):
-            blockers = [r for _, r in self.rules if _SEVERITY.get(str(r.outcome), -1) > rank and self._holds(r.when)]
+        for _ in range(3):
+            req, derived = self._normal(), self._derived()
+            blockers = [
+                r
+                for _, r in self._side.rules
+                if r is not rule and _SEVERITY.get(str(r.outcome), -1) >= max(rank, 0) and holds(r.when, req, derived)
+            ]
             if not blockers:
                 return
             for blocker in blockers:
@@ -731,20 +769,22 @@ class RequestGenerator:
 
     def structured(self) -> Iterator[dict[str, Any]]:
         """Rule by rule, round robin: the rule firing, its near misses, then its constants one by one."""
-        plans: list[list[tuple[Rule, Path | None, tuple[Path, Any] | None, bool]]] = []
-        for _, rule in self.rules:
-            mine: list[tuple[Rule, Path | None, tuple[Path, Any] | None, bool]] = [(rule, None, None, False)]
-            if rule.outcome in ("review", "allow"):
-                mine += [(rule, None, None, True)] * 2
-            mine += [(rule, t, None, False) for t in targets(rule, self.derive_rules)]
-            mine += [(rule, None, f, False) for f in self._forces(rule)]
-            mine.append((rule, None, None, rule.outcome in ("review", "allow")))
+        plans: list[list[_Plan]] = []
+        for side, rule in self.rules:
+            self._side = side
+            mine: list[_Plan] = [(side, rule, None, None, False)]
+            mine += [(side, rule, None, None, True)] * 2
+            near = targets(rule, self.derive_rules)
+            mine += [(side, rule, t, None, False) for t in near] + [(side, rule, t, None, True) for t in near[:1]]
+            mine += [(side, rule, None, f, True) for f in self._forces(rule)]
+            mine.append((side, rule, None, None, False))
             plans.append(mine)
         longest = max((len(p) for p in plans), default=0)
         for i in range(longest):
             for mine in plans:
                 if i < len(mine):
-                    rule, target, force, decisive = mine[i]
+                    side, rule, target, force, decisive = mine[i]
+                    self._side = side
                     req = self.build(rule, target, force, decisive=decisive)
                     if req is not None:
                         self.seen.append(req)
@@ -756,7 +796,7 @@ class RequestGenerator:
         rng = self.rng
         if self.seen and self.rules and rng.random() < 0.5:
             base = rng.choice(self.seen)
-            _, rule = rng.choice(self.rules)
+            self._side, rule = rng.choice(self.rules)
             targets_ = targets(rule, self.derive_rules)
             target = rng.choice(targets_) if targets_ and rng.random() < 0.5 else None
             req = self.build(rule, target, base=base)
