@@ -48,6 +48,7 @@ __all__ = [
     "RequestGenerator",
     "boundary_dates",
     "outcome_rules",
+    "signatures",
     "targets",
 ]
 
@@ -132,6 +133,46 @@ def boundary_dates(policies: Iterable[Policy], platform: str) -> set[dt.date]:
                         except ValueError:
                             continue
     return days
+
+
+def _resolved(node: Any, data: dict[str, Any]) -> Any:
+    if isinstance(node, dict):
+        if set(node) == {"ref"} and node["ref"] in data:
+            value = data[node["ref"]]
+            return list(value) if isinstance(value, tuple) else value
+        return {k: _resolved(v, data) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_resolved(v, data) for v in node]
+    return node
+
+
+def signatures(policies: Sequence[Policy]) -> dict[tuple[str, str], str]:
+    """(policy id, rule id) -> what the outcome rule decides on: its conditions with named data filled in,
+    its outcome, and the same of every rule deriving a conclusion it uses (versions, messages, order and
+    layout left out). Two sets of policies decide alike where every outcome rule has the same signature."""
+    derive: dict[str, list[tuple[Policy, Rule]]] = {}
+    for p in policies:
+        for r in p.rules:
+            if r.derive is not None:
+                derive.setdefault(r.derive, []).append((p, r))
+
+    def own(p: Policy, r: Rule) -> str:
+        return json.dumps([p.id, r.id, r.outcome, r.derive, _resolved(condition_json(r.when), p.data)], sort_keys=True)
+
+    def closure(p: Policy, r: Rule) -> str:
+        parts, todo, done = [own(p, r)], [r], set()
+        while todo:
+            rule = todo.pop()
+            for cond, _ in _walk(rule.when):
+                if isinstance(cond, Derived) and cond.name not in done:
+                    done.add(cond.name)
+                    for q, d in derive.get(cond.name, ()):
+                        parts.append(own(q, d))
+                        todo.append(d)
+        return json.dumps(sorted(parts))
+
+    defaults = sorted({str(p.default_outcome) for p in policies})
+    return {(p.id, r.id): closure(p, r) + json.dumps(defaults) for p in policies for r in p.rules if r.outcome}
 
 
 def _step(value: float) -> float:
@@ -396,7 +437,21 @@ class RequestGenerator:
 
     @property
     def derive_rules(self) -> dict[str, list[Rule]]:
+        """The derive rules, by conclusion, of the side of the rule being built."""
         return self._side.derive_rules
+
+    def rule(self, index: int) -> Rule:
+        """The outcome rule at `index` of `rules`, with its side chosen for the builds that follow."""
+        self._side, rule = self.rules[index]
+        return rule
+
+    def constants(self, rule: Rule) -> list[tuple[Path, Any]]:
+        """The (comparison, value) pairs worth forcing in `build`: each constant's neighbours and members."""
+        return self._forces(rule)
+
+    def plain(self) -> dict[str, Any] | None:
+        """A request with only a category: what no rule asked for."""
+        return self._finish(self._base())
 
     # --- the request under construction -------------------------------------------------------------
 
@@ -583,8 +638,14 @@ class RequestGenerator:
         for i, c in enumerate(cond.where):
             self._make(c, True, (*path, i), element)
 
+    def _steered(self, path: Path) -> bool:
+        """Whether a near-miss target or a forced value lies inside this node."""
+        return _inside(self._target, path) or (self._force is not None and _inside(self._force[0], path))
+
     def _make_some(self, cond: Some, want: bool, path: Path) -> None:
         if want or _inside(self._target, path):
+            if want and not self._steered(path) and self._satisfying(cond):
+                return  # an element already satisfies it: adding one could undo a `count` of the same list
             self._fill(cond, path)
             return
         items = self._list(cond.list_path)
@@ -592,15 +653,21 @@ class RequestGenerator:
             del items[i]
 
     def _make_count(self, cond: Count, want: bool, path: Path) -> None:
+        items = self._list(cond.list_path)
+        counted = self._satisfying(cond) if cond.where else list(range(len(items)))
+        if compare(cond.op, len(counted), cond.value) == want and not self._steered(path) and counted:
+            return
         options = [n for n in {cond.value - 1, cond.value, cond.value + 1, 0} if n >= 0]
         options = [n for n in sorted(options) if compare(cond.op, n, cond.value) == want]
         if not options:
             return
         n = self.rng.choice(options)
-        items = self._list(cond.list_path)
-        for i in reversed(self._satisfying(cond) if cond.where else range(len(items))):
-            del items[i]
-        for _ in range(n):
+        # Keep n of the elements counted now (chosen at random), drop the others, add what is missing.
+        keep = set(self.rng.sample(counted, min(n, len(counted))))
+        for i in reversed(counted):
+            if i not in keep:
+                del items[i]
+        for _ in range(n - len(keep)):
             self._fill(cond, path)
 
     def _make_compare(self, cond: Compare, want: bool, path: Path, element: _Element | None) -> None:
