@@ -531,6 +531,35 @@ def _cmd_fmt(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_FAULT if args.check and changed else EXIT_OK
 
 
+def _cmd_diff(args: argparse.Namespace, out: TextIO) -> int:
+    from .diff import DEFAULT_BUDGET, as_test_case, diff_policies
+
+    budget = DEFAULT_BUDGET if args.budget is None else args.budget
+    if budget < 1:
+        raise _InputError([Problem("--budget", "", f"{budget} requests; expected at least 1", "usage")])
+    report = diff_policies(
+        args.old,
+        args.new,
+        platforms=args.platform or (),
+        dates=args.as_of or (),
+        budget=budget,
+        seed=args.seed,
+        search_unchanged=args.search_unchanged,
+    )
+    if args.write_cases:
+        folder = Path(args.write_cases)
+        folder.mkdir(parents=True, exist_ok=True)
+        for n, flip in enumerate(report.flips, start=1):
+            case = as_test_case(flip, n)
+            text = json.dumps(case, ensure_ascii=False, indent=2) + "\n"
+            (folder / f"{case['name']}.json").write_text(text, encoding="utf-8")
+    if args.format == "json":
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2), file=out)
+    else:
+        print(report.render_text(), file=out)
+    return EXIT_FAULT if report.flips else EXIT_OK
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="policy-engine", description="Marketplace listing policies: validate, decide, explain."
@@ -556,6 +585,27 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=0, help="seed of the generated requests (reproducible runs)")
     t.add_argument("--write-cases", metavar="DIR", help="write each invariant's counterexample as a test case")
     deciders = []
+    df = sub.add_parser("diff", help="what a policy change does: static changes and decisions that differ")
+    df.add_argument("old", help="the old policy folder, or git:REV for the policies/ tree at a git revision")
+    df.add_argument("new", help="the new policy folder, or git:REV")
+    df.add_argument("--platform", action="append", metavar="P", help="only this platform (repeatable)")
+    df.add_argument(
+        "--as-of",
+        type=_date,
+        action="append",
+        metavar="DATE",
+        help="search on this date (repeatable; default: "
+        "every version boundary of either side, a day either side of it, and today)",
+    )
+    df.add_argument("--budget", type=int, metavar="N", help="requests tried per platform and date (default 150)")
+    df.add_argument("--seed", type=int, default=0, help="seed of the request generator (default 0)")
+    df.add_argument("--format", choices=("text", "json"), default="text", help="text (default) or json")
+    df.add_argument("--write-cases", metavar="DIR", help="write each example as a test case expecting the new decision")
+    df.add_argument(
+        "--search-unchanged",
+        action="store_true",
+        help="also search dates on which both sides have the same rules in force (skipped by default)",
+    )
     for name, helptext in (
         ("decide", "decide a request (or one per line of a .jsonl file, or - for stdin)"),
         ("explain", "decide and print the proof tree as readable text"),
@@ -646,6 +696,8 @@ def main(
             return _cmd_replay(args, out, err, stdin)
         if args.command == "verify":
             return _cmd_verify(args, out)
+        if args.command == "diff":
+            return _cmd_diff(args, out)
         return _cmd_decide(args, out, err, stdin)
     except (LoadError, CompileError, RequestError, _InputError) as exc:
         print(f"policy-engine {args.command}: error", file=err)

@@ -3,12 +3,16 @@
     from hypothesis import given
     from policy_engine.testing import requests, policy_documents, check_proofs
 
-The strategies draw from small pools of categories, brands and dates so that generated conditions and
-requests actually meet (a rule that never fires tests nothing).
+The generic strategies draw from small pools of categories, brands and dates so that generated conditions
+and requests actually meet (a rule that never fires tests nothing). `policy_requests(engine)` builds
+requests from an engine's own policies (their constants, boundaries and near misses), and
+`assert_equivalent`, `assert_no_new_allows` and `assert_matches_reference` are regression properties
+over them (see docs/testing.md).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from collections.abc import Sequence
@@ -30,6 +34,9 @@ __all__ = [
     "EDGE_NUMBERS",
     "EDGE_TEXTS",
     "analyst_requests",
+    "assert_equivalent",
+    "assert_matches_reference",
+    "assert_no_new_allows",
     "assert_refused_or_matches_reference",
     "check_policy_documents",
     "check_proofs",
@@ -38,6 +45,7 @@ __all__ = [
     "json_values",
     "mutated",
     "policy_documents",
+    "policy_requests",
     "requests",
 ]
 
@@ -699,3 +707,286 @@ def check_policy_documents(documents: dict[str, Any], requests: Sequence[dict[st
         finally:
             engine.close()
     return "agreed"
+
+
+# --- Requests built from the policies, and regression properties -------------------------------------
+
+
+def _as_date(value: dt.date | str) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+
+
+def _policy_dates(engine: Engine, platform: str) -> list[dt.date]:
+    """Version boundaries of the platform, a day either side, and today: the days the platform has a policy."""
+    from .generate import boundary_dates
+
+    days: set[dt.date] = {dt.datetime.now(dt.timezone.utc).date()}
+    for boundary in boundary_dates(engine.policies, platform):
+        for delta in (-1, 0, 1):
+            days.add(boundary + dt.timedelta(days=delta))
+    return sorted(d for d in days if any(p.platform == platform for p in engine.in_force(platform, d)))
+
+
+_MODES = ("decisive", "decisive", "decisive", "decisive", "fire", "near", "constant", "mixed")
+
+
+def policy_requests(
+    engine: Engine,
+    platform: str | None = None,
+    as_of: dt.date | str | None = None,
+    taxonomies: dict[str, Any] | None = None,
+    against: Engine | None = None,
+) -> Any:
+    """Requests built from the engine's policies, biased towards their boundaries and near misses.
+
+    Each example picks a platform, a date (a version boundary, a day either side of it, or today; or
+    `as_of`) and an outcome rule in force then, and builds a request that makes the rule decide (every
+    rule of a higher or equal outcome made to fail), fire, or miss by one condition, or that puts one of
+    its constants (a number just below, at or above; a date a day either side; each member of a set and
+    one non-member; each category and its children) in its comparison, or mixes earlier requests.
+    Every example is a full request valid against `schemas/request.json`. `taxonomies` (platform ->
+    categories) adds the categories of the platform's taxonomy. With `against` (another engine), only
+    the rules that decide differently from its rules on the same date are drawn (their conditions, named
+    data, or the rules deriving what they use differ), as long as some do.
+    """
+    import random
+
+    from .generate import Pools, RequestGenerator, signatures, targets
+
+    platforms = [platform] if platform is not None else sorted(engine.platforms)
+    by_rule: dict[str, list[tuple[str, dt.date, int]]] = {}
+    changed: dict[str, list[tuple[str, dt.date, int]]] = {}
+    generators: dict[tuple[str, dt.date], Any] = {}
+    pools: dict[str, Pools] = {}
+    for name in platforms:
+        own = [p for p in engine.policies if p.platform in (name, "*")]
+        pools[name] = Pools(own, (taxonomies or {}).get(name, ()))
+        days = [_as_date(as_of)] if as_of is not None else _policy_dates(engine, name)
+        for day in days:
+            in_force = engine.in_force(name, day)
+            if not any(p.platform == name for p in in_force):
+                continue
+            generator = RequestGenerator([in_force], name, day, pools[name], random.Random(0))
+            generators[(name, day)] = generator
+            mine = signatures(in_force)
+            theirs: set[str] = set()
+            if against is not None and name in against.platforms:
+                theirs = set(signatures(against.in_force(name, day)).values())
+            for i, (side, rule) in enumerate(generator.rules):
+                policy = next(p for p in side.policies if rule in p.rules)
+                by_rule.setdefault(policy.cite(rule), []).append((name, day, i))
+                if against is not None and mine[(policy.id, rule.id)] not in theirs:
+                    changed.setdefault(policy.cite(rule), []).append((name, day, i))
+    entries = sorted((changed or by_rule).values())
+    if not entries:
+        where = f"platform {platform!r}" if platform else "any platform"
+        raise ValueError(f"no policy of {where} is in force{f' on {as_of}' if as_of else ''}")
+
+    def build(dates: list[tuple[str, dt.date, int]], seed: int) -> dict[str, Any]:
+        # Every rule alike (each rule drawn once before any is drawn twice, as hypothesis tries distinct
+        # choices first), then one seed drives the other choices.
+        rng = random.Random(seed)
+        name, day, index = rng.choice(dates)
+        generator = generators[(name, day)]
+        generator.rng = rng
+        rule = generator.rule(index)
+        mode = rng.choice(_MODES)
+        req: dict[str, Any] | None = None
+        if mode in ("decisive", "fire"):
+            req = generator.build(rule, decisive=mode == "decisive")
+        elif mode == "near":
+            near = targets(rule, generator.derive_rules)
+            if near:
+                req = generator.build(rule, rng.choice(near), decisive=rng.random() < 0.5)
+        elif mode == "constant":
+            forces = generator.constants(rule)
+            if forces:
+                req = generator.build(rule, force=rng.choice(forces), decisive=True)
+        else:
+            first = generator.build(rule)
+            if first is not None:
+                generator.seen = [first]
+                req = generator.random()
+        if req is None:  # the rule could not be built into a valid request: fall back to a plain one
+            req = generator.build(rule, target=()) or generator.plain()
+        assert req is not None
+        return req
+
+    return st.builds(build, st.sampled_from(entries), st.integers(0, 2**32 - 1))
+
+
+def _explain(title: str, request: dict[str, Any], decisions: dict[str, Any]) -> str:
+    from .errors import ItemError
+    from .explain import render_text
+
+    lines = [title, "minimal request:", json.dumps(request, ensure_ascii=False, indent=2, sort_keys=True)]
+    for side, decision in decisions.items():
+        lines.append(f"{side}:")
+        if isinstance(decision, ItemError):
+            lines.append("  not decided: " + decision.message)
+        elif isinstance(decision, Decision):
+            lines += ["  " + line for line in render_text(decision, "en", proofs=True).splitlines()]
+        else:
+            lines.append(f"  {decision}")
+    return "\n".join(lines)
+
+
+class _Found(Exception):
+    """A failing request, raised out of the hypothesis run so that it is shrunk once, greedily."""
+
+
+def _check_property(
+    strategy: Any,
+    failing: Any,
+    explain: Any,
+    request: dict[str, Any] | None,
+    max_examples: int,
+    seed: int | None,
+) -> None:
+    """Check one request, or search with hypothesis; the first failure is shrunk and explained."""
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import seed as seeded
+
+    from .diff import shrink
+
+    found: list[dict[str, Any]] = []
+    if request is not None:
+        if failing(request):
+            found.append(request)
+    else:
+
+        @settings(
+            max_examples=max_examples,
+            deadline=None,
+            database=None,
+            phases=[Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(strategy)
+        def search(req: dict[str, Any]) -> None:
+            if failing(req):
+                found.append(req)
+                raise _Found
+
+        if seed is not None:
+            search = seeded(seed)(search)
+        with contextlib.suppress(_Found):  # hypothesis re-raises the first failure: shrunk below instead
+            search()
+    if found:
+        small = shrink(found[0], lambda batch: [bool(failing(r)) for r in batch])
+        raise AssertionError(explain(small))
+
+
+def _sides(old: Engine, new: Engine, req: dict[str, Any]) -> tuple[Any, Any]:
+    return old.decide_each([req])[0], new.decide_each([req])[0]
+
+
+def _strategy(old: Engine, new: Engine, platform: str | None, as_of: Any, taxonomies: Any) -> Any:
+    """Requests from the rules of both sides, the rules that differ between them when some do."""
+    return st.one_of(
+        policy_requests(old, platform, as_of, taxonomies, against=new),
+        policy_requests(new, platform, as_of, taxonomies, against=old),
+    )
+
+
+def assert_equivalent(
+    old: Engine,
+    new: Engine,
+    request: dict[str, Any] | None = None,
+    *,
+    platform: str | None = None,
+    as_of: dt.date | str | None = None,
+    max_examples: int = 200,
+    seed: int | None = None,
+    taxonomies: dict[str, Any] | None = None,
+) -> None:
+    """The two engines decide alike: same outcome and same deciding rules (versions left out).
+
+    With `request`, checks that one request (for use inside your own `@given`); without, searches
+    `max_examples` requests built from both engines' policies. On failure: AssertionError with the
+    minimal request (shrunk greedily), both decisions and their proofs.
+    """
+    from .diff import decision_key
+
+    def failing(req: dict[str, Any]) -> bool:
+        a, b = _sides(old, new, req)
+        return decision_key(a) != decision_key(b)
+
+    def explain(req: dict[str, Any]) -> str:
+        a, b = _sides(old, new, req)
+        return _explain("the two policy sets decide this request differently", req, {"old": a, "new": b})
+
+    strategy = _strategy(old, new, platform, as_of, taxonomies)
+    _check_property(strategy, failing, explain, request, max_examples, seed)
+
+
+def assert_no_new_allows(
+    old: Engine,
+    new: Engine,
+    request: dict[str, Any] | None = None,
+    *,
+    platform: str | None = None,
+    as_of: dt.date | str | None = None,
+    max_examples: int = 200,
+    seed: int | None = None,
+    taxonomies: dict[str, Any] | None = None,
+) -> None:
+    """Nothing the old policies refuse (deny, review, or no policy in force) does the new policies allow.
+
+    Tightening a policy passes; loosening it fails with the minimal request, both decisions and their
+    proofs. `request`, `max_examples` and `seed` as for `assert_equivalent`.
+    """
+    from .diff import decision_key
+
+    def failing(req: dict[str, Any]) -> bool:
+        a, b = (decision_key(d) for d in _sides(old, new, req))
+        return a is not None and b is not None and a[0] != "allow" and b[0] == "allow"
+
+    def explain(req: dict[str, Any]) -> str:
+        a, b = _sides(old, new, req)
+        return _explain("the new policies allow a request the old ones do not", req, {"old": a, "new": b})
+
+    strategy = _strategy(old, new, platform, as_of, taxonomies)
+    _check_property(strategy, failing, explain, request, max_examples, seed)
+
+
+def assert_matches_reference(
+    engine: Engine,
+    request: dict[str, Any] | None = None,
+    *,
+    platform: str | None = None,
+    as_of: dt.date | str | None = None,
+    max_examples: int = 200,
+    seed: int | None = None,
+    taxonomies: dict[str, Any] | None = None,
+) -> None:
+    """The compiled network decides as the independent reference evaluator does (outcome, deciding rules,
+    advisories, derived conclusions), on requests built from the engine's own policies.
+
+    `request`, `max_examples` and `seed` as for `assert_equivalent`.
+    """
+    from .reference import evaluate
+    from .request import normalize_request
+
+    def failing(req: dict[str, Any]) -> bool:
+        try:
+            assert_refused_or_matches_reference(engine, req)
+        except AssertionError:
+            return True
+        return False
+
+    def explain(req: dict[str, Any]) -> str:
+        try:
+            assert_refused_or_matches_reference(engine, req)
+        except AssertionError as exc:
+            problem = str(exc)
+        else:
+            problem = "(passes now)"
+        norm = normalize_request(req)
+        ref = evaluate(engine.in_force(norm["platform"], dt.date.fromisoformat(norm["as_of"])), norm)
+        reference = f"{ref.outcome} by [{', '.join(ref.rules)}], advisories [{', '.join(ref.advisories)}]"
+        title = f"the network and the reference evaluator disagree: {problem}"
+        return _explain(title, req, {"network": engine.decide_each([req])[0], "reference evaluator": reference})
+
+    strategy = policy_requests(engine, platform, as_of, taxonomies)
+    _check_property(strategy, failing, explain, request, max_examples, seed)

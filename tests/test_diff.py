@@ -1,0 +1,254 @@
+"""`policy-engine diff`: static changes, and the requests a planted change decides differently."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from policy_engine import Engine, schemas
+from policy_engine.cli import main
+from policy_engine.diff import DEFAULT_BUDGET, DiffReport, decision_key, diff_engines
+from policy_engine.lint import load_taxonomies
+
+ROOT = Path(__file__).resolve().parent.parent
+POLICIES = ROOT / "policies"
+
+
+@pytest.fixture(scope="module")
+def old() -> Iterator[Engine]:
+    engine = Engine.from_directory(POLICIES)
+    yield engine
+    engine.close()
+
+
+def _copy(tmp_path: Path) -> Path:
+    target = tmp_path / "policies"
+    shutil.copytree(POLICIES, target)
+    return target
+
+
+def _edit(
+    folder: Path, name: str, change: Callable[[dict[str, Any]], None], indent: int | None = 2, sort: bool = False
+) -> Path:
+    path = folder / name
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    change(doc)
+    path.write_text(json.dumps(doc, ensure_ascii=False, indent=indent, sort_keys=sort), encoding="utf-8")
+    return path
+
+
+def _rule(doc: dict[str, Any], rule_id: str) -> dict[str, Any]:
+    (rule,) = (r for r in doc["rules"] if r["id"] == rule_id)
+    return rule
+
+
+def _diff(old: Engine, new_folder: Path, **kwargs: Any) -> DiffReport:
+    new = Engine.from_directory(new_folder)
+    try:
+        taxonomies = {k: v[1] for k, v in load_taxonomies([new_folder]).items()}
+        return diff_engines(old, new, taxonomies=taxonomies, **kwargs)
+    finally:
+        new.close()
+
+
+def _check_examples(report: DiffReport, old: Engine, new_folder: Path) -> None:
+    """Every example is a valid request that the two sides really decide as reported."""
+    new = Engine.from_directory(new_folder)
+    try:
+        for flip in report.flips:
+            assert schemas.validate("request", flip.example) == [], flip.example
+            assert decision_key(old.decide_each([flip.example])[0]) == flip.old
+            assert decision_key(new.decide_each([flip.example])[0]) == flip.new
+            assert flip.old != flip.new and flip.count >= 1
+    finally:
+        new.close()
+
+
+def _rules_in(report: DiffReport) -> set[str]:
+    return {r for f in report.flips for r in (*f.old[1], *f.new[1])}
+
+
+def test_changes_that_alter_no_decision_report_no_flips(old: Engine, tmp_path: Path) -> None:
+    folder = _copy(tmp_path)
+    # Reformatted with sorted keys and another indent, rules reordered, a message typo fixed.
+    _edit(folder, "dhgate/cycling-admission.json", lambda d: d.update(rules=d["rules"][::-1]), indent=4, sort=True)
+
+    def typo(doc: dict[str, Any]) -> None:
+        rule = _rule(doc, "brand-not-qualified")
+        rule["message"]["en"] = rule["message"]["en"].replace("qualified", "qualifeid")
+
+    _edit(folder, "aliexpress/brand-closed-management.json", typo, indent=None)
+    report = _diff(old, folder)
+    assert report.flips == ()
+    assert [(c.kind, c.subject, c.pointer) for c in report.static] == [
+        ("changed", "aliexpress.brand-closed-management@1.0.0#brand-not-qualified", "/rules/5/message/en")
+    ]
+    assert report.searched["old"] == 0  # the same rules are in force on both sides on every date
+    # Searched all the same, on every date, the generated requests are decided alike.
+    report = _diff(old, folder, platforms=["aliexpress", "dhgate"], budget=40, search_unchanged=True)
+    assert report.flips == ()
+    assert report.searched["platforms"]["aliexpress"] > 300 and report.searched["platforms"]["dhgate"] > 600
+
+
+def test_a_threshold_change_is_found_and_shrunk_from_the_command_line(tmp_path: Path) -> None:
+    folder = _copy(tmp_path)
+    path = _edit(folder, "dhgate/cycling-admission.json", lambda d: d["data"].update(max_refund_rate=0.2))
+    out, err = io.StringIO(), io.StringIO()
+    cases = tmp_path / "tests"
+    code = main(["diff", str(POLICIES), str(folder), "--format", "json", "--write-cases", str(cases)], out, err)
+    assert code == 1, err.getvalue()
+    report = json.loads(out.getvalue())
+    assert {"static", "flips", "searched"} <= report.keys()
+    assert report["static"] == [
+        {
+            "platform": "dhgate",
+            "kind": "changed",
+            "subject": "dhgate.cycling-admission@1.0.0 data max_refund_rate",
+            "detail": "0.05 -> 0.2",
+            "file": str(path),
+            "pointer": "/data/max_refund_rate",
+        }
+    ]
+    alone = [f for f in report["flips"] if f["new"]["outcome"] == "allow"]
+    assert alone, report["flips"]
+    flip = alone[0]
+    assert flip["old"] == {"outcome": "deny", "rules": ["dhgate.cycling-admission#refund-rate-too-high"]}
+    assert 2016 <= int(flip["as_of"][:4]) < 2023
+    rate = flip["example"]["seller"]["metrics"]["refund_rate"]
+    assert 0.05 < rate <= 0.2
+    assert set(flip["example"]["seller"]["metrics"]) == {"refund_rate"}  # shrunk: nothing else measured
+    assert all(f["platform"] == "dhgate" for f in report["flips"])
+    assert report["searched"]["old"] == report["searched"]["new"] > 0
+    # Each example is written as a test case expecting the new decision, and passes against the new policies.
+    written = sorted(cases.glob("*.json"))
+    assert len(written) == len(report["flips"])
+    for file in written:
+        assert schemas.validate("testcase", json.loads(file.read_text(encoding="utf-8"))) == []
+    out = io.StringIO()
+    assert main(["test", str(cases), "--policies", str(folder)], out, io.StringIO()) == 0, out.getvalue()
+    assert main(["test", str(cases), "--policies", str(POLICIES)], io.StringIO(), io.StringIO()) == 1
+
+
+def test_a_named_set_member_added_and_another_removed(old: Engine, tmp_path: Path) -> None:
+    folder = _copy(tmp_path)
+
+    def members(doc: dict[str, Any]) -> None:
+        doc["data"]["closed_categories"] = ["shoes", "wedding-dresses", "toys"]  # -phone-cables, +toys
+
+    _edit(folder, "aliexpress/brand-closed-management.json", members)
+    report = _diff(old, folder)
+    [change] = report.static
+    assert change.detail == '+"toys", -"phone-cables"' and change.pointer == "/data/closed_categories"
+    categories = {f.example["product"]["category"].split("/")[0] for f in report.flips}
+    assert {"toys", "phone-cables"} <= categories
+    assert {f.platform for f in report.flips} == {"aliexpress"}
+    assert "aliexpress.brand-closed-management#brand-not-qualified" in _rules_in(report)
+    _check_examples(report, old, folder)
+
+
+def test_a_dropped_condition(old: Engine, tmp_path: Path) -> None:
+    folder = _copy(tmp_path)
+
+    def drop(doc: dict[str, Any]) -> None:  # a pure graphic mark now proves the brand
+        where = _rule(doc, "owns-registered-trademark")["when"][0]["where"]
+        where[:] = [c for c in where if "not" not in c]
+
+    _edit(folder, "dhgate/cycling-admission.json", drop)
+    report = _diff(old, folder)
+    assert [c.pointer for c in report.static] == ["/rules/1/when/0/where"]
+    assert report.flips
+    for flip in report.flips:
+        assert "dhgate.cycling-admission#brand-not-proven" in flip.old[1]
+        assert "dhgate.cycling-admission#brand-not-proven" not in flip.new[1]
+        marks = [t.get("mark_type") for t in flip.example["seller"]["trademarks"]]
+        assert "design_only" in marks
+    _check_examples(report, old, folder)
+
+
+def test_an_added_condition(old: Engine, tmp_path: Path) -> None:
+    folder = _copy(tmp_path)
+
+    def add(doc: dict[str, Any]) -> None:  # the dispute rate limit now applies only to enterprises
+        _rule(doc, "dispute-rate-too-high")["when"].append({"field": "seller.entity_type", "equals": "enterprise"})
+
+    _edit(folder, "dhgate/cycling-admission-2.0.0.json", add)
+    report = _diff(old, folder)
+    assert report.flips
+    assert all(f.as_of >= "2023-01-13" for f in report.flips)
+    assert all("dhgate.cycling-admission#dispute-rate-too-high" in f.old[1] for f in report.flips)
+    _check_examples(report, old, folder)
+
+
+def test_a_moved_effective_date(old: Engine, tmp_path: Path) -> None:
+    folder = _copy(tmp_path)
+    _edit(folder, "dhgate/cycling-admission.json", lambda d: d.update(effective_until="2023-03-01"))
+    _edit(folder, "dhgate/cycling-admission-2.0.0.json", lambda d: d.update(effective_from="2023-03-01"))
+    report = _diff(old, folder)
+    assert {(c.kind, c.pointer) for c in report.static} == {("moved", "/effective_until"), ("moved", "/effective_from")}
+    assert report.flips
+    assert all("2023-01-13" <= f.as_of < "2023-03-01" for f in report.flips)
+    _check_examples(report, old, folder)
+
+
+def test_git_revisions_and_bad_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    shutil.copytree(POLICIES / "dhgate", repo / "policies" / "dhgate")
+    shutil.copytree(POLICIES / "common", repo / "policies" / "common")
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+
+    git("init", "-q")
+    git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "--allow-empty", "-m", "empty")
+    git("add", "policies")
+    git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "policies")
+    _edit(repo / "policies", "dhgate/cycling-admission.json", lambda d: d["data"].update(max_dispute_rate=0.3))
+    monkeypatch.chdir(repo)
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["diff", "git:HEAD", "policies", "--budget", "60"], out, err) == 1, err.getvalue()
+    text = out.getvalue()
+    assert text.startswith("policy diff git:HEAD -> policies\n")
+    assert "dhgate.cycling-admission@1.0.0 data max_dispute_rate: 0.1 -> 0.3" in text
+    assert "(policies/dhgate/cycling-admission.json:/data/max_dispute_rate)" in text
+    assert "dhgate.cycling-admission#dispute-rate-too-high" in text
+    # Unchanged: nothing differs.
+    out = io.StringIO()
+    assert main(["diff", "git:HEAD", "git:HEAD"], out, io.StringIO()) == 0
+    assert "static changes: 0" in out.getvalue()
+    # A revision git does not know, a revision without policies/, a folder that does not exist.
+    for argv, expected in (
+        (["git:nope", "policies"], "git:nope:/: git rev-parse failed"),
+        (["git:HEAD~1", "policies"], "git:HEAD~1:/: no policies/ folder at HEAD~1"),
+        (["missing", "policies"], "missing:/: not a folder"),
+    ):
+        err = io.StringIO()
+        assert main(["diff", *argv], io.StringIO(), err) == 2
+        assert expected in err.getvalue(), err.getvalue()
+    # An invalid policy on one side: its file and pointer, and what was expected.
+    _edit(repo / "policies", "dhgate/cycling-admission.json", lambda d: d.update(effective_from="someday"))
+    err = io.StringIO()
+    assert main(["diff", "git:HEAD", "policies"], io.StringIO(), err) == 2
+    assert "policies/dhgate/cycling-admission.json:/effective_from:" in err.getvalue()
+    _edit(repo / "policies", "dhgate/cycling-admission.json", lambda d: d.update(effective_from="2016-07-15"))
+    git("add", "policies")
+    git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "bad")
+    err = io.StringIO()
+    (repo / "policies" / "dhgate" / "cycling-admission.json").write_text("{", encoding="utf-8")
+    git("add", "policies")
+    git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "broken")
+    assert main(["diff", "git:HEAD", "git:HEAD~1"], io.StringIO(), err) == 2
+    assert "git:HEAD:policies/dhgate/cycling-admission.json:" in err.getvalue(), err.getvalue()
+
+
+def test_the_default_budget_is_documented() -> None:
+    out = io.StringIO()
+    assert main(["diff", "--help"], out, out) == 0
+    assert f"(default {DEFAULT_BUDGET})" in out.getvalue()

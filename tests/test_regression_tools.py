@@ -1,0 +1,95 @@
+"""Strategies built from the policies, and the regression properties over them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, seed, settings
+
+from policy_engine import Engine, schemas
+from policy_engine.generate import outcome_rules
+from policy_engine.testing import (
+    assert_equivalent,
+    assert_matches_reference,
+    assert_no_new_allows,
+    policy_requests,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+POLICIES = ROOT / "policies"
+
+
+@pytest.fixture(scope="module")
+def shipped() -> Iterator[Engine]:
+    engine = Engine.from_directory(POLICIES)
+    yield engine
+    engine.close()
+
+
+def _changed(tmp_path: Path, name: str, key: str, value: object) -> Engine:
+    folder = tmp_path / "policies"
+    shutil.copytree(POLICIES, folder)
+    path = folder / name
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc["data"][key] = value
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    return Engine.from_directory(folder)
+
+
+def test_every_outcome_rule_of_the_shipped_library_decides_in_some_generated_request(shipped: Engine) -> None:
+    every = {p.cite(r) for p in shipped.policies for _, r in outcome_rules([p])}
+    seen: set[str] = set()
+
+    @seed(0)
+    @settings(max_examples=800, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(policy_requests(shipped))
+    def collect(request: dict[str, object]) -> None:
+        assert schemas.validate("request", request) == []
+        decision = shipped.decide(request, proofs=False)
+        seen.update(decision.rules)
+        seen.update(a.rule for a in decision.advisories)
+
+    collect()
+    assert sorted(every - seen) == []
+
+
+def test_a_strategy_for_one_platform_and_date(shipped: Engine) -> None:
+    @settings(max_examples=30, deadline=None, database=None)
+    @given(policy_requests(shipped, platform="dhgate", as_of="2016-07-15"))
+    def check(request: dict[str, object]) -> None:
+        assert request["platform"] == "dhgate" and request["as_of"] == "2016-07-15"
+
+    check()
+    with pytest.raises(ValueError, match="no policy of platform 'wish' is in force on 1999-01-01"):
+        policy_requests(shipped, platform="wish", as_of="1999-01-01")
+
+
+def test_equivalent_and_no_new_allows_pass_on_the_same_policies(shipped: Engine) -> None:
+    assert_equivalent(shipped, shipped, platform="dhgate", max_examples=60, seed=1)
+    assert_no_new_allows(shipped, shipped, platform="dhgate", max_examples=60, seed=1)
+    assert_matches_reference(shipped, platform="aliexpress", max_examples=60, seed=1)
+
+
+def test_a_loosened_threshold_fails_with_the_minimal_request_and_both_proofs(shipped: Engine, tmp_path: Path) -> None:
+    looser = _changed(tmp_path, "dhgate/cycling-admission-2.0.0.json", "max_refund_rate", 0.2)
+    try:
+        with pytest.raises(AssertionError) as failure:
+            assert_no_new_allows(shipped, looser, platform="dhgate", max_examples=300, seed=2)
+        text = str(failure.value)
+        assert text.startswith("the new policies allow a request the old ones do not\nminimal request:\n")
+        request = json.loads(text.split("minimal request:\n", 1)[1].split("\nold:\n", 1)[0])
+        assert request["seller"]["metrics"] == {"refund_rate": request["seller"]["metrics"]["refund_rate"]}
+        assert 0.05 < request["seller"]["metrics"]["refund_rate"] <= 0.2
+        assert "DENY  dhgate" in text and "dhgate.cycling-admission@2.0.0#refund-rate-too-high" in text
+        assert "/seller/metrics/refund_rate" in text  # the proof of the old decision
+        assert "ALLOW  dhgate" in text
+        with pytest.raises(AssertionError, match="decide this request differently"):
+            assert_equivalent(shipped, looser, request=request)
+        # Tightening is not a new allow.
+        assert_no_new_allows(looser, shipped, platform="dhgate", max_examples=100, seed=2)
+    finally:
+        looser.close()
