@@ -30,10 +30,10 @@ from . import schemas
 from .check import _TypeChecker
 from .decision import SEVERITY, Decision
 from .engine import Engine
-from .errors import LoadError
+from .errors import LoadError, RequestError
 from .explain import render_text
 from .load import _Parser, read_json
-from .model import AllOf, Condition, Policy
+from .model import AllOf, Compare, Condition, Count, Literal, Policy
 from .reference import holds
 from .request import normalize_request
 
@@ -175,7 +175,10 @@ def _holds_all(conds: Sequence[Condition], req: dict[str, Any], decision: Decisi
 
 
 def _never(engine: Engine, inv: Invariant, raw: dict[str, Any]) -> tuple[str, tuple[tuple[str, Decision], ...]] | None:
-    decision = engine.decide(raw)
+    try:
+        decision = engine.decide(raw)
+    except RequestError:  # a request aimed at the invariant that is not valid (or no policy in force)
+        return None
     req = normalize_request(raw)
     if decision.outcome in inv.never and _holds_all(inv.when, req, decision):
         return f"decided {decision.outcome} on {decision.as_of}", (("decision", decision),)
@@ -214,7 +217,10 @@ def _loosened(
     pair: _VersionPair, inv: Invariant, raw: dict[str, Any]
 ) -> tuple[str, tuple[tuple[str, Decision], ...]] | None:
     raw = {**raw, "as_of": pair.day.isoformat()}
-    old, new = pair.old.decide(raw), pair.new.decide(raw)
+    try:
+        old, new = pair.old.decide(raw), pair.new.decide(raw)
+    except RequestError:
+        return None
     if SEVERITY[new.outcome] >= SEVERITY[old.outcome]:
         return None
     req = normalize_request(raw)
@@ -248,6 +254,58 @@ def check_invariants(
     return found
 
 
+def _aimed(requests: Any, inv: Invariant) -> Any:
+    """Requests from the policies, half of them changed to meet the invariant's `when` where it says how.
+
+    A policy that stopped mentioning a value (the change that broke the invariant) would otherwise never
+    make the generator produce it: the invariant's own conditions name the values to try.
+    """
+    from hypothesis import strategies as st
+
+    @st.composite
+    def aimed(draw: Any) -> dict[str, Any]:
+        raw: dict[str, Any] = draw(requests)
+        if not inv.when or not draw(st.booleans()):
+            return raw
+        raw = json.loads(json.dumps(raw))
+        for cond in inv.when:
+            if isinstance(cond, Count) and cond.op == "equals" and not cond.where:
+                root, key = cond.list_path.split(".")
+                raw.setdefault(root, {})[key] = [] if cond.value == 0 else raw.get(root, {}).get(key, [])
+            if not isinstance(cond, Compare) or not isinstance(cond.operand, Literal):
+                continue
+            values = cond.operand.value if isinstance(cond.operand.value, tuple) else (cond.operand.value,)
+            if cond.op in ("equals", "in", "under") and values and not cond.path.startswith(("item.", "request.")):
+                value = draw(st.sampled_from(values))
+                *parents, last = cond.path.split(".")
+                target = raw
+                for part in parents:
+                    target = target.setdefault(part, {})
+                    if not isinstance(target, dict):
+                        break
+                else:
+                    target[last] = value
+        return raw
+
+    return aimed()
+
+
+def _property(
+    engine: Engine, invariants: InvariantSet, inv: Invariant, pair: _VersionPair | None, last: list[Violation]
+) -> Any:
+    """The property one invariant states, over one request; each violation is recorded in `last`."""
+
+    def prop(raw: dict[str, Any]) -> None:
+        hit = _loosened(pair, inv, raw) if pair is not None else _never(engine, inv, raw)
+        if hit is None:
+            return
+        request = normalize_request(raw if pair is None else {**raw, "as_of": pair.day.isoformat()})
+        last.append(Violation(file=invariants.file, invariant=inv, request=request, decisions=hit[1], message=hit[0]))
+        raise AssertionError(hit[0])
+
+    return prop
+
+
 def _search(
     engine: Engine,
     invariants: InvariantSet,
@@ -268,17 +326,10 @@ def _search(
     for pair, source in checks:
         last: list[Violation] = []
 
-        def prop(raw: dict[str, Any], pair: _VersionPair | None = pair, last: list[Violation] = last) -> None:
-            hit = _loosened(pair, inv, raw) if pair is not None else _never(engine, inv, raw)
-            if hit is None:
-                return
-            request = normalize_request(raw if pair is None else {**raw, "as_of": pair.day.isoformat()})
-            last.append(
-                Violation(file=invariants.file, invariant=inv, request=request, decisions=hit[1], message=hit[0])
-            )
-            raise AssertionError(hit[0])
-
-        strategy = policy_requests(source, platform=invariants.platform, as_of=pair.day if pair else None)
+        prop = _property(engine, invariants, inv, pair, last)
+        strategy = _aimed(policy_requests(source, platform=invariants.platform, as_of=pair.day if pair else None), inv)
+        decorate: Any = given(strategy)
+        test: Any = decorate(prop)
         test = settings(
             max_examples=max_examples,
             database=None,
@@ -287,11 +338,11 @@ def _search(
             suppress_health_check=list(HealthCheck),
             phases=[Phase.generate, Phase.shrink],
             print_blob=False,
-        )(given(strategy)(prop))
+        )(test)
         if seed is not None:
             test = hypothesis_seed(seed)(test)
         try:
-            test()  # type: ignore[no-untyped-call]
+            test()
         except Exception:  # the property failed (hypothesis may wrap it): the last failure is the shrunk one
             if last:
                 return last[-1]
