@@ -536,7 +536,10 @@ def map_chunks(
         raise LoadError(
             [Problem("", "", 'running on Dask needs the dask extra: pip install "policy-engine[dask]"', code="io")]
         ) from None
-    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+    # A chunk is retried once after its worker died. Workers take one chunk per thread at a time, so a
+    # death makes only the running chunk suspect, not chunks queued behind it.
+    config = {"distributed.scheduler.allowed-failures": 1, "distributed.scheduler.worker-saturation": 1.0}
+    with dask.config.set(config):
         cluster: Any = None
         if scheduler is None:
             cluster = LocalCluster(n_workers=workers or 1, threads_per_worker=1, processes=True, dashboard_address=None)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -467,6 +468,8 @@ def test_test_command_passes_on_the_shipped_library(tmp_path: Path) -> None:
     junit = tmp_path / "missing" / "folder" / "junit.xml"
     r = run(
         "test",
+        "--examples",
+        "30",
         str(ROOT / "policies/aliexpress"),
         str(ROOT / "policies/dhgate"),
         "--policies",
@@ -487,17 +490,17 @@ def test_test_command_shows_a_readable_failure(tmp_path: Path) -> None:
     case = json.loads((ROOT / "policies/aliexpress/tests/aliexpress-001-closed-category-unqualified.json").read_text())
     case["expect"] = {"outcome": "allow", "rules": []}
     path = write(tmp_path, "tests-case.json", case)
-    r = run("test", str(path), "--policies", str(ROOT / "policies"))
+    r = run("test", str(path), "--policies", str(ROOT / "policies"), "--no-invariants")
     assert r.code == 1
     assert "FAIL" in r.out and "outcome: expected allow, got deny" in r.out
     assert "because:" in r.out and r.out.rstrip().endswith("0 passed, 1 failed")
-    r = run("test", str(path), "--policies", str(ROOT / "policies"), "--lang", "zh")
+    r = run("test", str(path), "--policies", str(ROOT / "policies"), "--lang", "zh", "--no-invariants")
     assert r.code == 1 and "品牌" in r.out
 
 
 def test_test_command_min_coverage_fails_below() -> None:
     case = ROOT / "policies/aliexpress/tests/aliexpress-001-closed-category-unqualified.json"
-    r = run("test", str(case), "--policies", str(ROOT / "policies"), "--min-coverage", "90")
+    r = run("test", str(case), "--policies", str(ROOT / "policies"), "--min-coverage", "90", "--no-invariants")
     assert r.code == 1 and "is below --min-coverage 90" in r.out and r.out.rstrip().endswith("1 passed, 0 failed")
 
 
@@ -576,7 +579,8 @@ def test_fmt_deep_document_exit_2(tmp_path: Path) -> None:
 def test_commands_default_to_the_shipped_policies() -> None:
     r = run("fmt", "--check")
     assert r.code == 0 and r.out == "0 files to reformat\n"
-    r = run("test")
+    r = run("test", "--examples", "40")
     assert r.code == 0, r.out + r.err
+    assert re.search(r"invariants: \d+ held, 0 broken", r.out), r.out
     passed = int(r.out.split()[-4])
     assert passed == len(list((ROOT / "policies").glob("*/tests/*.json"))) and r.out.rstrip().endswith("0 failed")
