@@ -1,6 +1,8 @@
 """JSON Schema validation (draft 2020-12) of policies, requests, decisions and test cases.
 
-The only module that imports `jsonschema`.
+The only module that imports `jsonschema`, and only when a document is invalid (or its validator is asked
+for): valid requests and policies are checked by code generated from the schemas, so a command that
+reads valid input never pays for importing the validator.
 """
 
 from __future__ import annotations
@@ -10,9 +12,6 @@ import json
 import math
 from collections.abc import Iterator
 from typing import Any
-
-import jsonschema
-from jsonschema.exceptions import ValidationError, best_match, relevance
 
 from .errors import Problem
 from .resources import data_dir
@@ -43,6 +42,8 @@ def _registry() -> Any:
 @functools.cache
 def _validator(name: str) -> Any:
     schema = load_schema(name)
+    import jsonschema
+
     jsonschema.Draft202012Validator.check_schema(schema)
     return jsonschema.Draft202012Validator(
         schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER, registry=_registry()
@@ -53,7 +54,7 @@ def _pointer(path: Any) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
 
 
-def _describe(error: ValidationError) -> str:
+def _describe(error: Any) -> str:
     inst = error.instance
     invariant = (isinstance(error.schema, dict) and "never" in error.schema.get("properties", {})) or (
         isinstance(inst, dict) and bool({"never", "versions_of", "except_when"} & set(inst))
@@ -91,9 +92,11 @@ def _describe(error: ValidationError) -> str:
     return str(error.message)
 
 
-def _flatten(error: ValidationError) -> ValidationError:
+def _flatten(error: Any) -> Any:
     # For oneOf/anyOf failures, the most relevant sub-error says more than "is not valid under any".
     while error.context:
+        from jsonschema.exceptions import best_match
+
         deeper = best_match(error.context)
         if deeper is None or len(deeper.absolute_path) < len(error.absolute_path):
             break
@@ -103,6 +106,8 @@ def _flatten(error: ValidationError) -> ValidationError:
 
 def iter_problems(name: str, instance: Any, file: str = "") -> Iterator[Problem]:
     """Every schema violation of `instance`, most relevant first."""
+    from jsonschema.exceptions import relevance
+
     errors = sorted(_validator(name).iter_errors(instance), key=relevance)
     seen: set[tuple[str, str]] = set()
     for top in errors:

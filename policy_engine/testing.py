@@ -540,7 +540,11 @@ def _same_shape(value: Any) -> Any:
             day = dt.date.fromisoformat(value)
         except ValueError:
             return st.just(value)
-        days = [day + dt.timedelta(days=d) for d in (-1, 1) if dt.date.min < day + dt.timedelta(days=d) < dt.date.max]
+        days = [
+            day + dt.timedelta(days=d)
+            for d in (-1, 1)
+            if dt.date.min + dt.timedelta(days=1) <= day <= dt.date.max - dt.timedelta(days=1)
+        ]
         return st.sampled_from([d.isoformat() for d in days] + ["0001-01-01", "9999-12-31", "2024-02-29"])
     if value and all(c.islower() or c.isdigit() or c in "-/" for c in value):  # a category path
         parts = value.split("/")
