@@ -156,8 +156,14 @@ def signatures(policies: Sequence[Policy]) -> dict[tuple[str, str], str]:
             if r.derive is not None:
                 derive.setdefault(r.derive, []).append((p, r))
 
+    memo: dict[int, str] = {}
+
     def own(p: Policy, r: Rule) -> str:
-        return json.dumps([p.id, r.id, r.outcome, r.derive, _resolved(condition_json(r.when), p.data)], sort_keys=True)
+        found = memo.get(id(r))
+        if found is None:
+            conditions = _resolved(condition_json(r.when), p.data)
+            found = memo[id(r)] = json.dumps([p.id, r.id, r.outcome, r.derive, conditions], sort_keys=True)
+        return found
 
     def closure(p: Policy, r: Rule) -> str:
         parts, todo, done = [own(p, r)], [r], set()
