@@ -33,7 +33,7 @@ from . import schemas
 from .decision import Decision
 from .engine import Engine
 from .errors import ItemError, LoadError, Problem
-from .generate import Pools, RequestGenerator, boundary_dates
+from .generate import Pools, RequestGenerator, boundary_dates, signatures
 from .lint import load_taxonomies
 from .load import read_json
 from .model import Policy, condition_json
@@ -565,7 +565,11 @@ def diff_engines(
                 skipped += 1  # the same rules in force on both sides decide everything alike
                 continue
             rng = random.Random(_seed(seed, platform, day))
-            generator = RequestGenerator([a, b], platform, day, pools, rng)
+            # The rules that decide differently (their conditions, data, or what derives what they use)
+            # are built first: a change is searched where it is, then everywhere else.
+            sig_a, sig_b = signatures(a), signatures(b)
+            focus = {k for k in sig_a.keys() | sig_b.keys() if sig_a.get(k) != sig_b.get(k)}
+            generator = RequestGenerator([a, b], platform, day, pools, rng, focus=focus)
             reqs = list(generator.stream(budget))
             n += len(reqs)
             keys_a, keys_b = _decide_keys(old, reqs), _decide_keys(new, reqs)
