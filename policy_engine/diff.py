@@ -181,7 +181,10 @@ def open_side(spec: str, cwd: str | Path | None = None) -> PolicySide:
         raise LoadError([Problem(spec, "", f"no {tree}/ folder at {rev}: {message}", "io")])
     tmp = tempfile.TemporaryDirectory(prefix="policy-diff-")
     with tarfile.open(fileobj=io.BytesIO(data.stdout)) as archive:
-        archive.extractall(tmp.name, filter="data")
+        if hasattr(tarfile, "data_filter"):  # Python 3.10.12, 3.11.4 and later
+            archive.extractall(tmp.name, filter="data")
+        else:  # pragma: no cover - git archive writes plain files and folders only
+            archive.extractall(tmp.name)  # noqa: S202
     side = PolicySide(spec, Path(tmp.name) / tree, tmp)
     return side
 

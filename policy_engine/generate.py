@@ -407,10 +407,11 @@ class RequestGenerator:
     """Requests for one platform on one date, guided by the rules of one or more policy sets.
 
     `sides` are the policy sets being compared (for `diff`, the versions in force on the date on each side;
-    for a strategy, one set); the rules of `focus` (policy id, rule id) are built first. A request is built for a rule of one side with that side's derive rules, so
-    that a near miss on one side is not undone by the other side's rules. `structured()` yields, rule by
-    rule, a request that fires the rule, one near miss per condition, and one request per constant of each
-    comparison; `random()` mixes and mutates those.
+    for a strategy, one set); the rules of `focus` (policy id, rule id) are built first. A request is
+    built for a rule of one side with that side's derive rules, so that a near miss on one side is not
+    undone by the other side's rules. `structured()` yields, rule by rule, a request that fires the rule,
+    one near miss per condition, and one request per constant of each comparison; `random()` mixes and
+    mutates those.
     """
 
     def __init__(
