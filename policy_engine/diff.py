@@ -184,7 +184,7 @@ def open_side(spec: str, cwd: str | Path | None = None) -> PolicySide:
         if hasattr(tarfile, "data_filter"):  # Python 3.10.12, 3.11.4 and later
             archive.extractall(tmp.name, filter="data")
         else:  # pragma: no cover - git archive writes plain files and folders only
-            archive.extractall(tmp.name)  # noqa: S202
+            archive.extractall(tmp.name)
     side = PolicySide(spec, Path(tmp.name) / tree, tmp)
     return side
 
