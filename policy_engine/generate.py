@@ -156,8 +156,14 @@ def signatures(policies: Sequence[Policy]) -> dict[tuple[str, str], str]:
             if r.derive is not None:
                 derive.setdefault(r.derive, []).append((p, r))
 
+    memo: dict[int, str] = {}
+
     def own(p: Policy, r: Rule) -> str:
-        return json.dumps([p.id, r.id, r.outcome, r.derive, _resolved(condition_json(r.when), p.data)], sort_keys=True)
+        found = memo.get(id(r))
+        if found is None:
+            conditions = _resolved(condition_json(r.when), p.data)
+            found = memo[id(r)] = json.dumps([p.id, r.id, r.outcome, r.derive, conditions], sort_keys=True)
+        return found
 
     def closure(p: Policy, r: Rule) -> str:
         parts, todo, done = [own(p, r)], [r], set()
@@ -401,10 +407,11 @@ class RequestGenerator:
     """Requests for one platform on one date, guided by the rules of one or more policy sets.
 
     `sides` are the policy sets being compared (for `diff`, the versions in force on the date on each side;
-    for a strategy, one set). A request is built for a rule of one side with that side's derive rules, so
-    that a near miss on one side is not undone by the other side's rules. `structured()` yields, rule by
-    rule, a request that fires the rule, one near miss per condition, and one request per constant of each
-    comparison; `random()` mixes and mutates those.
+    for a strategy, one set); the rules of `focus` (policy id, rule id) are built first. A request is
+    built for a rule of one side with that side's derive rules, so that a near miss on one side is not
+    undone by the other side's rules. `structured()` yields, rule by rule, a request that fires the rule,
+    one near miss per condition, and one request per constant of each comparison; `random()` mixes and
+    mutates those.
     """
 
     def __init__(
@@ -414,8 +421,10 @@ class RequestGenerator:
         as_of: dt.date,
         pools: Pools,
         rng: random.Random,
+        focus: Iterable[tuple[str, str]] = (),
     ) -> None:
         self.platform = platform
+        self.focus = set(focus)  # (policy id, rule id) of the rules to build first
         self.as_of = as_of.isoformat()
         self.pools = pools
         self.rng = rng
@@ -835,9 +844,21 @@ class RequestGenerator:
         return out
 
     def structured(self) -> Iterator[dict[str, Any]]:
-        """Rule by rule, round robin: the rule firing, its near misses, then its constants one by one."""
+        """Rule by rule, round robin: the rule firing, its near misses, then its constants one by one.
+
+        The rules of `focus` come first, all of their plans, then the other rules."""
+        focused = [(side, rule) for side, rule in self.rules if self._cite_key(side, rule) in self.focus]
+        rest = [(side, rule) for side, rule in self.rules if self._cite_key(side, rule) not in self.focus]
+        for group in (focused, rest):
+            yield from self._round_robin(group)
+
+    def _cite_key(self, side: _Side, rule: Rule) -> tuple[str, str]:
+        policy = next(p for p in side.policies if rule in p.rules)
+        return (policy.id, rule.id)
+
+    def _round_robin(self, rules: list[tuple[_Side, Rule]]) -> Iterator[dict[str, Any]]:
         plans: list[list[_Plan]] = []
-        for side, rule in self.rules:
+        for side, rule in rules:
             self._side = side
             mine: list[_Plan] = [(side, rule, None, None, False)]
             mine += [(side, rule, None, None, True)] * 2

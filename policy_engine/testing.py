@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -840,7 +840,7 @@ class _Found(Exception):
 
 
 def _check_property(
-    strategy: Any,
+    strategy: Callable[[], Any],
     failing: Any,
     explain: Any,
     request: dict[str, Any] | None,
@@ -866,7 +866,7 @@ def _check_property(
             phases=[Phase.generate],
             suppress_health_check=list(HealthCheck),
         )
-        @given(strategy)
+        @given(strategy())
         def search(req: dict[str, Any]) -> None:
             if failing(req):
                 found.append(req)
@@ -920,7 +920,9 @@ def assert_equivalent(
         a, b = _sides(old, new, req)
         return _explain("the two policy sets decide this request differently", req, {"old": a, "new": b})
 
-    strategy = _strategy(old, new, platform, as_of, taxonomies)
+    def strategy() -> Any:
+        return _strategy(old, new, platform, as_of, taxonomies)
+
     _check_property(strategy, failing, explain, request, max_examples, seed)
 
 
@@ -950,7 +952,9 @@ def assert_no_new_allows(
         a, b = _sides(old, new, req)
         return _explain("the new policies allow a request the old ones do not", req, {"old": a, "new": b})
 
-    strategy = _strategy(old, new, platform, as_of, taxonomies)
+    def strategy() -> Any:
+        return _strategy(old, new, platform, as_of, taxonomies)
+
     _check_property(strategy, failing, explain, request, max_examples, seed)
 
 
@@ -992,5 +996,7 @@ def assert_matches_reference(
         title = f"the network and the reference evaluator disagree: {problem}"
         return _explain(title, req, {"network": engine.decide_each([req])[0], "reference evaluator": reference})
 
-    strategy = policy_requests(engine, platform, as_of, taxonomies)
+    def strategy() -> Any:
+        return policy_requests(engine, platform, as_of, taxonomies)
+
     _check_property(strategy, failing, explain, request, max_examples, seed)

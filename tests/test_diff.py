@@ -14,8 +14,9 @@ import pytest
 
 from policy_engine import Engine, schemas
 from policy_engine.cli import main
-from policy_engine.diff import DEFAULT_BUDGET, DiffReport, decision_key, diff_engines
+from policy_engine.diff import DEFAULT_BUDGET, DiffReport, Flip, decision_key, diff_engines
 from policy_engine.lint import load_taxonomies
+from policy_engine.suite import cases_from, report_failure, run_cases
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
@@ -92,17 +93,18 @@ def test_changes_that_alter_no_decision_report_no_flips(old: Engine, tmp_path: P
     ]
     assert report.searched["old"] == 0  # the same rules are in force on both sides on every date
     # Searched all the same, on every date, the generated requests are decided alike.
-    report = _diff(old, folder, platforms=["aliexpress", "dhgate"], budget=40, search_unchanged=True)
+    report = _diff(old, folder, platforms=["aliexpress", "dhgate"], budget=25, search_unchanged=True)
     assert report.flips == ()
-    assert report.searched["platforms"]["aliexpress"] > 300 and report.searched["platforms"]["dhgate"] > 600
+    assert report.searched["platforms"]["aliexpress"] > 200 and report.searched["platforms"]["dhgate"] > 400
 
 
-def test_a_threshold_change_is_found_and_shrunk_from_the_command_line(tmp_path: Path) -> None:
+def test_a_threshold_change_from_the_command_line(old: Engine, tmp_path: Path) -> None:
     folder = _copy(tmp_path)
     path = _edit(folder, "dhgate/cycling-admission.json", lambda d: d["data"].update(max_refund_rate=0.2))
     out, err = io.StringIO(), io.StringIO()
     cases = tmp_path / "tests"
-    code = main(["diff", str(POLICIES), str(folder), "--format", "json", "--write-cases", str(cases)], out, err)
+    argv = ["diff", str(POLICIES), str(folder), "--platform", "dhgate", "--as-of", "2020-01-01", "--format", "json"]
+    code = main([*argv, "--write-cases", str(cases)], out, err)
     assert code == 1, err.getvalue()
     report = json.loads(out.getvalue())
     assert {"static", "flips", "searched"} <= report.keys()
@@ -116,85 +118,119 @@ def test_a_threshold_change_is_found_and_shrunk_from_the_command_line(tmp_path: 
             "pointer": "/data/max_refund_rate",
         }
     ]
-    alone = [f for f in report["flips"] if f["new"]["outcome"] == "allow"]
-    assert alone, report["flips"]
-    flip = alone[0]
-    assert flip["old"] == {"outcome": "deny", "rules": ["dhgate.cycling-admission#refund-rate-too-high"]}
-    assert 2016 <= int(flip["as_of"][:4]) < 2023
-    rate = flip["example"]["seller"]["metrics"]["refund_rate"]
-    assert 0.05 < rate <= 0.2
-    assert set(flip["example"]["seller"]["metrics"]) == {"refund_rate"}  # shrunk: nothing else measured
-    assert all(f["platform"] == "dhgate" for f in report["flips"])
-    assert report["searched"]["old"] == report["searched"]["new"] > 0
+    assert report["searched"]["old"] == report["searched"]["new"] == DEFAULT_BUDGET
+    assert {f["as_of"] for f in report["flips"]} == {"2020-01-01"}
     # Each example is written as a test case expecting the new decision, and passes against the new policies.
     written = sorted(cases.glob("*.json"))
-    assert len(written) == len(report["flips"])
+    assert len(written) == len(report["flips"]) > 0
     for file in written:
         assert schemas.validate("testcase", json.loads(file.read_text(encoding="utf-8"))) == []
-    out = io.StringIO()
-    assert main(["test", str(cases), "--policies", str(folder)], out, io.StringIO()) == 0, out.getvalue()
-    assert main(["test", str(cases), "--policies", str(POLICIES)], io.StringIO(), io.StringIO()) == 1
+    loaded, problems = cases_from([cases])
+    assert problems == []
+    new = Engine.from_directory(folder)
+    try:
+        assert all(r.passed for r in run_cases(new, loaded)), [report_failure(r) for r in run_cases(new, loaded)]
+    finally:
+        new.close()
+    assert not any(r.passed for r in run_cases(old, loaded))
 
 
-def test_a_named_set_member_added_and_another_removed(old: Engine, tmp_path: Path) -> None:
-    folder = _copy(tmp_path)
+@pytest.fixture(scope="module")
+def planted(old: Engine, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DiffReport]:
+    """One copy of the shipped policies with five changes that do not meet (other policies or dates),
+    searched once with the default budget."""
+    folder = _copy(tmp_path_factory.mktemp("planted"))
+    # A threshold (dates 2016-07-15 to 2023-01-12).
+    _edit(folder, "dhgate/cycling-admission.json", lambda d: d["data"].update(max_refund_rate=0.2))
 
+    # A named-set member removed and another added.
     def members(doc: dict[str, Any]) -> None:
-        doc["data"]["closed_categories"] = ["shoes", "wedding-dresses", "toys"]  # -phone-cables, +toys
+        doc["data"]["closed_categories"] = ["shoes", "wedding-dresses", "toys"]
 
     _edit(folder, "aliexpress/brand-closed-management.json", members)
-    report = _diff(old, folder)
-    [change] = report.static
-    assert change.detail == '+"toys", -"phone-cables"' and change.pointer == "/data/closed_categories"
-    categories = {f.example["product"]["category"].split("/")[0] for f in report.flips}
-    assert {"toys", "phone-cables"} <= categories
-    assert {f.platform for f in report.flips} == {"aliexpress"}
-    assert "aliexpress.brand-closed-management#brand-not-qualified" in _rules_in(report)
-    _check_examples(report, old, folder)
 
-
-def test_a_dropped_condition(old: Engine, tmp_path: Path) -> None:
-    folder = _copy(tmp_path)
-
-    def drop(doc: dict[str, Any]) -> None:  # a pure graphic mark now proves the brand
-        where = _rule(doc, "owns-registered-trademark")["when"][0]["where"]
+    # A dropped condition: a pure graphic mark now proves the brand of a phone.
+    def drop(doc: dict[str, Any]) -> None:
+        where = _rule(doc, "owns-phone-trademark")["when"][0]["where"]
         where[:] = [c for c in where if "not" not in c]
 
-    _edit(folder, "dhgate/cycling-admission.json", drop)
-    report = _diff(old, folder)
-    assert [c.pointer for c in report.static] == ["/rules/1/when/0/where"]
-    assert report.flips
-    for flip in report.flips:
-        assert "dhgate.cycling-admission#brand-not-proven" in flip.old[1]
-        assert "dhgate.cycling-admission#brand-not-proven" not in flip.new[1]
-        marks = [t.get("mark_type") for t in flip.example["seller"]["trademarks"]]
-        assert "design_only" in marks
-    _check_examples(report, old, folder)
+    _edit(folder, "dhgate/phone-admission.json", drop)
 
-
-def test_an_added_condition(old: Engine, tmp_path: Path) -> None:
-    folder = _copy(tmp_path)
-
-    def add(doc: dict[str, Any]) -> None:  # the dispute rate limit now applies only to enterprises
+    # An added condition (dates from 2023-01-13): the dispute-rate limit now applies only to enterprises.
+    def add(doc: dict[str, Any]) -> None:
         _rule(doc, "dispute-rate-too-high")["when"].append({"field": "seller.entity_type", "equals": "enterprise"})
 
     _edit(folder, "dhgate/cycling-admission-2.0.0.json", add)
-    report = _diff(old, folder)
-    assert report.flips
-    assert all(f.as_of >= "2023-01-13" for f in report.flips)
-    assert all("dhgate.cycling-admission#dispute-rate-too-high" in f.old[1] for f in report.flips)
-    _check_examples(report, old, folder)
+    # A moved effective date: LazMall authorization 1.1.0 from 2023-10-01 instead of 2023-08-24.
+    _edit(folder, "lazada/lazmall-brand-authorization-1.0.0.json", lambda d: d.update(effective_until="2023-10-01"))
+    _edit(folder, "lazada/lazmall-brand-authorization-1.1.0.json", lambda d: d.update(effective_from="2023-10-01"))
+    return folder, _diff(old, folder)
 
 
-def test_a_moved_effective_date(old: Engine, tmp_path: Path) -> None:
-    folder = _copy(tmp_path)
-    _edit(folder, "dhgate/cycling-admission.json", lambda d: d.update(effective_until="2023-03-01"))
-    _edit(folder, "dhgate/cycling-admission-2.0.0.json", lambda d: d.update(effective_from="2023-03-01"))
-    report = _diff(old, folder)
-    assert {(c.kind, c.pointer) for c in report.static} == {("moved", "/effective_until"), ("moved", "/effective_from")}
-    assert report.flips
-    assert all("2023-01-13" <= f.as_of < "2023-03-01" for f in report.flips)
+def _flips(report: DiffReport, platform: str, rule: str) -> list[Flip]:
+    return [f for f in report.flips if f.platform == platform and (rule in f.old[1]) != (rule in f.new[1])]
+
+
+def test_planted_changes_are_listed_with_file_and_pointer(planted: tuple[Path, DiffReport]) -> None:
+    folder, report = planted
+    found = {(c.platform, c.kind, c.file.removeprefix(str(folder) + "/"), c.pointer) for c in report.static}
+    assert found == {
+        ("dhgate", "changed", "dhgate/cycling-admission.json", "/data/max_refund_rate"),
+        ("aliexpress", "changed", "aliexpress/brand-closed-management.json", "/data/closed_categories"),
+        ("dhgate", "changed", "dhgate/phone-admission.json", "/rules/2/when/0/where"),
+        ("dhgate", "changed", "dhgate/cycling-admission-2.0.0.json", "/rules/7/when"),
+        ("lazada", "moved", "lazada/lazmall-brand-authorization-1.0.0.json", "/effective_until"),
+        ("lazada", "moved", "lazada/lazmall-brand-authorization-1.1.0.json", "/effective_from"),
+    }
+    details = {c.detail for c in report.static}
+    assert '+"toys", -"phone-cables"' in details and "0.05 -> 0.2" in details
+    assert "effective window 2023-08-24 until open-ended -> 2023-10-01 until open-ended" in details
+
+
+def test_every_example_is_a_valid_request_decided_as_reported(old: Engine, planted: tuple[Path, DiffReport]) -> None:
+    folder, report = planted
+    assert {f.platform for f in report.flips} == {"aliexpress", "dhgate", "lazada"}
     _check_examples(report, old, folder)
+    assert report.searched["platforms"]["amazon"] == 0  # nothing changed there
+
+
+def test_a_threshold(planted: tuple[Path, DiffReport]) -> None:
+    _, report = planted
+    flips = _flips(report, "dhgate", "dhgate.cycling-admission#refund-rate-too-high")
+    assert flips and all("2016-07-15" <= f.as_of < "2023-01-13" for f in flips)
+    alone = [f for f in flips if f.new[0] == "allow"]
+    assert [f.old for f in alone] == [("deny", ("dhgate.cycling-admission#refund-rate-too-high",))]
+    example = alone[0].example
+    assert set(example["seller"]["metrics"]) == {"refund_rate"}  # shrunk: nothing else measured
+    assert 0.05 < example["seller"]["metrics"]["refund_rate"] <= 0.2
+
+
+def test_a_named_set_member_added_and_another_removed(planted: tuple[Path, DiffReport]) -> None:
+    _, report = planted
+    flips = _flips(report, "aliexpress", "aliexpress.brand-closed-management#brand-not-qualified")
+    assert {f.example["product"]["category"].split("/")[0] for f in flips} >= {"toys", "phone-cables"}
+
+
+def test_a_dropped_condition(planted: tuple[Path, DiffReport]) -> None:
+    _, report = planted
+    flips = _flips(report, "dhgate", "dhgate.phone-admission#phone-brand-not-proven")
+    assert flips
+    for flip in flips:
+        assert "dhgate.phone-admission#phone-brand-not-proven" in flip.old[1]
+        assert "design_only" in [t.get("mark_type") for t in flip.example["seller"]["trademarks"]]
+
+
+def test_an_added_condition(planted: tuple[Path, DiffReport]) -> None:
+    _, report = planted
+    flips = _flips(report, "dhgate", "dhgate.cycling-admission#dispute-rate-too-high")
+    assert flips and all(f.as_of >= "2023-01-13" for f in flips)
+    assert all(f.example["seller"].get("entity_type") != "enterprise" for f in flips)
+
+
+def test_a_moved_effective_date(planted: tuple[Path, DiffReport]) -> None:
+    _, report = planted
+    flips = [f for f in report.flips if f.platform == "lazada"]
+    assert flips and all("2023-08-24" <= f.as_of < "2023-10-01" for f in flips)
 
 
 def test_git_revisions_and_bad_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
