@@ -86,6 +86,7 @@ LISTS: Final[dict[str, ListSpec]] = {
                 "category": "category",
                 "brand": "string",
                 "status": "string",
+                "basis": "string",
                 "granted_on": "date",
                 "expires_on": "date",
             },
