@@ -26,6 +26,7 @@ from .model import (
 )
 from .request import _predicate
 from .runtime import Firing, Trace
+from .semantics import main_categories
 
 __all__ = ["build_decision", "condition_json", "describe", "error_decision", "render_text"]
 
@@ -54,6 +55,9 @@ def describe(cond: Condition) -> str:
         return f"{cond.path} {cond.op.replace('_', ' ')} {_operand_text(cond.operand)}"
     if isinstance(cond, Count):
         where = " where " + " and ".join(describe(c) for c in cond.where) if cond.where else ""
+        if cond.distinct:
+            also = f" and {cond.including}" if cond.including else ""
+            return f"number of main categories of {cond.list_path}{also} {cond.op.replace('_', ' ')} {cond.value}"
         return f"number of {cond.list_path}{where} {cond.op.replace('_', ' ')} {cond.value}"
     if isinstance(cond, Some):
         return f"some {cond.list_path} where " + " and ".join(describe(c) for c in cond.where)
@@ -146,6 +150,13 @@ class _ProofBuilder:
                 base = _pointer(cond.list_path)
                 chosen = tuple(Evidence(f"{base}/{i}", e) for i, e in enumerate(items or ()) if keep(e, self.req))
                 return Step("count", cjson, pointer, f"{text} ({len(chosen)} counted)", chosen)
+            if cond.distinct:  # every category looked at; the proof names the distinct main categories
+                base = _pointer(cond.list_path)
+                looked = [Evidence(f"{base}/{i}", e) for i, e in enumerate(items or ())]
+                if cond.including and isinstance(also := _get(self.req, cond.including), str):
+                    looked.append(Evidence(_pointer(cond.including), also))
+                mains = sorted(main_categories([e.value for e in looked]))
+                return Step("count", cjson, pointer, f"{text} ({len(mains)}: {', '.join(mains)})", tuple(looked))
             counted = (Evidence(_pointer(cond.list_path), len(items)),) if isinstance(items, list) else ()
             return Step("count", cjson, pointer, text, counted)
         if isinstance(cond, Some):

@@ -51,6 +51,8 @@ _ORDER = [
     "any",
     "all",
     "where",
+    "distinct",
+    "including",
     *COMPARISON_OPS,
     "ref",
     "as_of",

@@ -398,9 +398,9 @@ class _Parser:
                 operand = Literal(bool(raw[op]))
             return Compare(raw["field"], op, operand, pointer)
         if "count" in raw:
-            (op,) = (k for k in raw if k not in ("count", "where"))
+            (op,) = (k for k in raw if k not in ("count", "where", "distinct", "including"))
             where = tuple(self.condition(c, f"{pointer}/where/{i}") for i, c in enumerate(raw.get("where", ())))
-            return Count(raw["count"], op, int(raw[op]), pointer, where)
+            return Count(raw["count"], op, int(raw[op]), pointer, where, raw.get("distinct"), raw.get("including"))
         if "some" in raw:
             where = tuple(self.condition(c, f"{pointer}/where/{i}") for i, c in enumerate(raw["where"]))
             return Some(raw["some"], where, pointer)
