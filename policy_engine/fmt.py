@@ -20,6 +20,8 @@ _ORDER = [
     "platform",
     "effective_from",
     "effective_until",
+    "effective_from_basis",
+    "effective_from_note",
     "default_outcome",
     "title",
     "description",

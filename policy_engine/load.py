@@ -437,7 +437,7 @@ class _Parser:
             Source(s["provenance"], s.get("url"), s.get("document"), s.get("date"), s.get("note"))
             for s in doc["sources"]
         )
-        order = {"sourced": 0, "article-only": 1, "illustrative": 2}
+        order = {"sourced": 0, "article-only": 1, "borrowed": 2, "illustrative": 3}
         provenance = max((s.provenance for s in sources), key=order.__getitem__)
         rules = tuple(self.rule(r, f"/rules/{i}", provenance) for i, r in enumerate(doc["rules"]))
         until = doc.get("effective_until")
@@ -455,6 +455,8 @@ class _Parser:
             default_outcome=doc.get("default_outcome"),
             file=self.file,
             digest=digest,
+            effective_from_basis=doc.get("effective_from_basis"),
+            effective_from_note=doc.get("effective_from_note"),
         )
 
 

@@ -218,6 +218,8 @@ class Policy:
     default_outcome: str | None
     file: str
     digest: str
+    effective_from_basis: str | None = None  # "stated", "earliest-dated-source" or "assumed"
+    effective_from_note: str | None = None
 
     @property
     def key(self) -> str:
