@@ -84,6 +84,20 @@ def _get(req: dict[str, Any], path: str) -> Any:
     return value
 
 
+# Chinese names of the request's enumerated values, shown in Chinese messages with the value itself.
+_ZH_VALUES: dict[str, dict[str, str]] = {
+    "seller.entity_type": {"enterprise": "企业", "individual_business": "个体工商户", "individual": "个人"},
+    "seller.account_status": {
+        "active": "正常",
+        "warned": "已警告",
+        "restricted": "受限",
+        "frozen": "冻结",
+        "suspended": "暂停",
+        "closed": "已关闭",
+    },
+}
+
+
 def fill(text: str, req: dict[str, Any], lang: str = "en") -> str:
     """Fill `{product.brand}`-style placeholders from the request."""
 
@@ -92,6 +106,8 @@ def fill(text: str, req: dict[str, Any], lang: str = "en") -> str:
         value = req.get("as_of") if name == "as_of" else _get(req, name)
         if value is None:
             return "（无）" if lang == "zh" else "(none)"
+        if lang == "zh" and isinstance(value, str) and value in _ZH_VALUES.get(name, {}):
+            return f"{_ZH_VALUES[name][value]}（{value}）"
         return str(value)
 
     return _PLACEHOLDER.sub(sub, text)
@@ -318,13 +334,15 @@ def render_text(decision: Decision, lang: str = "en", proofs: bool = True) -> st
     """A readable account of the decision, its reasons, proof trees, advisories and remedies."""
     label = _LABELS.get(lang, _LABELS["en"])
     head = f"{decision.outcome.upper()}  {decision.platform}"
+    if lang == "zh":  # the outcome in Chinese, then the English label programs look for
+        head = f"{label[decision.outcome]} {decision.outcome.upper()}  {decision.platform}"
     if decision.marketplace:
         head += f" ({decision.marketplace})"
     out = [head + f"  {label['as_of']} {decision.as_of}"]
     if decision.error:
         out.append(f"  {label['error']}: {decision.error}")
     if decision.default_applied and not decision.error:
-        out.append(f"  {label['default']} {decision.outcome}")
+        out.append(f"  {label['default']} {label[decision.outcome]}")
     for r in (*decision.reasons, *decision.advisories):
         out.append(f"  {label[r.outcome]}: {r.rule}")
         out.append(f"    {r.message.get(lang, r.message['en'])}")

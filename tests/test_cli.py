@@ -190,7 +190,7 @@ def test_decide_json_is_a_valid_decision() -> None:
 
 def test_decide_text_in_chinese_and_english() -> None:
     r = run("decide", SHOES, "--format", "text", "--lang", "zh")
-    assert r.code == 0 and r.out.startswith("DENY") and "品牌" in r.out
+    assert r.code == 0 and r.out.startswith("拒绝 DENY") and "品牌" in r.out
     r = run("decide", SHOES, "--format", "text", "--lang", "en")
     assert r.code == 0 and "brand Acme is not admitted there" in r.out and "because:" not in r.out
 
