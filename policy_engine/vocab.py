@@ -57,6 +57,7 @@ LISTS: Final[dict[str, ListSpec]] = {
                 "office": "string",
                 "status": "string",
                 "mark_type": "string",
+                "register": "string",
                 "classes": "list:number",
                 "filed_on": "date",
                 "registered_on": "date",
