@@ -105,6 +105,11 @@ LISTS: Final[dict[str, ListSpec]] = {
                 "status": "string",
             },
         ),
+        ListSpec(
+            "seller.documents",
+            "document",
+            {"kind": "string", "brand": "string", "issued_on": "date", "stamped": "boolean"},
+        ),
         ListSpec("seller.categories", "seller_category", {"": "category"}),
         ListSpec("seller.commitments", "commitment", {"": "category"}),
         ListSpec("product.certifications", "certification", {"scheme": "string", "valid_to": "date"}),
