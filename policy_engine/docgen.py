@@ -27,8 +27,8 @@ __all__ = ["main", "pages", "platform_page", "write_pages"]
 
 _BASIS = {
     "stated": "stated by a source",
-    "earliest-dated-source": "the date of the earliest dated source (the rule may be older)",
-    "assumed": "assumed (no source dates it)",
+    "earliest-dated-source": "the date of the earliest dated source; the rule may be older",
+    "assumed": "assumed, no source dates it",
 }
 
 
@@ -82,8 +82,8 @@ def platform_page(platform: str, policies: Sequence[Policy], root: Path) -> str:
             ]
             if p.effective_from_basis:
                 basis = _BASIS.get(p.effective_from_basis, p.effective_from_basis)
-                note = f": {p.effective_from_note}" if p.effective_from_note else ""
-                lines += [f"Start date {p.effective_from}: {basis}{note}", ""]
+                note = f": {p.effective_from_note}" if p.effective_from_note else "."
+                lines += [f"Start date {p.effective_from} ({basis}){note}", ""]
             if p.description:
                 lines += [p.description, ""]
             lines += ["Sources:", ""]

@@ -26,7 +26,7 @@ def test_start_date_has_a_basis_shown_on_the_platform_page(path: Path) -> None:
     page = (ROOT / "docs" / "platforms" / f"{'common' if doc['platform'] == '*' else doc['platform']}.md").read_text(
         encoding="utf-8"
     )
-    assert f"Start date {doc['effective_from']}: " in page and doc["effective_from_note"] in page
+    assert f"Start date {doc['effective_from']} (" in page and doc["effective_from_note"] in page
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
