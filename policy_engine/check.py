@@ -219,6 +219,15 @@ class _TypeChecker:
             spec = LISTS[cond.list_path]
             for c in cond.where:
                 self.condition(c, spec)
+            if isinstance(cond, Count) and cond.distinct and spec.fields.get("") != "category":
+                self.problem(
+                    cond.pointer + "/distinct",
+                    f"`distinct` counts the main categories of a list of categories; {cond.list_path} is not one",
+                )
+            if isinstance(cond, Count) and cond.including and field_type(cond.including) != "category":
+                self.problem(
+                    cond.pointer + "/including", f"`including` needs a category field; {cond.including} is not one"
+                )
         elif isinstance(cond, Derived):
             if cond.name not in self.derivable:
                 known = ", ".join(sorted(self.derivable)) or "none"

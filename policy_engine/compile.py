@@ -145,6 +145,7 @@ class FactPlan:
     category_keys: frozenset[tuple[str, str]]  # (root or list path, key) holding categories
     shifts: tuple[AsOf, ...]
     filtered_counts: tuple[tuple[str, str, tuple[Condition, ...]], ...] = ()  # (key, list, where)
+    distinct_counts: tuple[tuple[str, str, str | None], ...] = ()  # (key, list, including): main categories
 
 
 @attrs.frozen
@@ -562,6 +563,7 @@ def compile_policies(platform: str, policies: Sequence[Policy]) -> Compiled:
         "categories": set(),
         "shifts": set(),
         "filtered": {},
+        "distinct": {},
     }
     rc = _RuleCompiler(platform, plan, problems)
     ruleset: dict[str, Any] = {
@@ -710,6 +712,7 @@ def compile_policies(platform: str, policies: Sequence[Policy]) -> Compiled:
             frozenset(plan["categories"]),
             tuple(sorted(plan["shifts"], key=lambda s: s.tag)),
             tuple((name, path, where) for (path, _), (name, where) in sorted(plan["filtered"].items())),
+            tuple((name, path, inc or None) for (path, inc), name in sorted(plan["distinct"].items())),
         ),
         default_outcome=default,
     )
@@ -839,6 +842,9 @@ def _compile_alternative(
                 filters = rc.plan["filtered"]
                 text = json.dumps([condition_json(c) for c in cond.where], sort_keys=True)
                 key = filters.setdefault((cond.list_path, text), (f"{key}__w{len(filters)}", cond.where))[0]
+            elif cond.distinct:  # distinct main categories, also counted while the facts are built
+                distinct = rc.plan["distinct"]
+                key = distinct.setdefault((cond.list_path, cond.including or ""), f"{key}__m{len(distinct)}")
             rc.use(owner, key)
             op = _NEGATE[cond.op] if negated else cond.op
             root_tests[owner].append(rc.literal_test(op, key, cond.value, False))

@@ -25,6 +25,13 @@ from .resources import data_dir
 __all__ = ["main", "pages", "platform_page", "write_pages"]
 
 
+_BASIS = {
+    "stated": "stated by a source",
+    "earliest-dated-source": "the date of the earliest dated source; the rule may be older",
+    "assumed": "assumed, no source dates it",
+}
+
+
 def _window(p: Policy) -> str:
     return f"from {p.effective_from}" + (f" until {p.effective_until} (exclusive)" if p.effective_until else "")
 
@@ -73,6 +80,10 @@ def platform_page(platform: str, policies: Sequence[Policy], root: Path) -> str:
                 f"**{p.title}** — version {p.version}, {_window(p)}. File: `{rel}`.",
                 "",
             ]
+            if p.effective_from_basis:
+                basis = _BASIS.get(p.effective_from_basis, p.effective_from_basis)
+                note = f": {p.effective_from_note}" if p.effective_from_note else "."
+                lines += [f"Start date {p.effective_from} ({basis}){note}", ""]
             if p.description:
                 lines += [p.description, ""]
             lines += ["Sources:", ""]

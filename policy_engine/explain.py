@@ -26,6 +26,7 @@ from .model import (
 )
 from .request import _predicate
 from .runtime import Firing, Trace
+from .semantics import main_categories
 
 __all__ = ["build_decision", "condition_json", "describe", "error_decision", "render_text"]
 
@@ -54,6 +55,9 @@ def describe(cond: Condition) -> str:
         return f"{cond.path} {cond.op.replace('_', ' ')} {_operand_text(cond.operand)}"
     if isinstance(cond, Count):
         where = " where " + " and ".join(describe(c) for c in cond.where) if cond.where else ""
+        if cond.distinct:
+            also = f" and {cond.including}" if cond.including else ""
+            return f"number of main categories of {cond.list_path}{also} {cond.op.replace('_', ' ')} {cond.value}"
         return f"number of {cond.list_path}{where} {cond.op.replace('_', ' ')} {cond.value}"
     if isinstance(cond, Some):
         return f"some {cond.list_path} where " + " and ".join(describe(c) for c in cond.where)
@@ -80,6 +84,20 @@ def _get(req: dict[str, Any], path: str) -> Any:
     return value
 
 
+# Chinese names of the request's enumerated values, shown in Chinese messages with the value itself.
+_ZH_VALUES: dict[str, dict[str, str]] = {
+    "seller.entity_type": {"enterprise": "企业", "individual_business": "个体工商户", "individual": "个人"},
+    "seller.account_status": {
+        "active": "正常",
+        "warned": "已警告",
+        "restricted": "受限",
+        "frozen": "冻结",
+        "suspended": "暂停",
+        "closed": "已关闭",
+    },
+}
+
+
 def fill(text: str, req: dict[str, Any], lang: str = "en") -> str:
     """Fill `{product.brand}`-style placeholders from the request."""
 
@@ -88,6 +106,8 @@ def fill(text: str, req: dict[str, Any], lang: str = "en") -> str:
         value = req.get("as_of") if name == "as_of" else _get(req, name)
         if value is None:
             return "（无）" if lang == "zh" else "(none)"
+        if lang == "zh" and isinstance(value, str) and value in _ZH_VALUES.get(name, {}):
+            return f"{_ZH_VALUES[name][value]}（{value}）"
         return str(value)
 
     return _PLACEHOLDER.sub(sub, text)
@@ -146,6 +166,13 @@ class _ProofBuilder:
                 base = _pointer(cond.list_path)
                 chosen = tuple(Evidence(f"{base}/{i}", e) for i, e in enumerate(items or ()) if keep(e, self.req))
                 return Step("count", cjson, pointer, f"{text} ({len(chosen)} counted)", chosen)
+            if cond.distinct:  # every category looked at; the proof names the distinct main categories
+                base = _pointer(cond.list_path)
+                looked = [Evidence(f"{base}/{i}", e) for i, e in enumerate(items or ())]
+                if cond.including and isinstance(also := _get(self.req, cond.including), str):
+                    looked.append(Evidence(_pointer(cond.including), also))
+                mains = sorted(main_categories([e.value for e in looked]))
+                return Step("count", cjson, pointer, f"{text} ({len(mains)}: {', '.join(mains)})", tuple(looked))
             counted = (Evidence(_pointer(cond.list_path), len(items)),) if isinstance(items, list) else ()
             return Step("count", cjson, pointer, text, counted)
         if isinstance(cond, Some):
@@ -307,13 +334,15 @@ def render_text(decision: Decision, lang: str = "en", proofs: bool = True) -> st
     """A readable account of the decision, its reasons, proof trees, advisories and remedies."""
     label = _LABELS.get(lang, _LABELS["en"])
     head = f"{decision.outcome.upper()}  {decision.platform}"
+    if lang == "zh":  # the outcome in Chinese, then the English label programs look for
+        head = f"{label[decision.outcome]} {decision.outcome.upper()}  {decision.platform}"
     if decision.marketplace:
         head += f" ({decision.marketplace})"
     out = [head + f"  {label['as_of']} {decision.as_of}"]
     if decision.error:
         out.append(f"  {label['error']}: {decision.error}")
     if decision.default_applied and not decision.error:
-        out.append(f"  {label['default']} {decision.outcome}")
+        out.append(f"  {label['default']} {label[decision.outcome]}")
     for r in (*decision.reasons, *decision.advisories):
         out.append(f"  {label[r.outcome]}: {r.rule}")
         out.append(f"    {r.message.get(lang, r.message['en'])}")

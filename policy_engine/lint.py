@@ -239,7 +239,7 @@ def _lint_policy(
                     )
                 )
         refs = rule.source_refs or tuple(range(len(policy.sources)))
-        strength = {"illustrative": 0, "article-only": 1, "sourced": 2}
+        strength = {"illustrative": 0, "borrowed": 1, "article-only": 2, "sourced": 3}
         best = max((strength[policy.sources[i].provenance] for i in refs if i < len(policy.sources)), default=0)
         if strength[rule.provenance] > best:
             out.append(

@@ -398,9 +398,9 @@ class _Parser:
                 operand = Literal(bool(raw[op]))
             return Compare(raw["field"], op, operand, pointer)
         if "count" in raw:
-            (op,) = (k for k in raw if k not in ("count", "where"))
+            (op,) = (k for k in raw if k not in ("count", "where", "distinct", "including"))
             where = tuple(self.condition(c, f"{pointer}/where/{i}") for i, c in enumerate(raw.get("where", ())))
-            return Count(raw["count"], op, int(raw[op]), pointer, where)
+            return Count(raw["count"], op, int(raw[op]), pointer, where, raw.get("distinct"), raw.get("including"))
         if "some" in raw:
             where = tuple(self.condition(c, f"{pointer}/where/{i}") for i, c in enumerate(raw["where"]))
             return Some(raw["some"], where, pointer)
@@ -437,7 +437,7 @@ class _Parser:
             Source(s["provenance"], s.get("url"), s.get("document"), s.get("date"), s.get("note"))
             for s in doc["sources"]
         )
-        order = {"sourced": 0, "article-only": 1, "illustrative": 2}
+        order = {"sourced": 0, "article-only": 1, "borrowed": 2, "illustrative": 3}
         provenance = max((s.provenance for s in sources), key=order.__getitem__)
         rules = tuple(self.rule(r, f"/rules/{i}", provenance) for i, r in enumerate(doc["rules"]))
         until = doc.get("effective_until")
@@ -455,6 +455,8 @@ class _Parser:
             default_outcome=doc.get("default_outcome"),
             file=self.file,
             digest=digest,
+            effective_from_basis=doc.get("effective_from_basis"),
+            effective_from_note=doc.get("effective_from_note"),
         )
 
 

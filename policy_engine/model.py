@@ -115,6 +115,8 @@ class Count:
     value: int
     pointer: str = ""
     where: tuple[Condition, ...] = ()
+    distinct: str | None = None  # "main_category": count distinct first levels of a category list
+    including: str | None = None  # a request category field counted along (with `distinct`)
 
 
 @attrs.frozen
@@ -216,6 +218,8 @@ class Policy:
     default_outcome: str | None
     file: str
     digest: str
+    effective_from_basis: str | None = None  # "stated", "earliest-dated-source" or "assumed"
+    effective_from_note: str | None = None
 
     @property
     def key(self) -> str:
@@ -258,6 +262,10 @@ def condition_json(cond: Condition) -> dict[str, Any]:
         out: dict[str, Any] = {"count": cond.list_path}
         if cond.where:
             out["where"] = [condition_json(c) for c in cond.where]
+        if cond.distinct:
+            out["distinct"] = cond.distinct
+        if cond.including:
+            out["including"] = cond.including
         out[cond.op] = cond.value
         return out
     if isinstance(cond, Some):

@@ -27,7 +27,7 @@ from .model import (
     Policy,
     Some,
 )
-from .semantics import MISSING, compare
+from .semantics import MISSING, compare, main_categories
 
 __all__ = ["ReferenceResult", "evaluate"]
 
@@ -81,6 +81,9 @@ def holds(cond: Condition, req: dict[str, Any], derived: set[str], item: Any = N
     if isinstance(cond, Count):
         root, key = cond.list_path.split(".")
         elements = (req.get(root) or {}).get(key) or ()
+        if cond.distinct:
+            also = _value(req, cond.including, None) if cond.including else None
+            return compare(cond.op, len(main_categories(elements, also)), cond.value)
         n = sum(1 for e in elements if all(holds(c, req, derived, e) for c in cond.where))
         return compare(cond.op, n, cond.value)
     if isinstance(cond, Some):

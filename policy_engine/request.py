@@ -10,7 +10,7 @@ from . import schemas
 from .compile import CATEGORY_LEVELS, FactPlan, _date_key, _level_key
 from .errors import Problem, RequestError
 from .model import AllOf, AnyOf, AsOf, Compare, Condition, FieldRef, Literal, Not
-from .semantics import MISSING, compare
+from .semantics import MISSING, compare, main_categories
 from .vocab import LISTS
 
 __all__ = ["FactBuilder", "normalize_request", "resolve_pointer"]
@@ -188,7 +188,15 @@ class FactBuilder:
                 continue
             lines += [f"    o = req.get({root!r}) or {{}}", f"    f = {{'t': {root!r}}}"]
             filtered = {name: (path, where) for name, path, where in plan.filtered_counts}
+            distinct = {name: (path, inc) for name, path, inc in plan.distinct_counts}
             for n, key in enumerate(keys):
+                if key in distinct:  # the distinct main categories of a category list (and of a field)
+                    path, inc = distinct[key]
+                    consts["_main_categories"] = main_categories
+                    also = f"_path_value({inc!r}, None, req)" if inc else "None"
+                    consts["_path_value"] = _path_value
+                    lines.append(f"    f[{key!r}] = len(_main_categories(o.get({path.split('.')[1]!r}), {also}))")
+                    continue
                 if key in filtered:  # a count of the elements that satisfy a `where`
                     path, where = filtered[key]
                     consts[f"_p_{root}_{n}"] = _predicate(where)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["MISSING", "compare", "is_under"]
+__all__ = ["MISSING", "compare", "is_under", "main_categories"]
 
 
 class _Missing:
@@ -24,6 +24,14 @@ _ORDER = {"less_than", "at_most", "greater_than", "at_least"}
 def is_under(category: str, ancestor: str) -> bool:
     """`shoes/sneakers` is under `shoes`, and `shoes` is under itself."""
     return category == ancestor or category.startswith(ancestor + "/")
+
+
+def main_categories(values: Any, including: Any = None) -> set[str]:
+    """The distinct main categories (first levels) of a list of categories, and of `including` if it is one."""
+    cats = [v for v in (values or ()) if isinstance(v, str)]
+    if isinstance(including, str):
+        cats.append(including)
+    return {c.split("/", 1)[0] for c in cats}
 
 
 def _same_kind(a: Any, b: Any) -> bool:

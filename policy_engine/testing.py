@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from .decision import Decision, Proof
 from .request import resolve_pointer
-from .semantics import compare
+from .semantics import compare, main_categories
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -199,6 +199,11 @@ _ROOT_COMPARISONS = st.one_of(
     ),
     st.builds(lambda op, v: {"field": "request.as_of", op: v}, st.sampled_from(["at_least", "less_than"]), _dates),
     st.builds(lambda n: {"count": "seller.categories", "at_least": n}, st.integers(0, 3)),
+    st.builds(
+        lambda n, inc: {"count": "seller.categories", "distinct": "main_category", **inc, "greater_than": n},
+        st.integers(0, 3),
+        st.sampled_from([{}, {"including": "product.category"}]),
+    ),
     st.builds(
         lambda n, s: {"count": "seller.violations", "where": [{"field": "item.status", "in": s}], "at_least": n},
         st.integers(1, 2),
@@ -389,7 +394,7 @@ def _check_step_facts(proof: Proof, request: dict[str, Any]) -> list[str]:
                 except (KeyError, IndexError, ValueError):
                     problems.append(f"{p.rule}: {ev.pointer} is not in the request")
                     continue
-                filtered = step.kind == "count" and "where" in _unwrap(step.condition)
+                filtered = step.kind == "count" and bool({"where", "distinct"} & set(_unwrap(step.condition)))
                 expected = len(value) if step.kind == "count" and not filtered else value
                 if expected != ev.value:
                     problems.append(f"{p.rule}: {ev.pointer} is {expected!r}, the proof says {ev.value!r}")
@@ -408,9 +413,11 @@ def _check_step_facts(proof: Proof, request: dict[str, Any]) -> list[str]:
                 if compare(op, left, right) == negated:
                     problems.append(f"{p.rule}: {step.text} does not hold for {left!r}")
             if step.kind == "count":
-                (op,) = (k for k in cond if k not in ("count", "where"))
+                (op,) = (k for k in cond if k not in ("count", "where", "distinct", "including"))
                 unfiltered = step.evidence[0].value if step.evidence else 0
                 count = len(step.evidence) if "where" in cond else unfiltered
+                if "distinct" in cond:
+                    count = len(main_categories([e.value for e in step.evidence]))
                 if compare(op, count, cond[op]) == negated:
                     problems.append(f"{p.rule}: {step.text} does not hold")
             if step.kind == "derived" and step.because is None:

@@ -185,15 +185,15 @@ def test_decide_json_is_a_valid_decision() -> None:
     assert r.code == 0, r.err
     d = json.loads(r.out)
     assert d["outcome"] == "deny"
-    assert d["reasons"][0]["rule"] == "aliexpress.brand-closed-management@1.0.0#brand-not-qualified"
+    assert d["reasons"][0]["rule"] == "aliexpress.brand-closed-management@1.0.0#filed-mark-not-registered"
     assert d["reasons"][0]["proof"]["steps"]
 
 
 def test_decide_text_in_chinese_and_english() -> None:
     r = run("decide", SHOES, "--format", "text", "--lang", "zh")
-    assert r.code == 0 and r.out.startswith("DENY") and "品牌" in r.out
+    assert r.code == 0 and r.out.startswith("拒绝 DENY") and "品牌" in r.out
     r = run("decide", SHOES, "--format", "text", "--lang", "en")
-    assert r.code == 0 and "Brand Acme is not qualified" in r.out and "because:" not in r.out
+    assert r.code == 0 and "brand Acme is not admitted there" in r.out and "because:" not in r.out
 
 
 def test_decide_text_with_proofs() -> None:
@@ -243,7 +243,7 @@ def test_table_for_a_single_request() -> None:
         SHOES,
         "aliexpress",
         "deny",
-        "aliexpress.brand-closed-management@1.0.0#brand-not-qualified",
+        "aliexpress.brand-closed-management@1.0.0#filed-mark-not-registered",
     ]
 
 

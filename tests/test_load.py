@@ -10,6 +10,10 @@ from typing import Any
 import pytest
 
 from policy_engine import Engine, LoadError, load_documents
+from policy_engine.check import check_policies
+from policy_engine.load import parse_policy
+from policy_engine.reference import evaluate
+from policy_engine.request import normalize_request
 
 BASE: dict[str, Any] = {
     "id": "test.policy",
@@ -320,3 +324,98 @@ def test_the_first_problem_in_document_order_is_reported() -> None:
     assert problem.pointer == "/b/1" + "/0" * 62  # the 65th level
     _, (problem,) = parse_json('{"a": "ok", "b": ["\\udc00"], "c": "\\ud800"}', "f")
     assert problem.pointer == "/b/0"
+
+
+# --- counts of distinct main categories ------------------------------------------------------------------------
+
+
+def _main_count_doc(count: dict[str, Any]) -> dict[str, Any]:
+    doc = copy.deepcopy(BASE)
+    doc["rules"][1]["when"] = [count]
+    return doc
+
+
+def load_documents_from(doc: dict[str, Any]) -> list[Any]:
+    p, problems = parse_policy(doc)
+    assert p is not None and not problems, problems
+    assert check_policies([p]) == []
+    return [p]
+
+
+def agrees_with_reference(engine: Engine, request: dict[str, Any]) -> str:
+    decision = engine.decide(request)
+    ref = evaluate(engine.policies, normalize_request(request))
+    assert (decision.outcome, decision.rules, decision.derived) == (ref.outcome, ref.rules, ref.derived)
+    assert decision.error is None
+    return decision.outcome
+
+
+MAIN_COUNT = {"count": "seller.categories", "distinct": "main_category", "including": "product.category"}
+
+
+@pytest.mark.parametrize(
+    ("categories", "category", "outcome"),
+    [
+        (["shoes/sneakers", "shoes/boots", "shoes/sandals"], "bags/handbags", "allow"),  # shoes and bags
+        (["shoes/sneakers", "bags/handbags", "toys/dolls"], "bags/backpacks", "allow"),  # still three
+        (["shoes/sneakers", "bags/handbags", "toys/dolls"], "home/kitchen", "deny"),  # a fourth
+        (["shoes", "bags", "toys", "home"], "shoes/boots", "deny"),  # already four
+        ([], "shoes", "allow"),
+    ],
+)
+def test_distinct_main_categories_with_the_product(categories: list[str], category: str, outcome: str) -> None:
+    (policy,) = load_documents_from(_main_count_doc({**MAIN_COUNT, "greater_than": 3}))
+    engine = Engine([policy])
+    request = {
+        "platform": "testplatform",
+        "as_of": "2024-01-01",
+        "seller": {"categories": categories},
+        "product": {"category": category},
+    }
+    assert agrees_with_reference(engine, request) == outcome
+    decision = engine.decide(request)
+    if outcome == "deny":
+        (step,) = decision.reasons[0].proof.steps
+        assert step.kind == "count" and step.text.endswith(")") and "main categories" in step.text
+
+
+def test_distinct_main_categories_without_including() -> None:
+    count = {"count": "seller.categories", "distinct": "main_category", "equals": 1}
+    (policy,) = load_documents_from(_main_count_doc(count))
+    engine = Engine([policy])
+    request = {"platform": "testplatform", "as_of": "2024-01-01", "product": {"category": "toys"}}
+    same = {**request, "seller": {"categories": ["shoes/boots", "shoes/sneakers"]}}
+    assert agrees_with_reference(engine, same) == "deny"
+    assert agrees_with_reference(engine, {**request, "seller": {"categories": ["shoes", "bags"]}}) == "allow"
+
+
+@pytest.mark.parametrize(
+    ("count", "expected"),
+    [
+        (
+            {"count": "seller.trademarks", "distinct": "main_category", "at_least": 2},
+            "/rules/1/when/0/distinct: `distinct` counts the main categories of a list of categories",
+        ),
+        (
+            {**MAIN_COUNT, "including": "product.brand", "at_least": 2},
+            "/rules/1/when/0/including: `including` needs a category field; product.brand is not one",
+        ),
+    ],
+)
+def test_distinct_count_needs_categories(tmp_path: Path, count: dict[str, Any], expected: str) -> None:
+    write(tmp_path, "p.json", _main_count_doc(count))
+    msgs = problems_of(tmp_path)
+    assert any(expected in m for m in msgs), msgs
+
+
+@pytest.mark.parametrize(
+    "count",
+    [
+        {"count": "seller.categories", "including": "product.category", "at_least": 2},  # needs distinct
+        {**MAIN_COUNT, "where": [{"field": "item", "under": "shoes"}], "at_least": 2},  # not with where
+        {**MAIN_COUNT, "distinct": "elements", "at_least": 2},
+    ],
+)
+def test_distinct_count_schema(tmp_path: Path, count: dict[str, Any]) -> None:
+    write(tmp_path, "p.json", _main_count_doc(count))
+    assert problems_of(tmp_path)

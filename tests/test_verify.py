@@ -64,7 +64,7 @@ def test_tampered_rule_is_named(decided: Path, tmp_path: Path) -> None:
     assert code == 1
     assert (
         "  deciding rules: aliexpress.brand-closed-management@1.0.0#other → "
-        "aliexpress.brand-closed-management@1.0.0#brand-not-qualified"
+        "aliexpress.brand-closed-management@1.0.0#filed-mark-not-registered"
     ) in out.splitlines()
 
 
@@ -114,7 +114,7 @@ def test_changed_policy_text_is_named_with_the_detail(decided: Path, tmp_path: P
     shutil.copytree(ROOT / "policies", policies)
     path = policies / "aliexpress" / "brand-closed-management.json"
     doc = json.loads(path.read_text(encoding="utf-8"))
-    rule = next(r for r in doc["rules"] if r["id"] == "brand-not-qualified")
+    rule = next(r for r in doc["rules"] if r["id"] == "filed-mark-not-registered")
     rule["message"]["en"] = "Not qualified: {product.brand}."
     write(path, doc)
     code, out, _ = run("verify", str(decided), str(DENIED), "--policies", str(policies))
