@@ -224,6 +224,7 @@ _FAST_KEYWORDS = {
     "maxItems",
     "maxLength",
     "minProperties",
+    "dependentRequired",
     "oneOf",
     "anyOf",
     "not",
@@ -304,6 +305,9 @@ class _CodeGen:
             body.append(f"if type(v) is str and len(v) > {int(schema['maxLength'])}: return False")
         if "minProperties" in schema:
             body.append(f"if type(v) is dict and len(v) < {int(schema['minProperties'])}: return False")
+        for key, needed in schema.get("dependentRequired", {}).items():
+            test = " and ".join(f"{n!r} in v" for n in needed) or "True"
+            body.append(f"if type(v) is dict and {key!r} in v and not ({test}): return False")
         types = schema.get("type")
         if types is not None:
             names = types if isinstance(types, list) else [types]
