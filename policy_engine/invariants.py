@@ -317,6 +317,7 @@ def _search(
     """The shrunk violation of one invariant, or None when `max_examples` requests found none."""
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as hypothesis_seed
+    from hypothesis import strategies as st
 
     from .testing import policy_requests
 
@@ -327,7 +328,14 @@ def _search(
         last: list[Violation] = []
 
         prop = _property(engine, invariants, inv, pair, last)
-        strategy = _aimed(policy_requests(source, platform=invariants.platform, as_of=pair.day if pair else None), inv)
+        if pair is None:
+            base = policy_requests(source, platform=invariants.platform)
+        else:  # built from the rules that differ between the versions, on both sides
+            base = st.one_of(
+                policy_requests(pair.old, platform=invariants.platform, as_of=pair.day, against=pair.new),
+                policy_requests(pair.new, platform=invariants.platform, as_of=pair.day, against=pair.old),
+            )
+        strategy = _aimed(base, inv)
         decorate: Any = given(strategy)
         test: Any = decorate(prop)
         test = settings(

@@ -23,7 +23,7 @@ def _policies(platform_dir: Path) -> list[dict[str, Any]]:
     return [
         json.loads(p.read_text(encoding="utf-8"))
         for p in sorted(platform_dir.glob("*.json"))
-        if p.name != "taxonomy.json"
+        if p.name not in ("taxonomy.json", "invariants.json")
     ]
 
 
