@@ -83,13 +83,13 @@ def test_changes_that_alter_no_decision_report_no_flips(old: Engine, tmp_path: P
 
     def typo(doc: dict[str, Any]) -> None:
         rule = _rule(doc, "brand-not-qualified")
-        rule["message"]["en"] = rule["message"]["en"].replace("qualified", "qualifeid")
+        rule["message"]["en"] = rule["message"]["en"].replace(" ", "  ", 1)  # a doubled space
 
     _edit(folder, "aliexpress/brand-closed-management.json", typo, indent=None)
     report = _diff(old, folder)
     assert report.flips == ()
     assert [(c.kind, c.subject, c.pointer) for c in report.static] == [
-        ("changed", "aliexpress.brand-closed-management@1.0.0#brand-not-qualified", "/rules/5/message/en")
+        ("changed", "aliexpress.brand-closed-management@1.0.0#brand-not-qualified", "/rules/15/message/en")
     ]
     assert report.searched["old"] == 0  # the same rules are in force on both sides on every date
     # Searched all the same, on every date, the generated requests are decided alike.
@@ -145,7 +145,8 @@ def planted(old: Engine, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path
 
     # A named-set member removed and another added.
     def members(doc: dict[str, Any]) -> None:
-        doc["data"]["closed_categories"] = ["shoes", "wedding-dresses", "toys"]
+        closed = doc["data"]["closed_categories"]
+        doc["data"]["closed_categories"] = ["toys" if c == "phone-cables" else c for c in closed]
 
     _edit(folder, "aliexpress/brand-closed-management.json", members)
 
@@ -174,11 +175,26 @@ def _flips(report: DiffReport, platform: str, rule: str) -> list[Flip]:
 def test_planted_changes_are_listed_with_file_and_pointer(planted: tuple[Path, DiffReport]) -> None:
     folder, report = planted
     found = {(c.platform, c.kind, c.file.removeprefix(str(folder) + "/"), c.pointer) for c in report.static}
+
+    def index(name: str, rule_id: str) -> int:
+        rules = json.loads((POLICIES / name).read_text(encoding="utf-8"))["rules"]
+        return next(i for i, r in enumerate(rules) if r["id"] == rule_id)
+
     assert found == {
         ("dhgate", "changed", "dhgate/cycling-admission.json", "/data/max_refund_rate"),
         ("aliexpress", "changed", "aliexpress/brand-closed-management.json", "/data/closed_categories"),
-        ("dhgate", "changed", "dhgate/phone-admission.json", "/rules/2/when/0/where"),
-        ("dhgate", "changed", "dhgate/cycling-admission-2.0.0.json", "/rules/7/when"),
+        (
+            "dhgate",
+            "changed",
+            "dhgate/phone-admission.json",
+            f"/rules/{index('dhgate/phone-admission.json', 'owns-phone-trademark')}/when/0/where",
+        ),
+        (
+            "dhgate",
+            "changed",
+            "dhgate/cycling-admission-2.0.0.json",
+            f"/rules/{index('dhgate/cycling-admission-2.0.0.json', 'dispute-rate-too-high')}/when",
+        ),
         ("lazada", "moved", "lazada/lazmall-brand-authorization-1.0.0.json", "/effective_until"),
         ("lazada", "moved", "lazada/lazmall-brand-authorization-1.1.0.json", "/effective_from"),
     }

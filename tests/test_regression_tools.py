@@ -45,7 +45,7 @@ def test_every_outcome_rule_of_the_shipped_library_decides_in_some_generated_req
     seen: set[str] = set()
 
     @seed(0)
-    @settings(max_examples=800, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=1600, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     @given(policy_requests(shipped))
     def collect(request: dict[str, object]) -> None:
         assert schemas.validate("request", request) == []
