@@ -48,6 +48,7 @@ __all__ = [
     "check_depth",
     "discover",
     "load_documents",
+    "load_texts",
     "looks_like_policy",
     "parse_json",
     "parse_policy",
@@ -485,6 +486,24 @@ def parse_policy(doc: Any, file: str = "<memory>") -> tuple[Policy | None, list[
     parser = _Parser(doc, file)
     policy = parser.policy(digest)
     return (None if parser.problems else policy), parser.problems
+
+
+def load_texts(texts: dict[str, str]) -> list[Policy]:
+    """Load and check policy documents given as text ({file name: JSON text}, e.g. sent to a worker);
+    the problems name the given file names. Raise LoadError listing every problem."""
+    problems: list[Problem] = []
+    policies: list[Policy] = []
+    for file, text in sorted(texts.items()):
+        doc, errs = parse_json(text, file)
+        if not errs:
+            policy, errs = parse_policy(doc, file)
+            if policy is not None:
+                policies.append(policy)
+        problems.extend(errs)
+    problems.extend(check_policies(policies))
+    if problems:
+        raise LoadError(problems)
+    return policies
 
 
 def load_documents(paths: Sequence[str | Path]) -> list[Policy]:

@@ -20,9 +20,7 @@ import csv
 import hashlib
 import io
 import json
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -33,7 +31,7 @@ import attrs
 from .decision import Decision
 from .engine import Engine
 from .errors import ItemError, LoadError, Problem
-from .load import discover
+from .load import discover, load_texts, skipped_files
 
 __all__ = [
     "FlipGroup",
@@ -81,20 +79,21 @@ def read_catalog(source: str, stdin: TextIO | None = None) -> Iterator[Line]:
 
 
 def policy_texts(paths: Sequence[str | Path]) -> dict[str, str]:
-    """The policy files under `paths` as data: {relative path: text}, for sending to workers."""
-    out: dict[str, str] = {}
-    for n, root in enumerate(paths):
-        root = Path(root)
-        for file in discover([root]):
-            rel = file.relative_to(root) if root.is_dir() else Path(file.name)
-            out[f"{n}/{rel.as_posix()}"] = file.read_text(encoding="utf-8")
+    """The policy files under `paths` as data: {file name as the user gave it: text}, for sending to workers.
+
+    Workers load them from memory (`load.load_texts`): nothing is written to disk, and problems and proofs
+    name the user's files.
+    """
+    skipped = [s.problem for s in skipped_files(paths) if s.problem is not None]
+    if skipped:
+        raise LoadError(skipped)
+    out = {str(file): file.read_text(encoding="utf-8", errors="surrogateescape") for file in discover(paths)}
     if not out:
-        raise LoadError([Problem(str(paths[0]) if paths else "", "", "no policy files found", code="io")])
+        raise LoadError([Problem(str(paths[0]) if paths else "", "", "no policy files (*.json) found", code="empty")])
     return out
 
 
 _ENGINES: dict[str, Engine] = {}  # per process: engines built from policy data, by digest
-_FOLDERS: dict[int, Path] = {}  # where each engine's policy data was written
 
 
 def _digest(texts: dict[str, str], verify: float) -> str:
@@ -102,41 +101,18 @@ def _digest(texts: dict[str, str], verify: float) -> str:
 
 
 def _release(texts: dict[str, str], verify: float) -> None:
-    """Close an engine this process built for a replay and forget its copy of the policies."""
+    """Close an engine this process built for a replay."""
     engine = _ENGINES.pop(_digest(texts, verify), None)
     if engine is not None:
         engine.close()
-        shutil.rmtree(_FOLDERS.pop(id(engine)), ignore_errors=True)
 
 
 def _engine_for(texts: dict[str, str], verify: float) -> Engine:
     digest = _digest(texts, verify)
     engine = _ENGINES.get(digest)
     if engine is None:
-        folder = Path(tempfile.mkdtemp(prefix="policy-engine-replay-"))
-        for rel, text in texts.items():
-            target = folder / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, encoding="utf-8")
-        roots = sorted({folder / rel.split("/", 1)[0] for rel in texts})
-        engine = _ENGINES[digest] = Engine.from_directory(*roots, verify=verify, prepare=False)
-        _FOLDERS[id(engine)] = folder
+        engine = _ENGINES[digest] = Engine(load_texts(texts), verify=verify)
     return engine
-
-
-def _relocate(value: Any, folder: str, roots: Sequence[str]) -> Any:
-    """Proof `file` paths as the client knows them, not the worker's copy of the policies."""
-    if isinstance(value, dict):
-        out = {k: _relocate(v, folder, roots) for k, v in value.items()}
-        file = out.get("file")
-        if isinstance(file, str) and file.startswith(folder + "/"):
-            n, _, rest = file[len(folder) + 1 :].partition("/")
-            root = roots[int(n)]
-            out["file"] = str(Path(root) / rest) if Path(root).is_dir() or not rest else root
-        return out
-    if isinstance(value, list):
-        return [_relocate(v, folder, roots) for v in value]
-    return value
 
 
 def _key(d: Decision) -> tuple[str, tuple[str, ...]]:
@@ -465,12 +441,9 @@ def _on_dask(
 _DIED = "the worker deciding this line died twice; it was not decided"
 
 
-def _decide_chunk(
-    texts: dict[str, str], roots: list[str], lines: list[Line], verify: float, proofs: bool
-) -> list[dict[str, Any]]:
+def _decide_chunk(texts: dict[str, str], lines: list[Line], verify: float, proofs: bool) -> list[dict[str, Any]]:
     """Decide one chunk under one policy set: per line, the decision's dict or an error record."""
     engine = _engine_for(texts, verify)
-    folder = str(_FOLDERS[id(engine)])
     out: list[dict[str, Any] | None] = [None] * len(lines)
     raw: list[Any] = []
     where: list[int] = []
@@ -485,7 +458,7 @@ def _decide_chunk(
             out[i] = {"line": lines[i].label, **result.to_dict()}
             out[i].pop("index", None)  # type: ignore[union-attr]
         else:
-            out[i] = _relocate(result.to_dict(), folder, roots) if proofs else result.to_dict()
+            out[i] = result.to_dict()
     return [o for o in out if o is not None]
 
 
@@ -507,9 +480,8 @@ def decide_catalog_on_dask(
     def lost(chunk: list[Line]) -> list[dict[str, Any]]:
         return [{"line": line.label, "error": "engine", "message": _DIED} for line in chunk]
 
-    roots = [str(p) for p in policies]
     for _chunk, results in map_chunks(
-        _decide_chunk, _chunks(lines, chunk_size), (texts, roots), (verify, proofs), lost, workers, scheduler
+        _decide_chunk, _chunks(lines, chunk_size), (texts,), (verify, proofs), lost, workers, scheduler
     ):
         yield from results
 

@@ -86,9 +86,11 @@ def _describe(error: Any) -> str:
     if error.validator == "format":
         return f"{error.instance!r} is not a valid {error.validator_value} (expected YYYY-MM-DD)"
     if error.validator == "type":
-        return f"{json.dumps(error.instance, ensure_ascii=False)[:60]} is not of type {error.validator_value}"
+        shown = json.dumps(error.instance, ensure_ascii=False, default=repr)[:60]
+        return f"{shown} is not of type {error.validator_value}"
     if error.validator in ("oneOf", "anyOf"):
-        return f"{json.dumps(error.instance, ensure_ascii=False)[:80]} matches none of the allowed forms"
+        shown = json.dumps(error.instance, ensure_ascii=False, default=repr)[:80]
+        return f"{shown} matches none of the allowed forms"
     return str(error.message)
 
 
@@ -196,6 +198,19 @@ def value_problems(instance: Any, file: str = "", max_depth: int = MAX_DEPTH) ->
                 )
             elif not value.isascii() and not _utf8(value):
                 problems.append(Problem(file, pointer, _BAD_TEXT, code="schema"))
+        elif kind is bool or value is None:
+            pass
+        elif kind is not dict and kind is not list:
+            what = type(value).__name__
+            problems.append(
+                Problem(
+                    file,
+                    pointer,
+                    f"a Python {what} is not a JSON value; expected text, a number, true, false, null, a list "
+                    "or an object",
+                    code="schema",
+                )
+            )
         elif kind is dict or kind is list:
             if depth >= max_depth:
                 too_deep = f"nested deeper than {max_depth} levels; expected at most {max_depth}"
@@ -203,7 +218,12 @@ def value_problems(instance: Any, file: str = "", max_depth: int = MAX_DEPTH) ->
                 continue
             items = value.items() if kind is dict else enumerate(value)
             for key, item in items:
-                if kind is dict and type(key) is str and not key.isascii() and not _utf8(key):
+                if kind is dict and type(key) is not str:
+                    problems.append(
+                        Problem(file, pointer, f"a key {key!r} is not text; expected text keys", code="schema")
+                    )
+                    continue
+                if isinstance(key, str) and not key.isascii() and not _utf8(key):
                     problems.append(Problem(file, pointer, "a key " + _BAD_TEXT[9:], code="schema"))
                     continue
                 part = str(key).replace("~", "~0").replace("/", "~1")

@@ -328,3 +328,17 @@ def test_too_many_rules_names_the_policy_that_brought_them_and_is_refused_early(
         assert isinstance(info.value, LoadError)
     elif extra >= 4090:
         assert len(normalized) < 500
+
+
+@pytest.mark.parametrize("value", [dt.date(2016, 9, 1), __import__("decimal").Decimal("0.1"), {1, 2}, b"x", object()])
+def test_python_values_that_are_not_json_are_request_errors_in_their_place(engine: Engine, value: Any) -> None:
+    from policy_engine import ItemError
+
+    raw = _dhgate()
+    raw["seller"]["metrics"]["refund_rate"] = value
+    with pytest.raises(RequestError, match="not a JSON value") as info:
+        engine.decide(raw)
+    assert info.value.problems[0].pointer == "/seller/metrics/refund_rate"
+    good = _dhgate()
+    results = engine.decide_each([good, raw, good])
+    assert isinstance(results[1], ItemError) and not isinstance(results[0], ItemError)
