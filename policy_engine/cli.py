@@ -133,6 +133,35 @@ def _engine(paths: Sequence[str] | None, verify: float = 0.0, prepare: bool = Tr
     return Engine.from_directory(*(paths or [str(data_dir("policies"))]), verify=verify, prepare=prepare)
 
 
+def _verify_options(parser: argparse.ArgumentParser) -> None:
+    shadow = parser.add_mutually_exclusive_group()
+    shadow.add_argument(
+        "--verify",
+        action="store_const",
+        const=1.0,
+        default=0.0,
+        help="shadow mode: recompute every decision with the reference evaluator; a disagreement gives a "
+        "deny carrying both answers and exit 1",
+    )
+    shadow.add_argument(
+        "--verify-fraction",
+        dest="verify",
+        type=_fraction,
+        metavar="FRACTION",
+        help="shadow mode on a sampled fraction of the decisions (0 to 1)",
+    )
+
+
+def _percent(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 100.0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a percentage between 0 and 100")
+    return value
+
+
 def _fraction(text: str) -> float:
     try:
         value = float(text)
@@ -172,7 +201,12 @@ def _decide_all(engine: Engine, items: Sequence[_Input], args: argparse.Namespac
             results[i] = _Failed(item, "json", item.problems)
         elif args.all_platforms:
             try:
-                results[i] = list(engine.decide_everywhere(item.value, as_of=args.as_of).values())
+                everywhere = list(engine.decide_everywhere(item.value, as_of=args.as_of).values())
+                if not everywhere:
+                    day = args.as_of or (item.value.get("as_of") if isinstance(item.value, dict) else None)
+                    message = f"no policy of any platform is in force on {day or 'today'}"
+                    raise UnknownPlatformError([Problem(item.label, "/as_of", message, "platform")])
+                results[i] = everywhere
             except UnknownPlatformError as exc:
                 results[i] = _Failed(item, "platform", _relabel(item.label, exc.problems))
             except RequestError as exc:
@@ -328,6 +362,10 @@ def _cmd_replay(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextI
         progress=err,
         total=total,
     )
+    if report.decided == 0 and not report.bad and not report.failed:
+        raise _InputError(
+            [Problem(args.catalog, "", "no requests in the catalog; expected one JSON request per line", "empty")]
+        )
     if args.format == "json":
         text = json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n"
     elif args.format == "csv":
@@ -578,7 +616,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--policies", action="append", metavar="DIR", help="policy folder (default: the folders given)")
     t.add_argument("--junit", metavar="FILE", help="also write JUnit XML (missing folders are created)")
     t.add_argument("--coverage", action="store_true", help="report coverage in policy terms")
-    t.add_argument("--min-coverage", type=float, metavar="N", help="fail below N percent of coverage")
+    t.add_argument("--min-coverage", type=_percent, metavar="N", help="fail below N percent of coverage (0-100)")
     t.add_argument("--lang", choices=("en", "zh"), default="en", help="language of the failure reports")
     t.add_argument("--no-invariants", action="store_true", help="run the cases only, not the invariants")
     t.add_argument("--examples", type=int, default=200, metavar="N", help="requests tried per invariant (200)")
@@ -617,16 +655,7 @@ def _parser() -> argparse.ArgumentParser:
         d.add_argument("--as-of", type=_date, metavar="DATE", help="decide as of this date (YYYY-MM-DD)")
         d.add_argument("--lang", choices=("en", "zh"), default="en", help="language of the text")
         d.add_argument("--all-platforms", action="store_true", help="one decision per platform")
-        d.add_argument(
-            "--verify",
-            type=_fraction,
-            nargs="?",
-            const=1.0,
-            default=0.0,
-            metavar="FRACTION",
-            help="shadow mode: recompute this fraction of decisions (default 1) with the reference "
-            "evaluator; a disagreement gives a deny carrying both answers and exit 1",
-        )
+        _verify_options(d)
         if name == "decide":
             d.add_argument(
                 "--format",
@@ -648,15 +677,7 @@ def _parser() -> argparse.ArgumentParser:
         where = cmd.add_mutually_exclusive_group()
         where.add_argument("--workers", type=int, metavar="N", help="run on a local Dask cluster of N worker processes")
         where.add_argument("--scheduler", metavar="ADDRESS", help="run on the Dask cluster at ADDRESS")
-    rp.add_argument(
-        "--verify",
-        type=_fraction,
-        nargs="?",
-        const=1.0,
-        default=0.0,
-        metavar="FRACTION",
-        help="shadow mode on both sides (see decide --verify)",
-    )
+    _verify_options(rp)
     ver = sub.add_parser("verify", help="re-decide a stored decision's request; say what differs (exit 1)")
     ver.add_argument("decision", help="the decision, as printed by `decide --format json` (or JSON lines of them)")
     ver.add_argument("request", help="the request .json that was decided")

@@ -503,6 +503,20 @@ def diff_policies(
             old.close()
             raise
         try:
+            known = old.platforms | new.platforms
+            unknown = [p for p in platforms if p not in known]
+            if unknown:
+                raise LoadError(
+                    [
+                        Problem(
+                            "--platform",
+                            "",
+                            f"no policy of either side governs {p!r}; expected one of: " + ", ".join(sorted(known)),
+                            code="platform",
+                        )
+                        for p in unknown
+                    ]
+                )
             taxonomies = {**load_taxonomies([old_side.path]), **load_taxonomies([new_side.path])}
             return diff_engines(
                 old,

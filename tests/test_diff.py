@@ -304,3 +304,9 @@ def test_the_default_budget_is_documented() -> None:
     out = io.StringIO()
     assert main(["diff", "--help"], out, out) == 0
     assert f"(default {DEFAULT_BUDGET})" in out.getvalue()
+
+
+def test_an_unknown_platform_is_bad_input() -> None:
+    err = io.StringIO()
+    assert main(["diff", str(POLICIES), str(POLICIES), "--platform", "nowhere"], io.StringIO(), err) == 2
+    assert "'nowhere'" in err.getvalue()

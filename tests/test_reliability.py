@@ -277,17 +277,17 @@ def test_cli_shadow_mode_turns_a_disagreement_into_a_deny_and_exit_1(monkeypatch
 
     request = str(EXAMPLES / "aliexpress-shoes-allowed.json")
     out, err = io.StringIO(), io.StringIO()
-    assert cli.main(["decide", request, "--verify"], out, err) == 0
+    assert cli.main(["decide", "--verify", request], out, err) == 0  # a flag: the request may follow it
     assert json.loads(out.getvalue())["outcome"] == "allow"
     monkeypatch.setattr(engine_module, "evaluate", lambda policies, req, default: ReferenceResult("review", (), (), ()))
     out, err = io.StringIO(), io.StringIO()
-    assert cli.main(["decide", request, "--verify", "1"], out, err) == 1
+    assert cli.main(["decide", request, "--verify-fraction", "1"], out, err) == 1
     decision = json.loads(out.getvalue())
     assert decision["outcome"] == "deny" and "shadow check failed" in decision["error"]
     out, err = io.StringIO(), io.StringIO()
-    assert cli.main(["decide", request, "--verify", "0"], out, err) == 0  # off: no second opinion
+    assert cli.main(["decide", request, "--verify-fraction", "0"], out, err) == 0  # off: no second opinion
     err = io.StringIO()
-    assert cli.main(["decide", request, "--verify", "2"], io.StringIO(), err) == 2
+    assert cli.main(["decide", request, "--verify-fraction", "2"], io.StringIO(), err) == 2
     assert "not a fraction" in err.getvalue()
 
 
@@ -342,3 +342,15 @@ def test_python_values_that_are_not_json_are_request_errors_in_their_place(engin
     good = _dhgate()
     results = engine.decide_each([good, raw, good])
     assert isinstance(results[1], ItemError) and not isinstance(results[0], ItemError)
+
+
+def test_all_platforms_with_no_policy_in_force_anywhere_is_bad_input() -> None:
+    import io
+
+    from policy_engine import cli
+
+    err = io.StringIO()
+    request = str(EXAMPLES / "dhgate-cycling.json")
+    assert cli.main(["decide", request, "--all-platforms", "--as-of", "0001-01-01"], io.StringIO(), err) == 2
+    assert "no policy of any platform is in force on 0001-01-01" in err.getvalue()
+    assert cli.main(["test", "--min-coverage", "101"], io.StringIO(), io.StringIO()) == 2

@@ -170,3 +170,25 @@ def test_a_chunk_whose_worker_dies_twice_is_reported_and_the_others_complete(
     assert [r for _, r in results] == [["a"], ["LOST"], ["c"]]
     assert lost == ["die"]
     sys.modules.pop("replay_killer", None)
+
+
+def test_an_empty_catalog_is_bad_input(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n\n")
+    err = io.StringIO()
+    assert cli.main(["replay", str(empty), "--old", str(POLICIES), "--new", str(POLICIES)], io.StringIO(), err) == 2
+    assert "no requests in the catalog" in err.getvalue()
+
+
+def test_bad_policies_on_one_side_name_the_users_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad"
+    shutil.copytree(POLICIES / "dhgate", bad / "dhgate", ignore=shutil.ignore_patterns("tests"))
+    path = bad / "dhgate" / "cycling-admission.json"
+    doc = json.loads(path.read_text())
+    doc["data"]["max_refund_rate"] = "high"
+    path.write_text(json.dumps(doc))
+    catalog = tmp_path / "c.jsonl"
+    catalog.write_text((ROOT / "examples" / "dhgate-cycling.json").read_text().replace("\n", " ") + "\n")
+    err = io.StringIO()
+    assert cli.main(["replay", str(catalog), "--old", str(bad), "--new", str(POLICIES)], io.StringIO(), err) == 2
+    assert str(path) in err.getvalue() and "policy-engine-replay" not in err.getvalue()
