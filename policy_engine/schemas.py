@@ -152,6 +152,14 @@ def _exact_int(value: int) -> bool:
     return -(2**63) < value < 2**63 and float(value) == value
 
 
+def _shown_int(value: int) -> str:
+    """An integer as a message shows it: in full when short, else its first digits and its size."""
+    if value.bit_length() > 200:  # beyond 60 digits (and Python refuses to print past 4,300)
+        sign = "negative " if value < 0 else ""
+        return f"({sign}about {int(value.bit_length() * 0.30103) + 1} digits)"
+    return str(value)
+
+
 def _utf8(text: str) -> bool:
     try:
         text.encode("utf-8")
@@ -181,7 +189,8 @@ def value_problems(instance: Any, file: str = "", max_depth: int = MAX_DEPTH) ->
                     Problem(
                         file,
                         pointer,
-                        f"the integer {value} cannot be compared exactly; expected at most 2^53 in magnitude "
+                        f"the integer {_shown_int(value)} cannot be compared exactly; expected at most 2^53 in "
+                        "magnitude "
                         "(or a value exactly representable as a double below 2^63)",
                         code="schema",
                     )

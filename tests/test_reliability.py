@@ -354,3 +354,9 @@ def test_all_platforms_with_no_policy_in_force_anywhere_is_bad_input() -> None:
     assert cli.main(["decide", request, "--all-platforms", "--as-of", "0001-01-01"], io.StringIO(), err) == 2
     assert "no policy of any platform is in force on 0001-01-01" in err.getvalue()
     assert cli.main(["test", "--min-coverage", "101"], io.StringIO(), io.StringIO()) == 2
+
+
+def test_an_integer_too_long_to_print_is_a_request_error(engine: Engine) -> None:
+    raw = _dhgate(refund_rate=10**5000)  # Python refuses to turn it into text
+    with pytest.raises(RequestError, match=r"about 5001 digits"):
+        engine.decide(raw)
