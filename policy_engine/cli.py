@@ -31,6 +31,7 @@ from .errors import (
 )
 from .explain import render_text
 from .load import decode_utf8, discover, load_documents, looks_like_policy, parse_json, read_json, skipped_files
+from .replay import Progress
 from .resources import ENGINE_VERSION, data_dir
 
 __all__ = ["main"]
@@ -152,24 +153,23 @@ def _verify_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _percent(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0.0 <= value <= 100.0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a percentage between 0 and 100")
-    return value
+def _bounded(high: float, what: str) -> Any:
+    """An argparse type: a number from 0 to `high`."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = -1.0
+        if not 0.0 <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what} between 0 and {high:g}")
+        return value
+
+    return parse
 
 
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a fraction between 0 and 1")
-    return value
+_percent = _bounded(100.0, "a percentage")
+_fraction = _bounded(1.0, "a fraction")
 
 
 def _cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
@@ -228,7 +228,7 @@ def _cmd_decide(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextI
         return _decide_on_dask(args, items, out, err)
     engine = _engine(args.policies, args.verify, prepare=False)
     results: list[_Result] = []
-    meter = _Progress(err if as_lines else None, len(items))
+    meter = Progress(err if as_lines and len(items) > _CHUNK else None, len(items))
     several = as_lines or bool(args.all_platforms)
     try:
         for start in range(0, len(items), _CHUNK):  # chunks: output streams, progress moves
@@ -292,7 +292,7 @@ def _decide_on_dask(args: argparse.Namespace, items: Sequence[_Input], out: Text
         verify=args.verify,
         proofs=True,
     )
-    meter = _Progress(err, len(items))
+    meter = Progress(err, len(items))
     bad: list[_Failed] = []
     faults = 0
     for n, item in enumerate(items, start=1):
@@ -320,27 +320,6 @@ def _decide_on_dask(args: argparse.Namespace, items: Sequence[_Input], out: Text
                 print(f"  {p}", file=err)
         return EXIT_INPUT
     return EXIT_FAULT if faults else EXIT_OK
-
-
-class _Progress:
-    """Lines per second and the time left, on a terminal only (silent when `stream` is not a tty)."""
-
-    def __init__(self, stream: TextIO | None, total: int) -> None:
-        self.stream = stream if stream is not None and stream.isatty() and total > _CHUNK else None
-        self.total = total
-        self.start = dt.datetime.now()
-        self.shown = False
-
-    def update(self, done: int, final: bool = False) -> None:
-        if self.stream is None or (final and not self.shown):
-            return
-        seconds = max((dt.datetime.now() - self.start).total_seconds(), 1e-6)
-        rate = done / seconds
-        left = (self.total - done) / rate if rate else 0.0
-        end = "\n" if final else ""
-        self.stream.write(f"\r{done:,}/{self.total:,} lines, {rate:,.0f} lines/s, about {left:,.0f} s left{end}")
-        self.stream.flush()
-        self.shown = True
 
 
 def _cmd_replay(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -> int:

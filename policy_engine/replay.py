@@ -36,6 +36,7 @@ from .load import discover, load_texts, skipped_files
 __all__ = [
     "FlipGroup",
     "Line",
+    "Progress",
     "ReplayReport",
     "decide_catalog_on_dask",
     "map_chunks",
@@ -339,8 +340,8 @@ def _chunks(lines: Iterable[Line], size: int) -> Iterator[list[Line]]:
         yield chunk
 
 
-class _Progress:
-    """Lines per second and an estimate of the time left, on a terminal only."""
+class Progress:
+    """Lines per second and an estimate of the time left, on a terminal only (silent otherwise)."""
 
     def __init__(self, stream: TextIO | None, total: int | None) -> None:
         self.stream = stream if stream is not None and stream.isatty() else None
@@ -403,7 +404,7 @@ def _replay(
     total: int | None,
 ) -> ReplayReport:
     start = time.monotonic()
-    meter = _Progress(progress, total)
+    meter = Progress(progress, total)
     total_part = _Partial()
     done = 0
     if workers is None and scheduler is None:
