@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import re
+import weakref
 from typing import Any
 
 from .compile import Compiled, RuleAction
@@ -98,19 +100,28 @@ _ZH_VALUES: dict[str, dict[str, str]] = {
 }
 
 
+@functools.lru_cache(maxsize=4096)
+def _template(text: str) -> tuple[str, ...]:
+    """A message split into literal text (even positions) and placeholder names (odd positions)."""
+    return tuple(_PLACEHOLDER.split(text))
+
+
 def fill(text: str, req: dict[str, Any], lang: str = "en") -> str:
     """Fill `{product.brand}`-style placeholders from the request."""
-
-    def sub(m: re.Match[str]) -> str:
-        name = m.group(1)
+    parts = _template(text)
+    if len(parts) == 1:
+        return text
+    out = list(parts)
+    for i in range(1, len(parts), 2):
+        name = parts[i]
         value = req.get("as_of") if name == "as_of" else _get(req, name)
         if value is None:
-            return "（无）" if lang == "zh" else "(none)"
-        if lang == "zh" and isinstance(value, str) and value in _ZH_VALUES.get(name, {}):
-            return f"{_ZH_VALUES[name][value]}（{value}）"
-        return str(value)
-
-    return _PLACEHOLDER.sub(sub, text)
+            out[i] = "（无）" if lang == "zh" else "(none)"
+        elif lang == "zh" and isinstance(value, str) and value in _ZH_VALUES.get(name, {}):
+            out[i] = f"{_ZH_VALUES[name][value]}（{value}）"
+        else:
+            out[i] = str(value)
+    return "".join(out)
 
 
 def _messages(text: Text, req: dict[str, Any]) -> dict[str, str]:
@@ -222,8 +233,18 @@ class _ProofBuilder:
         return f"{text} (= {shift.iso(dt.date.fromisoformat(self.req['as_of']))})"
 
 
+_REFS: dict[int, tuple[weakref.ref[Compiled], tuple[PolicyRef, ...]]] = {}  # made once per network
+
+
 def _policy_refs(compiled: Compiled) -> tuple[PolicyRef, ...]:
-    return tuple(PolicyRef(p.id, p.version, p.digest, p.file) for p in compiled.policies)
+    known = _REFS.get(id(compiled))
+    if known is not None and known[0]() is compiled:
+        return known[1]
+    refs = tuple(PolicyRef(p.id, p.version, p.digest, p.file) for p in compiled.policies)
+    if len(_REFS) > 256:
+        _REFS.clear()
+    _REFS[id(compiled)] = (weakref.ref(compiled), refs)
+    return refs
 
 
 def build_decision(compiled: Compiled, trace: Trace, req: dict[str, Any], proofs: bool = True) -> Decision:
