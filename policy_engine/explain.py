@@ -9,6 +9,8 @@ import re
 import weakref
 from typing import Any
 
+import attrs
+
 from .compile import Compiled, RuleAction
 from .decision import SEVERITY, Decision, Evidence, PolicyRef, Proof, Reason, RemedyRef, Step
 from .model import (
@@ -22,6 +24,7 @@ from .model import (
     FieldRef,
     Literal,
     Not,
+    Remedy,
     Some,
     Text,
     condition_json,
@@ -247,9 +250,20 @@ def _policy_refs(compiled: Compiled) -> tuple[PolicyRef, ...]:
     return refs
 
 
-def build_decision(compiled: Compiled, trace: Trace, req: dict[str, Any], proofs: bool = True) -> Decision:
-    """The decision for one request from what fired."""
-    builder = _ProofBuilder(trace, req)
+@attrs.frozen
+class _Summary:
+    """What a decision takes from its trace alone, whatever the request's values."""
+
+    outcome: str
+    chosen: tuple[Firing, ...]
+    advised: tuple[Firing, ...]
+    remedies: tuple[tuple[Remedy, str], ...]  # (remedy, citation of the rule naming it), one per code
+    derived: tuple[str, ...]
+    derivations: tuple[tuple[str, str], ...]
+    default_applied: bool
+
+
+def _summary(compiled: Compiled, trace: Trace) -> _Summary:
     decisive = [f for f in trace.outcomes.values() if f.action.rule.outcome != "advisory"]
     advisory = [f for f in trace.outcomes.values() if f.action.rule.outcome == "advisory"]
     outcome = max(
@@ -257,6 +271,34 @@ def build_decision(compiled: Compiled, trace: Trace, req: dict[str, Any], proofs
         key=SEVERITY.__getitem__,
         default=compiled.default_outcome,
     )
+    chosen = sorted((f for f in decisive if f.action.rule.outcome == outcome), key=lambda f: f.action.citation)
+    advised = sorted(advisory, key=lambda f: f.action.citation)
+    remedies: list[tuple[Remedy, str]] = []
+    codes: set[str] = set()
+    for f in ([*chosen] if outcome != "allow" else []) + advised:
+        for r in f.action.rule.remedies:
+            if r.code not in codes:  # one remedy per code, from the first rule naming it
+                codes.add(r.code)
+                remedies.append((r, f.action.citation))
+    names = sorted(n for n in trace.derived if not n.startswith("__"))
+    return _Summary(
+        outcome=outcome,
+        chosen=tuple(chosen),
+        advised=tuple(advised),
+        remedies=tuple(remedies),
+        derived=tuple(names),
+        derivations=tuple((n, trace.derived[n].action.citation) for n in names),
+        default_applied=not decisive,
+    )
+
+
+def build_decision(compiled: Compiled, trace: Trace, req: dict[str, Any], proofs: bool = True) -> Decision:
+    """The decision for one request from what fired."""
+    summary = trace.summary
+    if summary is None or summary.compiled is not compiled:
+        summary = trace.summary = _Cached(compiled, _summary(compiled, trace))
+    shape = summary.value
+    builder = _ProofBuilder(trace, req) if proofs else None
 
     def reason(f: Firing) -> Reason:
         rule = f.action.rule
@@ -265,32 +307,33 @@ def build_decision(compiled: Compiled, trace: Trace, req: dict[str, Any], proofs
             f.action.citation,
             rule.outcome,
             _messages(rule.message, req),
-            builder.proof(f) if proofs else None,
+            builder.proof(f) if builder is not None else None,
         )
 
-    chosen = sorted((f for f in decisive if f.action.rule.outcome == outcome), key=lambda f: f.action.citation)
-    advised = sorted(advisory, key=lambda f: f.action.citation)
-    remedies: list[RemedyRef] = []
-    for f in ([*chosen] if outcome != "allow" else []) + advised:
-        for r in f.action.rule.remedies:
-            if all(m.code != r.code for m in remedies):  # one remedy per code, from the first rule naming it
-                remedies.append(RemedyRef(r.code, f.action.citation, _messages(r.text, req)))
     return Decision(
-        outcome=outcome,
+        outcome=shape.outcome,
         platform=compiled.platform,
         as_of=req["as_of"],
         policies=_policy_refs(compiled),
-        reasons=tuple(reason(f) for f in chosen),
-        advisories=tuple(reason(f) for f in sorted(advisory, key=lambda f: f.action.citation)),
-        remedies=tuple(remedies),
-        derived=tuple(sorted(n for n in trace.derived if not n.startswith("__"))),
-        derivations=tuple(
-            (n, trace.derived[n].action.citation) for n in sorted(trace.derived) if not n.startswith("__")
-        ),
-        default_applied=not decisive,
+        reasons=tuple(reason(f) for f in shape.chosen),
+        advisories=tuple(reason(f) for f in shape.advised),
+        remedies=tuple(RemedyRef(r.code, citation, _messages(r.text, req)) for r, citation in shape.remedies),
+        derived=shape.derived,
+        derivations=shape.derivations,
+        default_applied=shape.default_applied,
         marketplace=req.get("marketplace"),
         request=req,
     )
+
+
+class _Cached:
+    """A summary with the network it was computed for."""
+
+    __slots__ = ("compiled", "value")
+
+    def __init__(self, compiled: Compiled, value: _Summary) -> None:
+        self.compiled = compiled
+        self.value = value
 
 
 def error_decision(

