@@ -80,9 +80,17 @@ def _pointer(path: str) -> str:
     return base + "".join("/" + p for p in rest.split(".")) if rest else base
 
 
+@functools.lru_cache(maxsize=1024)
+def _parts(path: str) -> tuple[str | None, tuple[str, ...]]:
+    """A dotted path as (root key, or None for the request itself; the keys below it)."""
+    root, *rest = path.split(".")
+    return (None if root == "request" and rest else root), tuple(rest)
+
+
 def _get(req: dict[str, Any], path: str) -> Any:
-    value: Any = req if path.startswith("request.") else req.get(path.split(".")[0])
-    for part in path.split(".")[1:]:
+    root, rest = _parts(path)
+    value: Any = req if root is None else req.get(root)
+    for part in rest:
         if not isinstance(value, dict):
             return None
         value = value.get(part)

@@ -210,6 +210,7 @@ class Network:
         self._closed = False
         self.poisoned = False
         self._order = {id(action): n for n, action in enumerate(compiled.actions.values())}
+        self._citations = {name: action.citation for name, action in compiled.actions.items()}
 
     @property
     def usable(self) -> bool:
@@ -419,9 +420,10 @@ class Network:
                             code, _ = dre.assert_facts(self._handle, derived)
                             self._check(code)
                 else:
-                    known = trace.outcomes.get(action.citation)
+                    citation = self._citations[name]
+                    known = trace.outcomes.get(citation)
                     if known is None or self._rank(action, match) < self._rank(known.action, known.match):
-                        trace.outcomes[action.citation] = Firing(action, match)
+                        trace.outcomes[citation] = Firing(action, match)
             message = dre.complete_and_start_action(self._handle, state)
 
     def _rank(self, action: RuleAction, match: dict[str, dict[str, Any]]) -> tuple[int, tuple[tuple[str, int], ...]]:
