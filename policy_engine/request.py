@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import marshal
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -49,63 +48,63 @@ def normalize_request(
     return req
 
 
-def _context_key(raw: dict[str, Any]) -> bytes | None:
-    """An exact fingerprint of everything in a request but its product (types included: 1, 1.0 and
-    True differ), or None for values it cannot hold (those requests take the full path)."""
-    try:
-        return marshal.dumps([(k, v) for k, v in raw.items() if k != "product"], 2)
-    except ValueError:
-        return None
+def _number_paths(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], type]]:
+    """Where a value holds numbers or booleans, and their types (`==` confuses them: True == 1 == 1.0)."""
+    if isinstance(value, dict):
+        for k, x in value.items():
+            yield from _number_paths(x, (*path, k))
+    elif isinstance(value, list):
+        for i, x in enumerate(value):
+            yield from _number_paths(x, (*path, i))
+    elif isinstance(value, (int, float)):
+        yield path, type(value)
 
 
 class RequestReader:
     """Validates requests in order, like `normalize_request`, noticing runs that share a context.
 
     A catalog lists many products of one seller: when a request equals the previous one in everything
-    but its product (exactly, types included), only its product is checked, and it joins the previous
-    request's run. Each call returns the normalized request and its run number; consecutive requests
-    with the same run number share the platform, the date, the seller and every other top-level field.
+    but its product (`==`, with numbers and booleans of the same types: True == 1 in Python, not in
+    JSON), only its product is checked, and it joins the previous request's run, taking its normalized
+    context. Each call returns the normalized request and its run number; consecutive requests with the
+    same run number share the platform, the date, the seller and every other top-level field.
     """
 
     def __init__(self, as_of: dt.date | str | None = None, platform: str | None = None) -> None:
         self._as_of = as_of
         self._platform = platform
         self._product_ok = schemas.fast_checker("request", "/properties/product")
-        self._prev: dict[str, Any] | None = None  # the previous raw request
-        self._prev_key: bytes | None = None
+        self._prev: dict[str, Any] | None = None  # the previous raw request, valid
+        self._numbers: list[tuple[tuple[Any, ...], type]] = []  # its numbers and booleans, with their types
         self._ctx: dict[str, Any] | None = None  # its normalized form
         self._run = 0
 
+    def _same_context(self, raw: Any, prev: dict[str, Any]) -> bool:
+        if type(raw) is not dict or raw.keys() != prev.keys() or "product" not in raw:
+            return False
+        if not all(x is prev[k] or x == prev[k] for k, x in raw.items() if k != "product"):
+            return False
+        for path, kind in self._numbers:  # equal containers: every path exists in both
+            value = raw
+            for key in path:
+                value = value[key]
+            if type(value) is not kind:
+                return False
+        return True
+
     def __call__(self, raw: Any, file: str = "") -> tuple[dict[str, Any], int]:
         prev, ctx = self._prev, self._ctx
-        if (
-            prev is not None
-            and ctx is not None
-            and type(raw) is dict
-            and raw.keys() == prev.keys()
-            and "product" in raw
-            and all(raw[k] is prev[k] or raw[k] == prev[k] for k in raw if k != "product")
-        ):
-            # Equal is not enough (1 == 1.0 == True): unless every value is the very same object, the
-            # two contexts are compared exactly.
-            exact = all(raw[k] is prev[k] for k in raw if k != "product")
-            if not exact:
-                if self._prev_key is None:
-                    self._prev_key = _context_key(prev)
-                key = _context_key(raw)
-                exact = key is not None and key == self._prev_key
-            if exact and self._product_ok(raw["product"]):
-                req = dict(raw)
-                req["as_of"] = ctx["as_of"]
-                req["seller"] = dict(ctx["seller"])
-                if self._platform is not None:
-                    req["platform"] = self._platform
-                return req, self._run
+        if prev is not None and ctx is not None and self._same_context(raw, prev) and self._product_ok(raw["product"]):
+            req = dict(ctx)
+            req["seller"] = dict(ctx["seller"])
+            req["product"] = raw["product"]
+            return req, self._run
         self._prev = self._ctx = None
         req = normalize_request(raw, file, as_of=self._as_of, platform=self._platform)
         self._run += 1
         if type(raw) is dict:
-            self._prev, self._prev_key, self._ctx = raw, None, req
+            self._prev, self._ctx = raw, req
+            self._numbers = [found for k, x in raw.items() if k != "product" for found in _number_paths(x, (k,))]
         return req, self._run
 
 

@@ -119,6 +119,9 @@ def test_the_seller_facts_are_asserted_once_per_run(engine: Engine, monkeypatch:
     monkeypatch.setattr(runtime_module.Network, "run_shared", counting)
     engine.decide_many([_request(SELLER, p) for p in PRODUCTS * 3])
     assert shared == [len(PRODUCTS) * 3]
+    with_numbers = {**SELLER, "metrics": {"refund_rate": 0.01, "dispute_rate": 2}}
+    engine.decide_many([_request(with_numbers, p) for p in PRODUCTS])
+    assert shared[1:] == [len(PRODUCTS)]
 
 
 def test_a_count_that_reads_the_product_is_recomputed_for_each_product(tmp_path: Any) -> None:
