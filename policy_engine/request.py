@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -75,7 +76,7 @@ class RequestReader:
         self._platform = platform
         self._product_ok = schemas.fast_checker("request", "/properties/product")
         self._prev: dict[str, Any] | None = None  # the previous raw request, valid
-        self._numbers: list[tuple[tuple[Any, ...], type]] = []  # its numbers and booleans, with their types
+        self._numbers: list[tuple[tuple[Any, ...], type]] | None = None  # its numbers and booleans, typed
         self._ctx: dict[str, Any] | None = None  # its normalized form
         self._run = 0
 
@@ -84,6 +85,8 @@ class RequestReader:
             return False
         if not all(x is prev[k] or x == prev[k] for k, x in raw.items() if k != "product"):
             return False
+        if self._numbers is None:  # once per run, when a second request joins it
+            self._numbers = [found for k, x in prev.items() if k != "product" for found in _number_paths(x, (k,))]
         for path, kind in self._numbers:  # equal containers: every path exists in both
             value = raw
             for key in path:
@@ -104,7 +107,7 @@ class RequestReader:
         self._run += 1
         if type(raw) is dict:
             self._prev, self._ctx = raw, req
-            self._numbers = [found for k, x in raw.items() if k != "product" for found in _number_paths(x, (k,))]
+            self._numbers = None
         return req, self._run
 
 
@@ -166,6 +169,13 @@ def _getter(key: str) -> Callable[[dict[str, Any]], Any]:
         return value
 
     return nested
+
+
+def _read(key: str, var: str) -> str | None:
+    """Inline code reading a plain property (what `_getter` does, without a call), or None."""
+    if key.isidentifier() and "__" not in key and key != "id_":
+        return f"{var}.get({key!r})"
+    return None
 
 
 def _levels(category: str) -> Iterator[tuple[int, str]]:
@@ -267,10 +277,17 @@ class FactBuilder:
             if not key.startswith("as_of"):
                 ctx += [f"    v = req.get({key!r})", f"    if v is not None: rq[{key!r}] = v"]
         if plan.shifts:
-            ctx.append("    day = _date(as_of)")
+            shifts = plan.shifts
+
+            @functools.lru_cache(maxsize=4096)
+            def shifted(as_of: str) -> tuple[str, ...]:
+                day = dt.date.fromisoformat(as_of)
+                return tuple(shift.iso(day) for shift in shifts)
+
+            consts["_shifted"] = shifted
+            ctx.append("    sh = _shifted(as_of)")
             for n, shift in enumerate(plan.shifts):
-                consts[f"_shift{n}"] = shift
-                ctx.append(f"    rq[{_date_key(shift)!r}] = _shift{n}.iso(day)")
+                ctx.append(f"    rq[{_date_key(shift)!r}] = sh[{n}]")
         ctx.append("    out = [rq]")
         for root in ("seller", "product"):
             lines = item if root == "product" or seller_reads_item else ctx
@@ -295,7 +312,7 @@ class FactBuilder:
                     )
                     continue
                 consts[f"_g_{root}_{n}"] = _getter(key)
-                lines += self._put_lines(f"_g_{root}_{n}(o)", key, (root, key) in cats, "    ")
+                lines += self._put_lines(_read(key, "o") or f"_g_{root}_{n}(o)", key, (root, key) in cats, "    ")
             lines.append("    out.append(f)")
         for path, list_keys in sorted(plan.list_keys.items()):
             spec = LISTS[path]
@@ -310,7 +327,8 @@ class FactBuilder:
             else:
                 for n, key in enumerate(names):
                     consts[f"_g_{spec.fact_type}_{n}"] = _getter(key)
-                    lines += self._put_lines(f"_g_{spec.fact_type}_{n}(e)", key, (path, key) in cats, "        ")
+                    read = _read(key, "e") or f"_g_{spec.fact_type}_{n}(e)"
+                    lines += self._put_lines(read, key, (path, key) in cats, "        ")
             lines.append("        out.append(f)")
         ctx.append("    return out")
         item.append("    return out")

@@ -273,6 +273,7 @@ _FAST_KEYWORDS = {
 
 
 _ANNOTATIONS = {"description", "default", "title", "$schema", "$id", "$defs"}
+_MEMO_TEXTS = 65_536  # valid texts remembered per pattern or format
 
 
 class _CodeGen:
@@ -385,6 +386,12 @@ class _CodeGen:
             else:
                 body.append("            pass")
             body.append("        elif not f(x): return False")
+        if schema.get("type") == "string" and ("pattern" in schema or "format" in schema):
+            # Texts checked against a pattern or a format (dates, categories) repeat from request to
+            # request: remember the valid ones (a pure check of an exact str; bounded).
+            seen = self.const(set())
+            body = [f"if type(v) is str and v in {seen}: return True", *body]
+            body.append(f"if len({seen}) < {_MEMO_TEXTS}: {seen}.add(v)")
         self.lines += [f"def {name}(v):", *("    " + line for line in body), "    return True", ""]
         return name
 
