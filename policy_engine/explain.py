@@ -269,6 +269,7 @@ class _Summary:
     derived: tuple[str, ...]
     derivations: tuple[tuple[str, str], ...]
     default_applied: bool
+    placeholders: tuple[str, ...]  # every `{path}` in the texts of the reasons, advisories and remedies
 
 
 def _summary(compiled: Compiled, trace: Trace) -> _Summary:
@@ -289,6 +290,10 @@ def _summary(compiled: Compiled, trace: Trace) -> _Summary:
                 codes.add(r.code)
                 remedies.append((r, f.action.citation))
     names = sorted(n for n in trace.derived if not n.startswith("__"))
+    texts = [f.action.rule.message for f in (*chosen, *advised)] + [r.text for r, _ in remedies]
+    placeholders = {
+        name for text in texts if text is not None for t in (text.en, text.zh) for name in _template(t)[1::2]
+    }
     return _Summary(
         outcome=outcome,
         chosen=tuple(chosen),
@@ -297,6 +302,7 @@ def _summary(compiled: Compiled, trace: Trace) -> _Summary:
         derived=tuple(names),
         derivations=tuple((n, trace.derived[n].action.citation) for n in names),
         default_applied=not decisive,
+        placeholders=tuple(sorted(placeholders)),
     )
 
 
@@ -318,14 +324,38 @@ def build_decision(compiled: Compiled, trace: Trace, req: dict[str, Any], proofs
             builder.proof(f) if builder is not None else None,
         )
 
+    def texts() -> tuple[tuple[Reason, ...], tuple[Reason, ...], tuple[RemedyRef, ...]]:
+        return (
+            tuple(reason(f) for f in shape.chosen),
+            tuple(reason(f) for f in shape.advised),
+            tuple(RemedyRef(r.code, citation, _messages(r.text, req)) for r, citation in shape.remedies),
+        )
+
+    if builder is None:  # without proofs, the texts depend on the trace and the values they quote only
+        values = tuple(  # equal keys, equal texts: 1 and True differ, and so do 0.0 and -0.0
+            (type(v), repr(v) if type(v) is float else v)
+            for v in (req.get("as_of") if n == "as_of" else _get(req, n) for n in shape.placeholders)
+        )
+        try:
+            filled = summary.texts.get(values)
+        except TypeError:  # a quoted value that is a list or an object
+            filled = texts()
+        else:
+            if filled is None:
+                filled = built = texts()
+                if len(summary.texts) < _TEXTS_PER_TRACE:
+                    summary.texts[values] = built
+    else:
+        filled = texts()
+    reasons, advisories, remedies = filled
     return Decision(
         outcome=shape.outcome,
         platform=compiled.platform,
         as_of=req["as_of"],
         policies=_policy_refs(compiled),
-        reasons=tuple(reason(f) for f in shape.chosen),
-        advisories=tuple(reason(f) for f in shape.advised),
-        remedies=tuple(RemedyRef(r.code, citation, _messages(r.text, req)) for r, citation in shape.remedies),
+        reasons=reasons,
+        advisories=advisories,
+        remedies=remedies,
         derived=shape.derived,
         derivations=shape.derivations,
         default_applied=shape.default_applied,
@@ -334,14 +364,18 @@ def build_decision(compiled: Compiled, trace: Trace, req: dict[str, Any], proofs
     )
 
 
-class _Cached:
-    """A summary with the network it was computed for."""
+_TEXTS_PER_TRACE = 64  # filled texts kept per trace (one per set of quoted values)
 
-    __slots__ = ("compiled", "value")
+
+class _Cached:
+    """A summary with the network it was computed for, and the texts filled for the values they quote."""
+
+    __slots__ = ("compiled", "texts", "value")
 
     def __init__(self, compiled: Compiled, value: _Summary) -> None:
         self.compiled = compiled
         self.value = value
+        self.texts: dict[Any, tuple[tuple[Reason, ...], tuple[Reason, ...], tuple[RemedyRef, ...]]] = {}
 
 
 def error_decision(

@@ -185,3 +185,40 @@ def test_an_engine_fault_in_a_run_fails_only_the_faulty_request(monkeypatch: pyt
         ]
     finally:
         eng.close()
+
+
+def test_products_sharing_the_network_answer_quote_their_own_values(tmp_path: Any) -> None:
+    """Products with identical facts share one trace; their messages still quote their own fields."""
+    doc = {
+        "id": "t.quotes",
+        "version": "1.0.0",
+        "platform": "aliexpress",
+        "effective_from": "2000-01-01",
+        "title": "t",
+        "sources": [{"document": "t", "provenance": "article-only"}],
+        "rules": [
+            {
+                "id": "closed",
+                "when": [{"field": "product.category", "under": "shoes"}],
+                "outcome": "deny",
+                "message": {"en": "{product.title} ({product.id}) is in {product.category}", "zh": "{product.title}"},
+                "remedies": [{"code": "move", "en": "Move {product.title}.", "zh": "移动 {product.title}。"}],
+                "provenance": "article-only",
+                "source_refs": [0],
+            }
+        ],
+    }
+    (tmp_path / "p.json").write_text(__import__("json").dumps(doc))
+    eng = Engine.from_directory(tmp_path)
+    try:
+        products = [{"id": f"P{k}", "title": title, "category": "shoes/boots"} for k, title in enumerate("aab")]
+        for proofs in (False, True):
+            decisions = eng.decide_many([_request({"id": "S"}, p) for p in products], proofs=proofs)
+            assert [d.reasons[0].message["en"] for d in decisions] == [
+                "a (P0) is in shoes/boots",
+                "a (P1) is in shoes/boots",
+                "b (P2) is in shoes/boots",
+            ]
+            assert [d.remedies[0].message["zh"] for d in decisions] == ["移动 a。", "移动 a。", "移动 b。"]
+    finally:
+        eng.close()
