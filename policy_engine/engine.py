@@ -347,8 +347,14 @@ class Engine:
             else:
                 groups.setdefault(id(prepared), (prepared, []))[1].append(i)
         for prepared, members in groups.values():
-            for start in range(0, len(members), batch_size):
-                chunk = members[start : start + batch_size]
+            start = 0
+            while start < len(members):
+                end = min(start + batch_size, len(members))
+                limit = min(start + 4 * batch_size, len(members))
+                while end < limit and runs[members[end]] == runs[members[end - 1]]:
+                    end += 1  # a seller's run is not cut at a batch boundary (up to 4 batches long)
+                chunk = members[start:end]
+                start = end
                 decisions = self._run(
                     prepared,
                     [reqs[i] for i in chunk],  # type: ignore[misc]
