@@ -37,6 +37,7 @@ from typing import Any
 import attrs
 
 from .compile import Atom, Compiled, FactPlan, RuleAction, compile_policies
+from .gcpause import gc_paused
 from .model import (
     AllOf,
     AnyOf,
@@ -342,11 +343,15 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
+def _folder(value: str | os.PathLike[str] | None) -> Path | None:
+    return None if value is None else Path(value).expanduser()
+
+
 @attrs.frozen
 class CompileCache:
     """Compiled networks in a folder (`directory=None`: no cache, every network is compiled)."""
 
-    directory: Path | None
+    directory: Path | None = attrs.field(converter=_folder)
 
     @classmethod
     def default(cls) -> CompileCache:
@@ -361,7 +366,7 @@ class CompileCache:
             return cls.default()
         if cache is False:
             return cls(None)
-        return cls(Path(cache).expanduser())
+        return cls(cache)
 
     def parts(self, platform: str, policies: Sequence[Policy]) -> dict[str, Any]:
         """What the key covers."""
@@ -406,7 +411,8 @@ class CompileCache:
         except OSError:
             return None
         try:
-            return _parse_entry(data, key, parts, policies)
+            with gc_paused():
+                return _parse_entry(data, key, parts, policies)
         except Exception:  # a damaged or foreign entry is never trusted, whatever is wrong with it
             return None
 

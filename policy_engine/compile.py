@@ -24,6 +24,7 @@ import attrs
 
 from .check import derived_refs, stratify
 from .errors import CompileError, Problem
+from .gcpause import gc_paused
 from .model import (
     AllOf,
     AnyOf,
@@ -601,7 +602,8 @@ class _Trie:
 def compile_policies(platform: str, policies: Sequence[Policy]) -> Compiled:
     """Compile the documents in force for `platform` into one ruleset; CompileError if it cannot run safely."""
     try:
-        return _compile(platform, policies)
+        with gc_paused():
+            return _compile(platform, policies)
     finally:
         _LIT_KEYS.clear()
         _COND_TEXTS.clear()

@@ -21,6 +21,7 @@ import attrs
 from . import schemas
 from .check import check_policies
 from .errors import LoadError, Problem
+from .gcpause import gc_paused
 from .model import (
     AllOf,
     AnyOf,
@@ -550,6 +551,11 @@ def parse_policy(doc: Any, file: str = "<memory>") -> tuple[Policy | None, list[
 def load_texts(texts: dict[str, str]) -> list[Policy]:
     """Load and check policy documents given as text ({file name: JSON text}, e.g. sent to a worker);
     the problems name the given file names. Raise LoadError listing every problem."""
+    with gc_paused():
+        return _load_texts(texts)
+
+
+def _load_texts(texts: dict[str, str]) -> list[Policy]:
     problems: list[Problem] = []
     policies: list[Policy] = []
     for file, text in sorted(texts.items()):
@@ -571,6 +577,11 @@ def load_documents(paths: Sequence[str | Path]) -> list[Policy]:
     A file in the policy folders that looks like a policy but would not be loaded (a `.JSON` name, a policy
     in a `tests/` folder or named `taxonomy.json`) is a problem too.
     """
+    with gc_paused():
+        return _load_documents(paths)
+
+
+def _load_documents(paths: Sequence[str | Path]) -> list[Policy]:
     files = discover(paths)
     problems: list[Problem] = [s.problem for s in skipped_files(paths) if s.problem is not None]
     if not files:
