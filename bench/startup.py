@@ -171,15 +171,22 @@ def fmt(compiles: list[dict[str, Any]], cli: dict[str, Any] | None) -> str:
         med, ratio = cli["median_s"], cli["ratio_to_target_deps"]
         if lines:
             lines.append("")
+        target, runtime = med["target deps"], med["runtime deps"]
+
+        def row(label: str, key: str) -> str:
+            return f"| {label} | {med[key] * 1e3:,.0f} | {med[key] / target:.1f}× | {med[key] / runtime:.1f}× |"
+
         lines += [
-            "| process | median ms | / target deps import |",
-            "|---|---:|---:|",
-            f"| `{cli['command']}`, first run (empty cache) | {med['first'] * 1e3:,.0f} | {ratio['first']:.1f}× |",
-            f"| `{cli['command']}`, second run | {med['second'] * 1e3:,.0f} | {ratio['second']:.1f}× |",
-            f'| `python -c "{DEPS_TARGET}"` (target\'s reference) | {med["target deps"] * 1e3:,.0f} | 1.0× |',
-            f'| `python -c "{DEPS_RUNTIME}"` (what decide imports) | {med["runtime deps"] * 1e3:,.0f} | '
-            f"{med['runtime deps'] / med['target deps']:.1f}× |",
-            f"| `python -c pass` | {med['python'] * 1e3:,.0f} | {med['python'] / med['target deps']:.1f}× |",
+            "| process | median ms | / target's import | / runtime's import |",
+            "|---|---:|---:|---:|",
+            row(f"`{cli['command']}`, first run (empty cache)", "first"),
+            row(f"`{cli['command']}`, second run", "second"),
+            row(f'`python -c "{DEPS_TARGET}"` (the target\'s reference)', "target deps"),
+            row(f'`python -c "{DEPS_RUNTIME}"` (what decide imports)', "runtime deps"),
+            row("`python -c pass`", "python"),
+            "",
+            f"Medians of per-run ratios to the target's import: first run {ratio['first']:.1f}×, second run "
+            f"{ratio['second']:.1f}×.",
             "",
             f"Of jsonschema, attrs and _policy_engine_dre, `decide` imports: {cli['imported']}",
         ]
