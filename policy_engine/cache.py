@@ -314,8 +314,13 @@ def default_cache_dir() -> Path | None:
     chosen = os.environ.get(CACHE_ENV, "").strip()
     if chosen.lower() in ("off", "0", "no", "false", "none"):
         return None
-    if chosen:
-        return Path(chosen).expanduser()
+    try:
+        return Path(chosen).expanduser() if chosen else _user_cache_dir()
+    except (RuntimeError, KeyError, OSError):  # no home folder: no cache, compiling still works
+        return None
+
+
+def _user_cache_dir() -> Path:
     if sys.platform == "win32":
         base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
         return Path(base) / "policy_engine" / "Cache"

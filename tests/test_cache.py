@@ -334,6 +334,12 @@ def test_the_default_folder_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_pat
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert default_cache_dir() == tmp_path / "home" / ".cache" / "policy_engine"
 
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(cache_module.Path, "home", staticmethod(no_home))
+    assert default_cache_dir() is None  # no cache, and no failure
+
 
 def test_policies_not_loaded_from_documents_are_compiled_not_cached(tmp_path: Path) -> None:
     import attrs
