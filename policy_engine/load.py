@@ -163,7 +163,7 @@ def _plain(node: Any, depth: int) -> bool:
     return True
 
 
-_SAFE_INT = 2**53
+_SAFE_INT = schemas._SAFE_INT  # bound here: read once per value in the walk above
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[][{}:,]|[^\s"\][{}:,]+')
 _SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
 
