@@ -29,7 +29,6 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -426,6 +425,8 @@ class CompileCache:
         path = self.path(key)
         if path is None:
             return
+        import tempfile  # only when writing: a run that reads its networks never needs it
+
         tmp: str | None = None
         try:
             body = json.dumps(encode_compiled(compiled), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
