@@ -26,6 +26,10 @@ answer by answer against `scenario.reference_decide`):
 * Compile scaling: synthetic policies of 100, 1,000 and 4,000 rules (several rule shapes), each size in a
   child process (a size that hangs or crashes the rule engine must not take the benchmark down):
   parse_policy, compile_policies and Network creation timed separately, then one decide.
+* Start-up and compile from the disk cache (bench/startup.py, `--startup-only` to run only that part):
+  load + compile + first decision of one synthetic policy per size in fresh processes, with an empty
+  compile cache and with the one a previous run filled, against a 3,000,000-step pure-Python loop; and
+  `policy-engine decide` as a fresh process (first and second run) against the dependency import.
 """
 
 from __future__ import annotations
@@ -560,7 +564,7 @@ def compile_child(shape: str, n: int) -> None:
     net = Network(compiled)
     emit(stage="network", ms=(time.perf_counter_ns() - t0) / 1e6)
     net.close()
-    engine = Engine([policy])
+    engine = Engine([policy], cache=False)
     engine.compiled("bench", SCENARIO_DAY)  # compiled again, untimed: the decide below is warm-engine
     req = synthetic_request()
     t0 = time.perf_counter_ns()
@@ -737,6 +741,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--compile-timeout", type=float, default=45.0, help="seconds per compile-scaling child")
     ap.add_argument("--no-compile", action="store_true", help="skip the compile scaling")
     ap.add_argument("--compile-only", action="store_true", help="only the compile scaling")
+    ap.add_argument("--no-startup", action="store_true", help="skip start-up and compile from the cache (startup.py)")
+    ap.add_argument("--startup-only", action="store_true", help="only start-up and compile (bench/startup.py)")
+    ap.add_argument("--startup-repeat", type=int, default=3, help="fresh processes per start-up figure (default 3)")
     ap.add_argument(
         "--peers", type=Path, default=DEFAULT_PEERS, help=f"shared peer harness folder (default {DEFAULT_PEERS})"
     )
@@ -788,11 +795,18 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict[str, Any]] = []
     mem: list[dict[str, float]] = []
     subjects: list[Subject] = []
-    if not args.compile_only:
+    if not (args.compile_only or args.startup_only):
         rows, mem, subjects = timed_part(args, n, repeat, rounds)
 
+    startup_results: dict[str, Any] = {}
+    if not (args.no_startup or args.compile_only):
+        from bench import startup
+
+        startup_sizes = ",".join(str(s) for s in sizes)
+        startup_results = startup.main(["--sizes", startup_sizes, "--repeat", str(args.startup_repeat)])
+
     comp: list[dict[str, Any]] = []
-    if not args.no_compile:
+    if not (args.no_compile or args.startup_only):
         print(
             f'## Compile scaling (platform "bench", one child process per size, timeout '
             f"{args.compile_timeout:.0f} s)\n",
@@ -838,6 +852,7 @@ def main(argv: list[str] | None = None) -> int:
                     "runs": {s.key: s.runs for s in subjects},
                     "memory": mem,
                     "compile": comp,
+                    "startup": startup_results,
                     "total_s": total,
                 },
                 indent=1,

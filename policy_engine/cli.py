@@ -129,9 +129,12 @@ def _read_requests(source: str, stdin: TextIO) -> tuple[list[_Input], bool]:
     return _lines(data, source), True
 
 
-def _engine(paths: Sequence[str] | None, verify: float = 0.0, prepare: bool = True) -> Engine:
-    """The engine for a command; deciding commands compile only the networks their requests need."""
-    return Engine.from_directory(*(paths or [str(data_dir("policies"))]), verify=verify, prepare=prepare)
+def _engine(paths: Sequence[str] | None, verify: float = 0.0, prepare: bool = True, cache: bool = True) -> Engine:
+    """The engine for a command; deciding commands compile only the networks their requests need, and
+    take them from the compile cache when they can (`cache=False`: compile everything)."""
+    return Engine.from_directory(
+        *(paths or [str(data_dir("policies"))]), verify=verify, prepare=prepare, cache=None if cache else False
+    )
 
 
 def _verify_options(parser: argparse.ArgumentParser) -> None:
@@ -174,7 +177,7 @@ _fraction = _bounded(1.0, "a fraction")
 
 def _cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
     paths = args.paths or [str(data_dir("policies"))]
-    engine = _engine(paths)  # loads, checks and compiles every period of every platform
+    engine = _engine(paths, cache=False)  # loads, checks and compiles every period of every platform
     policies = engine.policies
     engine.close()
     files = len(discover(paths))

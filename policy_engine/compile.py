@@ -12,16 +12,19 @@ rule, expressions per sequence) with a CompileError that points at the policy ru
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
+import json.encoder
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
 
 from .check import derived_refs, stratify
 from .errors import CompileError, Problem
+from .gcpause import gc_paused
 from .model import (
     AllOf,
     AnyOf,
@@ -166,6 +169,26 @@ class Compiled:
         return json.dumps(self.ruleset, ensure_ascii=False, sort_keys=True, indent=1)
 
 
+def _text_encoder() -> Callable[[Any], str]:
+    """`json.dumps(value, sort_keys=True)`, the same text, without building an encoder for every call
+    (compiling a large policy asks for the text of every test of every rule)."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # pragma: no cover - CPython has the C encoder
+        return functools.partial(json.dumps, sort_keys=True)
+
+    def default(value: Any) -> Any:
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+    encode = make(None, default, json.encoder.encode_basestring_ascii, None, ": ", ", ", True, False, True)
+
+    def text(value: Any) -> str:
+        return "".join(encode(value, 0))
+
+    return text
+
+
+json_text = _text_encoder()
+
 Lit = tuple[Any, bool, Any]  # (condition, negated, detail): detail is a Some branch or an `under` depth
 
 
@@ -216,10 +239,33 @@ def _product(parts: list[list[list[Lit]]]) -> list[list[Lit]]:
     return out
 
 
+# Keys of literals, by the literal's identity (the literal is kept, so its id is not reused); emptied
+# after each compile. Only a memo: a miss computes the same key again.
+_LIT_KEYS: dict[int, tuple[Lit, tuple[str, bool, Any]]] = {}
+
+
 def _lit_key(lit: Lit) -> tuple[str, bool, Any]:
+    hit = _LIT_KEYS.get(id(lit))
+    if hit is not None and hit[0] is lit:
+        return hit[1]
     cond, negated, detail = lit
     shown = detail if not isinstance(detail, tuple) else tuple(_lit_key(d) for d in detail)
-    return json.dumps(condition_json(cond), sort_keys=True), negated, shown
+    key = _cond_text(cond), negated, shown
+    _LIT_KEYS[id(lit)] = (lit, key)
+    return key
+
+
+_COND_TEXTS: dict[int, tuple[Condition, str]] = {}
+
+
+def _cond_text(cond: Condition) -> str:
+    """The condition as canonical JSON text (memoized by identity, like `_lit_key`)."""
+    hit = _COND_TEXTS.get(id(cond))
+    if hit is not None and hit[0] is cond:
+        return hit[1]
+    text = json_text(condition_json(cond))
+    _COND_TEXTS[id(cond)] = (cond, text)
+    return text
 
 
 def _prune(alternatives: list[list[Lit]]) -> list[list[Lit]]:
@@ -228,6 +274,7 @@ def _prune(alternatives: list[list[Lit]]) -> list[list[Lit]]:
     seen_alts: set[tuple[Any, ...]] = set()
     for alt in alternatives:
         lits: list[Lit] = []
+        keys: list[tuple[str, bool, Any]] = []
         depths: dict[str, int] = {}
         ok = True
         for lit in alt:
@@ -237,9 +284,11 @@ def _prune(alternatives: list[list[Lit]]) -> list[list[Lit]]:
                 if depths.setdefault(anc, detail) != detail:
                     ok = False
                     break
-            if _lit_key(lit) not in {_lit_key(x) for x in lits}:
+            lit_key = _lit_key(lit)
+            if lit_key not in keys:
                 lits.append(lit)
-        key = tuple(_lit_key(x) for x in lits)
+                keys.append(lit_key)
+        key = tuple(keys)
         if ok and key not in seen_alts:
             seen_alts.add(key)
             out.append(lits)
@@ -270,7 +319,7 @@ def _unique(conds: tuple[Condition, ...]) -> list[Condition]:
     """The conditions without repeats (`a and a` is `a`; repeats would multiply the alternatives)."""
     seen: dict[str, Condition] = {}
     for c in conds:
-        seen.setdefault(json.dumps(condition_json(c), sort_keys=True), c)
+        seen.setdefault(_cond_text(c), c)
     return list(seen.values())
 
 
@@ -500,9 +549,9 @@ def _alpha_paths(expr: Any, limit: int = 512) -> list[list[_Step]]:
             return out
         if op == "$or":
             # an `$or` adds a merging node of its own to every rule that uses it (never shared)
-            merge: _Step = ("join", "$or:" + json.dumps(expr, sort_keys=True))
+            merge: _Step = ("join", "$or:" + json_text(expr))
             return [[merge, *p] for part in body for p in _alpha_paths(part, limit)][:limit]
-        text = json.dumps(expr, sort_keys=True)
+        text = json_text(expr)
         if op.startswith("$"):
             inner = list(body.values()) if isinstance(body, dict) else []
             refers = any(isinstance(v, dict) and v and not any(k.startswith("$i") for k in v) for v in inner)
@@ -510,7 +559,7 @@ def _alpha_paths(expr: Any, limit: int = 512) -> list[list[_Step]]:
         if isinstance(body, dict):
             return [[("join", text)]]
         return [[(f"eq:{op}", text)]]
-    return [[("other", json.dumps(expr, sort_keys=True))]]
+    return [[("other", json_text(expr))]]
 
 
 class _Trie:
@@ -552,6 +601,15 @@ class _Trie:
 
 def compile_policies(platform: str, policies: Sequence[Policy]) -> Compiled:
     """Compile the documents in force for `platform` into one ruleset; CompileError if it cannot run safely."""
+    try:
+        with gc_paused():
+            return _compile(platform, policies)
+    finally:
+        _LIT_KEYS.clear()
+        _COND_TEXTS.clear()
+
+
+def _compile(platform: str, policies: Sequence[Policy]) -> Compiled:
     policies = tuple(sorted(policies, key=lambda p: (p.platform == "*", p.id)))
     pairs = [(p, r) for p in policies for r in p.rules]
     problems: list[Problem] = []
@@ -840,7 +898,7 @@ def _compile_alternative(
             owner = cond.list_path.split(".")[0]
             if cond.where:  # counted while the facts are built (durable_rules cannot aggregate)
                 filters = rc.plan["filtered"]
-                text = json.dumps([condition_json(c) for c in cond.where], sort_keys=True)
+                text = json_text([condition_json(c) for c in cond.where])
                 key = filters.setdefault((cond.list_path, text), (f"{key}__w{len(filters)}", cond.where))[0]
             elif cond.distinct:  # distinct main categories, also counted while the facts are built
                 distinct = rc.plan["distinct"]
@@ -874,7 +932,7 @@ def _compile_alternative(
                 for j_test in j:
                     needed.update(_refs(j_test))
             alias = f"x{next(counter)}"
-            sorted_alpha = sorted(alphas, key=lambda t: json.dumps(t, sort_keys=True))
+            sorted_alpha = sorted(alphas, key=json_text)
             expr = _seq("$and", [{"t": spec.fact_type}, *sorted_alpha, *joins])
             extra.append((alias + ("$not" if negated else ""), expr, negated))
             if not any(a.condition is cond and a.negated for a in atoms) or not negated:
@@ -906,7 +964,7 @@ def _compile_alternative(
             continue
         alias = ROOT_ALIAS[root]
         rc.use(root, "t")
-        unique = {json.dumps(t, sort_keys=True): t for t in root_tests[root]}
+        unique = {json_text(t): t for t in root_tests[root]}
         parts: list[Any] = [{"t": root}, *(unique[k] for k in sorted(unique)), *root_joins[root]]
         body.append({alias: _seq("$and", parts)})
     ordered = [e for e in extra if not e[2]] + [e for e in extra if e[2]]

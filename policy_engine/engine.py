@@ -14,7 +14,8 @@ from typing import Any
 
 import attrs
 
-from .compile import Compiled, compile_policies
+from .cache import CompileCache
+from .compile import Compiled
 from .decision import Decision
 from .errors import CompileError, EngineFault, ItemError, Problem, RequestError, UnknownPlatformError
 from .explain import build_decision, error_decision
@@ -99,6 +100,7 @@ class Engine:
         *,
         verify: float = 0.0,
         on_disagreement: Callable[[Disagreement], None] | None = None,
+        cache: bool | str | Path | CompileCache | None = None,
     ) -> None:
         if not 0.0 <= verify <= 1.0:
             raise ValueError(f"verify must be a fraction between 0 and 1, got {verify!r}")
@@ -112,6 +114,7 @@ class Engine:
         self._periods = {platform: self.windows(platform) for platform in self._platforms}
         self._by_period: dict[tuple[str, dt.date], _Prepared] = {}
         self._lock = threading.Lock()
+        self._compile_cache = CompileCache.choose(cache)
 
     @classmethod
     def from_directory(
@@ -120,6 +123,7 @@ class Engine:
         verify: float = 0.0,
         on_disagreement: Callable[[Disagreement], None] | None = None,
         prepare: bool = True,
+        cache: bool | str | Path | CompileCache | None = None,
     ) -> Engine:
         """Load, check and compile every policy under the given folders or files.
 
@@ -128,12 +132,21 @@ class Engine:
         that requests need are compiled, on first use (a command deciding one request starts faster);
         a network that cannot be compiled then raises CompileError when a request needs it.
 
+        Compiled networks are kept in a disk cache (`policy_engine.cache`): `cache=None` (the default)
+        uses the folder `POLICY_ENGINE_CACHE` names (`off`: none) or the user's cache folder, `False`
+        none, and a path that folder.
+
         Shadow mode: with `verify` above 0, that fraction of decisions (sampled at random; 1.0 means
         every one) is recomputed by the independent reference evaluator. A disagreement turns the
         decision into a `deny` carrying both answers (fail closed), is logged on the
         `policy_engine.shadow` logger with the request, and is passed to `on_disagreement`.
         """
-        engine = cls(load_documents(paths or (data_dir("policies"),)), verify=verify, on_disagreement=on_disagreement)
+        engine = cls(
+            load_documents(paths or (data_dir("policies"),)),
+            verify=verify,
+            on_disagreement=on_disagreement,
+            cache=cache,
+        )
         if prepare:
             engine.prepare_all()
         return engine
@@ -162,9 +175,15 @@ class Engine:
             raise CompileError(problems)
 
     @classmethod
-    def default(cls, *, verify: float = 0.0, on_disagreement: Callable[[Disagreement], None] | None = None) -> Engine:
+    def default(
+        cls,
+        *,
+        verify: float = 0.0,
+        on_disagreement: Callable[[Disagreement], None] | None = None,
+        cache: bool | str | Path | CompileCache | None = None,
+    ) -> Engine:
         """The policies shipped with the package."""
-        return cls.from_directory(data_dir("policies"), verify=verify, on_disagreement=on_disagreement)
+        return cls.from_directory(data_dir("policies"), verify=verify, on_disagreement=on_disagreement, cache=cache)
 
     @property
     def policies(self) -> tuple[Policy, ...]:
@@ -220,7 +239,7 @@ class Engine:
             with self._lock:
                 prepared = self._cache.get(key)
                 if prepared is None:
-                    prepared = _Prepared(compile_policies(platform, policies))
+                    prepared = _Prepared(self._compile_cache.compile(platform, policies))
                     self._cache[key] = prepared
         if periods is not None:
             self._by_period[(platform, start)] = prepared

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 import re
 import sys
 from collections.abc import Iterable, Sequence
@@ -20,6 +21,7 @@ import attrs
 from . import schemas
 from .check import check_policies
 from .errors import LoadError, Problem
+from .gcpause import gc_paused
 from .model import (
     AllOf,
     AnyOf,
@@ -96,6 +98,8 @@ def check_depth(value: Any, file: str = "", limit: int = MAX_DEPTH) -> list[Prob
 
     Iterative, so it is safe on values too deep for the recursive schema checks that come after it.
     """
+    if not isinstance(value, (dict, list, tuple)) or _within(value, 1, limit):
+        return []
     # (node, depth, path) with the path as a linked (parent, key) pair, built in constant time per node
     stack: list[tuple[Any, int, Any]] = [(value, 1, None)]
     while stack:
@@ -116,6 +120,50 @@ def check_depth(value: Any, file: str = "", limit: int = MAX_DEPTH) -> list[Prob
     return []
 
 
+def _within(node: Any, depth: int, limit: int) -> bool:
+    """Whether no object or list below `node` (at `depth`) is nested deeper than `limit` (the quick answer of
+    `check_depth`, which finds the pointer only when there is one to report); recursion stops at `limit`."""
+    if depth > limit:
+        return False
+    for child in node.values() if isinstance(node, dict) else node:
+        if isinstance(child, (dict, list, tuple)) and not _within(child, depth + 1, limit):
+            return False
+    return True
+
+
+def _plain(node: Any, depth: int) -> bool:
+    """Whether a container and everything in it pass `check_depth` (MAX_DEPTH) and `schemas.value_problems`
+    at once: the common answer, found in one walk; a document that fails is checked again by both, for
+    their problems and pointers."""
+    if depth > MAX_DEPTH:
+        return False
+    if type(node) is dict:
+        for key in node:
+            if type(key) is not str or not (key.isascii() or schemas._utf8(key)):
+                return False
+        children: Iterable[Any] = node.values()
+    else:
+        children = node
+    for child in children:
+        kind = type(child)
+        if kind is str:
+            if len(child) > schemas.MAX_STRING or not (child.isascii() or schemas._utf8(child)):
+                return False
+        elif kind is dict or kind is list:
+            if not _plain(child, depth + 1):
+                return False
+        elif kind is int:
+            if not (-_SAFE_INT <= child <= _SAFE_INT or schemas._exact_int(child)):
+                return False
+        elif kind is float:
+            if not math.isfinite(child):
+                return False
+        elif kind is not bool and child is not None:
+            return False
+    return True
+
+
+_SAFE_INT = schemas._SAFE_INT  # bound here: read once per value in the walk above
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[][{}:,]|[^\s"\][{}:,]+')
 _SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
 
@@ -256,10 +304,14 @@ def read_json(path: Path, limit: int = MAX_DEPTH) -> tuple[Any, list[Problem]]:
         data = path.read_bytes()
     except OSError as exc:
         return None, [Problem(str(path), "", f"cannot read the file: {exc.strerror or exc}", code="io")]
-    text, problems = decode_utf8(data, str(path))
+    return _parse_bytes(data, str(path), limit)
+
+
+def _parse_bytes(data: bytes, file: str, limit: int) -> tuple[Any, list[Problem]]:
+    text, problems = decode_utf8(data, file)
     if text is None:
         return None, problems
-    return parse_json(text.removeprefix("\ufeff"), str(path), limit)
+    return parse_json(text.removeprefix("\ufeff"), file, limit)
 
 
 def looks_like_policy(doc: Any) -> bool:
@@ -296,17 +348,24 @@ class Skipped:
     problem: Problem | None = None
 
 
+_POLICY_KEY_TEXTS = tuple(f'"{k}"'.encode() for k in _POLICY_KEYS)
+
+
 def _policy_shaped(f: Path) -> bool:
     """Whether a file holds a policy document (files over 8 MB, or not starting with `{`, are not read)."""
     try:
         if f.stat().st_size > 8 << 20:
             return False
-        with f.open("rb") as fh:
-            if fh.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")[:1] != b"{":
-                return False
+        data = f.read_bytes()
     except OSError:
         return False
-    doc, problems = read_json(f)
+    if data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")[:1] != b"{":
+        return False
+    # Without a backslash escape, every key of a JSON text appears in it as written: a text lacking one of
+    # the keys every policy has is not a policy, and need not be parsed to know it.
+    if b"\\" not in data and not all(k in data for k in _POLICY_KEY_TEXTS):
+        return False
+    doc, problems = _parse_bytes(data, str(f), MAX_DEPTH)
     return not problems and looks_like_policy(doc)
 
 
@@ -474,7 +533,8 @@ def parse_policy(doc: Any, file: str = "<memory>") -> tuple[Policy | None, list[
                 code="too-large",
             )
         ]
-    problems = check_depth(doc, file) or schemas.value_problems(doc, file, MAX_DEPTH + 1)
+    plain = type(doc) is dict and _plain(doc, 1)
+    problems = [] if plain else check_depth(doc, file) or schemas.value_problems(doc, file, MAX_DEPTH + 1)
     # The generated checker answers for valid documents (nearly all) at a fraction of the cost; the
     # schema validator is run only to describe what is wrong, so errors are exactly the validator's.
     if not problems and not schemas.fast_checker("policy")(doc):
@@ -491,6 +551,11 @@ def parse_policy(doc: Any, file: str = "<memory>") -> tuple[Policy | None, list[
 def load_texts(texts: dict[str, str]) -> list[Policy]:
     """Load and check policy documents given as text ({file name: JSON text}, e.g. sent to a worker);
     the problems name the given file names. Raise LoadError listing every problem."""
+    with gc_paused():
+        return _load_texts(texts)
+
+
+def _load_texts(texts: dict[str, str]) -> list[Policy]:
     problems: list[Problem] = []
     policies: list[Policy] = []
     for file, text in sorted(texts.items()):
@@ -512,6 +577,11 @@ def load_documents(paths: Sequence[str | Path]) -> list[Policy]:
     A file in the policy folders that looks like a policy but would not be loaded (a `.JSON` name, a policy
     in a `tests/` folder or named `taxonomy.json`) is a problem too.
     """
+    with gc_paused():
+        return _load_documents(paths)
+
+
+def _load_documents(paths: Sequence[str | Path]) -> list[Policy]:
     files = discover(paths)
     problems: list[Problem] = [s.problem for s in skipped_files(paths) if s.problem is not None]
     if not files:

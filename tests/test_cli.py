@@ -39,10 +39,10 @@ def _shipped_engine_compiled_once(monkeypatch: pytest.MonkeyPatch, engine: Engin
     real = cli._engine
     shipped = (ROOT / "policies").resolve()
 
-    def reuse(paths: Any, verify: float = 0.0, prepare: bool = True) -> Engine:
+    def reuse(paths: Any, verify: float = 0.0, prepare: bool = True, cache: bool = True) -> Engine:
         if verify == 0.0 and (not paths or [Path(p).resolve() for p in paths] == [shipped]):
             return engine
-        return real(paths, verify, prepare)
+        return real(paths, verify, prepare, cache)
 
     monkeypatch.setattr(cli, "_engine", reuse)
     monkeypatch.setattr(engine, "close", lambda: None)

@@ -176,3 +176,19 @@ def test_session_recycling_keeps_decisions(monkeypatch: pytest.MonkeyPatch) -> N
             agree(engine, request(f"c{i % 5}", f"c{i % 3}"))
     finally:
         engine.close()
+
+
+def test_json_text_is_the_text_of_json_dumps_with_sorted_keys() -> None:
+    import json
+
+    from policy_engine.compile import json_text
+
+    values = [
+        {"b": 1, "a": [1.5, -0.0, 1e-05, 1e16, 2**60, True, False, None], "é": 'ü\u2028"\\/'},
+        [{"$and": [{"t": "request"}, {"$neq": {"k": "x"}}]}, {"z": {"y": {"x": []}}}],
+        "text",
+        3,
+        {"": {}},
+    ]
+    for value in values:
+        assert json_text(value) == json.dumps(value, sort_keys=True)

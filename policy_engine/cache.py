@@ -1,0 +1,474 @@
+"""A disk cache of compiled networks, so that a second run of a command does not compile again.
+
+An entry holds one `Compiled` (one platform, one set of policy versions in force) as JSON, never as a
+pickle: a cache folder is a place anyone with the user's rights may write to, and reading it must not run
+code. Policies are not stored: the entry names them by `policy@version` and digest, and reading it
+takes the policies just loaded; every rule of a policy is found again by its position, every condition
+the network tests by its path in the rule. What the compiler made up itself (internal rules, the
+negated and "missing" comparisons of its alternatives) is stored in full.
+
+The key covers everything a compiled network depends on: the digests of the policy versions in force,
+the platform, the package version, the rule engine's version, the format of entries and a digest of the
+compiler's own source files (a changed compiler never reads an entry of the previous one). An entry is
+one file, `<key>.json`: a header line (format, key and its parts, length and SHA-256 of the body) and
+the body. It is written to a temporary file in the same folder and moved into place with `os.replace`,
+so a reader sees a whole entry or none. A reader trusts nothing: an entry whose header does not parse,
+whose key or parts differ from the ones asked for, whose length or checksum is wrong, or whose body does
+not rebuild into a network of exactly the policies asked for, is ignored and compiled again (and the
+entry rewritten). Compile errors are never cached.
+
+Where: `POLICY_ENGINE_CACHE` (a folder, or `off`), else the user's cache folder (`$XDG_CACHE_HOME` or
+`~/.cache` on Linux, `~/Library/Caches` on macOS, `%LOCALAPPDATA%` on Windows) under `policy_engine`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .compile import Atom, Compiled, FactPlan, RuleAction, compile_policies
+from .gcpause import gc_paused
+from .model import (
+    AllOf,
+    AnyOf,
+    AsOf,
+    Compare,
+    Condition,
+    Count,
+    Derived,
+    FieldRef,
+    Literal,
+    Not,
+    Operand,
+    Policy,
+    Remedy,
+    Rule,
+    Some,
+    Text,
+)
+from .resources import ENGINE_VERSION
+
+__all__ = ["CACHE_ENV", "FORMAT", "CompileCache", "decode_compiled", "default_cache_dir", "encode_compiled"]
+
+CACHE_ENV = "POLICY_ENGINE_CACHE"
+FORMAT = 1
+_MAGIC = "policy_engine compiled network"
+_HERE = Path(__file__).resolve().parent
+# The modules whose code decides what a compiled network is (and how it is stored).
+_COMPILER_SOURCES = ("cache.py", "check.py", "compile.py", "model.py", "vocab.py")
+
+
+class CorruptEntry(Exception):
+    """An entry that cannot be rebuilt into exactly the network asked for."""
+
+
+# ------------------------------------------------------------------------------------------- codec
+def _operand(op: Operand) -> Any:
+    if op is None:
+        return None
+    if isinstance(op, Literal):
+        if isinstance(op.value, tuple):
+            return {"l": list(op.value), "r": op.ref}
+        return {"v": op.value, "r": op.ref}
+    if isinstance(op, FieldRef):
+        return {"f": op.path}
+    return {"a": [op.years, op.months, op.days]}
+
+
+def _operand_back(raw: Any) -> Operand:
+    if raw is None:
+        return None
+    if "l" in raw:
+        return Literal(tuple(raw["l"]), raw["r"])
+    if "v" in raw:
+        return Literal(raw["v"], raw["r"])
+    if "f" in raw:
+        return FieldRef(raw["f"])
+    years, months, days = raw["a"]
+    return AsOf(years, months, days)
+
+
+def _cond(c: Condition) -> Any:
+    if isinstance(c, Compare):
+        return ["cmp", c.path, c.op, _operand(c.operand), c.pointer]
+    if isinstance(c, Count):
+        return ["cnt", c.list_path, c.op, c.value, c.pointer, [_cond(w) for w in c.where], c.distinct, c.including]
+    if isinstance(c, Some):
+        return ["some", c.list_path, [_cond(w) for w in c.where], c.pointer]
+    if isinstance(c, Derived):
+        return ["der", c.name, c.pointer]
+    if isinstance(c, Not):
+        return ["not", _cond(c.condition), c.pointer]
+    return ["any" if isinstance(c, AnyOf) else "all", [_cond(x) for x in c.conditions], c.pointer]
+
+
+def _cond_back(raw: Any) -> Condition:
+    tag = raw[0]
+    if tag == "cmp":
+        return Compare(raw[1], raw[2], _operand_back(raw[3]), raw[4])
+    if tag == "cnt":
+        return Count(raw[1], raw[2], raw[3], raw[4], tuple(_cond_back(w) for w in raw[5]), raw[6], raw[7])
+    if tag == "some":
+        return Some(raw[1], tuple(_cond_back(w) for w in raw[2]), raw[3])
+    if tag == "der":
+        return Derived(raw[1], raw[2])
+    if tag == "not":
+        return Not(_cond_back(raw[1]), raw[2])
+    parts = tuple(_cond_back(x) for x in raw[1])
+    if tag == "any":
+        return AnyOf(parts, raw[2])
+    if tag == "all":
+        return AllOf(parts, raw[2])
+    raise CorruptEntry(f"unknown condition {tag!r}")
+
+
+def _text(t: Text | None) -> Any:
+    return None if t is None else [t.en, t.zh]
+
+
+def _text_back(raw: Any) -> Text | None:
+    return None if raw is None else Text(raw[0], raw[1])
+
+
+def _rule(r: Rule) -> Any:
+    return {
+        "id": r.id,
+        "when": _cond(r.when),
+        "derive": r.derive,
+        "outcome": r.outcome,
+        "message": _text(r.message),
+        "remedies": [[m.code, _text(m.text)] for m in r.remedies],
+        "pointer": r.pointer,
+        "provenance": r.provenance,
+        "description": r.description,
+        "source_refs": list(r.source_refs),
+    }
+
+
+def _rule_back(raw: Any) -> Rule:
+    when = _cond_back(raw["when"])
+    if not isinstance(when, AllOf):
+        raise CorruptEntry("a rule's conditions are not a list")
+    remedies = []
+    for code, text in raw["remedies"]:
+        back = _text_back(text)
+        if back is None:
+            raise CorruptEntry("a remedy without text")
+        remedies.append(Remedy(code, back))
+    return Rule(
+        id=raw["id"],
+        when=when,
+        derive=raw["derive"],
+        outcome=raw["outcome"],
+        message=_text_back(raw["message"]),
+        remedies=tuple(remedies),
+        pointer=raw["pointer"],
+        provenance=raw["provenance"],
+        description=raw["description"],
+        source_refs=tuple(raw["source_refs"]),
+    )
+
+
+def _paths(cond: Condition, path: tuple[int, ...], out: dict[int, tuple[int, ...]]) -> None:
+    """The path (child indices) of every node of a condition tree, by identity."""
+    out.setdefault(id(cond), path)
+    if isinstance(cond, Not):
+        _paths(cond.condition, (*path, 0), out)
+    elif isinstance(cond, (AnyOf, AllOf)):
+        for i, c in enumerate(cond.conditions):
+            _paths(c, (*path, i), out)
+    elif isinstance(cond, (Some, Count)):
+        for i, c in enumerate(cond.where):
+            _paths(c, (*path, i), out)
+
+
+def _at(cond: Condition, path: Sequence[int]) -> Condition:
+    for i in path:
+        if isinstance(cond, Not):
+            if i != 0:
+                raise CorruptEntry("a path below `not` goes past its one condition")
+            cond = cond.condition
+        elif isinstance(cond, (AnyOf, AllOf)):
+            cond = cond.conditions[i]
+        elif isinstance(cond, (Some, Count)):
+            cond = cond.where[i]
+        else:
+            raise CorruptEntry("a path goes below a comparison")
+    return cond
+
+
+def encode_compiled(compiled: Compiled) -> dict[str, Any]:
+    """The network as JSON data; `decode_compiled` rebuilds it from the same policies."""
+    index = {id(p): i for i, p in enumerate(compiled.policies)}
+    rule_at: dict[int, int] = {}
+    paths: dict[int, dict[int, tuple[int, ...]]] = {}
+    for p in compiled.policies:
+        for n, r in enumerate(p.rules):
+            rule_at[id(r)] = n
+    actions = []
+    for name, action in compiled.actions.items():
+        rule = action.rule
+        at = rule_at.get(id(rule))
+        where = paths.get(id(rule))
+        if where is None:
+            where = paths[id(rule)] = {}
+            _paths(rule.when, (), where)
+        atoms = []
+        for atom in action.atoms:
+            path = where.get(id(atom.condition))
+            cond: Any = {"@": list(path)} if path is not None else _cond(atom.condition)
+            atoms.append([cond, atom.negated, atom.alias])
+        actions.append(
+            [
+                name,
+                index[id(action.policy)],
+                [at, rule.id] if at is not None else _rule(rule),
+                atoms,
+                action.stratum,
+                action.consumed,
+            ]
+        )
+    plan = compiled.plan
+    return {
+        "platform": compiled.platform,
+        "policies": [[p.key, p.digest] for p in compiled.policies],
+        "ruleset": compiled.ruleset,
+        "actions": actions,
+        "strata": compiled.strata,
+        "triggers": [list(t) for t in compiled.triggers],
+        "derived_groups": compiled.derived_groups,
+        "default_outcome": compiled.default_outcome,
+        "plan": {
+            "root_keys": {k: sorted(v) for k, v in plan.root_keys.items()},
+            "list_keys": {k: sorted(v) for k, v in plan.list_keys.items()},
+            "category_keys": sorted(list(k) for k in plan.category_keys),
+            "shifts": [[s.years, s.months, s.days] for s in plan.shifts],
+            "filtered_counts": [[k, lst, [_cond(c) for c in where]] for k, lst, where in plan.filtered_counts],
+            "distinct_counts": [list(d) for d in plan.distinct_counts],
+        },
+    }
+
+
+def decode_compiled(body: dict[str, Any], policies: Sequence[Policy]) -> Compiled:
+    """The network of `encode_compiled`, over the given policies (CorruptEntry if they are not its own)."""
+    by_key = {p.key: p for p in policies}
+    ordered: list[Policy] = []
+    for key, digest in body["policies"]:
+        p = by_key.get(key)
+        if p is None or p.digest != digest:
+            raise CorruptEntry(f"the entry is for another version of {key}")
+        ordered.append(p)
+    if len(ordered) != len(policies) or len(set(map(id, ordered))) != len(policies):
+        raise CorruptEntry("the entry is for another set of policies")
+    actions: dict[str, RuleAction] = {}
+    for name, pi, rule_ref, atoms_raw, stratum, consumed in body["actions"]:
+        policy = ordered[pi]
+        if isinstance(rule_ref, list):
+            rule = policy.rules[rule_ref[0]]
+            if rule.id != rule_ref[1]:
+                raise CorruptEntry(f"rule {rule_ref[0]} of {policy.key} is not {rule_ref[1]!r}")
+        else:
+            rule = _rule_back(rule_ref)
+        atoms = []
+        for cond_raw, negated, alias in atoms_raw:
+            cond = _at(rule.when, cond_raw["@"]) if isinstance(cond_raw, dict) else _cond_back(cond_raw)
+            atoms.append(Atom(cond, bool(negated), alias))
+        actions[name] = RuleAction(policy, rule, tuple(atoms), int(stratum), bool(consumed))
+    ruleset = body["ruleset"]
+    if set(actions) - set(ruleset):
+        raise CorruptEntry("an action names no rule of the ruleset")
+    plan = body["plan"]
+    return Compiled(
+        platform=body["platform"],
+        policies=tuple(ordered),
+        ruleset=ruleset,
+        actions=actions,
+        strata=int(body["strata"]),
+        triggers=tuple((int(k), int(g)) for k, g in body["triggers"]),
+        derived_groups={str(k): int(v) for k, v in body["derived_groups"].items()},
+        plan=FactPlan(
+            {k: frozenset(v) for k, v in plan["root_keys"].items()},
+            {k: frozenset(v) for k, v in plan["list_keys"].items()},
+            frozenset((a, b) for a, b in plan["category_keys"]),
+            tuple(AsOf(y, m, d) for y, m, d in plan["shifts"]),
+            tuple((k, lst, tuple(_cond_back(c) for c in where)) for k, lst, where in plan["filtered_counts"]),
+            tuple((k, lst, inc) for k, lst, inc in plan["distinct_counts"]),
+        ),
+        default_outcome=body["default_outcome"],
+    )
+
+
+# ------------------------------------------------------------------------------------------- store
+def default_cache_dir() -> Path | None:
+    """The cache folder: `POLICY_ENGINE_CACHE` (None when it says `off`), else the user's cache folder."""
+    chosen = os.environ.get(CACHE_ENV, "").strip()
+    if chosen.lower() in ("off", "0", "no", "false", "none"):
+        return None
+    try:
+        return Path(chosen).expanduser() if chosen else _user_cache_dir()
+    except (RuntimeError, KeyError, OSError):  # no home folder: no cache, compiling still works
+        return None
+
+
+def _user_cache_dir() -> Path:
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
+        return Path(base) / "policy_engine" / "Cache"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "policy_engine"
+    xdg = os.environ.get("XDG_CACHE_HOME", "").strip()
+    base_dir = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
+    return base_dir / "policy_engine"
+
+
+@functools.cache
+def compiler_digest() -> str:
+    """SHA-256 over the source files of the compiler (empty when they cannot be read)."""
+    h = hashlib.sha256()
+    for name in _COMPILER_SOURCES:
+        try:
+            h.update((_HERE / name).read_bytes())
+        except OSError:
+            return ""
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def _folder(value: str | os.PathLike[str] | None) -> Path | None:
+    return None if value is None else Path(value).expanduser()
+
+
+@attrs.frozen
+class CompileCache:
+    """Compiled networks in a folder (`directory=None`: no cache, every network is compiled)."""
+
+    directory: Path | None = attrs.field(converter=_folder)
+
+    @classmethod
+    def default(cls) -> CompileCache:
+        return cls(default_cache_dir())
+
+    @classmethod
+    def choose(cls, cache: bool | str | Path | CompileCache | None) -> CompileCache:
+        """From an `Engine` argument: None or True for the default folder, False for none, or a folder."""
+        if isinstance(cache, CompileCache):
+            return cache
+        if cache is None or cache is True:
+            return cls.default()
+        if cache is False:
+            return cls(None)
+        return cls(cache)
+
+    def parts(self, platform: str, policies: Sequence[Policy]) -> dict[str, Any]:
+        """What the key covers."""
+        from . import __version__
+
+        return {
+            "format": FORMAT,
+            "package": __version__,
+            "engine": ENGINE_VERSION,
+            "compiler": compiler_digest(),
+            "platform": platform,
+            "policies": sorted([p.key, p.digest] for p in policies),
+        }
+
+    def key(self, platform: str, policies: Sequence[Policy]) -> str:
+        return hashlib.sha256(_canonical(self.parts(platform, policies)).encode("utf-8")).hexdigest()
+
+    def path(self, key: str) -> Path | None:
+        return None if self.directory is None else self.directory / f"{key}.json"
+
+    def compile(self, platform: str, policies: Sequence[Policy]) -> Compiled:
+        """The network for these policies: from the cache when a sound entry is there, else compiled (and
+        stored). The cache is never needed: a folder that cannot be read or written means compiling."""
+        if self.directory is None or not all(p.digest.startswith("sha256:") for p in policies):
+            return compile_policies(platform, policies)  # no cache, or policies not loaded from documents
+        parts = self.parts(platform, policies)
+        key = hashlib.sha256(_canonical(parts).encode("utf-8")).hexdigest()
+        found = self.read(key, parts, policies)
+        if found is not None:
+            return found
+        compiled = compile_policies(platform, policies)
+        self.write(key, parts, compiled)
+        return compiled
+
+    def read(self, key: str, parts: dict[str, Any], policies: Sequence[Policy]) -> Compiled | None:
+        """The entry's network, or None when there is none or it is not exactly the one asked for."""
+        path = self.path(key)
+        if path is None:
+            return None
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None
+        try:
+            with gc_paused():
+                return _parse_entry(data, key, parts, policies)
+        except Exception:  # a damaged or foreign entry is never trusted, whatever is wrong with it
+            return None
+
+    def write(self, key: str, parts: dict[str, Any], compiled: Compiled) -> None:
+        """Store an entry atomically (a temporary file moved into place); failures are ignored."""
+        path = self.path(key)
+        if path is None:
+            return
+        import tempfile  # only when writing: a run that reads its networks never needs it
+
+        tmp: str | None = None
+        try:
+            body = json.dumps(encode_compiled(compiled), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+            blob = body.encode("utf-8")
+            header = {
+                "magic": _MAGIC,
+                "format": FORMAT,
+                "key": key,
+                "parts": parts,
+                "length": len(blob),
+                "sha256": _checksum(key, blob),
+            }
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{key[:16]}.", suffix=".tmp", dir=path.parent)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(_canonical(header).encode("utf-8") + b"\n" + blob)
+            os.replace(tmp, path)
+            tmp = None
+        except (OSError, TypeError, ValueError):
+            pass
+        finally:
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+
+
+def _checksum(key: str, blob: bytes) -> str:
+    return hashlib.sha256(key.encode("ascii") + b"\n" + blob).hexdigest()
+
+
+def _parse_entry(data: bytes, key: str, parts: dict[str, Any], policies: Sequence[Policy]) -> Compiled:
+    line, newline, blob = data.partition(b"\n")
+    if not newline:
+        raise CorruptEntry("no header")
+    header = json.loads(line)
+    if not isinstance(header, dict) or header.get("magic") != _MAGIC or header.get("format") != FORMAT:
+        raise CorruptEntry("not an entry of this format")
+    if header.get("key") != key or header.get("parts") != parts:
+        raise CorruptEntry("an entry for another key")
+    if header.get("length") != len(blob) or header.get("sha256") != _checksum(key, blob):
+        raise CorruptEntry("truncated or damaged")
+    body = json.loads(blob)
+    if body.get("platform") != parts["platform"]:
+        raise CorruptEntry("an entry for another platform")
+    return decode_compiled(body, policies)
