@@ -39,6 +39,7 @@ from .model import (
     Source,
     Text,
 )
+from .operators import COMPARISON_OPS
 
 __all__ = [
     "COMPARISON_OPS",
@@ -67,20 +68,6 @@ NON_POLICY_NAMES = {
 """Files of a policy folder that are known not to be policies, and what they are."""
 
 _POLICY_KEYS = ("id", "version", "platform", "rules")
-
-COMPARISON_OPS = (
-    "equals",
-    "not_equals",
-    "less_than",
-    "at_most",
-    "greater_than",
-    "at_least",
-    "in",
-    "not_in",
-    "under",
-    "includes",
-    "exists",
-)
 
 
 def _pointer(parts: Iterable[str | int]) -> str:
