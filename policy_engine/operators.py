@@ -123,6 +123,13 @@ def _check_pattern(value: Any) -> str | None:
     return None
 
 
+def _witness(pattern: Any) -> Any:
+    try:
+        return textmatch.witness(pattern)
+    except (textmatch.PatternError, TypeError):
+        return pattern
+
+
 def _check_literal(value: Any) -> str | None:
     if not isinstance(value, str) or not value:
         return f"{value!r} is not a text to look for; expected a text of at least one character"
@@ -145,6 +152,7 @@ class Operator:
     negation: OperatorName | None = None  # holds exactly when this does not, on a present value
     mirror: OperatorName | None = None  # the operator with its two sides swapped
     check_value: Callable[[Any], str | None] | None = None  # a problem with one operand value, at load
+    examples: Callable[[Any], tuple[Any, ...]] | None = None  # field values that hold for an operand (generators)
     count: bool = False  # also compares the number of elements in `count`
     order: Literal["low", "high"] | None = None  # a lower or upper bound (lint's contradiction check)
     strict: bool = False  # with `order`: the bound itself is excluded
@@ -319,6 +327,9 @@ OPERATORS: Final[dict[str, Operator]] = {
             list_operand=True,
             field_operand=False,
             check_value=_check_literal,
+            examples=lambda v: (
+                (v, f"New {str(v).upper()} item", f"{v}".title() + "s", "other") if isinstance(v, str) else (v,)
+            ),
             field_types="text (string)",
             holds_when='the field contains the text, ignoring case: `contains: "acme"` holds for `ACME '
             "Runner`, `Acme` and `my acme shoes`. With a list or named data: contains any of them",
@@ -332,6 +343,7 @@ OPERATORS: Final[dict[str, Operator]] = {
             list_operand=True,
             field_operand=False,
             check_value=_check_pattern,
+            examples=lambda v: (_witness(v), "other"),
             field_types="text (string)",
             holds_when="the whole field matches the [pattern](#text-patterns), ignoring case: "
             '`matches: "acme.*"` holds for `ACME Runner`, not for `my acme`. With a list or named data: '
