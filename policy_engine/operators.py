@@ -33,6 +33,7 @@ __all__ = [
     "docs_table",
     "is_under",
     "operator",
+    "satisfying",
 ]
 
 OperatorName = Literal[
@@ -153,6 +154,7 @@ class Operator:
     mirror: OperatorName | None = None  # the operator with its two sides swapped
     check_value: Callable[[Any], str | None] | None = None  # a problem with one operand value, at load
     examples: Callable[[Any], tuple[Any, ...]] | None = None  # field values that hold for an operand (generators)
+    member_op: OperatorName | None = None  # tests one member of the operand (coverage of named data)
     count: bool = False  # also compares the number of elements in `count`
     order: Literal["low", "high"] | None = None  # a lower or upper bound (lint's contradiction check)
     strict: bool = False  # with `order`: the bound itself is excluded
@@ -194,6 +196,7 @@ OPERATORS: Final[dict[str, Operator]] = {
         Operator(
             name="equals",
             kinds=SINGLE_KINDS,
+            member_op="equals",
             needs="a single value",
             meaning=_equals,
             network="test",
@@ -262,6 +265,7 @@ OPERATORS: Final[dict[str, Operator]] = {
         Operator(
             name="in",
             kinds=SINGLE_KINDS,
+            member_op="equals",
             needs="a single value",
             meaning=lambda left, right: any(_equals(left, v) for v in _values(right)),
             network="expanded",
@@ -286,6 +290,7 @@ OPERATORS: Final[dict[str, Operator]] = {
         Operator(
             name="under",
             kinds=frozenset({"category"}),
+            member_op="under",
             needs="a category field",
             meaning=_under,
             network="expanded",
@@ -321,6 +326,7 @@ OPERATORS: Final[dict[str, Operator]] = {
         Operator(
             name="contains",
             kinds=frozenset({"string"}),
+            member_op="contains",
             needs="a text field",
             meaning=_contains,
             network="fact",
@@ -337,6 +343,7 @@ OPERATORS: Final[dict[str, Operator]] = {
         Operator(
             name="matches",
             kinds=frozenset({"string"}),
+            member_op="matches",
             needs="a text field",
             meaning=_matches,
             network="fact",
@@ -365,6 +372,12 @@ def operator(name: str) -> Operator:
         return OPERATORS[name]
     except KeyError:
         raise ValueError(f"unknown operator {name!r}; expected one of: {', '.join(OPERATORS)}") from None
+
+
+def satisfying(op: str, value: Any) -> Any:
+    """A field value for which `op` holds against this one member of its operand."""
+    examples = operator(op).examples
+    return examples(value)[0] if examples is not None else value
 
 
 def _validate(ops: dict[str, Operator]) -> None:
