@@ -180,7 +180,7 @@ def _compare_lits(cond: Compare, negated: bool) -> list[list[Lit]]:
         return [[(flipped, False, None)], [(missing, False, None)]]
     if cond.op == "under":
         return [[(cond, False, depth)] for depth in range(CATEGORY_LEVELS)]
-    if not spec.field_operand or (spec.mirror is None and cond.op != "under"):
+    if not spec.field_operand or spec.mirror is None:
         raise _Unsupported(f"`{cond.op}` compares with values or named data, not with another field", cond.pointer)
     return [[(cond, False, None)]]
 

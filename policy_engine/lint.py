@@ -109,7 +109,8 @@ def _contradictory(alternative: list[tuple[Any, bool, Any]]) -> bool:
         elif isinstance(cond, Some):
             somes[json.dumps(condition_json(cond), sort_keys=True)].add(not negated)
         elif isinstance(cond, Compare) and isinstance(cond.operand, Literal):
-            op, value = cond.op, cond.operand.value
+            op: str = cond.op
+            value = cond.operand.value
             if op == "exists":
                 exists[cond.path].add(bool(value) != negated)
                 continue
