@@ -23,6 +23,7 @@ from . import textmatch
 
 __all__ = [
     "COMPARISON_OPS",
+    "EXPANDED",
     "LIST_KINDS",
     "OPERATORS",
     "ORDERED",
@@ -59,6 +60,8 @@ OperatorName = Literal[
 #            the stored result (for what durable_rules cannot compute as Python does).
 Network = Literal["test", "expanded", "fact"]
 
+# The operators whose network shape the compiler writes itself (compile._RuleCompiler.literal_test).
+EXPANDED: Final = frozenset({"in", "not_in", "under", "includes", "exists"})
 SINGLE_KINDS: Final = frozenset({"string", "number", "boolean", "date", "category", "scalar"})
 LIST_KINDS: Final = frozenset({"list:string", "list:number"})
 
@@ -410,6 +413,11 @@ def _validate(ops: dict[str, Operator]) -> None:
                 raise RegistryError(f"operator {name!r} names the {role} {other!r}, which is not an operator")
         if op.negation is not None and ops[op.negation].negation != name:
             raise RegistryError(f"operator {name!r}: its negation {op.negation!r} does not negate it back")
+        if op.network == "expanded" and name not in EXPANDED:
+            raise RegistryError(
+                f"operator {name!r} is `expanded`, but the compiler expands only {', '.join(sorted(EXPANDED))}; "
+                "declare a durable_rules test (`test`) or a Python meaning worked out in the facts (`fact`)"
+            )
         if op.network == "fact" and op.field_operand:
             raise RegistryError(f"operator {name!r} is evaluated in the facts, so it compares with values only")
 

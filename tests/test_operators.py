@@ -79,6 +79,7 @@ def _broken(**changes: Any) -> dict[str, ops.Operator]:
         ({"holds_when": ""}, "operator 'equals' is missing: holds_when"),
         ({"negation": "less_than"}, "its negation 'less_than' does not negate it back"),
         ({"network": "fact"}, "is evaluated in the facts, so it compares with values only"),
+        ({"network": "expanded"}, "operator 'equals' is `expanded`, but the compiler expands only exists, in"),
     ],
 )
 def test_an_incomplete_operator_is_refused_when_the_registry_is_built(changes: dict[str, Any], message: str) -> None:
