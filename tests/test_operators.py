@@ -438,3 +438,35 @@ def test_durable_rules_mt_disagrees_with_the_meaning_so_the_network_does_not_use
         dre.delete_ruleset(handle)
     assert textmatch.matches("bababa", ".*babab.*") and textmatch.matches("xbababx", ".*babab.*")
     assert fired == [False, True]
+
+
+@pytest.mark.parametrize(
+    ("changes", "condition", "message"),
+    [
+        (
+            {"negation": None},
+            {"not": {"field": "seller.metrics.refund_rate", "at_least": 0.1}},
+            "`at_least` cannot be negated here; negate a derived conclusion instead",
+        ),
+        (
+            {"mirror": None},
+            {
+                "some": "seller.authorizations",
+                "where": [{"field": "request.as_of", "at_least": {"field": "item.valid_from"}}],
+            },
+            "`at_least` compares with values or named data, not with another field",
+        ),
+    ],
+)
+def test_an_operator_missing_a_piece_is_a_compile_error_not_a_key_error(
+    monkeypatch: pytest.MonkeyPatch, changes: dict[str, Any], condition: dict[str, Any], message: str
+) -> None:
+    from policy_engine import CompileError
+    from policy_engine.compile import compile_policies
+
+    policies = load_texts({"titles.json": _doc([_deny([condition])])})
+    monkeypatch.setitem(ops.OPERATORS, "at_least", attrs.evolve(ops.OPERATORS["at_least"], **changes))
+    with pytest.raises(CompileError) as info:
+        compile_policies("demo", policies)
+    assert [(p.file, p.code) for p in info.value.problems] == [("titles.json", "unsupported")]
+    assert message in info.value.problems[0].message
