@@ -14,6 +14,9 @@ answer by answer against `scenario.reference_decide`):
   decisions/s = N / sum of latencies). The timed call is the peer adapter's (bench/peers_scenario.py):
   translate the harness request, `engine.decide(req, proofs=False)`, read the answer back. A second row
   times only `engine.decide` on requests translated beforehand.
+* The catalog workload (`catalog.generate_catalog`, 200 products per seller, N requests in all): decide_many,
+  ZEN and plain Python, with the throughput ratio against ZEN printed for the scenario and the catalog.
+* GoRules ZEN (`engines.zen_jdm`) when its package is installed (`../shared/bench/peers/setup.sh`).
 * policy_engine `decide_many`: whole batches of `--batch` (256) requests timed; per-decision time =
   batch time / batch size (median and p99 over batches), decisions/s = N / sum of batch times.
 * plain Python (`engines.plain_python`, the lower bound) and raw durable_rules
@@ -52,6 +55,7 @@ ONE_DAY = "2025-06-01"  # decide_many groups a batch by (platform, as_of): the o
 SHAPES = ("join", "mix", "revoked")
 DEFAULT_SIZES = (100, 1000, 4000)
 EXTRA_CASES = (("revoked", 3999),)  # 3,999 rules + the runtime's init rule = the compiler's MAX_RULES (4,000)
+CATALOG_PER_SELLER = 200  # products per seller in the catalog workload (100 sellers x 200 at N=20,000)
 
 
 # --------------------------------------------------------------------------------------------- utils
@@ -137,8 +141,10 @@ class Subject:
         batch: bool = False,
         prepare: Callable[[dict[str, Any]], Any] | None = None,
         one_day: bool = False,
+        catalog: bool = False,
     ) -> None:
         self.key, self.label, self.setup_ms, self.fn, self.batch = key, label, setup_ms, fn, batch
+        self.catalog = catalog  # timed on the catalog workload (many products per seller), not the scenario
         self.one_day = one_day  # time it on the one-day copy of the requests (see main)
         self.prepare = prepare  # applied to every request outside the timed window
         self.runs: list[dict[str, Any]] = []
@@ -225,6 +231,42 @@ def build_subjects(batch_size: int) -> list[Subject]:
             (time.perf_counter_ns() - t0) / 1e6,
             raw_decide,
         )
+    )
+
+    try:
+        import engines.zen_jdm as zen
+    except ImportError:  # the peer engines' packages are optional here (../shared/bench/peers/setup.sh)
+        zen = None
+    if zen is not None:
+        t0 = time.perf_counter_ns()
+        zen_decide = zen.setup()
+        subjects.append(
+            Subject("zen", "GoRules ZEN (Rust), per request", (time.perf_counter_ns() - t0) / 1e6, zen_decide)
+        )
+
+    # The catalog workload: the same rules, consecutive requests of one seller (catalog.py).
+    subjects.append(
+        Subject(
+            "pe_decide_many_catalog",
+            f"policy_engine decide_many on the catalog (batches of {batch_size}, adapter)",
+            ms_many,
+            pe_decide_many,
+            batch=True,
+            catalog=True,
+        )
+    )
+    if zen is not None:
+        subjects.append(
+            Subject(
+                "zen_catalog",
+                "GoRules ZEN on the catalog, per request",
+                subjects[-2].setup_ms,
+                zen_decide,
+                catalog=True,
+            )
+        )
+    subjects.append(
+        Subject("plain_python_catalog", "plain Python on the catalog (lower bound)", 0.0, plain_decide, catalog=True)
     )
     return subjects
 
@@ -621,10 +663,23 @@ def timed_part(
         flush=True,
     )
 
+    import catalog
+
+    sellers = max(1, n // CATALOG_PER_SELLER)
+    cat = catalog.generate_catalog(sellers, CATALOG_PER_SELLER)
+    expected_cat = [scenario.reference_decide(r) for r in cat]
+    print(
+        f"- catalog: catalog.generate_catalog({sellers}, {CATALOG_PER_SELLER}), {len(cat):,} requests sorted by "
+        "seller, each with its own copy of the seller\n",
+        flush=True,
+    )
+
     subjects = build_subjects(args.batch)
     for k in range(repeat):
         for s in subjects:
             rq, ex = (one_day, expected_one_day) if s.one_day else (reqs, expected)
+            if s.catalog:
+                rq, ex = cat, expected_cat
             s.runs.append(time_subject(s, rq, ex, args.warmup, args.batch))
             r = s.runs[-1]
             print(
@@ -645,6 +700,17 @@ def timed_part(
     for r in rows:
         if r["mismatch_examples"]:
             print(f"wrong answers from {r['key']}: {r['mismatch_examples'][:2]}\n")
+    by_key = {r["key"]: r for r in rows}
+    for mine, theirs, what in (
+        ("pe_decide_many", "zen", "scenario, decide_many"),
+        ("pe_decide", "zen", "scenario, decide"),
+        ("pe_decide_many_catalog", "zen_catalog", "catalog, decide_many"),
+    ):
+        if mine in by_key and theirs in by_key:
+            ratio = by_key[mine]["throughput_per_s"] / by_key[theirs]["throughput_per_s"]
+            print(f"- throughput against ZEN ({what}): {ratio:.2f}×")
+    if "zen" in by_key:
+        print()
 
     print(f"## Memory: policy_engine decide, {rounds} rounds of {n:,} decisions\n", flush=True)
     mem = memory_rounds(subjects[0].fn, reqs, rounds)

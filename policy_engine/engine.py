@@ -21,9 +21,9 @@ from .explain import build_decision, error_decision
 from .load import load_documents
 from .model import Policy
 from .reference import evaluate
-from .request import FactBuilder, normalize_request
+from .request import FactBuilder, RequestReader, normalize_request
 from .resources import data_dir
-from .runtime import Network, NetworkUnavailable
+from .runtime import Network, NetworkUnavailable, Trace
 
 __all__ = ["Disagreement", "Engine"]
 
@@ -255,10 +255,16 @@ class Engine:
         The first bad request (or one for a platform with no policy in force) raises its RequestError
         before anything is decided; `decide_each` answers every good request instead.
         """
-        reqs = [normalize_request(r, as_of=as_of) for r in requests]
-        for req in reqs:  # raise UnknownPlatformError up front, as before any decision
-            self._prepared_or_fault(req)
-        results = self._decide_normalized(reqs, proofs, batch_size)
+        read = RequestReader(as_of)
+        reqs: list[dict[str, Any] | ItemError] = []
+        runs: list[int] = []
+        for raw in requests:
+            req, run = read(raw)
+            if not runs or run != runs[-1]:  # raise UnknownPlatformError up front, before any decision
+                self._prepared_or_fault(req)
+            reqs.append(req)
+            runs.append(run)
+        results = self._decide_normalized(reqs, proofs, batch_size, runs)
         return [r for r in results if isinstance(r, Decision)]
 
     def decide_each(
@@ -274,17 +280,47 @@ class Engine:
         Every good request gets its decision whatever the others hold: an invalid request, or one for a
         platform or date that no policy governs, is an `ItemError` with its index and its problems.
         """
+        read = RequestReader(as_of)
         reqs: list[dict[str, Any] | ItemError] = []
+        runs: list[int] = []
         for i, raw in enumerate(requests):
+            run = -1
             try:
-                req = normalize_request(raw, as_of=as_of)
-                self._prepared_or_fault(req)
+                req, run = read(raw)
+                if not runs or run != runs[-1]:
+                    self._prepared_or_fault(req)
                 reqs.append(req)
             except UnknownPlatformError as exc:
                 reqs.append(ItemError(index=i, problems=exc.problems, kind="platform"))
             except RequestError as exc:
                 reqs.append(ItemError(index=i, problems=exc.problems))
-        return self._decide_normalized(reqs, proofs, batch_size)
+            runs.append(run)
+        return self._decide_normalized(reqs, proofs, batch_size, runs)
+
+    def decide_catalog(
+        self,
+        seller: Any,
+        products: Iterable[Any],
+        *,
+        platform: str,
+        as_of: dt.date | str | None = None,
+        marketplace: str | None = None,
+        proofs: bool = True,
+        batch_size: int = DEFAULT_BATCH,
+    ) -> list[Decision | ItemError]:
+        """Decide every product of one seller's catalog on one platform and day; an `ItemError` in place
+        of an invalid product.
+
+        The same decisions as `decide_each` on one request per product: the seller's facts, and every
+        conclusion drawn from them alone, are asserted once for the whole catalog (as `decide_many` and
+        `decide_each` do by themselves for consecutive requests that share a seller).
+        """
+        base: dict[str, Any] = {"platform": platform, "seller": seller}
+        if marketplace is not None:
+            base["marketplace"] = marketplace
+        return self.decide_each(
+            ({**base, "product": product} for product in products), as_of=as_of, proofs=proofs, batch_size=batch_size
+        )
 
     def _prepared_or_fault(self, req: dict[str, Any]) -> _Prepared | EngineFault:
         try:
@@ -293,7 +329,7 @@ class Engine:
             return exc
 
     def _decide_normalized(
-        self, reqs: Sequence[dict[str, Any] | ItemError], proofs: bool, batch_size: int
+        self, reqs: Sequence[dict[str, Any] | ItemError], proofs: bool, batch_size: int, runs: Sequence[int]
     ) -> list[Decision | ItemError]:
         out: list[Decision | ItemError | None] = [None] * len(reqs)
         networks: dict[tuple[str, str], _Prepared | EngineFault] = {}
@@ -313,7 +349,12 @@ class Engine:
         for prepared, members in groups.values():
             for start in range(0, len(members), batch_size):
                 chunk = members[start : start + batch_size]
-                decisions = self._run(prepared, [reqs[i] for i in chunk], proofs)  # type: ignore[misc]
+                decisions = self._run(
+                    prepared,
+                    [reqs[i] for i in chunk],  # type: ignore[misc]
+                    proofs,
+                    runs=[runs[i] for i in chunk],
+                )
                 for i, decision in zip(chunk, decisions, strict=True):
                     out[i] = decision
         return [d for d in out if d is not None]
@@ -330,18 +371,24 @@ class Engine:
                 results[platform] = self._run(self._prepared(platform, day), [req], proofs)[0]
         return results
 
-    def _run(self, prepared: _Prepared, reqs: list[dict[str, Any]], proofs: bool, attempt: int = 0) -> list[Decision]:
+    def _run(
+        self,
+        prepared: _Prepared,
+        reqs: list[dict[str, Any]],
+        proofs: bool,
+        attempt: int = 0,
+        runs: Sequence[int] | None = None,
+    ) -> list[Decision]:
         compiled = prepared.compiled
         try:
-            batches = [prepared.builder.facts(req) for req in reqs]
-            traces = prepared.network.run(batches)
+            traces = self._traces(prepared, reqs, runs)
             decisions = [build_decision(compiled, t, r, proofs) for t, r in zip(traces, reqs, strict=True)]
         except NetworkUnavailable as unavailable:
             # Another call poisoned the network before this one started: none of these requests is at
             # fault, so they run again on a new network.
             reason = self._renew(prepared) or str(unavailable)
             if attempt < _RETRIES and prepared.network.usable:
-                return self._run(prepared, reqs, proofs, attempt + 1)
+                return self._run(prepared, reqs, proofs, attempt + 1, runs)
             return [error_decision(compiled.platform, r["as_of"], reason, compiled, r) for r in reqs]
         except EngineFault as fault:
             reason = self._renew(prepared) or str(fault)
@@ -356,6 +403,31 @@ class Engine:
         if self._verify > 0.0:
             decisions = [self._shadow(compiled, d) for d in decisions]
         return decisions
+
+    @staticmethod
+    def _traces(prepared: _Prepared, reqs: list[dict[str, Any]], runs: Sequence[int] | None) -> list[Trace]:
+        """Run the requests through the network; consecutive requests of one run share their context facts."""
+        builder, network = prepared.builder, prepared.network
+        if runs is None:
+            return network.run([builder.facts(req) for req in reqs])
+        traces: list[Trace] = []
+        alone: list[list[dict[str, Any]]] = []
+        start = 0
+        while start < len(reqs):
+            end = start + 1
+            while end < len(reqs) and runs[end] == runs[start]:
+                end += 1
+            if end - start == 1:
+                alone.append(builder.facts(reqs[start]))
+            else:
+                if alone:
+                    traces += network.run(alone)
+                    alone = []
+                traces += network.run_shared(builder.context(reqs[start]), [builder.item(r) for r in reqs[start:end]])
+            start = end
+        if alone:
+            traces += network.run(alone)
+        return traces
 
     @staticmethod
     def _renew(prepared: _Prepared) -> str | None:

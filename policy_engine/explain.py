@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import re
+import weakref
 from typing import Any
+
+import attrs
 
 from .compile import Compiled, RuleAction
 from .decision import SEVERITY, Decision, Evidence, PolicyRef, Proof, Reason, RemedyRef, Step
@@ -20,6 +24,7 @@ from .model import (
     FieldRef,
     Literal,
     Not,
+    Remedy,
     Some,
     Text,
     condition_json,
@@ -75,9 +80,17 @@ def _pointer(path: str) -> str:
     return base + "".join("/" + p for p in rest.split(".")) if rest else base
 
 
+@functools.lru_cache(maxsize=1024)
+def _parts(path: str) -> tuple[str | None, tuple[str, ...]]:
+    """A dotted path as (root key, or None for the request itself; the keys below it)."""
+    root, *rest = path.split(".")
+    return (None if root == "request" and rest else root), tuple(rest)
+
+
 def _get(req: dict[str, Any], path: str) -> Any:
-    value: Any = req if path.startswith("request.") else req.get(path.split(".")[0])
-    for part in path.split(".")[1:]:
+    root, rest = _parts(path)
+    value: Any = req if root is None else req.get(root)
+    for part in rest:
         if not isinstance(value, dict):
             return None
         value = value.get(part)
@@ -98,19 +111,28 @@ _ZH_VALUES: dict[str, dict[str, str]] = {
 }
 
 
+@functools.lru_cache(maxsize=4096)
+def _template(text: str) -> tuple[str, ...]:
+    """A message split into literal text (even positions) and placeholder names (odd positions)."""
+    return tuple(_PLACEHOLDER.split(text))
+
+
 def fill(text: str, req: dict[str, Any], lang: str = "en") -> str:
     """Fill `{product.brand}`-style placeholders from the request."""
-
-    def sub(m: re.Match[str]) -> str:
-        name = m.group(1)
+    parts = _template(text)
+    if len(parts) == 1:
+        return text
+    out = list(parts)
+    for i in range(1, len(parts), 2):
+        name = parts[i]
         value = req.get("as_of") if name == "as_of" else _get(req, name)
         if value is None:
-            return "（无）" if lang == "zh" else "(none)"
-        if lang == "zh" and isinstance(value, str) and value in _ZH_VALUES.get(name, {}):
-            return f"{_ZH_VALUES[name][value]}（{value}）"
-        return str(value)
-
-    return _PLACEHOLDER.sub(sub, text)
+            out[i] = "（无）" if lang == "zh" else "(none)"
+        elif lang == "zh" and isinstance(value, str) and value in _ZH_VALUES.get(name, {}):
+            out[i] = f"{_ZH_VALUES[name][value]}（{value}）"
+        else:
+            out[i] = str(value)
+    return "".join(out)
 
 
 def _messages(text: Text, req: dict[str, Any]) -> dict[str, str]:
@@ -222,13 +244,34 @@ class _ProofBuilder:
         return f"{text} (= {shift.iso(dt.date.fromisoformat(self.req['as_of']))})"
 
 
+_REFS: dict[int, tuple[weakref.ref[Compiled], tuple[PolicyRef, ...]]] = {}  # made once per network
+
+
 def _policy_refs(compiled: Compiled) -> tuple[PolicyRef, ...]:
-    return tuple(PolicyRef(p.id, p.version, p.digest, p.file) for p in compiled.policies)
+    known = _REFS.get(id(compiled))
+    if known is not None and known[0]() is compiled:
+        return known[1]
+    refs = tuple(PolicyRef(p.id, p.version, p.digest, p.file) for p in compiled.policies)
+    if len(_REFS) > 256:
+        _REFS.clear()
+    _REFS[id(compiled)] = (weakref.ref(compiled), refs)
+    return refs
 
 
-def build_decision(compiled: Compiled, trace: Trace, req: dict[str, Any], proofs: bool = True) -> Decision:
-    """The decision for one request from what fired."""
-    builder = _ProofBuilder(trace, req)
+@attrs.frozen
+class _Summary:
+    """What a decision takes from its trace alone, whatever the request's values."""
+
+    outcome: str
+    chosen: tuple[Firing, ...]
+    advised: tuple[Firing, ...]
+    remedies: tuple[tuple[Remedy, str], ...]  # (remedy, citation of the rule naming it), one per code
+    derived: tuple[str, ...]
+    derivations: tuple[tuple[str, str], ...]
+    default_applied: bool
+
+
+def _summary(compiled: Compiled, trace: Trace) -> _Summary:
     decisive = [f for f in trace.outcomes.values() if f.action.rule.outcome != "advisory"]
     advisory = [f for f in trace.outcomes.values() if f.action.rule.outcome == "advisory"]
     outcome = max(
@@ -236,6 +279,34 @@ def build_decision(compiled: Compiled, trace: Trace, req: dict[str, Any], proofs
         key=SEVERITY.__getitem__,
         default=compiled.default_outcome,
     )
+    chosen = sorted((f for f in decisive if f.action.rule.outcome == outcome), key=lambda f: f.action.citation)
+    advised = sorted(advisory, key=lambda f: f.action.citation)
+    remedies: list[tuple[Remedy, str]] = []
+    codes: set[str] = set()
+    for f in ([*chosen] if outcome != "allow" else []) + advised:
+        for r in f.action.rule.remedies:
+            if r.code not in codes:  # one remedy per code, from the first rule naming it
+                codes.add(r.code)
+                remedies.append((r, f.action.citation))
+    names = sorted(n for n in trace.derived if not n.startswith("__"))
+    return _Summary(
+        outcome=outcome,
+        chosen=tuple(chosen),
+        advised=tuple(advised),
+        remedies=tuple(remedies),
+        derived=tuple(names),
+        derivations=tuple((n, trace.derived[n].action.citation) for n in names),
+        default_applied=not decisive,
+    )
+
+
+def build_decision(compiled: Compiled, trace: Trace, req: dict[str, Any], proofs: bool = True) -> Decision:
+    """The decision for one request from what fired."""
+    summary = trace.summary
+    if summary is None or summary.compiled is not compiled:
+        summary = trace.summary = _Cached(compiled, _summary(compiled, trace))
+    shape = summary.value
+    builder = _ProofBuilder(trace, req) if proofs else None
 
     def reason(f: Firing) -> Reason:
         rule = f.action.rule
@@ -244,32 +315,33 @@ def build_decision(compiled: Compiled, trace: Trace, req: dict[str, Any], proofs
             f.action.citation,
             rule.outcome,
             _messages(rule.message, req),
-            builder.proof(f) if proofs else None,
+            builder.proof(f) if builder is not None else None,
         )
 
-    chosen = sorted((f for f in decisive if f.action.rule.outcome == outcome), key=lambda f: f.action.citation)
-    advised = sorted(advisory, key=lambda f: f.action.citation)
-    remedies: list[RemedyRef] = []
-    for f in ([*chosen] if outcome != "allow" else []) + advised:
-        for r in f.action.rule.remedies:
-            if all(m.code != r.code for m in remedies):  # one remedy per code, from the first rule naming it
-                remedies.append(RemedyRef(r.code, f.action.citation, _messages(r.text, req)))
     return Decision(
-        outcome=outcome,
+        outcome=shape.outcome,
         platform=compiled.platform,
         as_of=req["as_of"],
         policies=_policy_refs(compiled),
-        reasons=tuple(reason(f) for f in chosen),
-        advisories=tuple(reason(f) for f in sorted(advisory, key=lambda f: f.action.citation)),
-        remedies=tuple(remedies),
-        derived=tuple(sorted(n for n in trace.derived if not n.startswith("__"))),
-        derivations=tuple(
-            (n, trace.derived[n].action.citation) for n in sorted(trace.derived) if not n.startswith("__")
-        ),
-        default_applied=not decisive,
+        reasons=tuple(reason(f) for f in shape.chosen),
+        advisories=tuple(reason(f) for f in shape.advised),
+        remedies=tuple(RemedyRef(r.code, citation, _messages(r.text, req)) for r, citation in shape.remedies),
+        derived=shape.derived,
+        derivations=shape.derivations,
+        default_applied=shape.default_applied,
         marketplace=req.get("marketplace"),
         request=req,
     )
+
+
+class _Cached:
+    """A summary with the network it was computed for."""
+
+    __slots__ = ("compiled", "value")
+
+    def __init__(self, compiled: Compiled, value: _Summary) -> None:
+        self.compiled = compiled
+        self.value = value
 
 
 def error_decision(

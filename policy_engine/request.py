@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -14,7 +15,7 @@ from .operators import operator
 from .semantics import MISSING, compare, main_categories
 from .vocab import LISTS
 
-__all__ = ["FactBuilder", "normalize_request", "resolve_pointer"]
+__all__ = ["FactBuilder", "RequestReader", "normalize_request", "resolve_pointer"]
 
 
 def normalize_request(
@@ -47,6 +48,68 @@ def normalize_request(
     seller.setdefault("account_status", "active")
     req["seller"] = seller
     return req
+
+
+def _number_paths(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], type]]:
+    """Where a value holds numbers or booleans, and their types (`==` confuses them: True == 1 == 1.0)."""
+    if isinstance(value, dict):
+        for k, x in value.items():
+            yield from _number_paths(x, (*path, k))
+    elif isinstance(value, list):
+        for i, x in enumerate(value):
+            yield from _number_paths(x, (*path, i))
+    elif isinstance(value, (int, float)):
+        yield path, type(value)
+
+
+class RequestReader:
+    """Validates requests in order, like `normalize_request`, noticing runs that share a context.
+
+    A catalog lists many products of one seller: when a request equals the previous one in everything
+    but its product (`==`, with numbers and booleans of the same types: True == 1 in Python, not in
+    JSON), only its product is checked, and it joins the previous request's run, taking its normalized
+    context. Each call returns the normalized request and its run number; consecutive requests with the
+    same run number share the platform, the date, the seller and every other top-level field.
+    """
+
+    def __init__(self, as_of: dt.date | str | None = None, platform: str | None = None) -> None:
+        self._as_of = as_of
+        self._platform = platform
+        self._product_ok = schemas.fast_checker("request", "/properties/product")
+        self._prev: dict[str, Any] | None = None  # the previous raw request, valid
+        self._numbers: list[tuple[tuple[Any, ...], type]] | None = None  # its numbers and booleans, typed
+        self._ctx: dict[str, Any] | None = None  # its normalized form
+        self._run = 0
+
+    def _same_context(self, raw: Any, prev: dict[str, Any]) -> bool:
+        if type(raw) is not dict or raw.keys() != prev.keys() or "product" not in raw:
+            return False
+        if not all(x is prev[k] or x == prev[k] for k, x in raw.items() if k != "product"):
+            return False
+        if self._numbers is None:  # once per run, when a second request joins it
+            self._numbers = [found for k, x in prev.items() if k != "product" for found in _number_paths(x, (k,))]
+        for path, kind in self._numbers:  # equal containers: every path exists in both
+            value = raw
+            for key in path:
+                value = value[key]
+            if type(value) is not kind:
+                return False
+        return True
+
+    def __call__(self, raw: Any, file: str = "") -> tuple[dict[str, Any], int]:
+        prev, ctx = self._prev, self._ctx
+        if prev is not None and ctx is not None and self._same_context(raw, prev) and self._product_ok(raw["product"]):
+            req = dict(ctx)
+            req["seller"] = dict(ctx["seller"])
+            req["product"] = raw["product"]
+            return req, self._run
+        self._prev = self._ctx = None
+        req = normalize_request(raw, file, as_of=self._as_of, platform=self._platform)
+        self._run += 1
+        if type(raw) is dict:
+            self._prev, self._ctx = raw, req
+            self._numbers = None
+        return req, self._run
 
 
 def _as_of(value: Any, file: str) -> str:
@@ -107,6 +170,13 @@ def _getter(key: str) -> Callable[[dict[str, Any]], Any]:
         return value
 
     return nested
+
+
+def _read(key: str, var: str) -> str | None:
+    """Inline code reading a plain property (what `_getter` does, without a call), or None."""
+    if key.isidentifier() and "__" not in key and key != "id_":
+        return f"{var}.get({key!r})"
+    return None
 
 
 def _levels(category: str) -> Iterator[tuple[int, str]]:
@@ -176,34 +246,70 @@ def _put_category(fact: dict[str, Any], key: str, value: Any) -> None:
         fact[key] = value
 
 
+def _reads_beyond(conds: tuple[Condition, ...], roots: tuple[str, ...]) -> bool:
+    """Whether conditions of a filtered count read a field outside the given roots (or the list item)."""
+    for cond in conds:
+        if isinstance(cond, Not):
+            if _reads_beyond((cond.condition,), roots):
+                return True
+        elif isinstance(cond, (AnyOf, AllOf)):
+            if _reads_beyond(cond.conditions, roots):
+                return True
+        elif isinstance(cond, Compare):
+            paths = [cond.path]
+            if isinstance(cond.operand, FieldRef):
+                paths.append(cond.operand.path)
+            if any(p.split(".")[0] not in ("item", *roots) and p != "request.as_of" for p in paths):
+                return True
+    return False
+
+
 class FactBuilder:
     """Turns a request into the facts the compiled network reads (nothing more).
 
-    The plan is turned into one straight-line Python function (generated once per network), since
-    building facts is on the path of every decision.
+    The plan is turned into straight-line Python functions (generated once per network), since building
+    facts is on the path of every decision. The facts fall in two parts: the context (the request's date
+    and the seller, with the seller's lists) and the item (the product, and anything computed from it);
+    requests of one seller on one day share the context, so a catalog run asserts it once.
     """
 
     def __init__(self, plan: FactPlan) -> None:
         cats = plan.category_keys
         computed = {(owner, key): _computed(field, op, value) for owner, key, field, op, value in plan.computed}
         consts: dict[str, Any] = {"_put_category": _put_category, "_date": dt.date.fromisoformat}
-        lines = ["def _facts(req):", "    as_of = req['as_of']", "    rq = {'t': 'request', 'as_of': as_of}"]
+        filtered = {name: (path, where) for name, path, where in plan.filtered_counts}
+        distinct = {name: (path, inc) for name, path, inc in plan.distinct_counts}
+        seller_keys = plan.root_keys.get("seller", frozenset())
+        # The seller fact belongs to the item when one of its counts reads the product.
+        seller_reads_item = any(
+            (key in distinct and (distinct[key][1] or "seller.").split(".")[0] != "seller")
+            or (key in filtered and _reads_beyond(filtered[key][1], ("seller",)))
+            for key in seller_keys
+        )
+        ctx = ["def _context(req):", "    as_of = req['as_of']", "    rq = {'t': 'request', 'as_of': as_of}"]
+        item = ["def _item(req):", "    out = []"]
         for key in sorted(k for k in plan.root_keys.get("request", ()) if k not in ("t", "i")):
             if not key.startswith("as_of"):
-                lines += [f"    v = req.get({key!r})", f"    if v is not None: rq[{key!r}] = v"]
+                ctx += [f"    v = req.get({key!r})", f"    if v is not None: rq[{key!r}] = v"]
         if plan.shifts:
-            lines.append("    day = _date(as_of)")
+            shifts = plan.shifts
+
+            @functools.lru_cache(maxsize=4096)
+            def shifted(as_of: str) -> tuple[str, ...]:
+                day = dt.date.fromisoformat(as_of)
+                return tuple(shift.iso(day) for shift in shifts)
+
+            consts["_shifted"] = shifted
+            ctx.append("    sh = _shifted(as_of)")
             for n, shift in enumerate(plan.shifts):
-                consts[f"_shift{n}"] = shift
-                lines.append(f"    rq[{_date_key(shift)!r}] = _shift{n}.iso(day)")
-        lines.append("    out = [rq]")
+                ctx.append(f"    rq[{_date_key(shift)!r}] = sh[{n}]")
+        ctx.append("    out = [rq]")
         for root in ("seller", "product"):
+            lines = item if root == "product" or seller_reads_item else ctx
             keys = sorted(k for k in plan.root_keys.get(root, ()) if k not in ("t", "i"))
             if not keys and "t" not in plan.root_keys.get(root, ()):
                 continue
             lines += [f"    o = req.get({root!r}) or {{}}", f"    f = {{'t': {root!r}}}"]
-            filtered = {name: (path, where) for name, path, where in plan.filtered_counts}
-            distinct = {name: (path, inc) for name, path, inc in plan.distinct_counts}
             for n, key in enumerate(keys):
                 if key in distinct:  # the distinct main categories of a category list (and of a field)
                     path, inc = distinct[key]
@@ -221,10 +327,12 @@ class FactBuilder:
                     )
                     continue
                 consts[f"_g_{root}_{n}"] = computed.get((root, key)) or _getter(key)
-                lines += self._put_lines(f"_g_{root}_{n}(o)", key, (root, key) in cats, "    ")
+                inline = None if (root, key) in computed else _read(key, "o")
+                lines += self._put_lines(inline or f"_g_{root}_{n}(o)", key, (root, key) in cats, "    ")
             lines.append("    out.append(f)")
         for path, list_keys in sorted(plan.list_keys.items()):
             spec = LISTS[path]
+            lines = ctx if spec.root == "seller" else item
             names = sorted(k for k in list_keys if k not in ("t", "i"))
             lines += [
                 f"    for i, e in enumerate((req.get({spec.root!r}) or {{}}).get({spec.key!r}) or ()):",
@@ -235,11 +343,15 @@ class FactBuilder:
             else:
                 for n, key in enumerate(names):
                     consts[f"_g_{spec.fact_type}_{n}"] = computed.get((path, key)) or _getter(key)
-                    lines += self._put_lines(f"_g_{spec.fact_type}_{n}(e)", key, (path, key) in cats, "        ")
+                    inline = None if (path, key) in computed else _read(key, "e")
+                    read = inline or f"_g_{spec.fact_type}_{n}(e)"
+                    lines += self._put_lines(read, key, (path, key) in cats, "        ")
             lines.append("        out.append(f)")
-        lines.append("    return out")
-        exec("\n".join(lines), consts)  # generated from the compiled plan, no user input
-        self._facts: Callable[[dict[str, Any]], list[dict[str, Any]]] = consts["_facts"]
+        ctx.append("    return out")
+        item.append("    return out")
+        exec("\n".join([*ctx, *item]), consts)  # generated from the compiled plan, no user input
+        self.context: Callable[[dict[str, Any]], list[dict[str, Any]]] = consts["_context"]
+        self.item: Callable[[dict[str, Any]], list[dict[str, Any]]] = consts["_item"]
 
     @staticmethod
     def _put_lines(expr: str, key: str, category: bool, pad: str) -> list[str]:
@@ -249,4 +361,4 @@ class FactBuilder:
 
     def facts(self, req: dict[str, Any]) -> list[dict[str, Any]]:
         """The facts of one request (ids and the session are added by the runtime)."""
-        return self._facts(req)
+        return [*self.context(req), *self.item(req)]

@@ -138,10 +138,11 @@ def test_engine_fault_fails_closed(engine: Engine, monkeypatch: pytest.MonkeyPat
     assert engine.decide(req).outcome == "allow"
     prepared = engine._prepared("aliexpress", dt.date(2024, 3, 1))
 
-    def broken(batches: Any) -> Any:
+    def broken(*batches: Any) -> Any:
         raise EngineFault("simulated engine failure")
 
     monkeypatch.setattr(prepared.network, "run", broken)
+    monkeypatch.setattr(prepared.network, "run_shared", broken)  # a seller's run of requests
     d = engine.decide(req)
     assert d.outcome == "deny" and d.error is not None and "simulated" in d.error
     assert schemas.validate("decision", d.to_dict()) == []

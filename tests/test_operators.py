@@ -470,3 +470,22 @@ def test_an_operator_missing_a_piece_is_a_compile_error_not_a_key_error(
         compile_policies("demo", policies)
     assert [(p.file, p.code) for p in info.value.problems] == [("titles.json", "unsupported")]
     assert message in info.value.problems[0].message
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    titles=st.lists(st.one_of(st.none(), _ADVERSARIAL), min_size=1, max_size=8),
+    marks=st.lists(_ADVERSARIAL.filter(bool), max_size=2),
+)
+def test_a_catalog_run_matches_text_as_single_decisions_do(
+    text_engine: Engine, titles: list[str | None], marks: list[str]
+) -> None:
+    seller = {"trademarks": [{"mark": m, "status": "registered"} for m in marks]}
+    products = [{"category": "shoes", **({"title": t} if t is not None else {})} for t in titles]
+    catalog = text_engine.decide_catalog(seller, products, platform="demo", as_of="2024-03-01")
+    policies = text_engine.in_force("demo", dt.date(2024, 3, 1))
+    for product, decision in zip(products, catalog, strict=True):
+        req = normalize_request({"platform": "demo", "as_of": "2024-03-01", "seller": seller, "product": product})
+        ref = evaluate(policies, req)
+        assert not isinstance(decision, Exception)
+        assert (decision.outcome, tuple(sorted(decision.derived))) == (ref.outcome, ref.derived)

@@ -8,6 +8,7 @@ evaluated, here.
 
 from __future__ import annotations
 
+import copy
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -17,7 +18,7 @@ from child_work import decide_generated
 from hypothesis import given, reject
 from hypothesis import strategies as st
 
-from policy_engine import CompileError
+from policy_engine import CompileError, Decision
 from policy_engine.check import check_policies
 from policy_engine.isolation import Isolated
 from policy_engine.load import parse_policy
@@ -48,15 +49,24 @@ def _policy(doc: dict[str, Any]) -> Policy:
     return policy
 
 
-@given(doc=policy_documents(), reqs=st.lists(requests(platform="aliexpress"), min_size=1, max_size=6))
-def test_network_agrees_with_reference(isolated: Isolated, doc: dict[str, Any], reqs: list[dict[str, Any]]) -> None:
-    policies = [_policy(doc)]
+def _decide_generated(
+    isolated: Isolated, policies: list[Policy], reqs: list[dict[str, Any]]
+) -> tuple[list[Decision], list[Decision]]:
+    """The requests decided as one batch and each alone, in a child; a policy the engine cannot run is
+    rejected as an example."""
     try:
-        batch, singles = isolated.call(decide_generated, policies, reqs, True)
+        result: tuple[list[Decision], list[Decision]] = isolated.call(decide_generated, policies, reqs, True)
     except CompileError as exc:
         if all(p.code in ("unsupported", "too-large") for p in exc.problems):
             reject()
         raise
+    return result
+
+
+@given(doc=policy_documents(), reqs=st.lists(requests(platform="aliexpress"), min_size=1, max_size=6))
+def test_network_agrees_with_reference(isolated: Isolated, doc: dict[str, Any], reqs: list[dict[str, Any]]) -> None:
+    policies = [_policy(doc)]
+    batch, singles = _decide_generated(isolated, policies, reqs)
     for raw, decision, single in zip(reqs, batch, singles, strict=True):
         req = normalize_request(raw)
         ref = evaluate(policies, req)
@@ -70,6 +80,45 @@ def test_network_agrees_with_reference(isolated: Isolated, doc: dict[str, Any], 
         assert got == (ref.outcome, ref.rules, ref.advisories, ref.derived)
         assert check_proofs(decision, req) == []
         assert single.to_dict() == decision.to_dict()
+
+
+@given(
+    doc=policy_documents(),
+    sellers=st.lists(requests(platform="aliexpress"), min_size=1, max_size=3),
+    products=st.lists(requests(platform="aliexpress"), min_size=1, max_size=4),
+    plan=st.lists(
+        st.tuples(st.integers(0, 2), st.integers(0, 3), st.sampled_from(["2024-03-01", "2024-03-01", "2024-02-28"])),
+        min_size=2,
+        max_size=12,
+    ),
+)
+def test_a_catalog_run_decides_each_product_as_if_alone(
+    isolated: Isolated,
+    doc: dict[str, Any],
+    sellers: list[dict[str, Any]],
+    products: list[dict[str, Any]],
+    plan: list[tuple[int, int, str]],
+) -> None:
+    """Consecutive requests of one seller share its facts in the network: interleaved sellers, products
+    that change a conclusion drawn from the seller's facts (counts that include the product's category),
+    and a change of date in the middle of a seller's run all give the answers, proofs included, of
+    deciding each request alone."""
+    policies = [_policy(doc)]
+    catalog = [
+        {
+            "platform": "aliexpress",
+            "as_of": day,
+            "seller": copy.deepcopy(sellers[s % len(sellers)]["seller"]),
+            "product": copy.deepcopy(products[p % len(products)]["product"]),
+        }
+        for s, p, day in plan
+    ]
+    batch, singles = _decide_generated(isolated, policies, catalog)
+    for raw, decision, single in zip(catalog, batch, singles, strict=True):
+        assert decision.error is None, decision.error
+        assert decision.to_dict() == single.to_dict()
+        ref = evaluate(policies, normalize_request(raw))
+        assert (decision.outcome, decision.rules, decision.derived) == (ref.outcome, ref.rules, ref.derived)
 
 
 @given(doc=policy_documents(), raw=requests(platform="aliexpress"), extra=st.sampled_from(["enterprise", "x"]))

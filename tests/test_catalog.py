@@ -1,0 +1,187 @@
+"""Catalog runs: consecutive requests of one seller share the seller's facts in the network.
+
+Whatever the order of the requests, each decision equals the one the request gets alone, proofs
+included; the shared path is an optimisation a caller can only notice by its speed.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from policy_engine import Decision, Engine, ItemError, RequestError
+from policy_engine import runtime as runtime_module
+
+SELLER: dict[str, Any] = {
+    "id": "S-1",
+    "entity_type": "enterprise",
+    "categories": ["shoes/sneakers", "shoes/boots", "apparel/dresses", "home/garden"],
+    "trademarks": [{"mark": "acme", "status": "registered", "mark_type": "word", "classes": [25]}],
+    "authorizations": [{"brand": "zeta", "valid_to": "2030-01-01", "platforms": ["aliexpress"]}],
+    "grants": [
+        {
+            "kind": "brand_whitelist",
+            "status": "approved",
+            "category": "shoes",
+            "brand": "acme",
+            "expires_on": "2030-01-01",
+        }
+    ],
+}
+PRODUCTS: list[dict[str, Any]] = [
+    {"id": "P-1", "category": "shoes/sneakers", "brand": "acme"},
+    {"id": "P-2", "category": "shoes/sneakers", "brand": "zeta"},
+    {"id": "P-3", "category": "books", "brand": None},  # a fourth main category: the advisory
+    {"id": "P-4", "category": "home/kitchen", "brand": "acme"},
+    {"id": "P-5", "category": "shoes/boots", "brand": "acme"},
+    {"id": "P-6", "category": "phone-accessories/data-cables", "brand": "other"},
+    {"id": "P-7", "category": "shoes/sneakers", "brand": "acme"},
+]
+
+
+def _request(seller: dict[str, Any], product: dict[str, Any], as_of: str = "2024-06-01") -> dict[str, Any]:
+    return {"platform": "aliexpress", "as_of": as_of, "seller": copy.deepcopy(seller), "product": dict(product)}
+
+
+def _alone(engine: Engine, requests: list[dict[str, Any]]) -> list[Decision]:
+    return [engine.decide(r) for r in requests]
+
+
+def test_products_of_one_seller_get_the_decisions_each_gets_alone(engine: Engine) -> None:
+    catalog = [_request(SELLER, p) for p in PRODUCTS]
+    together = engine.decide_many(catalog)
+    assert [d.to_dict() for d in together] == [d.to_dict() for d in _alone(engine, catalog)]
+    outcomes = {d.request["product"]["id"]: d.outcome for d in together if d.request}
+    assert outcomes["P-6"] == "deny" and outcomes["P-1"] == "allow"
+    # a count that includes the product's own main category differs from product to product
+    advised = {d.request["product"]["id"] for d in together if d.advisories and d.request}
+    assert "P-3" in advised and "P-1" not in advised
+
+
+def test_sellers_interleaved_and_a_change_of_date_in_a_run(engine: Engine) -> None:
+    other = {**SELLER, "id": "S-2", "account_status": "closed"}
+    catalog = [
+        _request(SELLER, PRODUCTS[0]),
+        _request(SELLER, PRODUCTS[2]),
+        _request(other, PRODUCTS[0]),
+        _request(SELLER, PRODUCTS[1]),
+        _request(SELLER, PRODUCTS[1], as_of="2031-01-01"),  # the whitelist grant has expired by then
+        _request(SELLER, PRODUCTS[0], as_of="2031-01-01"),
+        _request(other, PRODUCTS[3]),
+    ]
+    together = engine.decide_many(catalog)
+    assert [d.to_dict() for d in together] == [d.to_dict() for d in _alone(engine, catalog)]
+    assert together[2].outcome == "deny"
+    assert together[0].outcome == "allow" and together[5].outcome != "allow"
+
+
+def test_decide_catalog_is_decide_each_on_one_request_per_product(engine: Engine) -> None:
+    products = [*PRODUCTS, {"id": "P-bad", "category": ""}]
+    got = engine.decide_catalog(SELLER, products, platform="aliexpress", as_of="2024-06-01")
+    want = engine.decide_each(
+        [{"platform": "aliexpress", "seller": SELLER, "product": p} for p in products], as_of="2024-06-01"
+    )
+    assert len(got) == len(products)
+    assert isinstance(got[-1], ItemError) and got[-1].index == len(products) - 1
+    for a, b in zip(got, want, strict=True):
+        assert (a.to_dict() if isinstance(a, Decision) else a) == (b.to_dict() if isinstance(b, Decision) else b)
+
+
+def test_a_seller_equal_only_up_to_type_is_not_taken_for_the_previous_one(engine: Engine) -> None:
+    """1 == True in Python, but a boolean where a number belongs is bad input, not the same seller."""
+    good = {**SELLER, "metrics": {"refund_rate": 1}}
+    bad = {**SELLER, "metrics": {"refund_rate": True}}
+    assert good == bad
+    with pytest.raises(RequestError) as err:
+        engine.decide_many([_request(good, PRODUCTS[0]), _request(bad, PRODUCTS[1])])
+    assert any(p.pointer == "/seller/metrics/refund_rate" for p in err.value.problems)
+    each = engine.decide_each([_request(good, PRODUCTS[0]), _request(bad, PRODUCTS[1])])
+    assert isinstance(each[0], Decision) and isinstance(each[1], ItemError)
+
+
+def test_a_bad_product_in_a_run_is_refused_with_its_pointer(engine: Engine) -> None:
+    catalog = [_request(SELLER, PRODUCTS[0]), _request(SELLER, {"id": "P-x", "category": "shoes", "brand": 7})]
+    with pytest.raises(RequestError) as err:
+        engine.decide_many(catalog)
+    assert [p.pointer for p in err.value.problems] == ["/product/brand"]
+
+
+def test_the_seller_facts_are_asserted_once_per_run(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    shared: list[int] = []
+    original = runtime_module.Network.run_shared
+
+    def counting(self: runtime_module.Network, context: Any, items: Any) -> Any:
+        shared.append(len(items))
+        return original(self, context, items)
+
+    monkeypatch.setattr(runtime_module.Network, "run_shared", counting)
+    engine.decide_many([_request(SELLER, p) for p in PRODUCTS * 3])
+    assert shared == [len(PRODUCTS) * 3]
+    with_numbers = {**SELLER, "metrics": {"refund_rate": 0.01, "dispute_rate": 2}}
+    engine.decide_many([_request(with_numbers, p) for p in PRODUCTS])
+    assert shared[1:] == [len(PRODUCTS)]
+
+
+def test_a_count_that_reads_the_product_is_recomputed_for_each_product(tmp_path: Any) -> None:
+    """The seller's fact carries a count including the product's category: it belongs to each product."""
+    doc = {
+        "id": "t.main-categories",
+        "version": "1.0.0",
+        "platform": "aliexpress",
+        "effective_from": "2000-01-01",
+        "title": "t",
+        "sources": [{"document": "t", "provenance": "article-only"}],
+        "rules": [
+            {
+                "id": "too-many",
+                "when": [
+                    {
+                        "count": "seller.categories",
+                        "distinct": "main_category",
+                        "including": "product.category",
+                        "greater_than": 1,
+                    }
+                ],
+                "outcome": "deny",
+                "message": {"en": "too many", "zh": "太多"},
+                "provenance": "article-only",
+                "source_refs": [0],
+            }
+        ],
+    }
+    (tmp_path / "p.json").write_text(__import__("json").dumps(doc))
+    eng = Engine.from_directory(tmp_path)
+    try:
+        seller = {"id": "S", "categories": ["shoes/boots"]}
+        catalog = [_request(seller, {"category": "shoes/sneakers"}), _request(seller, {"category": "books"})]
+        assert [d.outcome for d in eng.decide_many(catalog)] == ["allow", "deny"]
+    finally:
+        eng.close()
+
+
+def test_an_engine_fault_in_a_run_fails_only_the_faulty_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    eng = Engine.default()
+    try:
+        original = runtime_module.Network._assert
+        calls = {"n": 0}
+
+        def flaky(self: runtime_module.Network, payload: str, *args: Any, **kwargs: Any) -> Any:
+            if '"home/kitchen"' in payload:  # only product P-4's facts
+                calls["n"] += 1
+                raise runtime_module.EngineFault("injected fault")
+            return original(self, payload, *args, **kwargs)
+
+        monkeypatch.setattr(runtime_module.Network, "_assert", flaky)
+        decisions = eng.decide_many([_request(SELLER, p) for p in PRODUCTS])
+        assert calls["n"] >= 1
+        faulty = [d for d in decisions if d.error]
+        assert [d.request["product"]["id"] for d in faulty if d.request] == ["P-4"]
+        assert all(d.outcome == "deny" for d in faulty)
+        monkeypatch.undo()
+        assert [d.to_dict() for d in decisions if not d.error] == [
+            d.to_dict() for d in _alone(eng, [_request(SELLER, p) for p in PRODUCTS if p["id"] != "P-4"])
+        ]
+    finally:
+        eng.close()
