@@ -28,11 +28,11 @@ from .model import (
     Rule,
     Some,
 )
+from .operators import SINGLE_KINDS, operator
 from .vocab import LISTS, ROOTS, ListSpec, field_type
 
 __all__ = ["check_policies", "derived_refs", "placeholders", "stratify"]
 
-_ORDERED = {"less_than", "at_most", "greater_than", "at_least"}
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
@@ -165,18 +165,15 @@ class _TypeChecker:
         op, operand, optr = cond.op, cond.operand, f"{cond.pointer}/{cond.op}"
         if op == "exists":
             return
-        if op in _ORDERED and kind not in ("number", "date", "scalar"):
-            self.problem(optr, f"`{op}` needs a number or date field; `{cond.path}` is a {kind}")
-        if op == "under" and kind != "category":
-            self.problem(optr, f"`under` needs a category field; `{cond.path}` is a {kind}")
+        spec = operator(op)
         is_list = kind.startswith("list")
-        if op == "includes" and not is_list:
-            self.problem(optr, f"`includes` needs a list field; `{cond.path}` is a {kind}")
-        if is_list and op != "includes":
+        if kind not in spec.kinds and not (is_list and spec.kinds >= SINGLE_KINDS):
+            self.problem(optr, f"`{op}` needs {spec.needs}; `{cond.path}` is a {kind}")
+        if is_list and kind not in spec.kinds:
             self.problem(optr, f"`{cond.path}` is a list; compare it with `includes`")
         if isinstance(operand, Literal):
             values = operand.value if isinstance(operand.value, tuple) else (operand.value,)
-            if isinstance(operand.value, tuple) and op not in ("in", "not_in", "under", "includes"):
+            if isinstance(operand.value, tuple) and not spec.list_operand:
                 self.problem(optr, f"`{op}` takes one value, not a list; use `in` for a set of values")
             want = kind.split(":")[1] if is_list else kind
             bad = [v for v in values if not self.literal_fits(want, v)]
@@ -187,6 +184,15 @@ class _TypeChecker:
                     optr,
                     f"the values compared with `{cond.path}` must all be strings, all numbers or all booleans",
                 )
+            elif spec.check_value is not None:
+                where = f" (named data {operand.ref!r})" if operand.ref else ""
+                for v in values:
+                    message = spec.check_value(v)
+                    if message is not None:
+                        self.problem(optr, message + where, code="operand")
+                        break
+        elif spec.network == "fact":  # worked out while the facts are built, from values known at load
+            self.problem(optr, f"`{op}` compares with values or named data, not with another field or `as_of`")
         elif isinstance(operand, FieldRef):
             other = self.path_type(operand.path, optr + "/field", item)
             if kind == "scalar" or other == "scalar":
@@ -202,7 +208,7 @@ class _TypeChecker:
                 other is not None
                 and other != kind
                 and "scalar" not in (kind, other)
-                and not ({kind, other} <= {"string", "category"} and op not in ("under", *_ORDERED))
+                and not ({kind, other} <= {"string", "category"} and spec.category_as_string)
             ):
                 self.problem(optr, f"cannot compare `{cond.path}` ({kind}) with `{operand.path}` ({other})")
             if item is not None and cond.path.startswith("item") == operand.path.startswith("item"):

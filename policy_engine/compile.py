@@ -41,6 +41,7 @@ from .model import (
     Some,
     condition_json,
 )
+from .operators import operator
 from .vocab import LISTS, field_type
 
 __all__ = ["Atom", "Compiled", "FactPlan", "RuleAction", "compile_policies", "fact_key"]
@@ -65,32 +66,6 @@ INIT_RULE = "__init"
 SEEN_TYPE = "__seen"
 SEEN_RULE = "__seen"
 _NEVER_TYPE = "__never"
-
-_MIRROR = {
-    "equals": "equals",
-    "not_equals": "not_equals",
-    "less_than": "greater_than",
-    "greater_than": "less_than",
-    "at_most": "at_least",
-    "at_least": "at_most",
-    "in": "equals",
-    "not_in": "not_equals",
-}
-_DURABLE_OP = {
-    "not_equals": "$neq",
-    "less_than": "$lt",
-    "at_most": "$lte",
-    "greater_than": "$gt",
-    "at_least": "$gte",
-}
-_NEGATE = {
-    "equals": "not_equals",
-    "not_equals": "equals",
-    "less_than": "at_least",
-    "at_least": "less_than",
-    "greater_than": "at_most",
-    "at_most": "greater_than",
-}
 
 
 def fact_key(path: str) -> str:
@@ -149,6 +124,8 @@ class FactPlan:
     shifts: tuple[AsOf, ...]
     filtered_counts: tuple[tuple[str, str, tuple[Condition, ...]], ...] = ()  # (key, list, where)
     distinct_counts: tuple[tuple[str, str, str | None], ...] = ()  # (key, list, including): main categories
+    # (owner, key, field key, operator, operand): the operator's Python meaning, worked out per fact
+    computed: tuple[tuple[str, str, str, str, Any], ...] = ()
 
 
 @attrs.frozen
@@ -213,19 +190,20 @@ def _compare_lits(cond: Compare, negated: bool) -> list[list[Lit]]:
     """
     if not _is_join(cond):
         return [[(cond, negated, None)]]
+    spec = operator(cond.op)
     if negated:
-        if cond.op not in _NEGATE or not _always_present(cond):
+        if spec.negation is None or not _always_present(cond):
             raise _Unsupported(
                 "negating a comparison between two request fields is supported only against "
                 "as_of; compare with the opposite operator instead",
                 cond.pointer,
             )
-        flipped = Compare(cond.path, _NEGATE[cond.op], cond.operand, cond.pointer)
+        flipped = Compare(cond.path, spec.negation, cond.operand, cond.pointer)
         missing = Compare(cond.path, "exists", Literal(False), cond.pointer)
         return [[(flipped, False, None)], [(missing, False, None)]]
     if cond.op == "under":
         return [[(cond, False, depth)] for depth in range(CATEGORY_LEVELS)]
-    if cond.op in ("in", "not_in", "includes"):
+    if not spec.field_operand or spec.mirror is None:
         raise _Unsupported(f"`{cond.op}` compares with values or named data, not with another field", cond.pointer)
     return [[(cond, False, None)]]
 
@@ -451,9 +429,23 @@ class _RuleCompiler:
                 return _seq("$or", [{"$iany": {key: {"$i": v}}} for v in values])
             return _seq("$or", [nex, _seq("$and", [{"$iall": {key: {"$neq": {"$i": v}}}} for v in values])])
         (v,) = values
+        spec = operator(op)
         if negated:
-            return _seq("$or", [self.literal_test(_NEGATE[op], key, v, False), nex])
-        return {key: v} if op == "equals" else {_DURABLE_OP[op]: {key: v}}
+            if spec.negation is None:
+                raise _Unsupported(f"`{op}` cannot be negated here; negate a derived conclusion instead")
+            return _seq("$or", [self.literal_test(spec.negation, key, v, False), nex])
+        if spec.durable is None:
+            raise _Unsupported(f"`{op}` has no durable_rules test for one value")
+        return {key: v} if spec.durable == "" else {spec.durable: {key: v}}
+
+    def computed(self, owner: str, key: str, op: str, value: Any) -> str:
+        """The fact property holding the result of `op value` on `key`, worked out while the facts are built
+        (for operators the engine cannot evaluate as Python does)."""
+        table = self.plan["computed"]
+        text = json.dumps([owner, key, op, value], sort_keys=True)
+        if text not in table:
+            table[text] = (owner, f"{key}__{op}{len(table)}", key, op, value)
+        return str(table[text][1])
 
     def compare_tests(
         self, cond: Compare, negated: bool, depth: int | None, item: str | None, order: list[str]
@@ -477,6 +469,11 @@ class _RuleCompiler:
             # Values of any kind: the fact holds one property per kind, so "220" never compares with 110.
             first = operand.value[0] if isinstance(operand.value, tuple) else operand.value
             key = typed_key(key, first)
+        if not isinstance(operand, (FieldRef, AsOf)) and operator(cond.op).network == "fact":
+            assert isinstance(operand, Literal)
+            key = self.computed(owner, key, cond.op, operand.value)
+            self.use(owner, key)
+            return [self.literal_test("equals", key, True, negated)], [], {}, owner
         if not isinstance(operand, (FieldRef, AsOf)):
             self.use(owner, key, category=cond.op == "under")
             value = operand.value if operand is not None else True
@@ -515,9 +512,15 @@ class _RuleCompiler:
                 guards[anc].append(depth_test)
                 join = {_level_key(desc_key, depth): {ROOT_ALIAS[anc]: anc_key}}
             return alpha, [join], guards, here
-        op = _MIRROR[cond.op] if mirrored else cond.op
+        spec = operator(cond.op)
+        if mirrored:
+            if spec.mirror is None:
+                raise _Unsupported(f"`{cond.op}` cannot compare these two fields in this order", cond.pointer)
+            spec = operator(spec.mirror)
+        if spec.durable is None:
+            raise _Unsupported(f"`{cond.op}` compares with values or named data, not with another field", cond.pointer)
         ref: dict[str, str] = {"$m": there_key} if here == there else {ref_alias: there_key}
-        test: dict[str, Any] = {here_key: ref} if op == "equals" else {_DURABLE_OP[op]: {here_key: ref}}
+        test: dict[str, Any] = {here_key: ref} if spec.durable == "" else {spec.durable: {here_key: ref}}
         return alpha, [test], guards, here
 
 
@@ -622,6 +625,7 @@ def _compile(platform: str, policies: Sequence[Policy]) -> Compiled:
         "shifts": set(),
         "filtered": {},
         "distinct": {},
+        "computed": {},
     }
     rc = _RuleCompiler(platform, plan, problems)
     ruleset: dict[str, Any] = {
@@ -771,6 +775,7 @@ def _compile(platform: str, policies: Sequence[Policy]) -> Compiled:
             tuple(sorted(plan["shifts"], key=lambda s: s.tag)),
             tuple((name, path, where) for (path, _), (name, where) in sorted(plan["filtered"].items())),
             tuple((name, path, inc or None) for (path, inc), name in sorted(plan["distinct"].items())),
+            tuple(sorted(plan["computed"].values(), key=lambda c: c[1])),
         ),
         default_outcome=default,
     )
@@ -904,7 +909,7 @@ def _compile_alternative(
                 distinct = rc.plan["distinct"]
                 key = distinct.setdefault((cond.list_path, cond.including or ""), f"{key}__m{len(distinct)}")
             rc.use(owner, key)
-            op = _NEGATE[cond.op] if negated else cond.op
+            op = str(operator(cond.op).negation) if negated else cond.op
             root_tests[owner].append(rc.literal_test(op, key, cond.value, False))
             needed.add(owner)
             atoms.append(Atom(cond, negated, ROOT_ALIAS[owner]))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .load import COMPARISON_OPS
+from .operators import COMPARISON_OPS
 
 __all__ = ["format_document"]
 

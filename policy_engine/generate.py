@@ -39,6 +39,7 @@ from .model import (
     Some,
     condition_json,
 )
+from .operators import operator
 from .reference import holds
 from .semantics import MISSING, compare, is_under
 from .vocab import LISTS, field_type
@@ -92,6 +93,15 @@ def _key(path: str, list_path: str | None) -> str:
 def _type(path: str, list_path: str | None) -> str:
     spec = LISTS.get(list_path) if list_path else None
     return field_type(path, spec) or "scalar"
+
+
+def _examples(op: str, values: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Values worth trying for a field compared by `op` with these values: the operator's own examples
+    (texts that contain or match them), else the values themselves."""
+    examples = operator(op).examples
+    if examples is None:
+        return values
+    return tuple(e for v in values for e in examples(v))
 
 
 def _members(value: Any) -> tuple[Any, ...]:
@@ -718,7 +728,7 @@ class RequestGenerator:
         def test_literal(v: Any) -> bool:
             return compare(cond.op, tuple(v) if isinstance(v, list) else v, right) == want
 
-        related = () if cond.op == "exists" else _members(right)
+        related = () if cond.op == "exists" else _examples(cond.op, _members(right))
         self._choose(left_path, list_path, related, test_literal, path, element)
 
     def _choose(
@@ -823,7 +833,7 @@ class RequestGenerator:
                 if isinstance(cond.operand, AsOf):
                     related: tuple[Any, ...] = (cond.operand.iso(dt.date.fromisoformat(self.as_of)),)
                 else:
-                    related = _members(cond.operand.value)
+                    related = _examples(cond.op, _members(cond.operand.value))
                 kind = _type(cond.path, list_path)
                 key = _key(cond.path, list_path)
                 values = self.pools.candidates(key, kind, related, self.platform, self.as_of)

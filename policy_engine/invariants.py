@@ -34,6 +34,7 @@ from .errors import LoadError, RequestError
 from .explain import render_text
 from .load import _Parser, read_json
 from .model import AllOf, Compare, Condition, Count, Literal, Policy
+from .operators import operator, satisfying
 from .reference import holds
 from .request import normalize_request
 
@@ -275,8 +276,8 @@ def _aimed(requests: Any, inv: Invariant) -> Any:
             if not isinstance(cond, Compare) or not isinstance(cond.operand, Literal):
                 continue
             values = cond.operand.value if isinstance(cond.operand.value, tuple) else (cond.operand.value,)
-            if cond.op in ("equals", "in", "under") and values and not cond.path.startswith(("item.", "request.")):
-                value = draw(st.sampled_from(values))
+            if operator(cond.op).member_op and values and not cond.path.startswith(("item.", "request.")):
+                value = satisfying(cond.op, draw(st.sampled_from(values)))
                 *parents, last = cond.path.split(".")
                 target = raw
                 for part in parents:

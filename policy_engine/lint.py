@@ -17,6 +17,7 @@ import attrs
 from .compile import _dnf, _prune
 from .load import read_json
 from .model import AllOf, AnyOf, Compare, Condition, Count, Derived, Literal, Not, Policy, Rule, Some, condition_json
+from .operators import operator
 from .semantics import is_under
 from .vocab import LISTS, field_type
 
@@ -108,12 +109,15 @@ def _contradictory(alternative: list[tuple[Any, bool, Any]]) -> bool:
         elif isinstance(cond, Some):
             somes[json.dumps(condition_json(cond), sort_keys=True)].add(not negated)
         elif isinstance(cond, Compare) and isinstance(cond.operand, Literal):
-            op, value = cond.op, cond.operand.value
+            op: str = cond.op
+            value = cond.operand.value
             if op == "exists":
                 exists[cond.path].add(bool(value) != negated)
                 continue
-            if negated:
-                op = {"equals": "not_equals", "not_equals": "equals"}.get(op, "")
+            spec = operator(op)
+            if negated:  # "not (x < 5)" also holds when x is missing: only equalities flip exactly here
+                op = spec.negation if spec.negation and spec.order is None else ""
+                spec = operator(op) if op else spec
             if op == "equals":
                 equals[cond.path].add(value)
                 exists[cond.path].add(True)
@@ -121,11 +125,8 @@ def _contradictory(alternative: list[tuple[Any, bool, Any]]) -> bool:
                 not_equals[cond.path].add(value)
             elif op == "in" and isinstance(value, tuple):
                 exists[cond.path].add(True)
-            elif op in ("at_least", "greater_than") and isinstance(value, (int, float)):
-                low[cond.path].append((float(value), op == "greater_than"))
-                exists[cond.path].add(True)
-            elif op in ("at_most", "less_than") and isinstance(value, (int, float)):
-                high[cond.path].append((float(value), op == "less_than"))
+            elif op and spec.order and isinstance(value, (int, float)):
+                (low if spec.order == "low" else high)[cond.path].append((float(value), spec.strict))
                 exists[cond.path].add(True)
     if any(len(v) > 1 for v in (*derived.values(), *somes.values(), *exists.values())):
         return True

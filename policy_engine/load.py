@@ -41,6 +41,7 @@ from .model import (
     Source,
     Text,
 )
+from .operators import COMPARISON_OPS, operator
 
 __all__ = [
     "COMPARISON_OPS",
@@ -69,20 +70,6 @@ NON_POLICY_NAMES = {
 """Files of a policy folder that are known not to be policies, and what they are."""
 
 _POLICY_KEYS = ("id", "version", "platform", "rules")
-
-COMPARISON_OPS = (
-    "equals",
-    "not_equals",
-    "less_than",
-    "at_most",
-    "greater_than",
-    "at_least",
-    "in",
-    "not_in",
-    "under",
-    "includes",
-    "exists",
-)
 
 
 def _pointer(parts: Iterable[str | int]) -> str:
@@ -452,13 +439,15 @@ class _Parser:
 
     def condition(self, raw: dict[str, Any], pointer: str) -> Condition:
         if "field" in raw:
-            (op,) = (k for k in raw if k != "field")
+            (key,) = (k for k in raw if k != "field")
+            op = operator(key).name  # the schema admits only registered operators
             operand = None if op == "exists" else self.operand(raw[op], f"{pointer}/{op}")
             if op == "exists":
                 operand = Literal(bool(raw[op]))
             return Compare(raw["field"], op, operand, pointer)
         if "count" in raw:
-            (op,) = (k for k in raw if k not in ("count", "where", "distinct", "including"))
+            (key,) = (k for k in raw if k not in ("count", "where", "distinct", "including"))
+            op = operator(key).name
             where = tuple(self.condition(c, f"{pointer}/where/{i}") for i, c in enumerate(raw.get("where", ())))
             return Count(raw["count"], op, int(raw[op]), pointer, where, raw.get("distinct"), raw.get("including"))
         if "some" in raw:

@@ -8,6 +8,8 @@ from typing import Any, Union
 
 import attrs
 
+from .operators import OperatorName
+
 __all__ = [
     "AllOf",
     "AnyOf",
@@ -101,7 +103,7 @@ class Compare:
     """`{"field": path, op: operand}`."""
 
     path: str
-    op: str
+    op: OperatorName
     operand: Operand
     pointer: str = ""
 
@@ -111,7 +113,7 @@ class Count:
     """`{"count": list, op: n}`."""
 
     list_path: str
-    op: str
+    op: OperatorName
     value: int
     pointer: str = ""
     where: tuple[Condition, ...] = ()

@@ -11,6 +11,7 @@ from . import schemas
 from .compile import CATEGORY_LEVELS, FactPlan, _date_key, _level_key
 from .errors import Problem, RequestError
 from .model import AllOf, AnyOf, AsOf, Compare, Condition, FieldRef, Literal, Not
+from .operators import operator
 from .semantics import MISSING, compare, main_categories
 from .vocab import LISTS
 
@@ -221,6 +222,19 @@ def _predicate(conds: tuple[Condition, ...]) -> Callable[[Any, dict[str, Any]], 
     return lambda e, r: all(check(e, r) for check in checks)
 
 
+def _computed(field_key: str, op: str, value: Any) -> Callable[[dict[str, Any]], Any]:
+    """A getter for an operator the network reads as a stored result: `op value` on the field, or None
+    (nothing stored) when the field is missing."""
+    read = _getter(field_key)
+    meaning = operator(op).meaning
+
+    def result(obj: dict[str, Any]) -> Any:
+        v = read(obj)
+        return None if v is None else meaning(v, value)
+
+    return result
+
+
 def _put_category(fact: dict[str, Any], key: str, value: Any) -> None:
     # Every level is present, padded with "" (never a category), even for a missing value: durable_rules
     # fails on joins to a missing property, and `not under` then needs no "or missing" branch.
@@ -261,6 +275,7 @@ class FactBuilder:
 
     def __init__(self, plan: FactPlan) -> None:
         cats = plan.category_keys
+        computed = {(owner, key): _computed(field, op, value) for owner, key, field, op, value in plan.computed}
         consts: dict[str, Any] = {"_put_category": _put_category, "_date": dt.date.fromisoformat}
         filtered = {name: (path, where) for name, path, where in plan.filtered_counts}
         distinct = {name: (path, inc) for name, path, inc in plan.distinct_counts}
@@ -311,8 +326,9 @@ class FactBuilder:
                         f"if _p_{root}_{n}(e, req))"
                     )
                     continue
-                consts[f"_g_{root}_{n}"] = _getter(key)
-                lines += self._put_lines(_read(key, "o") or f"_g_{root}_{n}(o)", key, (root, key) in cats, "    ")
+                consts[f"_g_{root}_{n}"] = computed.get((root, key)) or _getter(key)
+                inline = None if (root, key) in computed else _read(key, "o")
+                lines += self._put_lines(inline or f"_g_{root}_{n}(o)", key, (root, key) in cats, "    ")
             lines.append("    out.append(f)")
         for path, list_keys in sorted(plan.list_keys.items()):
             spec = LISTS[path]
@@ -326,8 +342,9 @@ class FactBuilder:
                 lines += self._put_lines("e", "v", (path, "v") in cats, "        ")
             else:
                 for n, key in enumerate(names):
-                    consts[f"_g_{spec.fact_type}_{n}"] = _getter(key)
-                    read = _read(key, "e") or f"_g_{spec.fact_type}_{n}(e)"
+                    consts[f"_g_{spec.fact_type}_{n}"] = computed.get((path, key)) or _getter(key)
+                    inline = None if (path, key) in computed else _read(key, "e")
+                    read = inline or f"_g_{spec.fact_type}_{n}(e)"
                     lines += self._put_lines(read, key, (path, key) in cats, "        ")
             lines.append("        out.append(f)")
         ctx.append("    return out")

@@ -1,5 +1,6 @@
-"""What each comparison operator means on plain values. Shared by the reference evaluator and the
-proof checker; the compiled network implements the same table with durable_rules tests.
+"""What each comparison operator means on plain values (each operator's `meaning` in the registry,
+`operators`). Shared by the reference evaluator and the proof checker; the compiled network implements
+the same meanings with durable_rules tests.
 
 A missing (absent or null) value satisfies no operator except `exists: false`.
 """
@@ -7,6 +8,8 @@ A missing (absent or null) value satisfies no operator except `exists: false`.
 from __future__ import annotations
 
 from typing import Any
+
+from .operators import is_under, operator
 
 __all__ = ["MISSING", "compare", "is_under", "main_categories"]
 
@@ -18,13 +21,6 @@ class _Missing:
 
 MISSING: Any = _Missing()
 
-_ORDER = {"less_than", "at_most", "greater_than", "at_least"}
-
-
-def is_under(category: str, ancestor: str) -> bool:
-    """`shoes/sneakers` is under `shoes`, and `shoes` is under itself."""
-    return category == ancestor or category.startswith(ancestor + "/")
-
 
 def main_categories(values: Any, including: Any = None) -> set[str]:
     """The distinct main categories (first levels) of a list of categories, and of `including` if it is one."""
@@ -34,42 +30,14 @@ def main_categories(values: Any, including: Any = None) -> set[str]:
     return {c.split("/", 1)[0] for c in cats}
 
 
-def _same_kind(a: Any, b: Any) -> bool:
-    if isinstance(a, bool) or isinstance(b, bool):
-        return isinstance(a, bool) and isinstance(b, bool)
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        return True
-    return type(a) is type(b)
-
-
 def compare(op: str, left: Any, right: Any) -> bool:
-    """Evaluate `left op right`; `right` is a scalar, a tuple of scalars, or MISSING."""
+    """Evaluate `left op right`; `right` is a scalar, a tuple of scalars, or MISSING.
+
+    ValueError for a name that is not an operator (see `operators`).
+    """
+    meaning = operator(op).meaning
     if op == "exists":
         return (left is not MISSING and left is not None) == bool(right)
     if left is MISSING or left is None or right is MISSING or right is None:
         return False
-    if op == "equals":
-        return _same_kind(left, right) and left == right
-    if op == "not_equals":
-        return not (_same_kind(left, right) and left == right)
-    if op in _ORDER:
-        if not _same_kind(left, right) or isinstance(left, bool):
-            return False
-        if op == "less_than":
-            return bool(left < right)
-        if op == "at_most":
-            return bool(left <= right)
-        if op == "greater_than":
-            return bool(left > right)
-        return bool(left >= right)
-    values = right if isinstance(right, tuple) else (right,)
-    if op == "in":
-        return any(_same_kind(left, v) and left == v for v in values)
-    if op == "not_in":
-        return not any(_same_kind(left, v) and left == v for v in values)
-    if op == "under":
-        return isinstance(left, str) and any(isinstance(v, str) and is_under(left, v) for v in values)
-    if op == "includes":
-        items = left if isinstance(left, (list, tuple)) else ()
-        return any(_same_kind(i, v) and i == v for v in values for i in items)
-    raise ValueError(f"unknown operator {op!r}")
+    return meaning(left, right)

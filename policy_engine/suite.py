@@ -26,6 +26,7 @@ from .errors import LoadError, PolicyEngineError, Problem, RequestError, Unknown
 from .explain import _get, render_text
 from .load import read_json
 from .model import AllOf, AnyOf, Compare, Condition, Count, Literal, Not, Policy, Rule, Some
+from .operators import operator
 from .reference import holds
 from .semantics import compare
 
@@ -262,19 +263,20 @@ def _rule_items(policy: Policy, rule: Rule) -> list[Item]:
 
 def _members(policy: Policy) -> list[tuple[Item, str | None, str, tuple[str, Any]]]:
     """(item, list path or None, field path, (op, member)) for each member of named data a rule uses."""
-    out = []
+    out: list[tuple[Item, str | None, str, tuple[str, Any]]] = []
     for rule in policy.rules:
         for top in rule.when.conditions:
             for cond, list_path in _all_compares(top, None):
                 operand = cond.operand
-                if not (isinstance(operand, Literal) and operand.ref and cond.op in ("in", "under", "equals")):
+                member_op = operator(cond.op).member_op
+                if not (isinstance(operand, Literal) and operand.ref and member_op is not None):
                     continue
                 values = operand.value if isinstance(operand.value, tuple) else (operand.value,)
                 for k, v in enumerate(values):
                     pointer = f"/data/{operand.ref}/{k}" if isinstance(operand.value, tuple) else f"/data/{operand.ref}"
                     item = Item("member", policy.key, policy.file, pointer, f"{operand.ref}: {v}")
                     # every use counts: a member is matched if any condition that uses it matched it
-                    out.append((item, list_path, cond.path, ("under" if cond.op == "under" else "equals", v)))
+                    out.append((item, list_path, cond.path, (member_op, v)))
     return out
 
 

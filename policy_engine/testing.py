@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from hypothesis import strategies as st
 
 from .decision import Decision, Proof
+from .operators import OPERATORS, ORDERED
 from .request import resolve_pointer
 from .semantics import compare, main_categories
 
@@ -148,7 +149,8 @@ def requests(draw: Any, platform: str | None = None) -> dict[str, Any]:
     product: dict[str, Any] = {
         "category": draw(_cats),
         **maybe("brand", st.one_of(st.none(), _brands)),
-        **maybe("title", _brands),
+        **maybe("title", st.one_of(_brands, _texts)),
+        **maybe("description", _texts),
         **maybe(
             "attributes",
             st.dictionaries(
@@ -174,6 +176,48 @@ def _shift() -> Any:
     )
 
 
+# Operators over text fields (`contains`, `matches`), each with the operands it accepts (its registry check).
+_TEXT_OPS = sorted(name for name, op in OPERATORS.items() if op.kinds == {"string"})
+_TEXT_OPERANDS = (
+    *("acme", "ACME", "é", "手机", ".", "*", "a.c", '"', "\\", " ", "ß", "İ", "😀"),
+    *(".*acme.*", "acme.*", ".*[0-9]+.*", ".*\\..*", ".*[^a-z]acme[^a-z].*", "...?", ".*手机.*", "[a-c]+"),
+)
+
+
+def _text_comparison(path: str, op: str) -> Any:
+    check = OPERATORS[op].check_value
+    valid = [v for v in _TEXT_OPERANDS if check is None or check(v) is None]
+    one = st.sampled_from(valid)
+    return st.builds(
+        lambda v: {"field": path, op: v}, st.one_of(one, st.lists(one, min_size=1, max_size=2, unique=True))
+    )
+
+
+# Titles and descriptions: brands, text around them, unicode, pattern metacharacters, empty, long.
+_MATCH_TEXTS = (
+    "",
+    "Acme",
+    "ACME Runner 2",
+    "new acme shoes",
+    "acmé",
+    "a.c",
+    "abc",
+    "a*c",
+    '12" monitor',
+    "back\\slash",
+    "İstanbul",
+    "STRASSE straße",
+    "手机壳 ACME",
+    "😀 acme 😀",
+    "tab\tand\nnewline",
+    "x" * 5000 + "acme",
+)
+_texts = st.one_of(
+    st.sampled_from(_MATCH_TEXTS),
+    st.text(alphabet=st.sampled_from('aceAM.*[]\\ 手é"ßİ\n'), max_size=12),
+    st.text(max_size=8),
+)
+
 _ROOT_COMPARISONS = st.one_of(
     st.builds(
         lambda op, v: {"field": "seller.entity_type", op: v},
@@ -194,7 +238,7 @@ _ROOT_COMPARISONS = st.one_of(
     st.builds(lambda v: {"field": "product.brand", "equals": v}, _brands),
     st.builds(
         lambda op, v: {"field": "seller.metrics.dispute_rate", op: v},
-        st.sampled_from(["greater_than", "at_most", "less_than", "at_least"]),
+        st.sampled_from(sorted(ORDERED)),
         st.sampled_from([0.05, 0.1]),
     ),
     st.builds(lambda op, v: {"field": "request.as_of", op: v}, st.sampled_from(["at_least", "less_than"]), _dates),
@@ -232,6 +276,7 @@ _ROOT_COMPARISONS = st.one_of(
     ),
     st.builds(lambda v: {"field": "product.attributes.kids", "equals": v}, st.sampled_from([True, "yes", 1])),
     st.builds(lambda v: {"field": "product.attributes.kids", "exists": v}, st.booleans()),
+    *(_text_comparison(path, op) for path in ("product.title", "product.description") for op in _TEXT_OPS),
 )
 
 

@@ -24,6 +24,7 @@ ROOTS: Final[dict[str, dict[str, str]]] = {
     "product": {
         "id": "string",
         "title": "string",
+        "description": "string",
         "category": "category",
         "brand": "string",
         "condition": "string",
