@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 from child_work import decide_generated
-from hypothesis import given, reject
+from hypothesis import given, reject, settings
 from hypothesis import strategies as st
+from profiles import scaled
 
 from policy_engine import CompileError
 from policy_engine.check import check_policies
@@ -72,6 +73,7 @@ def test_network_agrees_with_reference(isolated: Isolated, doc: dict[str, Any], 
         assert single.to_dict() == decision.to_dict()
 
 
+@settings(max_examples=scaled(50))  # two networks an example; the differential test above runs the profile's count
 @given(doc=policy_documents(), raw=requests(platform="aliexpress"), extra=st.sampled_from(["enterprise", "x"]))
 def test_derived_conclusions_are_monotone_in_positive_rules(
     isolated: Isolated, doc: dict[str, Any], raw: dict[str, Any], extra: str
