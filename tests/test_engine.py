@@ -32,7 +32,7 @@ def test_dhgate_cycling_admission_applies_from_2016_07_15(engine: Engine) -> Non
 
 
 class _LateEvening(dt.datetime):
-    """A clock that reads 2031-05-06 23:30 in UTC (already the 7th east of UTC+1)."""
+    """A clock that reads 2031-05-06 23:30 in UTC (east of UTC+1 it is already the 7th)."""
 
     @classmethod
     def now(cls, tz: dt.tzinfo | None = None) -> dt.datetime:  # type: ignore[override]
@@ -45,7 +45,7 @@ def test_as_of_override_and_default_today(engine: Engine, monkeypatch: pytest.Mo
     clock = types.SimpleNamespace(date=dt.date, datetime=_LateEvening, timezone=dt.timezone, timedelta=dt.timedelta)
     monkeypatch.setattr(request_module, "dt", clock)
     today = engine.decide(CYCLING)
-    assert today.as_of == "2031-05-06"  # today in UTC, whatever the machine's time zone
+    assert today.as_of == "2031-05-06"  # the date in UTC
     assert today.to_dict()["as_of"] == "2031-05-06" and today.outcome == "deny"
 
 
