@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
@@ -21,8 +22,6 @@ from policy_engine import Engine, schemas
 from policy_engine.reference import evaluate
 from policy_engine.suite import CaseResult, load_case, measure_coverage, run_cases
 from policy_engine.testing import check_proofs
-
-pytest_plugins = ["pytester"]
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = sorted((ROOT / "policies").glob("*/tests/*.json"))
@@ -65,8 +64,9 @@ def test_shipped_library_is_fully_covered(engine: Engine, results: list[CaseResu
 
 
 def test_the_plugin_runs_the_cases_of_this_suite(pytestconfig: pytest.Config) -> None:
-    """The plugin is registered (an entry point of the installed package) and the policies are a testpath."""
-    assert pytestconfig.pluginmanager.has_plugin("policy-engine")
+    """The plugin is registered (by conftest.py here, by its entry point elsewhere) and the policies are a testpath."""
+    assert pytestconfig.pluginmanager.has_plugin("policy_engine.pytest_plugin")
+    assert any(ep.name == "policy-engine" for ep in entry_points(group="pytest11"))
     assert "policies" in pytestconfig.getini("testpaths")
 
 
