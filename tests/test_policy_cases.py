@@ -70,9 +70,11 @@ def test_the_plugin_runs_the_cases_of_this_suite(pytestconfig: pytest.Config) ->
     assert "policies" in pytestconfig.getini("testpaths")
 
 
-def test_a_wrong_case_fails_the_run_with_the_analysts_report(pytester: pytest.Pytester) -> None:
+@pytest.mark.parametrize("loaded_by", ["entry point", "this repository's conftest.py"])
+def test_a_wrong_case_fails_the_run_with_the_analysts_report(pytester: pytest.Pytester, loaded_by: str) -> None:
     """A folder of policies with one right and one wrong case: pytest collects both, fails the wrong one with
-    the expected and actual outcome, and exits with "tests failed"."""
+    the expected and actual outcome, and exits with "tests failed"; with the plugin loaded as users load it,
+    and as this repository's test run loads it."""
     for folder in ("common", "wish"):
         shutil.copytree(
             ROOT / "policies" / folder,
@@ -86,7 +88,11 @@ def test_a_wrong_case_fails_the_run_with_the_analysts_report(pytester: pytest.Py
     assert right["expect"]["outcome"] != "review"
     (tests / "right.json").write_text(json.dumps(right), encoding="utf-8")
     (tests / "wrong.json").write_text(json.dumps(wrong), encoding="utf-8")
-    pytester.makeini("[pytest]\ntestpaths = policies\n")
+    if loaded_by == "entry point":
+        pytester.makeini("[pytest]\ntestpaths = policies\n")
+    else:
+        pytester.makeini("[pytest]\ntestpaths = policies\naddopts = -p no:policy-engine\n")
+        shutil.copy(ROOT / "conftest.py", pytester.path / "conftest.py")
     run = pytester.runpytest_inprocess("-p", "no:cacheprovider")
     run.assert_outcomes(passed=1, failed=1)
     assert run.ret == pytest.ExitCode.TESTS_FAILED
