@@ -11,14 +11,13 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import attrs
 import pytest
 
-from policy_engine import Engine, __version__, cli
+from policy_engine import __version__, cli
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -33,20 +32,7 @@ class Run:
     err: str
 
 
-@pytest.fixture(autouse=True)
-def _shipped_engine_compiled_once(monkeypatch: pytest.MonkeyPatch, engine: Engine) -> Iterator[None]:
-    """Commands on the shipped policies reuse the session's engine; other folders are loaded for real."""
-    real = cli._engine
-    shipped = (ROOT / "policies").resolve()
-
-    def reuse(paths: Any, verify: float = 0.0, prepare: bool = True, cache: bool = True) -> Engine:
-        if verify == 0.0 and (not paths or [Path(p).resolve() for p in paths] == [shipped]):
-            return engine
-        return real(paths, verify, prepare, cache)
-
-    monkeypatch.setattr(cli, "_engine", reuse)
-    monkeypatch.setattr(engine, "close", lambda: None)
-    yield
+pytestmark = pytest.mark.usefixtures("shipped_cli")  # the shipped policies compiled once (conftest.py)
 
 
 def run(*args: str, stdin: str | bytes = "") -> Run:

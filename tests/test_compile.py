@@ -6,32 +6,14 @@ import json
 from typing import Any
 
 import pytest
+from builders import policy
 
 from policy_engine import CompileError, Engine
-from policy_engine.check import check_policies
 from policy_engine.compile import compile_policies
-from policy_engine.load import parse_policy
-from policy_engine.model import Policy
 from policy_engine.reference import evaluate
 from policy_engine.request import normalize_request
 
 MESSAGE = {"en": "Denied {product.category}.", "zh": "拒绝 {product.category}。"}
-
-
-def policy(rules: list[dict[str, Any]]) -> Policy:
-    doc = {
-        "id": "t.big",
-        "version": "1.0.0",
-        "platform": "testplatform",
-        "effective_from": "2000-01-01",
-        "title": "t",
-        "sources": [{"document": "t", "provenance": "illustrative"}],
-        "rules": rules,
-    }
-    p, problems = parse_policy(doc)
-    assert p is not None and not problems, problems
-    assert check_policies([p]) == []
-    return p
 
 
 def grant_rule(i: int, category: str) -> dict[str, Any]:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+import types
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from policy_engine import Engine, EngineFault, RequestError, UnknownPlatformError, schemas
+from policy_engine import request as request_module
 from policy_engine.runtime import _IDS, _fnv1a32
 
 CYCLING = {
@@ -29,11 +31,22 @@ def test_dhgate_cycling_admission_applies_from_2016_07_15(engine: Engine) -> Non
     assert "dhgate.cycling-admission@1.0.0" not in {f"{p.id}@{p.version}" for p in before.policies}
 
 
-def test_as_of_override_and_default_today(engine: Engine) -> None:
+class _LateEvening(dt.datetime):
+    """A clock that reads 2031-05-06 23:30 in UTC (east of UTC+1 it is already the 7th)."""
+
+    @classmethod
+    def now(cls, tz: dt.tzinfo | None = None) -> dt.datetime:  # type: ignore[override]
+        return dt.datetime(2031, 5, 6, 23, 30, tzinfo=dt.timezone.utc).astimezone(tz)
+
+
+def test_as_of_override_and_default_today(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     d = engine.decide(CYCLING, as_of=dt.date(2016, 7, 14))
     assert d.as_of == "2016-07-14"
+    clock = types.SimpleNamespace(date=dt.date, datetime=_LateEvening, timezone=dt.timezone, timedelta=dt.timedelta)
+    monkeypatch.setattr(request_module, "dt", clock)
     today = engine.decide(CYCLING)
-    assert today.as_of == dt.datetime.now(dt.timezone.utc).date().isoformat()
+    assert today.as_of == "2031-05-06"  # the date in UTC
+    assert today.to_dict()["as_of"] == "2031-05-06" and today.outcome == "deny"
 
 
 def test_unknown_platform_is_an_error_never_an_allow(engine: Engine) -> None:

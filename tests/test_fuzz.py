@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from profiles import scaled
 
 from policy_engine import Engine, RequestError
 from policy_engine.isolation import Isolated
@@ -38,20 +39,22 @@ def test_the_corpus_is_real() -> None:
     assert {r["platform"] for r in CORPUS} >= {"aliexpress", "dhgate", "amazon", "ebay", "wish", "lazada"}
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large], deadline=None)
+@settings(
+    max_examples=scaled(300), suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large], deadline=None
+)
 @given(raw=mutated(CORPUS))
 def test_fuzzed_requests_are_refused_or_decided_as_the_reference_decides(engine: Engine, raw: Any) -> None:
     assert_refused_or_agrees(engine, raw)
 
 
-@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@settings(max_examples=scaled(60), suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(raw=json_values())
 def test_arbitrary_json_is_refused(engine: Engine, raw: Any) -> None:
     with pytest.raises(RequestError):
         engine.decide(raw)
 
 
-@settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@settings(max_examples=scaled(100), suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(
     base=st.sampled_from(CORPUS),
     pointer=st.sampled_from(
@@ -115,7 +118,7 @@ def _documents(platform: str, mutated_name: str, mutated_doc: Any) -> dict[str, 
     return docs
 
 
-@settings(max_examples=12, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=scaled(12), suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(case=mutated_policy())
 def test_mutated_policies_are_refused_with_file_and_pointer_or_agree(
     isolated: Isolated, case: tuple[Path, Any]

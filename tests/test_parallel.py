@@ -57,7 +57,8 @@ def ae_requests() -> list[dict[str, Any]]:
 
 
 def test_workers_agree_with_one_process(engine: Engine) -> None:
-    reqs = _cases("*/tests/*.json")[:120]
+    reqs = _cases("*/tests/*.json")[::5]  # every platform: the workers compile every network anyway
+    assert len({r["platform"] for r in reqs}) >= 6
     got = decide_in_workers(reqs, policies=[ROOT / "policies"], workers=2, chunk_size=25)
     want = engine.decide_many(reqs, proofs=False)
     assert _dicts(got) == _dicts(want)

@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 from child_work import decide_generated
-from hypothesis import given, reject
+from hypothesis import given, reject, settings
 from hypothesis import strategies as st
+from profiles import scaled
 
 from policy_engine import CompileError, Decision
 from policy_engine.check import check_policies
@@ -82,6 +83,7 @@ def test_network_agrees_with_reference(isolated: Isolated, doc: dict[str, Any], 
         assert single.to_dict() == decision.to_dict()
 
 
+@settings(max_examples=scaled(50))  # two runs of up to 12 requests an example, in a child
 @given(
     doc=policy_documents(),
     sellers=st.lists(requests(platform="aliexpress"), min_size=1, max_size=3),
@@ -121,6 +123,7 @@ def test_a_catalog_run_decides_each_product_as_if_alone(
         assert (decision.outcome, decision.rules, decision.derived) == (ref.outcome, ref.rules, ref.derived)
 
 
+@settings(max_examples=scaled(50))  # two networks an example; the differential test above runs the profile's count
 @given(doc=policy_documents(), raw=requests(platform="aliexpress"), extra=st.sampled_from(["enterprise", "x"]))
 def test_derived_conclusions_are_monotone_in_positive_rules(
     isolated: Isolated, doc: dict[str, Any], raw: dict[str, Any], extra: str

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from hypothesis import given, settings
+from profiles import scaled
 
 import policy_engine
 from policy_engine import Engine, EngineFault, schemas
@@ -69,7 +70,7 @@ def test_request_digest_is_stable_under_key_order(engine: Engine) -> None:
     assert engine.decide(shuffled).receipt == engine.decide(REQUEST).receipt
 
 
-@settings(max_examples=50)
+@settings(max_examples=scaled(50))
 @given(req=requests())
 def test_request_digest_ignores_key_order_of_any_request(req: dict[str, Any]) -> None:
     assert request_digest(_reversed_keys(req)) == request_digest(req)

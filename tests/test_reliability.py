@@ -321,7 +321,8 @@ def test_too_many_rules_names_the_policy_that_brought_them_and_is_refused_early(
         Engine.from_directory(target)
     problems = info.value.problems
     assert all(p.file.endswith("ip-penalties.json") for p in problems), problems
-    assert extra < 4090 or any(p.pointer == "/rules" for p in problems), problems
+    if extra >= 4090:  # near the engine's limit on rules, the policy's rules as a whole are blamed
+        assert any(p.pointer == "/rules" for p in problems), problems
     assert not any(p.file.endswith("baseline.json") for p in problems), problems
     # Refused before any rule of the oversized platform was normalised (the slow part of compiling).
     if extra > 4094:

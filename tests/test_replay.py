@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from policy_engine import Engine, cli
+from policy_engine.errors import PolicyEngineError
 from policy_engine.replay import Line, map_chunks, read_catalog, replay
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,7 +58,7 @@ def _expected_flips(catalog: Path, old: Path, new: Path) -> int:
         try:
             raw = json.loads(text)
             x, y = a.decide(raw, proofs=False), b.decide(raw, proofs=False)
-        except Exception:
+        except (ValueError, PolicyEngineError):  # a line that is not JSON, a platform with no policy
             continue
         strip = lambda d: (d.outcome, sorted(r.split("@")[0] + "#" + r.split("#")[1] for r in d.rules))  # noqa: E731
         flips += strip(x) != strip(y)
@@ -129,7 +130,6 @@ def test_replay_command_formats_and_exit_codes(catalog: Path, planted: Path, tmp
 
 
 def test_dask_gives_the_local_answer_line_for_line(catalog: Path, planted: Path, tmp_path: Path) -> None:
-    pytest.importorskip("distributed")
     local = replay(read_catalog(str(catalog)), [POLICIES], [planted], chunk_size=50)
     on_dask = replay(read_catalog(str(catalog)), [POLICIES], [planted], workers=1, chunk_size=50)
     assert on_dask.to_dict() == local.to_dict()
@@ -153,7 +153,6 @@ def decide(shared, chunk, extra):
 def test_a_chunk_whose_worker_dies_twice_is_reported_and_the_others_complete(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pytest.importorskip("distributed")
     (tmp_path / "replay_killer.py").write_text(textwrap.dedent(_KILLER))
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setenv("PYTHONPATH", str(tmp_path))  # the worker processes import the function too

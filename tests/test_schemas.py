@@ -9,8 +9,9 @@ from typing import Any
 
 import jsonschema
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
+from profiles import scaled
 
 from policy_engine import schemas
 from policy_engine.testing import mutated, requests
@@ -76,6 +77,7 @@ _POLICY_DOCS = [
 ]
 
 
+@settings(max_examples=scaled(50))  # each example is a whole policy through jsonschema (about 0.1 s)
 @given(doc=mutated(_POLICY_DOCS, max_mutations=2))
 def test_fast_policy_checker_agrees_with_jsonschema(doc: Any) -> None:
     fast = schemas.fast_checker("policy")(doc)

@@ -13,6 +13,7 @@ import pytest
 from policy_engine.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.usefixtures("shipped_cli")  # the shipped policies compiled once (conftest.py)
 DENIED = ROOT / "examples" / "aliexpress-shoes-denied.json"
 ALLOWED = ROOT / "examples" / "aliexpress-shoes-allowed.json"
 

@@ -1,0 +1,26 @@
+"""Small policies built in memory for the unit tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from policy_engine.check import check_policies
+from policy_engine.load import parse_policy
+from policy_engine.model import Policy
+
+
+def policy(rules: list[dict[str, Any]], policy_id: str = "t.big", platform: str = "testplatform") -> Policy:
+    """One policy in force from 2000 holding `rules`, parsed and checked (a problem fails the test)."""
+    doc = {
+        "id": policy_id,
+        "version": "1.0.0",
+        "platform": platform,
+        "effective_from": "2000-01-01",
+        "title": "t",
+        "sources": [{"document": "t", "provenance": "illustrative"}],
+        "rules": rules,
+    }
+    p, problems = parse_policy(doc)
+    assert p is not None and not problems, problems
+    assert check_policies([p]) == []
+    return p
