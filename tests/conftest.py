@@ -21,7 +21,7 @@ import pytest
 
 from policy_engine import Engine, cli
 from policy_engine import cache as cache_module
-from policy_engine.compile import Compiled
+from policy_engine.compile import Compiled, RuleAction
 from policy_engine.model import Policy
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,10 +69,17 @@ class CompileMemo:
         by_digest = {p.digest: p for p in policies}
         if all(by_digest[p.digest] is p for p in cached.policies):
             return cached
+
+        def rebind(action: RuleAction) -> RuleAction:
+            policy = by_digest[action.policy.digest]
+            index = next((i for i, r in enumerate(action.policy.rules) if r is action.rule), None)
+            rule = action.rule if index is None else policy.rules[index]  # None: a rule the compiler made
+            return attrs.evolve(action, policy=policy, rule=rule)
+
         return attrs.evolve(
             cached,
             policies=tuple(by_digest[p.digest] for p in cached.policies),
-            actions={name: attrs.evolve(a, policy=by_digest[a.policy.digest]) for name, a in cached.actions.items()},
+            actions={name: rebind(a) for name, a in cached.actions.items()},
         )
 
 
