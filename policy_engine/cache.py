@@ -63,8 +63,9 @@ CACHE_ENV = "POLICY_ENGINE_CACHE"
 FORMAT = 1
 _MAGIC = "policy_engine compiled network"
 _HERE = Path(__file__).resolve().parent
-# The modules whose code decides what a compiled network is (and how it is stored).
-_COMPILER_SOURCES = ("cache.py", "check.py", "compile.py", "model.py", "vocab.py")
+# Every module of the package takes part in the key: what a compiled network is (and how the fact
+# builder reads its plan) is decided by several of them, and a changed one must never meet old entries.
+_COMPILER_SOURCES = tuple(sorted(p.name for p in _HERE.glob("*.py")))
 
 
 class CorruptEntry(Exception):
@@ -82,6 +83,12 @@ def _operand(op: Operand) -> Any:
     if isinstance(op, FieldRef):
         return {"f": op.path}
     return {"a": [op.years, op.months, op.days]}
+
+
+def _literal_value(raw: Any) -> Any:
+    back = _operand_back(raw)
+    assert isinstance(back, Literal)
+    return back.value
 
 
 def _operand_back(raw: Any) -> Operand:
@@ -254,6 +261,9 @@ def encode_compiled(compiled: Compiled) -> dict[str, Any]:
             "shifts": [[s.years, s.months, s.days] for s in plan.shifts],
             "filtered_counts": [[k, lst, [_cond(c) for c in where]] for k, lst, where in plan.filtered_counts],
             "distinct_counts": [list(d) for d in plan.distinct_counts],
+            "computed": [
+                [owner, key, field, op, _operand(Literal(value))] for owner, key, field, op, value in plan.computed
+            ],
         },
     }
 
@@ -302,6 +312,7 @@ def decode_compiled(body: dict[str, Any], policies: Sequence[Policy]) -> Compile
             tuple(AsOf(y, m, d) for y, m, d in plan["shifts"]),
             tuple((k, lst, tuple(_cond_back(c) for c in where)) for k, lst, where in plan["filtered_counts"]),
             tuple((k, lst, inc) for k, lst, inc in plan["distinct_counts"]),
+            tuple((owner, key, field, op, _literal_value(value)) for owner, key, field, op, value in plan["computed"]),
         ),
         default_outcome=body["default_outcome"],
     )
@@ -328,6 +339,11 @@ def _user_cache_dir() -> Path:
     xdg = os.environ.get("XDG_CACHE_HOME", "").strip()
     base_dir = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
     return base_dir / "policy_engine"
+
+
+def _same_network(a: Compiled, b: Compiled) -> bool:
+    """Equal in every field, including those compared by identity elsewhere (ruleset, actions)."""
+    return a == b and a.ruleset == b.ruleset and a.actions == b.actions
 
 
 @functools.cache
@@ -402,7 +418,7 @@ class CompileCache:
         if found is not None:
             return found
         compiled = compile_policies(platform, policies)
-        self.write(key, parts, compiled)
+        self.write(key, parts, compiled, policies)
         return compiled
 
     def read(self, key: str, parts: dict[str, Any], policies: Sequence[Policy]) -> Compiled | None:
@@ -420,8 +436,13 @@ class CompileCache:
         except Exception:  # a damaged or foreign entry is never trusted, whatever is wrong with it
             return None
 
-    def write(self, key: str, parts: dict[str, Any], compiled: Compiled) -> None:
-        """Store an entry atomically (a temporary file moved into place); failures are ignored."""
+    def write(
+        self, key: str, parts: dict[str, Any], compiled: Compiled, policies: Sequence[Policy] | None = None
+    ) -> None:
+        """Store an entry atomically (a temporary file moved into place); failures are ignored.
+
+        Nothing is stored unless the entry decodes to exactly this network (every field of the network,
+        its plan and its actions): a network the codec cannot hold whole is compiled again next time."""
         path = self.path(key)
         if path is None:
             return
@@ -429,7 +450,10 @@ class CompileCache:
 
         tmp: str | None = None
         try:
-            body = json.dumps(encode_compiled(compiled), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+            encoded = encode_compiled(compiled)
+            if not _same_network(decode_compiled(encoded, policies or compiled.policies), compiled):
+                return
+            body = json.dumps(encoded, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
             blob = body.encode("utf-8")
             header = {
                 "magic": _MAGIC,

@@ -14,14 +14,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, reject, settings
+from profiles import scaled
 
-from policy_engine import Decision, Engine, cli
+from policy_engine import CompileError, Decision, Engine, cli
 from policy_engine import cache as cache_module
 from policy_engine.cache import CACHE_ENV, CompileCache, decode_compiled, default_cache_dir, encode_compiled
 from policy_engine.compile import Compiled
 from policy_engine.load import load_documents, parse_policy
 from policy_engine.model import Policy
 from policy_engine.suite import discover_cases, load_case
+from policy_engine.testing import policy_documents
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
@@ -84,6 +87,39 @@ def test_synthetic_networks_are_rebuilt_faithfully(shape: str) -> None:
 
     compiled = compile_policies("bench", [policy])
     _same(decode_compiled(json.loads(json.dumps(encode_compiled(compiled))), [policy]), compiled)
+
+
+@settings(max_examples=scaled(100))
+@given(doc=policy_documents())
+def test_every_generated_network_is_rebuilt_faithfully(doc: dict[str, Any]) -> None:
+    """Every condition form of the language (text operators, counts, shifted dates...) survives the codec:
+    a plan or action field the codec forgot would change what the network reads."""
+    from policy_engine.compile import compile_policies
+
+    policy, problems = parse_policy(doc, "generated.json")
+    assert policy is not None, problems
+    try:
+        compiled = compile_policies(policy.platform, [policy])
+    except CompileError:
+        reject()
+    _same(decode_compiled(json.loads(json.dumps(encode_compiled(compiled))), [policy]), compiled)
+
+
+def test_a_network_the_codec_cannot_hold_whole_is_not_stored(
+    tmp_path: Path, shipped: list[Policy], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = cache_module.encode_compiled
+
+    def forgetful(compiled: Compiled) -> dict[str, Any]:
+        body = real(compiled)
+        body["plan"]["category_keys"] = []  # as if a field were not stored
+        return body
+
+    monkeypatch.setattr(cache_module, "encode_compiled", forgetful)
+    engine = Engine(shipped, cache=tmp_path)
+    engine.compiled("aliexpress", dt.date(2024, 3, 1))
+    engine.close()
+    assert list(tmp_path.iterdir()) == []
 
 
 def _all_requests() -> list[dict[str, Any]]:
