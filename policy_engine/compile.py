@@ -146,6 +146,8 @@ class FactPlan:
     shifts: tuple[AsOf, ...]
     filtered_counts: tuple[tuple[str, str, tuple[Condition, ...]], ...] = ()  # (key, list, where)
     distinct_counts: tuple[tuple[str, str, str | None], ...] = ()  # (key, list, including): main categories
+    # (key, list, where, (date field, days)): counted elements, those close in date once
+    merged_counts: tuple[tuple[str, str, tuple[Condition, ...], tuple[str, int]], ...] = ()
 
 
 @attrs.frozen
@@ -564,6 +566,7 @@ def compile_policies(platform: str, policies: Sequence[Policy]) -> Compiled:
         "shifts": set(),
         "filtered": {},
         "distinct": {},
+        "merged": {},
     }
     rc = _RuleCompiler(platform, plan, problems)
     ruleset: dict[str, Any] = {
@@ -713,6 +716,7 @@ def compile_policies(platform: str, policies: Sequence[Policy]) -> Compiled:
             tuple(sorted(plan["shifts"], key=lambda s: s.tag)),
             tuple((name, path, where) for (path, _), (name, where) in sorted(plan["filtered"].items())),
             tuple((name, path, inc or None) for (path, inc), name in sorted(plan["distinct"].items())),
+            tuple((name, path, where, merge) for (path, _), (name, where, merge) in sorted(plan["merged"].items())),
         ),
         default_outcome=default,
     )
@@ -838,7 +842,11 @@ def _compile_alternative(
         elif isinstance(cond, Count):
             key = "n__" + LISTS[cond.list_path].key
             owner = cond.list_path.split(".")[0]
-            if cond.where:  # counted while the facts are built (durable_rules cannot aggregate)
+            if cond.merge:  # counted while the facts are built, elements close in date counted once
+                merged = rc.plan["merged"]
+                text = json.dumps([condition_json(c) for c in cond.where] + [list(cond.merge)], sort_keys=True)
+                key = merged.setdefault((cond.list_path, text), (f"{key}__g{len(merged)}", cond.where, cond.merge))[0]
+            elif cond.where:  # counted while the facts are built (durable_rules cannot aggregate)
                 filters = rc.plan["filtered"]
                 text = json.dumps([condition_json(c) for c in cond.where], sort_keys=True)
                 key = filters.setdefault((cond.list_path, text), (f"{key}__w{len(filters)}", cond.where))[0]

@@ -24,9 +24,9 @@ from .model import (
     Text,
     condition_json,
 )
-from .request import _predicate
+from .request import _path_value, _predicate
 from .runtime import Firing, Trace
-from .semantics import main_categories
+from .semantics import main_categories, merged_count
 
 __all__ = ["build_decision", "condition_json", "describe", "error_decision", "render_text"]
 
@@ -58,6 +58,8 @@ def describe(cond: Condition) -> str:
         if cond.distinct:
             also = f" and {cond.including}" if cond.including else ""
             return f"number of main categories of {cond.list_path}{also} {cond.op.replace('_', ' ')} {cond.value}"
+        if cond.merge:
+            where += f", those less than {cond.merge[1]} days after a group's first {cond.merge[0]} counted once"
         return f"number of {cond.list_path}{where} {cond.op.replace('_', ' ')} {cond.value}"
     if isinstance(cond, Some):
         return f"some {cond.list_path} where " + " and ".join(describe(c) for c in cond.where)
@@ -161,10 +163,14 @@ class _ProofBuilder:
             return Step("derived", cjson, pointer, text, because=sub)
         if isinstance(cond, Count):
             items = _get(self.req, cond.list_path)
-            if cond.where:  # the elements that were counted
+            if cond.where or cond.merge:  # the elements that were counted
                 keep = _predicate(cond.where)
                 base = _pointer(cond.list_path)
                 chosen = tuple(Evidence(f"{base}/{i}", e) for i, e in enumerate(items or ()) if keep(e, self.req))
+                if cond.merge:
+                    dates = [_path_value(cond.merge[0], e.value, self.req) for e in chosen]
+                    groups = merged_count(dates, cond.merge[1])
+                    return Step("count", cjson, pointer, f"{text} ({len(chosen)} found, {groups} counted)", chosen)
                 return Step("count", cjson, pointer, f"{text} ({len(chosen)} counted)", chosen)
             if cond.distinct:  # every category looked at; the proof names the distinct main categories
                 base = _pointer(cond.list_path)

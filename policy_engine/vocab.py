@@ -15,6 +15,7 @@ ROOTS: Final[dict[str, dict[str, str]]] = {
     "request": {"platform": "string", "marketplace": "string", "as_of": "date"},
     "seller": {
         "id": "string",
+        "legal_name": "string",
         "entity_type": "string",
         "country": "string",
         "account_status": "string",
@@ -58,6 +59,8 @@ LISTS: Final[dict[str, ListSpec]] = {
                 "status": "string",
                 "mark_type": "string",
                 "register": "string",
+                "owner": "string",
+                "restricted_flags": "list:string",
                 "classes": "list:number",
                 "filed_on": "date",
                 "registered_on": "date",
@@ -76,6 +79,9 @@ LISTS: Final[dict[str, ListSpec]] = {
                 "platforms": "list:string",
                 "territories": "list:string",
                 "sublicensable": "boolean",
+                "document_type": "string",
+                "chain_complete": "boolean",
+                "chain_sublicensed": "boolean",
             },
         ),
         ListSpec(
