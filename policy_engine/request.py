@@ -46,6 +46,11 @@ def normalize_request(
     seller.setdefault("account_status", "active")
     if seller.get("authorizations"):
         seller["authorizations"] = [_with_chain(a) for a in seller["authorizations"]]
+    if seller.get("trademarks"):
+        name = seller.get("legal_name")
+        seller["trademarks"] = [
+            {**t, "owned_by_seller": t.get("owner") is None or t.get("owner") == name} for t in seller["trademarks"]
+        ]
     req["seller"] = seller
     return req
 

@@ -60,6 +60,7 @@ LISTS: Final[dict[str, ListSpec]] = {
                 "mark_type": "string",
                 "register": "string",
                 "owner": "string",
+                "owned_by_seller": "boolean",
                 "restricted_flags": "list:string",
                 "classes": "list:number",
                 "filed_on": "date",
