@@ -109,3 +109,24 @@ _days = st.integers(0, 40).map(lambda n: (dt.date(2017, 1, 1) + dt.timedelta(day
 def test_merged_count_agrees_with_the_reference(dates: list[str | None], days: int) -> None:
     elements = [{} if d is None else {"occurred_on": d} for d in dates]
     assert merged_count(dates, days) == _merged(elements, "item.occurred_on", days)
+
+
+def test_the_request_digest_leaves_out_derived_fields() -> None:
+    from policy_engine import Engine
+    from policy_engine.decision import request_digest
+
+    raw = {
+        "platform": "wish",
+        "as_of": "2024-05-15",
+        "seller": {
+            "trademarks": [{"mark": "Aurora", "status": "registered"}],
+            "authorizations": [{"brand": "Aurora", "level": 1}],
+        },
+        "product": {"category": "shoes/running", "brand": "Aurora"},
+    }
+    normalized = normalize_request(raw)
+    assert normalized["seller"]["trademarks"][0]["owned_by_seller"] is True
+    given = {**raw, "seller": {**raw["seller"], "account_status": "active"}}
+    assert request_digest(normalized) == request_digest(given)
+    decision = Engine.default().decide(raw)
+    assert decision.to_dict()["receipt"]["request_digest"] == request_digest(given)
