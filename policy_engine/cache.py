@@ -60,7 +60,7 @@ from .resources import ENGINE_VERSION
 __all__ = ["CACHE_ENV", "FORMAT", "CompileCache", "decode_compiled", "default_cache_dir", "encode_compiled"]
 
 CACHE_ENV = "POLICY_ENGINE_CACHE"
-FORMAT = 1
+FORMAT = 2
 _MAGIC = "policy_engine compiled network"
 _HERE = Path(__file__).resolve().parent
 # Every module of the package takes part in the key: what a compiled network is (and how the fact
@@ -108,7 +108,18 @@ def _cond(c: Condition) -> Any:
     if isinstance(c, Compare):
         return ["cmp", c.path, c.op, _operand(c.operand), c.pointer]
     if isinstance(c, Count):
-        return ["cnt", c.list_path, c.op, c.value, c.pointer, [_cond(w) for w in c.where], c.distinct, c.including]
+        merge = list(c.merge) if c.merge is not None else None
+        return [
+            "cnt",
+            c.list_path,
+            c.op,
+            c.value,
+            c.pointer,
+            [_cond(w) for w in c.where],
+            c.distinct,
+            c.including,
+            merge,
+        ]
     if isinstance(c, Some):
         return ["some", c.list_path, [_cond(w) for w in c.where], c.pointer]
     if isinstance(c, Derived):
@@ -123,7 +134,8 @@ def _cond_back(raw: Any) -> Condition:
     if tag == "cmp":
         return Compare(raw[1], raw[2], _operand_back(raw[3]), raw[4])
     if tag == "cnt":
-        return Count(raw[1], raw[2], raw[3], raw[4], tuple(_cond_back(w) for w in raw[5]), raw[6], raw[7])
+        merge = (str(raw[8][0]), int(raw[8][1])) if raw[8] is not None else None
+        return Count(raw[1], raw[2], raw[3], raw[4], tuple(_cond_back(w) for w in raw[5]), raw[6], raw[7], merge)
     if tag == "some":
         return Some(raw[1], tuple(_cond_back(w) for w in raw[2]), raw[3])
     if tag == "der":
@@ -261,6 +273,9 @@ def encode_compiled(compiled: Compiled) -> dict[str, Any]:
             "shifts": [[s.years, s.months, s.days] for s in plan.shifts],
             "filtered_counts": [[k, lst, [_cond(c) for c in where]] for k, lst, where in plan.filtered_counts],
             "distinct_counts": [list(d) for d in plan.distinct_counts],
+            "merged_counts": [
+                [k, lst, [_cond(c) for c in where], list(merge)] for k, lst, where, merge in plan.merged_counts
+            ],
             "computed": [
                 [owner, key, field, op, _operand(Literal(value))] for owner, key, field, op, value in plan.computed
             ],
@@ -313,6 +328,10 @@ def decode_compiled(body: dict[str, Any], policies: Sequence[Policy]) -> Compile
             tuple((k, lst, tuple(_cond_back(c) for c in where)) for k, lst, where in plan["filtered_counts"]),
             tuple((k, lst, inc) for k, lst, inc in plan["distinct_counts"]),
             tuple((owner, key, field, op, _literal_value(value)) for owner, key, field, op, value in plan["computed"]),
+            tuple(
+                (k, lst, tuple(_cond_back(c) for c in where), (str(merge[0]), int(merge[1])))
+                for k, lst, where, merge in plan["merged_counts"]
+            ),
         ),
         default_outcome=body["default_outcome"],
     )

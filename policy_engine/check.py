@@ -230,6 +230,11 @@ class _TypeChecker:
                     cond.pointer + "/distinct",
                     f"`distinct` counts the main categories of a list of categories; {cond.list_path} is not one",
                 )
+            if isinstance(cond, Count) and cond.merge and field_type(cond.merge[0], spec) != "date":
+                self.problem(
+                    cond.pointer + "/merge/field",
+                    f"`merge` groups the elements by a date field of the element; {cond.merge[0]} is not one",
+                )
             if isinstance(cond, Count) and cond.including and field_type(cond.including) != "category":
                 self.problem(
                     cond.pointer + "/including", f"`including` needs a category field; {cond.including} is not one"

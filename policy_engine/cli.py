@@ -11,6 +11,7 @@ import contextlib
 import datetime as dt
 import json
 import sys
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -29,7 +30,7 @@ from .errors import (
     RequestError,
     UnknownPlatformError,
 )
-from .explain import render_text
+from .explain import LABELS, render_text
 from .load import decode_utf8, discover, load_documents, looks_like_policy, parse_json, read_json, skipped_files
 from .replay import Progress
 from .resources import ENGINE_VERSION, data_dir
@@ -250,7 +251,7 @@ def _cmd_decide(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextI
         raise _InputError(failed[0].problems)
     decisions = [d for _, r in results if not isinstance(r, _Failed) for d in r]
     if args.format == "table":
-        print(_table(results), file=out)
+        print(_table(results, args.lang), file=out)
     if failed:
         print(f"policy-engine {args.command}: {len(failed)} of {len(results)} requests not decided", file=err)
         for f in failed:
@@ -370,19 +371,30 @@ def _cmd_replay(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextI
     return EXIT_FAULT if report.flips or report.failed else EXIT_OK
 
 
-def _table(results: Sequence[_Result]) -> str:
-    """One row per decision: request, platform, outcome, deciding rules, advisories; a row per bad request."""
-    rows = [("request", "platform", "outcome", "deciding rules", "advisories")]
+def _table(results: Sequence[_Result], lang: str = "en") -> str:
+    """One row per decision: request, platform, outcome, deciding rules, advisories; a row per bad request.
+
+    In Chinese the headers are Chinese and the outcome is named in Chinese before its English label."""
+    label = LABELS.get(lang, LABELS["en"])
+    rows = [tuple(label[k] for k in ("request", "platform", "outcome", "deciding", "advisories"))]
     for item, result in results:
         if isinstance(result, _Failed):
             message = "; ".join(f"{p.pointer or '/'}: {p.message}" for p in result.problems)
             rows.append((item.label, "-", "error", f"not decided ({result.kind}): {message}", "-"))
             continue
         for d in result:
-            rules = ", ".join(r.rule for r in d.reasons) or ("(engine error)" if d.error else "(platform default)")
-            rows.append((item.label, d.platform, d.outcome, rules, ", ".join(a.rule for a in d.advisories) or "-"))
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r[:4], widths, strict=True)) + "  " + r[4] for r in rows)
+            rules = ", ".join(r.rule for r in d.reasons) or label["engine_error" if d.error else "platform_default"]
+            outcome = d.outcome if lang == "en" else f"{label[d.outcome]} {d.outcome}"
+            rows.append((item.label, d.platform, outcome, rules, ", ".join(a.rule for a in d.advisories) or "-"))
+    widths = [max(_width(r[i]) for r in rows) for i in range(4)]
+    return "\n".join(
+        "  ".join(c + " " * (w - _width(c)) for c, w in zip(r[:4], widths, strict=True)) + "  " + r[4] for r in rows
+    )
+
+
+def _width(text: str) -> int:
+    """Columns the text takes in a terminal: wide (CJK) characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
 
 
 def _cmd_verify(args: argparse.Namespace, out: TextIO) -> int:

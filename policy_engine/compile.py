@@ -126,6 +126,8 @@ class FactPlan:
     distinct_counts: tuple[tuple[str, str, str | None], ...] = ()  # (key, list, including): main categories
     # (owner, key, field key, operator, operand): the operator's Python meaning, worked out per fact
     computed: tuple[tuple[str, str, str, str, Any], ...] = ()
+    # (key, list, where, (date field, days)): counted elements, those close in date once
+    merged_counts: tuple[tuple[str, str, tuple[Condition, ...], tuple[str, int]], ...] = ()
 
 
 @attrs.frozen
@@ -626,6 +628,7 @@ def _compile(platform: str, policies: Sequence[Policy]) -> Compiled:
         "filtered": {},
         "distinct": {},
         "computed": {},
+        "merged": {},
     }
     rc = _RuleCompiler(platform, plan, problems)
     ruleset: dict[str, Any] = {
@@ -776,6 +779,7 @@ def _compile(platform: str, policies: Sequence[Policy]) -> Compiled:
             tuple((name, path, where) for (path, _), (name, where) in sorted(plan["filtered"].items())),
             tuple((name, path, inc or None) for (path, inc), name in sorted(plan["distinct"].items())),
             tuple(sorted(plan["computed"].values(), key=lambda c: c[1])),
+            tuple((name, path, where, merge) for (path, _), (name, where, merge) in sorted(plan["merged"].items())),
         ),
         default_outcome=default,
     )
@@ -901,7 +905,11 @@ def _compile_alternative(
         elif isinstance(cond, Count):
             key = "n__" + LISTS[cond.list_path].key
             owner = cond.list_path.split(".")[0]
-            if cond.where:  # counted while the facts are built (durable_rules cannot aggregate)
+            if cond.merge:  # counted while the facts are built, elements close in date counted once
+                merged = rc.plan["merged"]
+                text = json.dumps([condition_json(c) for c in cond.where] + [list(cond.merge)], sort_keys=True)
+                key = merged.setdefault((cond.list_path, text), (f"{key}__g{len(merged)}", cond.where, cond.merge))[0]
+            elif cond.where:  # counted while the facts are built (durable_rules cannot aggregate)
                 filters = rc.plan["filtered"]
                 text = json_text([condition_json(c) for c in cond.where])
                 key = filters.setdefault((cond.list_path, text), (f"{key}__w{len(filters)}", cond.where))[0]

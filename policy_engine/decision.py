@@ -11,6 +11,7 @@ from typing import Any
 import attrs
 
 from .resources import ENGINE_VERSION
+from .vocab import without_derived
 
 __all__ = [
     "Decision",
@@ -154,8 +155,9 @@ def request_digest(request: dict[str, Any]) -> str:
     The normalized request is what was decided: `as_of` is filled in (the request's own, the date given
     to `decide`, or today) and so is `seller.account_status` (default `active`), and `platform` is the
     platform decided on (`decide_everywhere` replaces it). Re-deciding that request reproduces the decision.
+    The fields the engine derives (`owned_by_seller`, `chain_complete`, `chain_sublicensed`) are left out.
     """
-    return _sha256(request)
+    return _sha256(without_derived(request))
 
 
 def policy_set_digest(digests: Iterable[str]) -> str:

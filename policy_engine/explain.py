@@ -29,11 +29,11 @@ from .model import (
     Text,
     condition_json,
 )
-from .request import _predicate
+from .request import _path_value, _predicate
 from .runtime import Firing, Trace
-from .semantics import main_categories
+from .semantics import main_categories, merged_count
 
-__all__ = ["build_decision", "condition_json", "describe", "error_decision", "render_text"]
+__all__ = ["LABELS", "build_decision", "condition_json", "describe", "error_decision", "render_text"]
 
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
 
@@ -63,6 +63,8 @@ def describe(cond: Condition) -> str:
         if cond.distinct:
             also = f" and {cond.including}" if cond.including else ""
             return f"number of main categories of {cond.list_path}{also} {cond.op.replace('_', ' ')} {cond.value}"
+        if cond.merge:
+            where += f", those less than {cond.merge[1]} days after a group's first {cond.merge[0]} counted once"
         return f"number of {cond.list_path}{where} {cond.op.replace('_', ' ')} {cond.value}"
     if isinstance(cond, Some):
         return f"some {cond.list_path} where " + " and ".join(describe(c) for c in cond.where)
@@ -107,6 +109,17 @@ _ZH_VALUES: dict[str, dict[str, str]] = {
         "frozen": "冻结",
         "suspended": "暂停",
         "closed": "已关闭",
+    },
+    "product.condition": {
+        "new": "全新",
+        "used": "二手",
+        "refurbished": "翻新",
+        "renewed": "翻新",
+        "used_like_new": "二手（近全新）",
+        "used_very_good": "二手（很好）",
+        "used_good": "二手（良好）",
+        "used_acceptable": "二手（可接受）",
+        "collectible": "收藏品",
     },
 }
 
@@ -183,10 +196,14 @@ class _ProofBuilder:
             return Step("derived", cjson, pointer, text, because=sub)
         if isinstance(cond, Count):
             items = _get(self.req, cond.list_path)
-            if cond.where:  # the elements that were counted
+            if cond.where or cond.merge:  # the elements that were counted
                 keep = _predicate(cond.where)
                 base = _pointer(cond.list_path)
                 chosen = tuple(Evidence(f"{base}/{i}", e) for i, e in enumerate(items or ()) if keep(e, self.req))
+                if cond.merge:
+                    dates = [_path_value(cond.merge[0], e.value, self.req) for e in chosen]
+                    groups = merged_count(dates, cond.merge[1])
+                    return Step("count", cjson, pointer, f"{text} ({len(chosen)} found, {groups} counted)", chosen)
                 return Step("count", cjson, pointer, f"{text} ({len(chosen)} counted)", chosen)
             if cond.distinct:  # every category looked at; the proof names the distinct main categories
                 base = _pointer(cond.list_path)
@@ -398,12 +415,24 @@ def _render_proof(proof: Proof, label: dict[str, str], depth: int, out: list[str
     pad = "    " * depth
     for step in proof.steps:
         mark = {"fact": "✓", "derived": "⇐", "absent": "∅", "count": "#"}[step.kind]
-        out.append(f"{pad}{mark} {step.text}")
+        out.append(f"{pad}{mark} {_step_text(step, label)}")
         for ev in step.evidence:
             out.append(f"{pad}    {ev.pointer} = {json.dumps(ev.value, ensure_ascii=False)}")
         if step.because is not None:
             out.append(f"{pad}    {label['derived_by']} {step.because.rule}:")
             _render_proof(step.because, label, depth + 2, out)
+
+
+def _step_text(step: Step, label: dict[str, str]) -> str:
+    """The step's reading, its fixed phrases in the output language (conditions stay in policy terms)."""
+    text = step.text
+    if step.kind == "absent" and text.endswith(" was not derived"):
+        return text[: -len(" was not derived")] + label["not_derived"]
+    if step.kind == "absent" and text.startswith("no element of ") and text.endswith(" satisfies the conditions"):
+        return label["no_element"].format(text[len("no element of ") : -len(" satisfies the conditions")])
+    if step.kind == "derived" and text.endswith(" holds"):
+        return text[: -len(" holds")] + label["holds"]
+    return text
 
 
 _LABELS = {
@@ -419,6 +448,16 @@ _LABELS = {
         "review": "review",
         "allow": "allow",
         "advisory": "advisory",
+        "not_derived": " was not derived",
+        "no_element": "no element of {} satisfies the conditions",
+        "holds": " holds",
+        "request": "request",
+        "platform": "platform",
+        "outcome": "outcome",
+        "deciding": "deciding rules",
+        "advisories": "advisories",
+        "platform_default": "(platform default)",
+        "engine_error": "(engine error)",
     },
     "zh": {
         "as_of": "截至",
@@ -432,8 +471,21 @@ _LABELS = {
         "review": "审核",
         "allow": "允许",
         "advisory": "提示",
+        "not_derived": " 未被推导出",
+        "no_element": "{} 中没有满足条件的元素",
+        "holds": " 成立",
+        "request": "请求",
+        "platform": "平台",
+        "outcome": "结果",
+        "deciding": "决定规则",
+        "advisories": "提示",
+        "platform_default": "（平台默认）",
+        "engine_error": "（引擎错误）",
     },
 }
+
+
+LABELS = _LABELS  # the fixed words of text output, by language ("en", "zh")
 
 
 def render_text(decision: Decision, lang: str = "en", proofs: bool = True) -> str:

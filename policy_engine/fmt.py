@@ -55,6 +55,8 @@ _ORDER = [
     "where",
     "distinct",
     "including",
+    "merge",
+    "within_days",
     *COMPARISON_OPS,
     "ref",
     "as_of",

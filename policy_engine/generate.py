@@ -41,7 +41,7 @@ from .model import (
 )
 from .operators import operator
 from .reference import holds
-from .semantics import MISSING, compare, is_under
+from .semantics import MISSING, compare, is_under, merged_count
 from .vocab import LISTS, field_type
 
 __all__ = [
@@ -644,6 +644,9 @@ class RequestGenerator:
                     self._make(rule.when, True, (*path, "d", k))  # all but the target: a near miss
                 elif self._holds(rule.when):
                     self._make(rule.when, False, (*path, "d", k))
+            for k, rule in enumerate(rules):  # a later rule's value can make an earlier one hold again
+                if not _inside(self._target, (*path, "d", k)) and self._holds(rule.when):
+                    self._make(rule.when, False, (*path, "d", k))
         finally:
             self._depth -= 1
 
@@ -674,7 +677,10 @@ class RequestGenerator:
     def _make_count(self, cond: Count, want: bool, path: Path) -> None:
         items = self._list(cond.list_path)
         counted = self._satisfying(cond) if cond.where else list(range(len(items)))
-        if compare(cond.op, len(counted), cond.value) == want and not self._steered(path) and counted:
+        size = len(counted)
+        if cond.merge:
+            size = merged_count([items[i].get(cond.merge[0].partition(".")[2]) for i in counted], cond.merge[1])
+        if compare(cond.op, size, cond.value) == want and not self._steered(path) and counted:
             return
         options = [n for n in {cond.value - 1, cond.value, cond.value + 1, 0} if n >= 0]
         options = [n for n in sorted(options) if compare(cond.op, n, cond.value) == want]
@@ -688,6 +694,27 @@ class RequestGenerator:
                 del items[i]
         for _ in range(n - len(keep)):
             self._fill(cond, path)
+        if cond.merge:
+            self._spread(cond)
+
+    def _spread(self, cond: Count) -> None:
+        """Counted elements of a `merge` count a group each: their dates `within_days` apart, back from as_of
+        (an element keeps its date when the new one would leave the `where`)."""
+        assert cond.merge is not None
+        field, days = cond.merge[0].partition(".")[2], cond.merge[1]
+        items = self._list(cond.list_path)
+        day = dt.date.fromisoformat(self.as_of)
+        for k, i in enumerate(self._satisfying(cond)):
+            old = items[i].get(field)
+            try:
+                items[i][field] = (day - dt.timedelta(days=k * days)).isoformat()
+            except OverflowError:
+                continue
+            if i not in self._satisfying(cond):
+                if old is None:
+                    del items[i][field]
+                else:
+                    items[i][field] = old
 
     def _make_compare(self, cond: Compare, want: bool, path: Path, element: _Element | None) -> None:
         list_path = element.list_path if element is not None else None

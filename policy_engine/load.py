@@ -446,10 +446,13 @@ class _Parser:
                 operand = Literal(bool(raw[op]))
             return Compare(raw["field"], op, operand, pointer)
         if "count" in raw:
-            (key,) = (k for k in raw if k not in ("count", "where", "distinct", "including"))
+            (key,) = (k for k in raw if k not in ("count", "where", "distinct", "including", "merge"))
             op = operator(key).name
             where = tuple(self.condition(c, f"{pointer}/where/{i}") for i, c in enumerate(raw.get("where", ())))
-            return Count(raw["count"], op, int(raw[op]), pointer, where, raw.get("distinct"), raw.get("including"))
+            merge = (raw["merge"]["field"], int(raw["merge"]["within_days"])) if "merge" in raw else None
+            return Count(
+                raw["count"], op, int(raw[op]), pointer, where, raw.get("distinct"), raw.get("including"), merge
+            )
         if "some" in raw:
             where = tuple(self.condition(c, f"{pointer}/where/{i}") for i, c in enumerate(raw["where"]))
             return Some(raw["some"], where, pointer)

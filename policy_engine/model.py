@@ -119,6 +119,7 @@ class Count:
     where: tuple[Condition, ...] = ()
     distinct: str | None = None  # "main_category": count distinct first levels of a category list
     including: str | None = None  # a request category field counted along (with `distinct`)
+    merge: tuple[str, int] | None = None  # (date field, days): counted elements close in date count once
 
 
 @attrs.frozen
@@ -268,6 +269,8 @@ def condition_json(cond: Condition) -> dict[str, Any]:
             out["distinct"] = cond.distinct
         if cond.including:
             out["including"] = cond.including
+        if cond.merge:
+            out["merge"] = {"field": cond.merge[0], "within_days": cond.merge[1]}
         out[cond.op] = cond.value
         return out
     if isinstance(cond, Some):

@@ -71,6 +71,27 @@ def _operand(req: dict[str, Any], operand: Any, item: Any) -> Any:
     return MISSING
 
 
+def _merged(elements: list[Any], path: str, days: int) -> int:
+    """Elements counted once per group of dates: each element opens a group unless its date falls less
+    than `days` days after the date that opened the latest group; an element without a date is a group."""
+    dates: list[dt.date] = []
+    groups = 0
+    for e in elements:
+        value = _value({}, path, e)
+        if isinstance(value, str):
+            try:
+                dates.append(dt.date.fromisoformat(value))
+                continue
+            except ValueError:
+                pass
+        groups += 1
+    opened: list[dt.date] = []
+    for d in sorted(dates):
+        if not opened or (d - opened[-1]).days >= days:
+            opened.append(d)
+    return groups + len(opened)
+
+
 def holds(cond: Condition, req: dict[str, Any], derived: set[str], item: Any = None) -> bool:
     """Whether a condition holds for the request, given the conclusions derived so far."""
     if isinstance(cond, Compare):
@@ -84,8 +105,10 @@ def holds(cond: Condition, req: dict[str, Any], derived: set[str], item: Any = N
         if cond.distinct:
             also = _value(req, cond.including, None) if cond.including else None
             return compare(cond.op, len(main_categories(elements, also)), cond.value)
-        n = sum(1 for e in elements if all(holds(c, req, derived, e) for c in cond.where))
-        return compare(cond.op, n, cond.value)
+        counted = [e for e in elements if all(holds(c, req, derived, e) for c in cond.where)]
+        if cond.merge:
+            return compare(cond.op, _merged(counted, *cond.merge), cond.value)
+        return compare(cond.op, len(counted), cond.value)
     if isinstance(cond, Some):
         root, key = cond.list_path.split(".")
         return any(

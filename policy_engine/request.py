@@ -12,7 +12,7 @@ from .compile import CATEGORY_LEVELS, FactPlan, _date_key, _level_key
 from .errors import Problem, RequestError
 from .model import AllOf, AnyOf, AsOf, Compare, Condition, FieldRef, Literal, Not
 from .operators import operator
-from .semantics import MISSING, compare, main_categories
+from .semantics import MISSING, compare, main_categories, merged_count
 from .vocab import LISTS
 
 __all__ = ["FactBuilder", "RequestReader", "normalize_request", "resolve_pointer"]
@@ -46,6 +46,13 @@ def normalize_request(
             raise RequestError([Problem(file, "/as_of", f"{req['as_of']!r} is not a calendar date: {exc}")]) from None
     seller = dict(req.get("seller") or {})
     seller.setdefault("account_status", "active")
+    if seller.get("authorizations"):
+        seller["authorizations"] = [_with_chain(a) for a in seller["authorizations"]]
+    if seller.get("trademarks"):
+        name = seller.get("legal_name")
+        seller["trademarks"] = [
+            {**t, "owned_by_seller": t.get("owner") is None or t.get("owner") == name} for t in seller["trademarks"]
+        ]
     req["seller"] = seller
     return req
 
@@ -110,6 +117,24 @@ class RequestReader:
             self._prev, self._ctx = raw, req
             self._numbers = None
         return req, self._run
+
+
+def _with_chain(auth: dict[str, Any]) -> dict[str, Any]:
+    """A copy of an authorization with the derived `chain_complete` and `chain_sublicensed`.
+
+    The chain is complete when `chain` holds the letters from the brand owner down (`level` minus 1 of
+    them, when `level` is given), each received by the grantor of the next, the last by this one's grantor.
+    Neither is derived when neither `level` nor `chain` is given (the chain is unknown).
+    """
+    out = {k: v for k, v in auth.items() if k not in ("chain_complete", "chain_sublicensed")}
+    level, chain = auth.get("level"), auth.get("chain") or []
+    if level is None and not chain:
+        return out
+    grantors = [link.get("grantor") for link in chain[1:]] + [auth.get("grantor")]
+    linked = all(link.get("grantee") == g and g is not None for link, g in zip(chain, grantors, strict=False))
+    out["chain_complete"] = linked and (level is None or level == len(chain) + 1)
+    out["chain_sublicensed"] = all(link.get("sublicensable") is True for link in chain)
+    return out
 
 
 def _as_of(value: Any, file: str) -> str:
@@ -279,11 +304,13 @@ class FactBuilder:
         consts: dict[str, Any] = {"_put_category": _put_category, "_date": dt.date.fromisoformat}
         filtered = {name: (path, where) for name, path, where in plan.filtered_counts}
         distinct = {name: (path, inc) for name, path, inc in plan.distinct_counts}
+        merged = {name: (path, where, merge) for name, path, where, merge in plan.merged_counts}
         seller_keys = plan.root_keys.get("seller", frozenset())
         # The seller fact belongs to the item when one of its counts reads the product.
         seller_reads_item = any(
             (key in distinct and (distinct[key][1] or "seller.").split(".")[0] != "seller")
             or (key in filtered and _reads_beyond(filtered[key][1], ("seller",)))
+            or (key in merged and _reads_beyond(merged[key][1], ("seller",)))
             for key in seller_keys
         )
         ctx = ["def _context(req):", "    as_of = req['as_of']", "    rq = {'t': 'request', 'as_of': as_of}"]
@@ -317,6 +344,16 @@ class FactBuilder:
                     also = f"_path_value({inc!r}, None, req)" if inc else "None"
                     consts["_path_value"] = _path_value
                     lines.append(f"    f[{key!r}] = len(_main_categories(o.get({path.split('.')[1]!r}), {also}))")
+                    continue
+                if key in merged:  # the counted elements, those close in date counted once
+                    path, where, (field, days) = merged[key]
+                    consts[f"_p_{root}_{n}"] = _predicate(where)
+                    consts["_merged_count"] = merged_count
+                    consts["_path_value"] = _path_value
+                    lines.append(
+                        f"    f[{key!r}] = _merged_count([_path_value({field!r}, e, req) for e in "
+                        f"(o.get({path.split('.')[1]!r}) or ()) if _p_{root}_{n}(e, req)], {days!r})"
+                    )
                     continue
                 if key in filtered:  # a count of the elements that satisfy a `where`
                     path, where = filtered[key]

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from .decision import Decision, Proof
 from .operators import OPERATORS, ORDERED
 from .request import resolve_pointer
-from .semantics import compare, main_categories
+from .semantics import compare, main_categories, merged_count
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -134,7 +134,7 @@ def requests(draw: Any, platform: str | None = None) -> dict[str, Any]:
                     },
                     optional={"brand": _brands, "occurred_on": _dates},
                 ),
-                max_size=2,
+                max_size=3,
             ),
         ),
         **maybe(
@@ -252,6 +252,17 @@ _ROOT_COMPARISONS = st.one_of(
         lambda n, s: {"count": "seller.violations", "where": [{"field": "item.status", "in": s}], "at_least": n},
         st.integers(1, 2),
         st.lists(st.sampled_from(["open", "upheld"]), min_size=1, unique=True),
+    ),
+    st.builds(
+        lambda n, s, d: {
+            "count": "seller.violations",
+            "where": [{"field": "item.status", "in": s}],
+            "merge": {"field": "item.occurred_on", "within_days": d},
+            "at_least": n,
+        },
+        st.integers(1, 3),
+        st.lists(st.sampled_from(["open", "upheld"]), min_size=1, unique=True),
+        st.sampled_from([1, 3, 30]),
     ),
     st.builds(
         lambda n, d: {
@@ -439,7 +450,7 @@ def _check_step_facts(proof: Proof, request: dict[str, Any]) -> list[str]:
                 except (KeyError, IndexError, ValueError):
                     problems.append(f"{p.rule}: {ev.pointer} is not in the request")
                     continue
-                filtered = step.kind == "count" and bool({"where", "distinct"} & set(_unwrap(step.condition)))
+                filtered = step.kind == "count" and bool({"where", "distinct", "merge"} & set(_unwrap(step.condition)))
                 expected = len(value) if step.kind == "count" and not filtered else value
                 if expected != ev.value:
                     problems.append(f"{p.rule}: {ev.pointer} is {expected!r}, the proof says {ev.value!r}")
@@ -458,9 +469,13 @@ def _check_step_facts(proof: Proof, request: dict[str, Any]) -> list[str]:
                 if compare(op, left, right) == negated:
                     problems.append(f"{p.rule}: {step.text} does not hold for {left!r}")
             if step.kind == "count":
-                (op,) = (k for k in cond if k not in ("count", "where", "distinct", "including"))
+                (op,) = (k for k in cond if k not in ("count", "where", "distinct", "including", "merge"))
                 unfiltered = step.evidence[0].value if step.evidence else 0
-                count = len(step.evidence) if "where" in cond else unfiltered
+                count = len(step.evidence) if "where" in cond or "merge" in cond else unfiltered
+                if "merge" in cond:
+                    field = cond["merge"]["field"].partition(".")[2]
+                    dates = [e.value.get(field) if isinstance(e.value, dict) else None for e in step.evidence]
+                    count = merged_count(dates, cond["merge"]["within_days"])
                 if "distinct" in cond:
                     count = len(main_categories([e.value for e in step.evidence]))
                 if compare(op, count, cond[op]) == negated:

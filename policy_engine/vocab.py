@@ -5,9 +5,9 @@ Policies are type-checked against it at load time, and requests are flattened in
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
-__all__ = ["LISTS", "ROOTS", "ListSpec", "field_type"]
+__all__ = ["DERIVED", "LISTS", "ROOTS", "ListSpec", "field_type", "without_derived"]
 
 # Types: string, number, boolean, date, category, scalar (any of string, number, boolean),
 # list:string and list:number.
@@ -15,6 +15,7 @@ ROOTS: Final[dict[str, dict[str, str]]] = {
     "request": {"platform": "string", "marketplace": "string", "as_of": "date"},
     "seller": {
         "id": "string",
+        "legal_name": "string",
         "entity_type": "string",
         "country": "string",
         "account_status": "string",
@@ -59,6 +60,9 @@ LISTS: Final[dict[str, ListSpec]] = {
                 "status": "string",
                 "mark_type": "string",
                 "register": "string",
+                "owner": "string",
+                "owned_by_seller": "boolean",
+                "restricted_flags": "list:string",
                 "classes": "list:number",
                 "filed_on": "date",
                 "registered_on": "date",
@@ -77,6 +81,9 @@ LISTS: Final[dict[str, ListSpec]] = {
                 "platforms": "list:string",
                 "territories": "list:string",
                 "sublicensable": "boolean",
+                "document_type": "string",
+                "chain_complete": "boolean",
+                "chain_sublicensed": "boolean",
             },
         ),
         ListSpec(
@@ -116,6 +123,29 @@ LISTS: Final[dict[str, ListSpec]] = {
         ListSpec("product.certifications", "certification", {"scheme": "string", "valid_to": "date"}),
     )
 }
+
+
+# Element fields the engine derives while normalizing a request (any value given is replaced): they are
+# read by policies like the others, but are no part of the request as given (nor of its digest).
+DERIVED: Final[dict[str, tuple[str, ...]]] = {
+    "seller.trademarks": ("owned_by_seller",),
+    "seller.authorizations": ("chain_complete", "chain_sublicensed"),
+}
+
+
+def without_derived(request: dict[str, Any]) -> dict[str, Any]:
+    """The request without the fields the engine derives (a copy where anything is removed)."""
+    seller = request.get("seller")
+    if not isinstance(seller, dict):
+        return request
+    out = None
+    for path, names in DERIVED.items():
+        key = path.split(".")[1]
+        items = seller.get(key)
+        if isinstance(items, list) and any(isinstance(e, dict) and set(names) & e.keys() for e in items):
+            out = out or {**seller}
+            out[key] = [{k: v for k, v in e.items() if k not in names} if isinstance(e, dict) else e for e in items]
+    return request if out is None else {**request, "seller": out}
 
 
 def field_type(path: str, item: ListSpec | None = None) -> str | None:
