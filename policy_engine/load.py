@@ -12,6 +12,7 @@ import json
 import re
 import sys
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -42,11 +43,13 @@ from .model import (
 
 __all__ = [
     "COMPARISON_OPS",
+    "DATA_PLACEHOLDER",
     "MAX_DEPTH",
     "NON_POLICY_NAMES",
     "Skipped",
     "check_depth",
     "discover",
+    "format_data",
     "load_documents",
     "load_texts",
     "looks_like_policy",
@@ -364,6 +367,29 @@ def _date(text: str) -> dt.date:
     return dt.date.fromisoformat(text)
 
 
+DATA_PLACEHOLDER = re.compile(r"\{data\.([^{}:]*)(?::([^{}]*))?\}")
+"""`{data.NAME}` or `{data.NAME:FORMAT}` in a message or remedy text: a value of the policy's named data."""
+
+
+def format_data(value: Any, spec: str | None) -> str:
+    """A named data value as a message shows it: a number as written in JSON (`0.05`, `60`), a string as is,
+    a list joined with ", ". `spec` is `percent` (a fraction as a percentage without the sign: 0.05 gives
+    `5`, 0.008 gives `0.8`) or a Python format specification for numbers (`.2f`: 0.1 gives `0.10`).
+    Raise ValueError for a format that does not fit the value."""
+    if spec is None or spec == "":
+        if isinstance(value, tuple):
+            return ", ".join(format_data(v, None) for v in value)
+        return value if isinstance(value, str) else json.dumps(value)
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        shown = json.dumps(list(value) if isinstance(value, tuple) else value, ensure_ascii=False)
+        raise ValueError(f"the format {spec!r} applies to numbers; this named data is {shown}")
+    if spec == "percent":
+        return format((Decimal(repr(value)) * 100).normalize(), "f")
+    if not re.fullmatch(r"[<>=^+\- ]?[0-9]*[,_]?(\.[0-9]+)?[efgdn%]?", spec):
+        raise ValueError(f"unknown format {spec!r}; expected `percent` or a number format such as `.2f`")
+    return format(value, spec)
+
+
 class _Parser:
     def __init__(self, doc: dict[str, Any], file: str) -> None:
         self.doc = doc
@@ -413,6 +439,30 @@ class _Parser:
         parts = tuple(self.condition(c, f"{pointer}/{key}/{i}") for i, c in enumerate(raw[key]))
         return AnyOf(parts, pointer) if key == "any" else AllOf(parts, pointer)
 
+    def fill(self, text: str, pointer: str) -> str:
+        def value(match: re.Match[str]) -> str:
+            name, spec = match.group(1), match.group(2)
+            if name not in self.data:
+                known = ", ".join(sorted(self.data)) or "none defined"
+                self.problem(
+                    pointer, f"placeholder {match.group()} names no named data of this policy; expected one of: {known}"
+                )
+                return match.group()
+            try:
+                return format_data(self.data[name], spec)
+            except ValueError as exc:
+                self.problem(pointer, f"placeholder {match.group()}: {exc}")
+                return match.group()
+
+        return DATA_PLACEHOLDER.sub(value, text)
+
+    def text(self, raw: dict[str, str], pointer: str) -> Text:
+        """A message or remedy with its `{data.NAME}` placeholders filled (the texts as written kept for lint)."""
+        en, zh = raw["en"], raw["zh"]
+        if "{data." not in en and "{data." not in zh:
+            return Text(en, zh)
+        return Text(self.fill(en, f"{pointer}/en"), self.fill(zh, f"{pointer}/zh"), templates=(en, zh))
+
     def rule(self, raw: dict[str, Any], pointer: str, provenance: str) -> Rule:
         when = AllOf(
             tuple(self.condition(c, f"{pointer}/when/{i}") for i, c in enumerate(raw["when"])),
@@ -424,8 +474,11 @@ class _Parser:
             when=when,
             derive=raw.get("derive"),
             outcome=raw.get("outcome"),
-            message=Text(msg["en"], msg["zh"]) if msg else None,
-            remedies=tuple(Remedy(r["code"], Text(r["en"], r["zh"])) for r in raw.get("remedies", ())),
+            message=self.text(msg, f"{pointer}/message") if msg else None,
+            remedies=tuple(
+                Remedy(r["code"], self.text(r, f"{pointer}/remedies/{i}"))
+                for i, r in enumerate(raw.get("remedies", ()))
+            ),
             pointer=pointer,
             provenance=raw.get("provenance", provenance),
             description=raw.get("description", ""),

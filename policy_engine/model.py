@@ -159,8 +159,12 @@ Condition = Union[Compare, Count, Some, Derived, Not, AnyOf, AllOf]
 
 @attrs.frozen
 class Text:
+    """A text in English and Chinese, with `{data.NAME}` placeholders already filled from the policy's named
+    data; `templates` keeps the (en, zh) texts as written, for lint."""
+
     en: str
     zh: str
+    templates: tuple[str, str] | None = attrs.field(default=None, eq=False, repr=False)
 
     def get(self, lang: str) -> str:
         return self.zh if lang == "zh" else self.en

@@ -1,0 +1,174 @@
+"""The analysts' language: named data in messages, enumerated values checked at load, the public resources."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from policy_engine import Engine, LoadError
+from policy_engine.explain import fill
+from policy_engine.lint import lint_policies
+from policy_engine.load import load_documents
+from policy_engine.request import normalize_request
+from policy_engine.suite import discover_cases, load_case
+
+ROOT = Path(__file__).resolve().parent.parent
+BASE: dict[str, Any] = {
+    "id": "t.language",
+    "version": "1.0.0",
+    "platform": "testplatform",
+    "effective_from": "2020-01-01",
+    "title": "t",
+    "sources": [{"document": "none", "provenance": "illustrative"}],
+    "data": {"max_refund_rate": 0.1, "min_orders": 2500, "closed": ["shoes", "bags"], "label": "Closed"},
+    "rules": [
+        {
+            "id": "refunds",
+            "when": [
+                {"field": "seller.metrics.refund_rate", "greater_than": {"ref": "max_refund_rate"}},
+                {"field": "seller.metrics.orders", "less_than": {"ref": "min_orders"}},
+                {"field": "product.category", "under": {"ref": "closed"}},
+            ],
+            "outcome": "deny",
+            "message": {
+                "en": "{data.label}: refund rate above {data.max_refund_rate:.2f} ({data.max_refund_rate:percent} %) "
+                "in {data.closed}, fewer than {data.min_orders:,} orders.",
+                "zh": "退款率高于 {data.max_refund_rate}（{data.max_refund_rate:percent}%），"
+                "订单少于 {data.min_orders} 笔。",
+            },
+            "remedies": [
+                {
+                    "code": "reduce",
+                    "en": "Bring the refund rate down to {data.max_refund_rate} for {product.brand}.",
+                    "zh": "将 {product.brand} 的退款率降至 {data.max_refund_rate}。",
+                }
+            ],
+        }
+    ],
+}
+
+
+def _load(tmp_path: Path, doc: dict[str, Any]) -> Any:
+    (tmp_path / "p.json").write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    return load_documents([tmp_path])
+
+
+def _problems(tmp_path: Path, doc: dict[str, Any]) -> list[str]:
+    with pytest.raises(LoadError) as info:
+        _load(tmp_path, doc)
+    return [f"{Path(p.file).name}:{p.pointer} {p.message}" for p in info.value.problems]
+
+
+# -- named data in messages and remedies ----------------------------------------------------------------------
+
+
+def test_data_placeholders_are_filled_from_the_named_data(tmp_path: Path) -> None:
+    (policy,) = _load(tmp_path, BASE)
+    rule = policy.rules[0]
+    assert rule.message is not None
+    assert rule.message.en == "Closed: refund rate above 0.10 (10 %) in shoes, bags, fewer than 2,500 orders."
+    assert rule.message.zh == "退款率高于 0.1（10%），订单少于 2500 笔。"
+    assert rule.remedies[0].text.en == "Bring the refund rate down to 0.1 for {product.brand}."
+    assert rule.message.templates is not None and "{data.max_refund_rate:.2f}" in rule.message.templates[0]
+
+
+def test_a_decision_shows_the_filled_texts(tmp_path: Path) -> None:
+    (tmp_path / "p.json").write_text(json.dumps(BASE, ensure_ascii=False), encoding="utf-8")
+    request = {
+        "platform": "testplatform",
+        "as_of": "2024-01-01",
+        "seller": {"id": "S", "metrics": {"refund_rate": 0.2, "orders": 3}},
+        "product": {"id": "P", "category": "shoes", "brand": "Acme"},
+    }
+    engine = Engine.from_directory(tmp_path)
+    try:
+        decision = engine.decide(request)
+    finally:
+        engine.close()
+    assert decision.outcome == "deny"
+    assert decision.reasons[0].message["zh"] == "退款率高于 0.1（10%），订单少于 2500 笔。"
+    assert decision.remedies[0].message["en"] == "Bring the refund rate down to 0.1 for Acme."
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("{data.max_rate}", "/rules/0/message/en placeholder {data.max_rate} names no named data of this policy"),
+        ("{data.closed:.2f}", "/rules/0/message/en placeholder {data.closed:.2f}: the format '.2f' applies to numbers"),
+        ("{data.min_orders:bogus}", "/rules/0/message/en placeholder {data.min_orders:bogus}: unknown format 'bogus'"),
+        ("{data.min_orders:d}", None),
+    ],
+)
+def test_a_data_placeholder_must_name_data_of_the_policy(tmp_path: Path, text: str, expected: str | None) -> None:
+    doc = copy.deepcopy(BASE)
+    doc["rules"][0]["message"]["en"] = text
+    if expected is None:
+        (policy,) = _load(tmp_path, doc)
+        assert policy.rules[0].message.en == "2500"
+        return
+    (problem,) = _problems(tmp_path, doc)
+    assert problem.startswith(f"p.json:{expected}")
+
+
+def test_a_bad_remedy_placeholder_points_at_the_remedy(tmp_path: Path) -> None:
+    doc = copy.deepcopy(BASE)
+    doc["rules"][0]["remedies"][0]["zh"] = "{data.nope}"
+    (problem,) = _problems(tmp_path, doc)
+    assert problem.startswith("p.json:/rules/0/remedies/0/zh placeholder {data.nope}")
+    assert "expected one of: closed, label, max_refund_rate, min_orders" in problem
+
+
+def test_lint_warns_of_a_number_that_repeats_named_data(tmp_path: Path) -> None:
+    doc = copy.deepcopy(BASE)
+    doc["rules"][0]["message"] = {
+        "en": "Refund rate above 0.10 on 2024-01-01, 10 % of 2,500 orders (version 0.1.2).",
+        "zh": "退款率高于 {data.max_refund_rate}，即 10%。",
+    }
+    found = [f"{f.code} {f.pointer} {f.message}" for f in lint_policies(_load(tmp_path, doc), {}) if f.code == "PE111"]
+    assert found == [
+        "PE111 /rules/0/message/en 0.10 is the named data 'max_refund_rate'; write {data.max_refund_rate:.2f} "
+        "so that the text follows the value",
+        "PE111 /rules/0/message/en 2,500 is the named data 'min_orders'; write {data.min_orders:,} "
+        "so that the text follows the value",
+    ]
+    clean = lint_policies(_load(tmp_path, BASE), {})
+    assert [f for f in clean if f.code in ("PE106", "PE111")] == []  # data used in texts only counts as used
+
+
+def test_shipped_messages_render_as_before_their_thresholds_became_placeholders() -> None:
+    """The shipped policies that write thresholds as `{data.…}` render exactly the texts they had when the
+    numbers were written out (tests/rendered_texts.json), in their model and in the analysts' cases."""
+    before = json.loads((ROOT / "tests" / "rendered_texts.json").read_text(encoding="utf-8"))
+    policies = load_documents([ROOT / "policies"])
+    templated = {}
+    for p in policies:
+        for r in p.rules:
+            texts = ([r.message] if r.message else []) + [m.text for m in r.remedies]
+            if any(t.templates for t in texts):
+                templated[p.cite(r)] = {
+                    "message": {"en": r.message.en, "zh": r.message.zh} if r.message else None,
+                    "remedies": {m.code: {"en": m.text.en, "zh": m.text.zh} for m in r.remedies},
+                }
+    assert templated == {k: {"message": v.get("message"), "remedies": v["remedies"]} for k, v in before.items()}
+    cases = [load_case(f) for f in discover_cases([ROOT / "policies"])]
+    cases = [c for c in cases if set(c.expect.get("rules", ())) & set(before)]
+    assert len(cases) >= 20
+    engine = Engine.from_directory(ROOT / "policies")
+    try:
+        for case in cases:
+            decision = engine.decide(case.request, as_of=case.as_of)
+            request = normalize_request(case.request, as_of=case.as_of)
+            for reason in decision.reasons:
+                if reason.rule in before:
+                    want = before[reason.rule]["message"]
+                    assert reason.message == {lang: fill(want[lang], request, lang) for lang in ("en", "zh")}
+            for remedy in decision.remedies:
+                if remedy.rule in before and remedy.code in before[remedy.rule]["remedies"]:
+                    want = before[remedy.rule]["remedies"][remedy.code]
+                    assert remedy.message == {lang: fill(want[lang], request, lang) for lang in ("en", "zh")}
+    finally:
+        engine.close()
