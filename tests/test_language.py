@@ -172,3 +172,84 @@ def test_shipped_messages_render_as_before_their_thresholds_became_placeholders(
                     assert remedy.message == {lang: fill(want[lang], request, lang) for lang in ("en", "zh")}
     finally:
         engine.close()
+
+
+# -- enumerated values ------------------------------------------------------------------------------------------
+
+
+def _with_when(when: list[dict[str, Any]], data: dict[str, Any] | None = None) -> dict[str, Any]:
+    doc = copy.deepcopy(BASE)
+    doc["rules"][0]["when"] = when
+    doc["rules"][0]["message"] = {"en": "No.", "zh": "不行。"}
+    del doc["rules"][0]["remedies"]
+    doc["data"] = data or {}
+    return doc
+
+
+@pytest.mark.parametrize(
+    ("when", "data", "expected"),
+    [
+        (
+            [{"some": "seller.violations", "where": [{"field": "item.kind", "equals": "trade_mark"}]}],
+            None,
+            "/rules/0/when/0/where/0/equals 'trade_mark' is not a value `item.kind` of seller.violations can hold; "
+            "expected one of: counterfeit, trademark, copyright, patent, prohibited_item",
+        ),
+        (
+            [
+                {
+                    "count": "seller.grants",
+                    "where": [{"field": "item.status", "in": ["approved", "aproved"]}],
+                    "at_least": 1,
+                }
+            ],
+            None,
+            "/rules/0/when/0/where/1/in/1 'aproved' is not a value `item.status` of seller.grants can hold; "
+            "expected one of: approved, pending, rejected, revoked, expired",
+        ),
+        (
+            [{"not": {"field": "seller.account_status", "not_in": {"ref": "statuses"}}}],
+            {"statuses": ["active", "banned"]},
+            "/rules/0/when/0/not/not_in/ref 'banned' (in named data 'statuses') is not a value "
+            "`seller.account_status` can hold; expected one of: active, warned, restricted, frozen, suspended, closed",
+        ),
+        (
+            [{"some": "seller.trademarks", "where": [{"any": [{"field": "item.mark_type", "not_equals": "text"}]}]}],
+            None,
+            "/rules/0/when/0/where/0/any/0/not_equals 'text' is not a value `item.mark_type` of seller.trademarks "
+            "can hold; expected one of: word, design_with_text, design_only",
+        ),
+    ],
+)
+def test_an_enumerated_field_is_compared_only_with_its_values(
+    tmp_path: Path, when: list[dict[str, Any]], data: dict[str, Any] | None, expected: str
+) -> None:
+    if "where/1/" in expected:
+        when[0]["where"].insert(0, {"field": "item.kind", "equals": "category_admission"})
+    assert _problems(tmp_path, _with_when(when, data)) == [f"p.json:{expected}"]
+
+
+def test_known_values_and_open_fields_load(tmp_path: Path) -> None:
+    when = [
+        {"some": "seller.violations", "where": [{"field": "item.kind", "in": ["trademark", "counterfeit"]}]},
+        {"field": "seller.store_type", "equals": "anything"},  # not enumerated
+        {"field": "product.attributes.kind", "equals": "trade_mark"},
+    ]
+    (policy,) = _load(tmp_path, _with_when(when))
+    assert policy.rules[0].id == "refunds"
+
+
+def test_the_vocabulary_agrees_with_the_request_schema() -> None:
+    from policy_engine.schemas import load_schema
+    from policy_engine.vocab import VALUES
+
+    schema = load_schema("request")["properties"]["seller"]["properties"]
+    for key, values in VALUES.items():
+        parts = key.split(".")[1:]
+        node = schema[parts[0]]
+        if len(parts) == 2:
+            node = node["items"]["properties"][parts[1]]
+        if "enum" in node:
+            assert tuple(node["enum"]) == values, key
+        else:  # an open kind: the schema's description names every kind a policy may use
+            assert all(f"`{v}`" in node["description"] for v in values), key
