@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import re
 import sys
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import attrs
@@ -56,6 +57,7 @@ __all__ = [
     "parse_json",
     "parse_policy",
     "read_json",
+    "relative_path",
     "skipped_files",
 ]
 
@@ -391,9 +393,10 @@ def format_data(value: Any, spec: str | None) -> str:
 
 
 class _Parser:
-    def __init__(self, doc: dict[str, Any], file: str) -> None:
+    def __init__(self, doc: dict[str, Any], file: str, path: str = "") -> None:
         self.doc = doc
         self.file = file
+        self.path = path
         self.data: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in doc.get("data", {}).items()}
         self.problems: list[Problem] = []
 
@@ -511,11 +514,14 @@ class _Parser:
             digest=digest,
             effective_from_basis=doc.get("effective_from_basis"),
             effective_from_note=doc.get("effective_from_note"),
+            path=self.path,
         )
 
 
-def parse_policy(doc: Any, file: str = "<memory>") -> tuple[Policy | None, list[Problem]]:
-    """Validate one document against the policy schema and build it; problems instead of a half policy."""
+def parse_policy(doc: Any, file: str = "<memory>", path: str = "") -> tuple[Policy | None, list[Problem]]:
+    """Validate one document against the policy schema and build it; problems instead of a half policy.
+
+    `file` names the document in problems; `path` is how decisions cite it (default: the file's name)."""
     rules = doc.get("rules") if isinstance(doc, dict) else None
     if isinstance(rules, list) and len(rules) > MAX_POLICY_RULES:  # refused before validating thousands of rules
         return None, [
@@ -536,20 +542,34 @@ def parse_policy(doc: Any, file: str = "<memory>") -> tuple[Policy | None, list[
         return None, problems
     canonical = json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     digest = "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-    parser = _Parser(doc, file)
+    parser = _Parser(doc, file, path or Path(file).name)
     policy = parser.policy(digest)
     return (None if parser.problems else policy), parser.problems
 
 
+def relative_path(file: Path, paths: Iterable[str | Path]) -> str:
+    """A policy file's path relative to the first of the folders `paths` that holds it (`/` separated), or
+    its name when it was given by name: how decisions cite it, wherever the folder is."""
+    for root in map(Path, paths):
+        if root.is_dir() and file.is_relative_to(root):
+            return file.relative_to(root).as_posix()
+    return file.name
+
+
 def load_texts(texts: dict[str, str]) -> list[Policy]:
     """Load and check policy documents given as text ({file name: JSON text}, e.g. sent to a worker);
-    the problems name the given file names. Raise LoadError listing every problem."""
+    the problems name the given file names, and decisions cite each file relative to the folder that
+    holds them all (as when the folder was loaded from disk). Raise LoadError listing every problem."""
     problems: list[Problem] = []
     policies: list[Policy] = []
+    names = {file: PurePath(file) for file in texts}
+    common = os.path.commonpath([str(n.parent) for n in names.values()]) if names else ""
     for file, text in sorted(texts.items()):
         doc, errs = parse_json(text, file)
         if not errs:
-            policy, errs = parse_policy(doc, file)
+            name = names[file]
+            path = name.relative_to(common).as_posix() if common and name.is_relative_to(common) else name.name
+            policy, errs = parse_policy(doc, file, path)
             if policy is not None:
                 policies.append(policy)
         problems.extend(errs)
@@ -575,7 +595,7 @@ def load_documents(paths: Sequence[str | Path]) -> list[Policy]:
         if errs:
             problems.extend(errs)
             continue
-        policy, errs = parse_policy(doc, str(file))
+        policy, errs = parse_policy(doc, str(file), relative_path(file, paths))
         problems.extend(errs)
         if policy is not None:
             policies.append(policy)

@@ -224,6 +224,14 @@ class Policy:
     digest: str
     effective_from_basis: str | None = None  # "stated", "earliest-dated-source" or "assumed"
     effective_from_note: str | None = None
+    path: str = attrs.field(default="", eq=False)
+    """The file relative to the policy folder it was loaded from (`aliexpress/brand-closed-management.json`),
+    as proofs cite it; `file` is the path as given, as problems name it."""
+
+    @property
+    def cited_file(self) -> str:
+        """The file as decisions cite it: `path`, or `file` for a policy built without one."""
+        return self.path or self.file
 
     @property
     def key(self) -> str:

@@ -253,3 +253,63 @@ def test_the_vocabulary_agrees_with_the_request_schema() -> None:
             assert tuple(node["enum"]) == values, key
         else:  # an open kind: the schema's description names every kind a policy may use
             assert all(f"`{v}`" in node["description"] for v in values), key
+
+
+# -- the shipped files, and how proofs cite policy files ------------------------------------------------------
+
+
+def test_resources_find_the_shipped_schemas_and_policies() -> None:
+    import policy_engine
+    from policy_engine import resources
+
+    assert "resources" in policy_engine.__all__ and policy_engine.resources is resources
+    assert {p.stem for p in resources.schemas_dir().glob("*.json")} == set(resources.SCHEMAS)
+    for name in resources.SCHEMAS:
+        assert resources.schema(name)["$id"].endswith(f"/{name}.json")
+        assert resources.schema_path(name).parent == resources.schemas_dir()
+    with pytest.raises(ValueError, match="no shipped schema 'requests'; expected one of: policy, request"):
+        resources.schema_path("requests")
+    assert (resources.policies_dir() / "aliexpress" / "brand-closed-management.json").is_file()
+    assert (resources.examples_dir() / "aliexpress-shoes-denied.json").is_file()
+
+
+def _proof_files(decision: Any) -> set[str]:
+    return {proof.file for reason in decision.reasons if reason.proof for proof in reason.proof.walk()}
+
+
+def test_proofs_cite_policy_files_relative_to_the_policy_folder(tmp_path: Path) -> None:
+    import shutil
+
+    from policy_engine import resources
+    from policy_engine.load import load_texts
+    from policy_engine.schemas import validate
+    from policy_engine.verify import compare
+
+    request = json.loads((resources.examples_dir() / "aliexpress-shoes-denied.json").read_text(encoding="utf-8"))
+    copy_dir = tmp_path / "elsewhere" / "policies"
+    shutil.copytree(resources.policies_dir(), copy_dir)
+    decisions = []
+    for source in (resources.policies_dir(), copy_dir.resolve()):
+        engine = Engine.from_directory(source, prepare=False)
+        try:
+            decisions.append(engine.decide(request))
+        finally:
+            engine.close()
+    shipped, copied = decisions
+    assert _proof_files(shipped) == _proof_files(copied) == {"aliexpress/brand-closed-management.json"}
+    assert validate("decision", shipped.to_dict()) == []
+    assert compare(shipped.to_dict(), copied.to_dict()) == []
+    assert shipped.to_dict() == copied.to_dict()  # wherever the folder is
+    # A folder of one platform: its files by name. Texts sent to a worker: the same names as from disk.
+    one = Engine.from_directory(copy_dir / "aliexpress", prepare=False)
+    try:
+        assert _proof_files(one.decide(request)) == {"brand-closed-management.json"}
+    finally:
+        one.close()
+    texts = {str(f): f.read_text(encoding="utf-8") for f in sorted(copy_dir.rglob("*.json")) if "tests" not in f.parts}
+    texts = {k: v for k, v in texts.items() if not k.endswith(("taxonomy.json", "invariants.json"))}
+    assert (
+        {p.path for p in load_texts(texts)}
+        == {p.path for p in load_documents([copy_dir])}
+        >= {"aliexpress/brand-closed-management.json", "common/account-status.json"}
+    )
