@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from policy_engine.explain import fill
 from policy_engine.lint import lint_policies
 from policy_engine.load import load_documents
 from policy_engine.request import normalize_request
-from policy_engine.suite import discover_cases, load_case
+from policy_engine.suite import discover_cases, load_cases
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE: dict[str, Any] = {
@@ -154,7 +155,7 @@ def test_shipped_messages_render_as_before_their_thresholds_became_placeholders(
                     "remedies": {m.code: {"en": m.text.en, "zh": m.text.zh} for m in r.remedies},
                 }
     assert templated == {k: {"message": v.get("message"), "remedies": v["remedies"]} for k, v in before.items()}
-    cases = [load_case(f) for f in discover_cases([ROOT / "policies"])]
+    cases = [c for f in discover_cases([ROOT / "policies"]) for c in load_cases(f)]
     cases = [c for c in cases if set(c.expect.get("rules", ())) & set(before)]
     assert len(cases) >= 20
     engine = Engine.from_directory(ROOT / "policies")
@@ -313,3 +314,208 @@ def test_proofs_cite_policy_files_relative_to_the_policy_folder(tmp_path: Path) 
         == {p.path for p in load_documents([copy_dir])}
         >= {"aliexpress/brand-closed-management.json", "common/account-status.json"}
     )
+
+
+# -- test case tables -------------------------------------------------------------------------------------------
+
+TABLE_POLICY: dict[str, Any] = {
+    "id": "t.tables",
+    "version": "1.0.0",
+    "platform": "testplatform",
+    "effective_from": "2020-01-01",
+    "title": "t",
+    "sources": [{"document": "none", "provenance": "illustrative"}],
+    "data": {"max_refund_rate": 0.1},
+    "rules": [
+        {
+            "id": "refunds",
+            "when": [{"field": "seller.metrics.refund_rate", "greater_than": {"ref": "max_refund_rate"}}],
+            "outcome": "deny",
+            "message": {"en": "Too many refunds.", "zh": "退款太多。"},
+        },
+        {
+            "id": "suspended",
+            "when": [{"field": "seller.account_status", "equals": "suspended"}],
+            "outcome": "review",
+            "message": {"en": "Suspended.", "zh": "已暂停。"},
+        },
+    ],
+}
+BASE_REQUEST: dict[str, Any] = {
+    "platform": "testplatform",
+    "as_of": "2024-01-01",
+    "seller": {"id": "S", "account_status": "active", "metrics": {"refund_rate": 0.01, "orders": 10}},
+    "product": {"id": "P", "category": "shoes", "brand": "Acme"},
+}
+
+
+def _table_tree(tmp_path: Path, table: dict[str, Any], name: str = "refunds.json") -> Path:
+    (tmp_path / "testplatform" / "tests").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "testplatform" / "p.json").write_text(json.dumps(TABLE_POLICY, ensure_ascii=False), encoding="utf-8")
+    path = tmp_path / "testplatform" / "tests" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(table, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+TABLE: dict[str, Any] = {
+    "name": "refunds",
+    "request": BASE_REQUEST,
+    "cases": [
+        {"name": "base-allowed", "expect": {"outcome": "allow", "rules": []}},
+        {
+            "name": "high-refunds",
+            "merge": {"seller": {"metrics": {"refund_rate": 0.2}}},
+            "expect": {"outcome": "deny", "rules": ["t.tables@1.0.0#refunds"]},
+        },
+        {
+            "name": "suspended-without-metrics",
+            "merge": {"seller": {"account_status": "suspended", "metrics": None}},
+            "overrides": {"/product/brand": None},
+            "as_of": "2023-06-01",
+            "expect": {"outcome": "review"},
+        },
+    ],
+}
+
+
+def test_merge_patch_follows_rfc_7386() -> None:
+    from policy_engine.suite import merge_patch
+
+    # the examples of RFC 7386, appendix A
+    examples = [
+        ({"a": "b"}, {"a": "c"}, {"a": "c"}),
+        ({"a": "b"}, {"b": "c"}, {"a": "b", "b": "c"}),
+        ({"a": "b"}, {"a": None}, {}),
+        ({"a": "b", "b": "c"}, {"a": None}, {"b": "c"}),
+        ({"a": ["b"]}, {"a": "c"}, {"a": "c"}),
+        ({"a": "c"}, {"a": ["b"]}, {"a": ["b"]}),
+        ({"a": {"b": "c"}}, {"a": {"b": "d", "c": None}}, {"a": {"b": "d"}}),
+        ({"a": [{"b": "c"}]}, {"a": [1]}, {"a": [1]}),
+        (["a", "b"], ["c", "d"], ["c", "d"]),
+        ({"a": "b"}, ["c"], ["c"]),
+        ({"a": "foo"}, "bar", "bar"),
+        ({"e": None}, {"a": 1}, {"e": None, "a": 1}),
+        ([1, 2], {"a": "b", "c": None}, {"a": "b"}),
+        ({}, {"a": {"bb": {"ccc": None}}}, {"a": {"bb": {}}}),
+    ]
+    for target, patch, result in examples:
+        before = copy.deepcopy(target)
+        assert merge_patch(target, patch) == result
+        assert target == before
+
+
+def test_a_table_runs_each_case_with_its_merged_request(tmp_path: Path) -> None:
+    path = _table_tree(tmp_path, TABLE)
+    cases = load_cases(path)
+    assert [(c.name, c.pointer, c.where) for c in cases] == [
+        ("base-allowed", "/cases/0", f"{path}:/cases/0"),
+        ("high-refunds", "/cases/1", f"{path}:/cases/1"),
+        ("suspended-without-metrics", "/cases/2", f"{path}:/cases/2"),
+    ]
+    assert cases[1].request["seller"] == {
+        "id": "S",
+        "account_status": "active",
+        "metrics": {"refund_rate": 0.2, "orders": 10},
+    }
+    assert cases[2].request["seller"] == {"id": "S", "account_status": "suspended"}
+    assert cases[2].request["product"]["brand"] is None and str(cases[2].as_of) == "2023-06-01"
+    assert cases[0].request == BASE_REQUEST
+    from policy_engine.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["test", str(tmp_path), "--policies", str(tmp_path), "--no-invariants"], out, err) == 0, out.getvalue()
+    assert "3 passed, 0 failed" in out.getvalue()
+    failing = copy.deepcopy(TABLE)
+    failing["cases"][1]["expect"] = {"outcome": "allow"}
+    _table_tree(tmp_path, failing)
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["test", str(tmp_path), "--policies", str(tmp_path), "--no-invariants"], out, err) == 1
+    assert f"FAIL {path}:/cases/1: high-refunds" in out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("change", "pointer", "message"),
+    [
+        (lambda t: t["cases"][1]["expect"].update(outcome="maybe"), "/cases/1/expect/outcome", "maybe"),
+        (lambda t: t["cases"][2].update(name="base-allowed"), "/cases/2/name", "also the name of /cases/0"),
+        (lambda t: t["cases"][1].update(overrides={"/seller/id/x": 1}), "/cases/1/overrides//seller/id/x", "lead"),
+        (lambda t: t["cases"][0].update(request={}), "/cases/0", "request"),
+        (lambda t: t.update(expect={"outcome": "allow"}), "", "not allowed"),
+        (lambda t: t.update(cases=[]), "/cases", "empty"),
+    ],
+)
+def test_errors_in_a_table_point_at_the_case(tmp_path: Path, change: Any, pointer: str, message: str) -> None:
+    table = copy.deepcopy(TABLE)
+    change(table)
+    path = _table_tree(tmp_path, table)
+    with pytest.raises(LoadError) as info:
+        load_cases(path)
+    (problem,) = info.value.problems
+    assert (problem.file, problem.pointer) == (str(path), pointer), problem
+    assert message in problem.message
+
+
+def test_request_files_resolve_from_the_case_or_the_tests_folder(tmp_path: Path) -> None:
+    from policy_engine.suite import load_case
+
+    path = _table_tree(tmp_path, {**TABLE, "request": None}, "refunds/table.json")
+    tests = path.parent.parent
+    (tests / "requests").mkdir()
+    (tests / "requests" / "base.json").write_text(json.dumps(BASE_REQUEST), encoding="utf-8")
+    table = {k: v for k, v in TABLE.items() if k != "request"}
+    path.write_text(json.dumps({**table, "request_file": "requests/base.json"}), encoding="utf-8")
+    assert [c.request["seller"]["id"] for c in load_cases(path)] == ["S", "S", "S"]
+    # beside the case first: a file next to it wins over the tests folder's
+    (path.parent / "requests").mkdir()
+    (path.parent / "requests" / "base.json").write_text(json.dumps({**BASE_REQUEST, "seller": {"id": "T"}}))
+    assert load_cases(path)[0].request["seller"] == {"id": "T"}
+    # the requests/ folder holds requests, not cases
+    assert discover_cases([tmp_path]) == [path]
+    single = tests / "one.json"
+    single.write_text(json.dumps({"name": "one", "request_file": "nowhere.json", "expect": {"outcome": "allow"}}))
+    with pytest.raises(LoadError) as info:
+        load_case(single)
+    (problem,) = info.value.problems
+    assert problem.pointer == "/request_file" and "no request file 'nowhere.json'; looked for" in problem.message
+    with pytest.raises(LoadError, match="a table of cases; expected one case"):
+        load_case(path)
+
+
+def test_pytest_collects_each_case_of_a_table(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    _table_tree(tmp_path / "policies", TABLE)
+    (tmp_path / "pytest.ini").write_text("[pytest]\npolicy_engine_policies = policies\n", encoding="utf-8")
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "--collect-only", "-p", "no:cacheprovider", "policies"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert {line for line in run.stdout.splitlines() if "::" in line} == {
+        f"policies/testplatform/tests/refunds.json::{name}"
+        for name in ("base-allowed", "high-refunds", "suspended-without-metrics")
+    }
+
+
+def test_the_documented_tables_are_valid_test_cases() -> None:
+    import re
+
+    from policy_engine.schemas import validate
+
+    blocks = []
+    for page in ("language.md", "tutorial.md"):
+        text = (ROOT / "docs" / page).read_text(encoding="utf-8")
+        for block in re.findall(r"^```json\n(.*?)^```", text, re.S | re.M):
+            try:
+                doc = json.loads(block)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(doc, dict) and "cases" in doc:
+                blocks.append(doc)
+                assert validate("testcase", doc, page) == [], page
+    assert len(blocks) == 2

@@ -10,21 +10,26 @@ import pytest
 
 from policy_engine import Engine, schemas
 from policy_engine.reference import evaluate
-from policy_engine.suite import load_case, measure_coverage, run_case, run_cases
+from policy_engine.suite import Case, load_cases, measure_coverage, run_case, run_cases
 from policy_engine.testing import check_proofs
 
 ROOT = Path(__file__).resolve().parent.parent
-CASES = sorted((ROOT / "policies").glob("*/tests/*.json"))
+FILES = sorted((ROOT / "policies").glob("*/tests/*.json"))
+CASES = [case for path in FILES for case in load_cases(path)]  # a file holds one case or a table of cases
+
+
+def _id(case: Case) -> str:
+    path = Path(case.file)
+    return f"{path.parent.parent.name}/{path.stem}" + (f"/{case.name}" if case.pointer else "")
 
 
 def test_there_are_cases_for_every_platform(engine: Engine) -> None:
-    platforms = {p.parent.parent.name for p in CASES}
+    platforms = {p.parent.parent.name for p in FILES}
     assert engine.platforms <= platforms
 
 
-@pytest.mark.parametrize("path", CASES, ids=[f"{p.parent.parent.name}/{p.stem}" for p in CASES])
-def test_case(path: Path, engine: Engine) -> None:
-    case = load_case(path)
+@pytest.mark.parametrize("case", CASES, ids=[_id(c) for c in CASES])
+def test_case(case: Case, engine: Engine) -> None:
     result = run_case(engine, case)
     assert result.passed, result.differences
     decision = result.decision
@@ -39,6 +44,6 @@ def test_case(path: Path, engine: Engine) -> None:
 
 
 def test_shipped_library_is_fully_covered(engine: Engine) -> None:
-    coverage = measure_coverage(engine, run_cases(engine, [load_case(p) for p in CASES]))
+    coverage = measure_coverage(engine, run_cases(engine, CASES))
     assert coverage.percent("rule") == 100.0, [i for i in coverage.missing() if i.kind == "rule"]
     assert coverage.percent("boundary") == 100.0, [i for i in coverage.missing() if i.kind == "boundary"]
