@@ -135,13 +135,14 @@ def field_type(path: str, item: ListSpec | None = None) -> str | None:
     return None
 
 
-# The values an enumerated field can hold, by field (`seller.account_status`) or list element field
-# (`seller.grants.kind`). Where the request schema has an `enum` the two lists are the same (a test keeps
-# them in step) and a request with another value is refused. The kinds of grants, violations and documents
-# are open in the request schema (a marketplace may send kinds no policy knows), but a policy may compare
-# them only with the kinds listed here: a misspelt kind would otherwise be a condition that never holds.
+# The values a policy may compare a status, kind or type with, by field (`seller.account_status`) or list
+# element field (`seller.grants.kind`). Where the request schema has an `enum` the two lists are the same (a
+# test keeps them in step) and a request with another value is refused. The kinds of grants, violations and
+# documents are open in the request schema (a marketplace may send kinds no policy knows), but a policy may
+# compare them only with the kinds listed here: a misspelt kind would otherwise be a condition that never
+# holds. `seller.entity_type` is not checked: a comparison with a value it never holds is how a rule that
+# never fires is written.
 VALUES: Final[dict[str, tuple[str, ...]]] = {
-    "seller.entity_type": ("enterprise", "individual_business", "individual"),
     "seller.account_status": ("active", "warned", "restricted", "frozen", "suspended", "closed"),
     "seller.trademarks.status": ("registered", "pending", "refused", "abandoned", "expired", "cancelled"),
     "seller.trademarks.mark_type": ("word", "design_with_text", "design_only"),

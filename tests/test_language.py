@@ -235,6 +235,7 @@ def test_known_values_and_open_fields_load(tmp_path: Path) -> None:
         {"some": "seller.violations", "where": [{"field": "item.kind", "in": ["trademark", "counterfeit"]}]},
         {"field": "seller.store_type", "equals": "anything"},  # not enumerated
         {"field": "product.attributes.kind", "equals": "trade_mark"},
+        {"field": "seller.entity_type", "not_equals": "x"},  # not checked: a value no seller has
     ]
     (policy,) = _load(tmp_path, _with_when(when))
     assert policy.rules[0].id == "refunds"
