@@ -100,16 +100,21 @@ def discover_cases(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
-    """`patch` merged into `target` as an RFC 7386 JSON merge patch (a new value; neither is changed):
-    objects merge key by key, a `null` removes the key, any other value (a list too) replaces the target."""
+    """`patch` merged into `target` as an RFC 7386 JSON merge patch, as a new value that shares nothing with
+    either: objects merge key by key, a `null` removes the key, any other value (a list too) replaces the
+    target."""
+    return _merge_into(copy.deepcopy(target), patch)
+
+
+def _merge_into(target: Any, patch: Any) -> Any:
     if not isinstance(patch, dict):
         return copy.deepcopy(patch)
-    out = dict(target) if isinstance(target, dict) else {}
+    out = target if isinstance(target, dict) else {}
     for key, value in patch.items():
         if value is None:
             out.pop(key, None)
         else:
-            out[key] = merge_patch(out.get(key), value)
+            out[key] = _merge_into(out.get(key), value)
     return out
 
 

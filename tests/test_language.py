@@ -376,6 +376,7 @@ TABLE: dict[str, Any] = {
             "as_of": "2023-06-01",
             "expect": {"outcome": "review"},
         },
+        {"name": "base-again", "merge": {"seller": {"id": "S2"}}, "expect": {"outcome": "allow"}},
     ],
 }
 
@@ -413,7 +414,10 @@ def test_a_table_runs_each_case_with_its_merged_request(tmp_path: Path) -> None:
         ("base-allowed", "/cases/0", f"{path}:/cases/0"),
         ("high-refunds", "/cases/1", f"{path}:/cases/1"),
         ("suspended-without-metrics", "/cases/2", f"{path}:/cases/2"),
+        ("base-again", "/cases/3", f"{path}:/cases/3"),
     ]
+    # no case changes what the others see
+    assert cases[3].request == {**BASE_REQUEST, "seller": {**BASE_REQUEST["seller"], "id": "S2"}}
     assert cases[1].request["seller"] == {
         "id": "S",
         "account_status": "active",
@@ -426,7 +430,7 @@ def test_a_table_runs_each_case_with_its_merged_request(tmp_path: Path) -> None:
 
     out, err = io.StringIO(), io.StringIO()
     assert main(["test", str(tmp_path), "--policies", str(tmp_path), "--no-invariants"], out, err) == 0, out.getvalue()
-    assert "3 passed, 0 failed" in out.getvalue()
+    assert "4 passed, 0 failed" in out.getvalue()
     failing = copy.deepcopy(TABLE)
     failing["cases"][1]["expect"] = {"outcome": "allow"}
     _table_tree(tmp_path, failing)
@@ -466,7 +470,7 @@ def test_request_files_resolve_from_the_case_or_the_tests_folder(tmp_path: Path)
     (tests / "requests" / "base.json").write_text(json.dumps(BASE_REQUEST), encoding="utf-8")
     table = {k: v for k, v in TABLE.items() if k != "request"}
     path.write_text(json.dumps({**table, "request_file": "requests/base.json"}), encoding="utf-8")
-    assert [c.request["seller"]["id"] for c in load_cases(path)] == ["S", "S", "S"]
+    assert [c.request["seller"]["id"] for c in load_cases(path)] == ["S", "S", "S", "S2"]
     # beside the case first: a file next to it wins over the tests folder's
     (path.parent / "requests").mkdir()
     (path.parent / "requests" / "base.json").write_text(json.dumps({**BASE_REQUEST, "seller": {"id": "T"}}))
@@ -499,7 +503,7 @@ def test_pytest_collects_each_case_of_a_table(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stdout + run.stderr
     assert {line for line in run.stdout.splitlines() if "::" in line} == {
         f"policies/testplatform/tests/refunds.json::{name}"
-        for name in ("base-allowed", "high-refunds", "suspended-without-metrics")
+        for name in ("base-allowed", "high-refunds", "suspended-without-metrics", "base-again")
     }
 
 
