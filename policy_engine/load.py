@@ -563,7 +563,10 @@ def load_texts(texts: dict[str, str]) -> list[Policy]:
     problems: list[Problem] = []
     policies: list[Policy] = []
     names = {file: PurePath(file) for file in texts}
-    common = os.path.commonpath([str(n.parent) for n in names.values()]) if names else ""
+    try:
+        common = os.path.commonpath([str(n.parent) for n in names.values()]) if names else ""
+    except ValueError:  # absolute and relative names mixed: each file is cited by its name
+        common = ""
     for file, text in sorted(texts.items()):
         doc, errs = parse_json(text, file)
         if not errs:
