@@ -4,6 +4,7 @@ Listing policies are versioned JSON documents, checked against JSON Schemas, com
 forward-chaining Rete network on durable_rules, and answered with traceable justifications.
 """
 
+from . import resources
 from .decision import Decision, Evidence, Proof, Reason, RemedyRef, Step
 from .engine import Disagreement, Engine
 from .errors import (
@@ -36,6 +37,7 @@ __all__ = [
     "Step",
     "UnknownPlatformError",
     "load_documents",
+    "resources",
 ]
 
 __version__ = "0.1.0"

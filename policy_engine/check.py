@@ -29,10 +29,11 @@ from .model import (
     Some,
 )
 from .operators import SINGLE_KINDS, operator
-from .vocab import LISTS, ROOTS, ListSpec, field_type
+from .vocab import LISTS, ROOTS, ListSpec, allowed_values, field_type
 
 __all__ = ["check_policies", "derived_refs", "placeholders", "stratify"]
 
+_ENUMERATED = {"equals", "not_equals", "in", "not_in"}
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
@@ -179,6 +180,8 @@ class _TypeChecker:
             bad = [v for v in values if not self.literal_fits(want, v)]
             if bad:
                 self.problem(optr, f"{bad[0]!r} does not fit `{cond.path}`, which holds {want} values")
+            elif op in _ENUMERATED and (allowed := allowed_values(cond.path, item)) is not None:
+                self.enumerated(cond, operand, values, allowed, item)
             elif kind == "scalar" and len({_kind_of(v) for v in values}) > 1:
                 self.problem(
                     optr,
@@ -217,6 +220,33 @@ class _TypeChecker:
                 self.problem(optr, "`item` is only meaningful inside `some`", code="field")
         elif isinstance(operand, AsOf) and kind not in ("date", "scalar"):
             self.problem(optr, f"`{cond.path}` is a {kind}; only date fields compare with `as_of`")
+
+    def enumerated(
+        self,
+        cond: Compare,
+        operand: Literal,
+        values: tuple[object, ...],
+        allowed: tuple[str, ...],
+        item: ListSpec | None,
+    ) -> None:
+        """A value compared with an enumerated field must be one the field can hold (a misspelt value would
+        make a condition that silently never holds, or always holds under `not_equals`)."""
+        field = f"`{cond.path}` of {item.path}" if item is not None else f"`{cond.path}`"
+        for i, value in enumerate(values):
+            if value in allowed:
+                continue
+            pointer = f"{cond.pointer}/{cond.op}"
+            if operand.ref:
+                pointer, where = f"{pointer}/ref", f" (in named data {operand.ref!r})"
+            elif isinstance(operand.value, tuple):
+                pointer, where = f"{pointer}/{i}", ""
+            else:
+                where = ""
+            self.problem(
+                pointer,
+                f"{value!r}{where} is not a value {field} can hold; expected one of: {', '.join(allowed)}",
+                code="value",
+            )
 
     def condition(self, cond: Condition, item: ListSpec | None = None) -> None:
         if isinstance(cond, Compare):

@@ -181,7 +181,7 @@ class _ProofBuilder:
         steps = tuple(
             self.step(atom.condition, atom.negated, atom.alias, firing.match, active) for atom in action.atoms
         )
-        return Proof(action.citation, concludes, action.policy.file, steps)
+        return Proof(action.citation, concludes, action.policy.cited_file, steps)
 
     def step(self, cond: Condition, negated: bool, alias: str, match: dict[str, Any], active: frozenset[str]) -> Step:
         shown = Not(cond) if negated else cond
@@ -268,7 +268,7 @@ def _policy_refs(compiled: Compiled) -> tuple[PolicyRef, ...]:
     known = _REFS.get(id(compiled))
     if known is not None and known[0]() is compiled:
         return known[1]
-    refs = tuple(PolicyRef(p.id, p.version, p.digest, p.file) for p in compiled.policies)
+    refs = tuple(PolicyRef(p.id, p.version, p.digest, p.cited_file) for p in compiled.policies)
     if len(_REFS) > 256:
         _REFS.clear()
     _REFS[id(compiled)] = (weakref.ref(compiled), refs)

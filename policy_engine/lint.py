@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -15,8 +16,22 @@ from typing import Any
 import attrs
 
 from .compile import _dnf, _prune
-from .load import read_json
-from .model import AllOf, AnyOf, Compare, Condition, Count, Derived, Literal, Not, Policy, Rule, Some, condition_json
+from .load import DATA_PLACEHOLDER, format_data, read_json
+from .model import (
+    AllOf,
+    AnyOf,
+    Compare,
+    Condition,
+    Count,
+    Derived,
+    Literal,
+    Not,
+    Policy,
+    Rule,
+    Some,
+    Text,
+    condition_json,
+)
 from .operators import operator
 from .semantics import is_under
 from .vocab import LISTS, field_type
@@ -34,6 +49,7 @@ CODES = {
     "PE108": ("warning", "deny or review without a remedy"),
     "PE109": ("error", "rule claims a provenance its sources do not have (unsourced rules must be illustrative)"),
     "PE110": ("warning", "platform has no taxonomy (taxonomy.json) to check categories against"),
+    "PE111": ("warning", "message or remedy repeats a named data value instead of its `{data.NAME}` placeholder"),
 }
 
 _SEVERITY = {"allow": 0, "advisory": 0, "review": 1, "deny": 2}
@@ -228,6 +244,7 @@ def _lint_policy(
         for where, text in texts:
             if text is None:
                 continue
+            out.extend(_repeated_data(policy, f"{rule.pointer}/{where}", text, used_refs))
             if not text.en.strip() or not text.zh.strip():
                 out.append(Finding(policy.file, f"{rule.pointer}/{where}", "PE107", "empty message text"))
             elif text.en.strip() == text.zh.strip():
@@ -274,6 +291,44 @@ def _lint_policy(
         if name not in used_refs:
             out.append(Finding(policy.file, f"/data/{name}", "PE106", f"named data {name!r} is never used"))
     return out
+
+
+# A number in a text: digits with an optional fraction and thousands separators, not part of a word, a
+# date, a version or a placeholder, and not a percentage (`5 %` is not the named data value 0.05).
+_NUMBER = re.compile(r"(?<![A-Za-z0-9_.,/:{-])[0-9]+(?:,[0-9]{3})*(?:\.[0-9]+)?(?![A-Za-z0-9_/:}-]|[.,][0-9]|\s?[%％])")
+
+
+def _repeated_data(policy: Policy, pointer: str, text: Text, used: set[str]) -> Iterable[Finding]:
+    """PE111 for each number of a text (as written) equal to a numeric named data value of the policy."""
+    numbers = {
+        name: float(v) for name, v in policy.data.items() if isinstance(v, int | float) and not isinstance(v, bool)
+    }
+    for lang, raw in zip(("en", "zh"), text.templates or (text.en, text.zh), strict=True):
+        used.update(m.group(1) for m in DATA_PLACEHOLDER.finditer(raw))
+        for match in _NUMBER.finditer(DATA_PLACEHOLDER.sub(" ", raw)):
+            value = float(match.group().replace(",", ""))
+            names = sorted(name for name, v in numbers.items() if v == value)
+            if names:
+                name = names[0]
+                spec = next(
+                    (
+                        s
+                        for s in ("", ",", f".{len(match.group().partition('.')[2])}f")
+                        if _formats(policy, name, s, match)
+                    ),
+                    "",
+                )
+                yield Finding(
+                    policy.file,
+                    f"{pointer}/{lang}",
+                    "PE111",
+                    f"{match.group()} is the named data {name!r}; write {{data.{name}{':' + spec if spec else ''}}} "
+                    "so that the text follows the value",
+                )
+
+
+def _formats(policy: Policy, name: str, spec: str, match: re.Match[str]) -> bool:
+    return format_data(policy.data[name], spec or None) == match.group()
 
 
 def _refs(cond: Condition) -> set[str]:

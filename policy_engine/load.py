@@ -10,10 +10,12 @@ import datetime as dt
 import hashlib
 import json
 import math
+import os
 import re
 import sys
 from collections.abc import Iterable, Sequence
-from pathlib import Path
+from decimal import Decimal
+from pathlib import Path, PurePath
 from typing import Any
 
 import attrs
@@ -45,17 +47,20 @@ from .operators import COMPARISON_OPS, operator
 
 __all__ = [
     "COMPARISON_OPS",
+    "DATA_PLACEHOLDER",
     "MAX_DEPTH",
     "NON_POLICY_NAMES",
     "Skipped",
     "check_depth",
     "discover",
+    "format_data",
     "load_documents",
     "load_texts",
     "looks_like_policy",
     "parse_json",
     "parse_policy",
     "read_json",
+    "relative_path",
     "skipped_files",
 ]
 
@@ -410,10 +415,34 @@ def _date(text: str) -> dt.date:
     return dt.date.fromisoformat(text)
 
 
+DATA_PLACEHOLDER = re.compile(r"\{data\.([^{}:]*)(?::([^{}]*))?\}")
+"""`{data.NAME}` or `{data.NAME:FORMAT}` in a message or remedy text: a value of the policy's named data."""
+
+
+def format_data(value: Any, spec: str | None) -> str:
+    """A named data value as a message shows it: a number as written in JSON (`0.05`, `60`), a string as is,
+    a list joined with ", ". `spec` is `percent` (a fraction as a percentage without the sign: 0.05 gives
+    `5`, 0.008 gives `0.8`) or a Python format specification for numbers (`.2f`: 0.1 gives `0.10`).
+    Raise ValueError for a format that does not fit the value."""
+    if spec is None or spec == "":
+        if isinstance(value, tuple):
+            return ", ".join(format_data(v, None) for v in value)
+        return value if isinstance(value, str) else json.dumps(value)
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        shown = json.dumps(list(value) if isinstance(value, tuple) else value, ensure_ascii=False)
+        raise ValueError(f"the format {spec!r} applies to numbers; this named data is {shown}")
+    if spec == "percent":
+        return format((Decimal(repr(value)) * 100).normalize(), "f")
+    if not re.fullmatch(r"[<>=^+\- ]?[0-9]*[,_]?(\.[0-9]+)?[efgdn%]?", spec):
+        raise ValueError(f"unknown format {spec!r}; expected `percent` or a number format such as `.2f`")
+    return format(value, spec)
+
+
 class _Parser:
-    def __init__(self, doc: dict[str, Any], file: str) -> None:
+    def __init__(self, doc: dict[str, Any], file: str, path: str = "") -> None:
         self.doc = doc
         self.file = file
+        self.path = path
         self.data: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in doc.get("data", {}).items()}
         self.problems: list[Problem] = []
 
@@ -464,6 +493,30 @@ class _Parser:
         parts = tuple(self.condition(c, f"{pointer}/{key}/{i}") for i, c in enumerate(raw[key]))
         return AnyOf(parts, pointer) if key == "any" else AllOf(parts, pointer)
 
+    def fill(self, text: str, pointer: str) -> str:
+        def value(match: re.Match[str]) -> str:
+            name, spec = match.group(1), match.group(2)
+            if name not in self.data:
+                known = ", ".join(sorted(self.data)) or "none defined"
+                self.problem(
+                    pointer, f"placeholder {match.group()} names no named data of this policy; expected one of: {known}"
+                )
+                return match.group()
+            try:
+                return format_data(self.data[name], spec)
+            except ValueError as exc:
+                self.problem(pointer, f"placeholder {match.group()}: {exc}")
+                return match.group()
+
+        return DATA_PLACEHOLDER.sub(value, text)
+
+    def text(self, raw: dict[str, str], pointer: str) -> Text:
+        """A message or remedy with its `{data.NAME}` placeholders filled (the texts as written kept for lint)."""
+        en, zh = raw["en"], raw["zh"]
+        if "{data." not in en and "{data." not in zh:
+            return Text(en, zh)
+        return Text(self.fill(en, f"{pointer}/en"), self.fill(zh, f"{pointer}/zh"), templates=(en, zh))
+
     def rule(self, raw: dict[str, Any], pointer: str, provenance: str) -> Rule:
         when = AllOf(
             tuple(self.condition(c, f"{pointer}/when/{i}") for i, c in enumerate(raw["when"])),
@@ -475,8 +528,11 @@ class _Parser:
             when=when,
             derive=raw.get("derive"),
             outcome=raw.get("outcome"),
-            message=Text(msg["en"], msg["zh"]) if msg else None,
-            remedies=tuple(Remedy(r["code"], Text(r["en"], r["zh"])) for r in raw.get("remedies", ())),
+            message=self.text(msg, f"{pointer}/message") if msg else None,
+            remedies=tuple(
+                Remedy(r["code"], self.text(r, f"{pointer}/remedies/{i}"))
+                for i, r in enumerate(raw.get("remedies", ()))
+            ),
             pointer=pointer,
             provenance=raw.get("provenance", provenance),
             description=raw.get("description", ""),
@@ -509,11 +565,14 @@ class _Parser:
             digest=digest,
             effective_from_basis=doc.get("effective_from_basis"),
             effective_from_note=doc.get("effective_from_note"),
+            path=self.path,
         )
 
 
-def parse_policy(doc: Any, file: str = "<memory>") -> tuple[Policy | None, list[Problem]]:
-    """Validate one document against the policy schema and build it; problems instead of a half policy."""
+def parse_policy(doc: Any, file: str = "<memory>", path: str = "") -> tuple[Policy | None, list[Problem]]:
+    """Validate one document against the policy schema and build it; problems instead of a half policy.
+
+    `file` names the document in problems; `path` is how decisions cite it (default: the file's name)."""
     rules = doc.get("rules") if isinstance(doc, dict) else None
     if isinstance(rules, list) and len(rules) > MAX_POLICY_RULES:  # refused before validating thousands of rules
         return None, [
@@ -535,14 +594,24 @@ def parse_policy(doc: Any, file: str = "<memory>") -> tuple[Policy | None, list[
         return None, problems
     canonical = json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     digest = "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-    parser = _Parser(doc, file)
+    parser = _Parser(doc, file, path or Path(file).name)
     policy = parser.policy(digest)
     return (None if parser.problems else policy), parser.problems
 
 
+def relative_path(file: Path, paths: Iterable[str | Path]) -> str:
+    """A policy file's path relative to the first of the folders `paths` that holds it (`/` separated), or
+    its name when it was given by name: how decisions cite it, wherever the folder is."""
+    for root in map(Path, paths):
+        if root.is_dir() and file.is_relative_to(root):
+            return file.relative_to(root).as_posix()
+    return file.name
+
+
 def load_texts(texts: dict[str, str]) -> list[Policy]:
     """Load and check policy documents given as text ({file name: JSON text}, e.g. sent to a worker);
-    the problems name the given file names. Raise LoadError listing every problem."""
+    the problems name the given file names, and decisions cite each file relative to the folder that
+    holds them all (as when the folder was loaded from disk). Raise LoadError listing every problem."""
     with gc_paused():
         return _load_texts(texts)
 
@@ -550,10 +619,17 @@ def load_texts(texts: dict[str, str]) -> list[Policy]:
 def _load_texts(texts: dict[str, str]) -> list[Policy]:
     problems: list[Problem] = []
     policies: list[Policy] = []
+    names = {file: PurePath(file) for file in texts}
+    try:
+        common = os.path.commonpath([str(n.parent) for n in names.values()]) if names else ""
+    except ValueError:  # absolute and relative names mixed: each file is cited by its name
+        common = ""
     for file, text in sorted(texts.items()):
         doc, errs = parse_json(text, file)
         if not errs:
-            policy, errs = parse_policy(doc, file)
+            name = names[file]
+            path = name.relative_to(common).as_posix() if common and name.is_relative_to(common) else name.name
+            policy, errs = parse_policy(doc, file, path)
             if policy is not None:
                 policies.append(policy)
         problems.extend(errs)
@@ -584,7 +660,7 @@ def _load_documents(paths: Sequence[str | Path]) -> list[Policy]:
         if errs:
             problems.extend(errs)
             continue
-        policy, errs = parse_policy(doc, str(file))
+        policy, errs = parse_policy(doc, str(file), relative_path(file, paths))
         problems.extend(errs)
         if policy is not None:
             policies.append(policy)

@@ -162,8 +162,12 @@ Condition = Union[Compare, Count, Some, Derived, Not, AnyOf, AllOf]
 
 @attrs.frozen
 class Text:
+    """A text in English and Chinese, with `{data.NAME}` placeholders already filled from the policy's named
+    data; `templates` keeps the (en, zh) texts as written, for lint."""
+
     en: str
     zh: str
+    templates: tuple[str, str] | None = attrs.field(default=None, eq=False, repr=False)
 
     def get(self, lang: str) -> str:
         return self.zh if lang == "zh" else self.en
@@ -223,6 +227,14 @@ class Policy:
     digest: str
     effective_from_basis: str | None = None  # "stated", "earliest-dated-source" or "assumed"
     effective_from_note: str | None = None
+    path: str = attrs.field(default="", eq=False)
+    """The file relative to the policy folder it was loaded from (`aliexpress/brand-closed-management.json`),
+    as proofs cite it; `file` is the path as given, as problems name it."""
+
+    @property
+    def cited_file(self) -> str:
+        """The file as decisions cite it: `path`, or `file` for a policy built without one."""
+        return self.path or self.file
 
     @property
     def key(self) -> str:

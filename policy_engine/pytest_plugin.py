@@ -1,5 +1,5 @@
-"""pytest plugin: the analysts' test cases (`policies/<platform>/tests/*.json`) and invariants
-(`policies/<platform>/invariants.json`) run under pytest too.
+"""pytest plugin: the analysts' test cases (`policies/<platform>/tests/*.json`, one case or a table of
+cases per file) and invariants (`policies/<platform>/invariants.json`) run under pytest too.
 
 Registered as a `pytest11` entry point, so `pytest` alone collects them. The folder of policies comes
 from the ini option `policy_engine_policies` (default `policies`, relative to the rootdir).
@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from .engine import Engine
-from .suite import Case, load_case, report_failure, run_case
+from .suite import Case, load_cases, report_failure, run_case
 
 _ENGINES = pytest.StashKey[dict[Path, Engine]]()
 
@@ -87,8 +87,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 class CaseFile(pytest.File):
     def collect(self) -> Iterator[pytest.Item]:
-        case = load_case(self.path)
-        yield CaseItem.from_parent(self, name=case.name, case=case)
+        for case in load_cases(self.path):  # one case, or each case of a table
+            yield CaseItem.from_parent(self, name=case.name, case=case)
 
 
 class CaseFailedError(Exception):

@@ -2,8 +2,9 @@
 
 A test case (`schemas/testcase.json`) is a request, or a request file plus JSON-pointer overrides, and
 the decision analysts expect: the outcome (or that no policy is in force), and optionally the deciding
-rules, advisories, remedy codes and derived conclusions. Cases live in `tests/` folders beside the
-policies (`policies/<platform>/tests/*.json`).
+rules, advisories, remedy codes and derived conclusions. A file holds one case, or a table of cases: a
+base request and `cases`, each merged into the base (RFC 7386 JSON merge patch) with its expectation.
+Cases live in `tests/` folders beside the policies (`policies/<platform>/tests/*.json`).
 """
 
 from __future__ import annotations
@@ -30,12 +31,26 @@ from .operators import operator
 from .reference import holds
 from .semantics import compare
 
-__all__ = ["Case", "CaseResult", "Coverage", "discover_cases", "load_case", "measure_coverage", "run_cases"]
+__all__ = [
+    "REQUESTS_FOLDER",
+    "Case",
+    "CaseResult",
+    "Coverage",
+    "discover_cases",
+    "load_case",
+    "load_cases",
+    "measure_coverage",
+    "merge_patch",
+    "run_cases",
+]
 
 
 @attrs.frozen
 class Case:
-    """One test case, with its request resolved (request file read, overrides applied)."""
+    """One test case, with its request resolved (request file read, merge and overrides applied).
+
+    `pointer` is the JSON pointer of the case in its file: `""` for a file of one case, `/cases/3` for the
+    fourth case of a table."""
 
     file: str
     name: str
@@ -43,6 +58,12 @@ class Case:
     request: dict[str, Any] = attrs.field(eq=False)
     expect: dict[str, Any] = attrs.field(eq=False)
     as_of: dt.date | None = None
+    pointer: str = ""
+
+    @property
+    def where(self) -> str:
+        """The file, and the case's pointer in it for a case of a table: `tests/t.json:/cases/3`."""
+        return f"{self.file}:{self.pointer}" if self.pointer else self.file
 
 
 @attrs.frozen
@@ -54,20 +75,51 @@ class CaseResult:
     seconds: float = 0.0
 
 
+REQUESTS_FOLDER = "requests"
+"""A folder of a `tests/` folder that holds request files for the cases (`request_file`), not cases."""
+
+
+def _is_case_file(f: Path, root: Path) -> bool:
+    parts = f.relative_to(root).parts[:-1]
+    if root.name == "tests":
+        parts = ("tests", *parts)
+    if "tests" not in parts:
+        return False
+    return REQUESTS_FOLDER not in parts[parts.index("tests") + 1 :]
+
+
 def discover_cases(paths: Iterable[str | Path]) -> list[Path]:
-    """Test case files: JSON files in `tests/` folders under the given folders, or the given files."""
+    """Test case files: JSON files in `tests/` folders under the given folders (not in a `requests/`
+    folder of a `tests/` folder, which holds request files), or the given files."""
     found: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            found.extend(
-                f for f in sorted(p.rglob("*.json")) if "tests" in f.relative_to(p).parts[:-1] or p.name == "tests"
-            )
+            found.extend(f for f in sorted(p.rglob("*.json")) if _is_case_file(f, p))
         elif p.suffix == ".json":
             found.append(p)
     return sorted(set(found))
 
 
-def _set_pointer(doc: dict[str, Any], pointer: str, value: Any, file: str) -> None:
+def merge_patch(target: Any, patch: Any) -> Any:
+    """`patch` merged into `target` as an RFC 7386 JSON merge patch, as a new value that shares nothing with
+    either: objects merge key by key, a `null` removes the key, any other value (a list too) replaces the
+    target."""
+    return _merge_into(copy.deepcopy(target), patch)
+
+
+def _merge_into(target: Any, patch: Any) -> Any:
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    out = target if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = _merge_into(out.get(key), value)
+    return out
+
+
+def _set_pointer(doc: dict[str, Any], pointer: str, value: Any, file: str, at: str = "/overrides") -> None:
     parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.lstrip("/").split("/")]
     target: Any = doc
     for part in parts[:-1]:
@@ -80,30 +132,85 @@ def _set_pointer(doc: dict[str, Any], pointer: str, value: Any, file: str) -> No
     elif isinstance(target, dict):
         target[parts[-1]] = value
     else:
-        raise LoadError([Problem(file, f"/overrides/{pointer}", "the pointer does not lead into an object or list")])
+        raise LoadError([Problem(file, f"{at}/{pointer}", "the pointer does not lead into an object or list")])
 
 
-def load_case(path: Path) -> Case:
-    """Read and validate one test case (LoadError with file and JSON pointer when it is not valid)."""
+def _tests_folder(path: Path) -> Path | None:
+    """The `tests/` folder that holds a case file (the platform's), if any."""
+    return next((p for p in path.resolve().parents if p.name == "tests"), None)
+
+
+def _read_request(path: Path, name: str, pointer: str) -> dict[str, Any]:
+    """The request file `name` of the case file `path`: relative to the case's folder, or else to the
+    platform's `tests/` folder."""
+    candidates = [path.parent / name]
+    tests = _tests_folder(path)
+    if tests is not None:
+        candidates.append(tests / name)
+    found = next((c for c in candidates if c.is_file()), None)
+    if found is None:
+        tried = " or ".join(str(c) for c in dict.fromkeys(candidates))
+        raise LoadError([Problem(str(path), pointer, f"no request file {name!r}; looked for {tried}", code="io")])
+    request, problems = read_json(found.resolve())
+    if problems:
+        raise LoadError([Problem(str(path), pointer, str(p)) for p in problems])
+    if not isinstance(request, dict):
+        raise LoadError([Problem(str(path), pointer, f"{found} holds no JSON object; expected a request")])
+    return request
+
+
+def _apply_overrides(request: dict[str, Any], overrides: dict[str, Any], file: str, pointer: str) -> None:
+    for ptr, value in overrides.items():
+        try:
+            _set_pointer(request, ptr, value, file, pointer)
+        except (IndexError, ValueError, KeyError):
+            raise LoadError([Problem(file, pointer, f"cannot apply {ptr!r} to the request")]) from None
+
+
+def _date(text: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(text) if text else None
+
+
+def load_cases(path: Path) -> list[Case]:
+    """Read and validate a test case file: one case, or a table of cases sharing a base request (LoadError
+    with the file and the JSON pointer of the case when it is not valid)."""
     doc, problems = read_json(path)
     if not problems:
         problems = schemas.validate("testcase", doc, str(path))
     if problems:
         raise LoadError(problems)
+    file = str(path)
     if "request" in doc:
-        request = copy.deepcopy(doc["request"])
+        base = copy.deepcopy(doc["request"])
     else:
-        req_path = (path.parent / doc["request_file"]).resolve()
-        request, problems = read_json(req_path)
-        if problems:
-            raise LoadError([Problem(str(path), "/request_file", str(p)) for p in problems])
-    for pointer, value in doc.get("overrides", {}).items():
-        try:
-            _set_pointer(request, pointer, value, str(path))
-        except (IndexError, ValueError, KeyError):
-            raise LoadError([Problem(str(path), "/overrides", f"cannot apply {pointer!r} to the request")]) from None
-    as_of = dt.date.fromisoformat(doc["as_of"]) if "as_of" in doc else None
-    return Case(str(path), doc["name"], doc.get("description", ""), request, doc["expect"], as_of)
+        base = _read_request(path, doc["request_file"], "/request_file")
+    _apply_overrides(base, doc.get("overrides", {}), file, "/overrides")
+    if "cases" not in doc:
+        return [Case(file, doc["name"], doc.get("description", ""), base, doc["expect"], _date(doc.get("as_of")))]
+    cases: list[Case] = []
+    seen: dict[str, int] = {}
+    for i, row in enumerate(doc["cases"]):
+        pointer = f"/cases/{i}"
+        if row["name"] in seen:
+            message = (
+                f"the case name {row['name']!r} is also the name of /cases/{seen[row['name']]}; expected each once"
+            )
+            raise LoadError([Problem(file, f"{pointer}/name", message, code="duplicate")])
+        seen[row["name"]] = i
+        request = merge_patch(base, row["merge"]) if "merge" in row else copy.deepcopy(base)
+        _apply_overrides(request, row.get("overrides", {}), file, f"{pointer}/overrides")
+        as_of = _date(row.get("as_of") or doc.get("as_of"))
+        cases.append(Case(file, row["name"], row.get("description", ""), request, row["expect"], as_of, pointer))
+    return cases
+
+
+def load_case(path: Path) -> Case:
+    """Read and validate a file of one test case (LoadError with file and JSON pointer when it is not
+    valid, or when the file is a table of several cases: read those with `load_cases`)."""
+    cases = load_cases(path)
+    if len(cases) != 1 or cases[0].pointer:
+        raise LoadError([Problem(str(path), "/cases", "a table of cases; expected one case (use load_cases)")])
+    return cases[0]
 
 
 def _compare(expect: dict[str, Any], decision: Decision) -> list[str]:
@@ -156,7 +263,7 @@ def run_cases(engine: Engine, cases: Sequence[Case]) -> list[CaseResult]:
 
 def report_failure(result: CaseResult, lang: str = "en") -> str:
     """A readable account of a failed case: expected against actual, then the decision with proofs."""
-    lines = [f"FAIL {result.case.file}: {result.case.name}"]
+    lines = [f"FAIL {result.case.where}: {result.case.name}"]
     if result.case.description:
         lines.append(f"  {result.case.description}")
     lines += [f"  - {d}" for d in result.differences]
@@ -369,7 +476,7 @@ def cases_from(paths: Sequence[str | Path]) -> tuple[list[Case], list[Problem]]:
     problems: list[Problem] = []
     for f in discover_cases(paths):
         try:
-            cases.append(load_case(f))
+            cases.extend(load_cases(f))
         except PolicyEngineError as exc:
             problems.extend(getattr(exc, "problems", ()) or [Problem(str(f), "", str(exc))])
     return cases, problems

@@ -696,17 +696,19 @@ def mutated(draw: Any, documents: Any, max_mutations: int = 3) -> Any:
 
 def analyst_requests(*folders: str | Path) -> list[dict[str, Any]]:
     """The requests of the analysts' test cases under the policy folders (default: the shipped ones)."""
+    from .errors import PolicyEngineError
     from .resources import data_dir
+    from .suite import load_cases
 
     out: list[dict[str, Any]] = []
     for folder in folders or (data_dir("policies"),):
         for path in sorted(Path(folder).glob("**/tests/*.json")):
             doc = json.loads(path.read_text(encoding="utf-8"))
-            if isinstance(doc, dict) and isinstance(doc.get("request"), dict):
+            if isinstance(doc, dict) and isinstance(doc.get("request"), dict) and "cases" not in doc:
                 out.append(doc["request"])
             elif isinstance(doc, dict) and isinstance(doc.get("cases"), list):
-                base: dict[str, Any] = doc["base"] if isinstance(doc.get("base"), dict) else {}
-                out += [{**base, **c["request"]} for c in doc["cases"] if isinstance(c.get("request"), dict)]
+                with contextlib.suppress(PolicyEngineError):  # each case of a table, its request resolved
+                    out += [case.request for case in load_cases(path)]
     return out
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-__all__ = ["DERIVED", "LISTS", "ROOTS", "ListSpec", "field_type", "without_derived"]
+__all__ = ["DERIVED", "LISTS", "ROOTS", "VALUES", "ListSpec", "allowed_values", "field_type", "without_derived"]
 
 # Types: string, number, boolean, date, category, scalar (any of string, number, boolean),
 # list:string and list:number.
@@ -164,3 +164,42 @@ def field_type(path: str, item: ListSpec | None = None) -> str | None:
     if tail and "." not in tail and f"{head}.*" in fields:
         return fields[f"{head}.*"]
     return None
+
+
+# The values a policy may compare a status, kind or type with, by field (`seller.account_status`) or list
+# element field (`seller.grants.kind`). Where the request schema has an `enum` the two lists are the same (a
+# test keeps them in step) and a request with another value is refused. The kinds of grants, violations and
+# documents are open in the request schema (a marketplace may send kinds no policy knows), but a policy may
+# compare them only with the kinds listed here: a misspelt kind would otherwise be a condition that never
+# holds. `seller.entity_type` is not checked: a comparison with a value it never holds is how a rule that
+# never fires is written.
+VALUES: Final[dict[str, tuple[str, ...]]] = {
+    "seller.account_status": ("active", "warned", "restricted", "frozen", "suspended", "closed"),
+    "seller.trademarks.status": ("registered", "pending", "refused", "abandoned", "expired", "cancelled"),
+    "seller.trademarks.mark_type": ("word", "design_with_text", "design_only"),
+    "seller.trademarks.register": ("principal", "supplemental"),
+    "seller.grants.kind": (
+        "brand_whitelist",
+        "brand_qualification",
+        "category_admission",
+        "category_approval",
+        "brand_approval",
+        "brand_registry",
+        "holiday_toys",
+        "ip_accelerator",
+    ),
+    "seller.grants.status": ("approved", "pending", "rejected", "revoked", "expired"),
+    "seller.grants.basis": ("registered_mark", "pending_mark", "authorization"),
+    "seller.violations.kind": ("counterfeit", "trademark", "copyright", "patent", "prohibited_item"),
+    "seller.violations.severity": ("general", "serious"),
+    "seller.violations.status": ("open", "upheld", "retracted", "expired"),
+    "seller.documents.kind": ("purchase_certificate", "invoice", "trademark_certificate", "authorization_letter"),
+}
+
+
+def allowed_values(path: str, item: ListSpec | None = None) -> tuple[str, ...] | None:
+    """The values an enumerated field (`seller.account_status`, `item.kind` of an element of `item`) can
+    hold, or None for a field whose values are not enumerated."""
+    if path.startswith("item."):
+        return None if item is None else VALUES.get(f"{item.path}.{path[5:]}")
+    return VALUES.get(path)
