@@ -91,7 +91,10 @@ class RequestReader:
     def _same_context(self, raw: Any, prev: dict[str, Any]) -> bool:
         if type(raw) is not dict or raw.keys() != prev.keys() or "product" not in raw:
             return False
-        if not all(x is prev[k] or x == prev[k] for k, x in raw.items() if k != "product"):
+        try:
+            if not all(x is prev[k] or x == prev[k] for k, x in raw.items() if k != "product"):
+                return False
+        except Exception:  # a value whose == fails is not JSON: the full check refuses it with its pointer
             return False
         if self._numbers is None:  # once per run, when a second request joins it
             self._numbers = [found for k, x in prev.items() if k != "product" for found in _number_paths(x, (k,))]

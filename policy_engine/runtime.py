@@ -48,7 +48,7 @@ __all__ = ["Firing", "Network", "NetworkUnavailable", "Trace", "engine_json"]
 
 # A number written with an exponent but no decimal point (`1e-05`, `-5e+300`), outside strings. Strings
 # are matched first and kept as they are, so text such as "1e-05" inside a title is never touched.
-_EXPONENT_HINT = re.compile(r"e[-+]\d")  # a literal first: searched about 40 times faster than \de[-+]
+_EXPONENT_HINT = re.compile(r"e[-+]\d")  # a literal first: the regex engine skips to each "e"
 _NUMBER_OR_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|(?<![\d.])(-?\d+)(e[-+]?\d+)')
 
 

@@ -222,3 +222,18 @@ def test_products_sharing_the_network_answer_quote_their_own_values(tmp_path: An
             assert [d.remedies[0].message["zh"] for d in decisions] == ["移动 a。", "移动 a。", "移动 b。"]
     finally:
         eng.close()
+
+
+def test_a_value_whose_comparison_fails_is_bad_input_not_a_crash(engine: Engine) -> None:
+    class Odd:
+        def __eq__(self, other: object) -> bool:
+            raise TypeError("no comparison")
+
+        __hash__ = object.__hash__
+
+    first = _request(SELLER, PRODUCTS[0])
+    second = _request(SELLER, PRODUCTS[1])
+    second["seller"]["id"] = Odd()
+    each = engine.decide_each([first, second])
+    assert isinstance(each[0], Decision) and isinstance(each[1], ItemError)
+    assert any(p.pointer == "/seller/id" for p in each[1].problems)
