@@ -533,10 +533,10 @@ def synthetic_request() -> dict[str, Any]:
 def compile_child(shape: str, n: int) -> None:
     """Runs in a child process; prints one JSON line per finished stage."""
     from policy_engine import Engine
-    from policy_engine.compile import compile_policies
+    from policy_engine._pipeline.compile import compile_policies
+    from policy_engine._pipeline.load import parse_policy
+    from policy_engine._pipeline.runtime import Network
     from policy_engine.errors import CompileError
-    from policy_engine.load import parse_policy
-    from policy_engine.runtime import Network
 
     def emit(**kw: Any) -> None:
         print(json.dumps(kw), flush=True)

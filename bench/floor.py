@@ -44,7 +44,7 @@ def record(decide_many: Callable[[list[Any]], Any], reqs: list[Any]) -> list[tup
     """Every C call that deciding the requests makes, with its arguments."""
     import _policy_engine_dre as dre
 
-    from policy_engine import runtime
+    from policy_engine._pipeline import runtime
 
     calls: list[tuple[str, tuple[Any, ...]]] = []
 

@@ -5,7 +5,7 @@
 
 Why the network does not use `$mt` (docs/design.md): for random literals and texts over a small
 alphabet (plus unicode), each pattern shape is written as a `$mt` test in a ruleset of its own, the texts
-are asserted as facts, and what fired is compared with `policy_engine.textmatch`. Texts are sent
+are asserted as facts, and what fired is compared with `policy_engine._language.textmatch`. Texts are sent
 lowercased, with the characters JSON escapes replaced, so that the escapes the engine reads are not what
 is measured. Prints one line per shape: patterns the engine refused to build (its state limits), texts
 compared, and disagreements.
@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 import _policy_engine_dre as dre
 
-from policy_engine import textmatch
+from policy_engine._language import textmatch
 
 _ALPHABET = [*"abAB .%*", "é", "İ", "手", "😀", "ß", "Σ"]
 # The engine reads a text as it stands in its JSON: replace what JSON escapes by letters lowercase text lacks.

@@ -59,7 +59,7 @@ def compile_child(policy_file: str, cache: str) -> None:
     sys.path.insert(0, str(REPO))
     from bench.bench import synthetic_request
     from policy_engine import Engine, load_documents
-    from policy_engine.cache import CompileCache
+    from policy_engine._pipeline.cache import CompileCache
 
     timed: dict[str, float] = {}
 

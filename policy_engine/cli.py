@@ -19,6 +19,17 @@ from typing import Any, TextIO
 import attrs
 
 from . import __version__
+from ._pipeline.explain import LABELS, render_text
+from ._pipeline.load import (
+    decode_utf8,
+    discover,
+    load_documents,
+    looks_like_policy,
+    parse_json,
+    read_json,
+    skipped_files,
+)
+from ._tools import docgen
 from .decision import Decision
 from .engine import Engine
 from .errors import (
@@ -30,8 +41,6 @@ from .errors import (
     RequestError,
     UnknownPlatformError,
 )
-from .explain import LABELS, render_text
-from .load import decode_utf8, discover, load_documents, looks_like_policy, parse_json, read_json, skipped_files
 from .replay import Progress
 from .resources import ENGINE_VERSION, data_dir
 
@@ -399,7 +408,7 @@ def _width(text: str) -> int:
 
 def _cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
     """Re-decide the request of each decision in the file; 0 if every one is the same, 1 otherwise."""
-    from .verify import read_decisions, verify
+    from ._tools.verify import read_decisions, verify
 
     decisions, problems = read_decisions(Path(args.decision))
     request, request_problems = read_json(Path(args.request))
@@ -427,7 +436,7 @@ def _cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_test(args: argparse.Namespace, out: TextIO) -> int:
-    from .suite import cases_from, junit_xml, measure_coverage, report_failure, run_cases
+    from ._tools.suite import cases_from, junit_xml, measure_coverage, report_failure, run_cases
 
     paths = args.paths or [str(data_dir("policies"))]
     policy_paths = args.policies or [p for p in paths if Path(p).is_dir()] or [str(data_dir("policies"))]
@@ -476,7 +485,7 @@ def _cmd_test(args: argparse.Namespace, out: TextIO) -> int:
 
 def _check_invariants(engine: Engine, paths: Sequence[str], args: argparse.Namespace, out: TextIO) -> int:
     """Check every invariants.json under the policy folders; print each violation; how many broke."""
-    from .invariants import check_invariants, discover_invariants, load_invariants
+    from ._tools.invariants import check_invariants, discover_invariants, load_invariants
 
     files = discover_invariants(paths)
     sets = [load_invariants(f) for f in files]  # LoadError: bad input, nothing checked
@@ -506,7 +515,7 @@ def _check_invariants(engine: Engine, paths: Sequence[str], args: argparse.Names
 
 
 def _cmd_lint(args: argparse.Namespace, out: TextIO) -> int:
-    from .lint import lint_policies, load_taxonomies
+    from ._tools.lint import lint_policies, load_taxonomies
 
     paths = args.paths or [str(data_dir("policies"))]
     policies = load_documents(paths)
@@ -532,7 +541,7 @@ def _not_a_policy(doc: Any) -> str:
 
 
 def _cmd_fmt(args: argparse.Namespace, out: TextIO) -> int:
-    from .fmt import format_document
+    from ._tools.fmt import format_document
 
     paths = args.paths or [str(data_dir("policies"))]
     changed = 0
@@ -564,7 +573,7 @@ def _cmd_fmt(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_diff(args: argparse.Namespace, out: TextIO) -> int:
-    from .diff import DEFAULT_BUDGET, as_test_case, diff_policies
+    from ._tools.diff import DEFAULT_BUDGET, as_test_case, diff_policies
 
     budget = DEFAULT_BUDGET if args.budget is None else args.budget
     if budget < 1:
@@ -672,6 +681,7 @@ def _parser() -> argparse.ArgumentParser:
         where.add_argument("--workers", type=int, metavar="N", help="run on a local Dask cluster of N worker processes")
         where.add_argument("--scheduler", metavar="ADDRESS", help="run on the Dask cluster at ADDRESS")
     _verify_options(rp)
+    docgen.add_arguments(sub.add_parser("docs", help="write (or --check) one Markdown reference page per platform"))
     ver = sub.add_parser("verify", help="re-decide a stored decision's request; say what differs (exit 1)")
     ver.add_argument("decision", help="the decision, as printed by `decide --format json` (or JSON lines of them)")
     ver.add_argument("request", help="the request .json that was decided")
@@ -713,6 +723,8 @@ def main(
             return _cmd_verify(args, out)
         if args.command == "diff":
             return _cmd_diff(args, out)
+        if args.command == "docs":
+            return docgen.run(args, out, err)
         return _cmd_decide(args, out, err, stdin)
     except (LoadError, CompileError, RequestError, _InputError) as exc:
         print(f"policy-engine {args.command}: error", file=err)

@@ -10,8 +10,8 @@ from typing import Any
 
 import attrs
 
+from ._language.vocab import without_derived
 from .resources import ENGINE_VERSION
-from .vocab import without_derived
 
 __all__ = [
     "Decision",

@@ -14,17 +14,17 @@ from typing import Any
 
 import attrs
 
-from .cache import CompileCache
-from .compile import Compiled
+from ._language.model import Policy
+from ._language.reference import evaluate
+from ._pipeline.cache import CompileCache
+from ._pipeline.compile import Compiled
+from ._pipeline.explain import build_decision, error_decision
+from ._pipeline.load import load_documents
+from ._pipeline.request import FactBuilder, RequestReader, normalize_request
+from ._pipeline.runtime import Network, NetworkUnavailable, Trace
 from .decision import Decision
 from .errors import CompileError, EngineFault, ItemError, Problem, RequestError, UnknownPlatformError
-from .explain import build_decision, error_decision
-from .load import load_documents
-from .model import Policy
-from .reference import evaluate
-from .request import FactBuilder, RequestReader, normalize_request
 from .resources import data_dir
-from .runtime import Network, NetworkUnavailable, Trace
 
 __all__ = ["Disagreement", "Engine"]
 
@@ -132,7 +132,7 @@ class Engine:
         that requests need are compiled, on first use (a command deciding one request starts faster);
         a network that cannot be compiled then raises CompileError when a request needs it.
 
-        Compiled networks are kept in a disk cache (`policy_engine.cache`): `cache=None` (the default)
+        Compiled networks are kept in a disk cache (`policy_engine._pipeline.cache`): `cache=None` (the default)
         uses the folder `POLICY_ENGINE_CACHE` names (`off`: none) or the user's cache folder, `False`
         none, and a path that folder.
 

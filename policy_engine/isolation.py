@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from ._child import Child, ChildDied
+from ._tools.child import Child, ChildDied
 from .errors import PolicyEngineError
 
 __all__ = ["EngineCrash", "EngineFailure", "Isolated", "run_isolated"]

@@ -31,12 +31,12 @@ from typing import Any
 
 import attrs
 
-from ._child import Child, ChildDied
+from ._pipeline.explain import error_decision
+from ._pipeline.request import normalize_request
+from ._tools.child import Child, ChildDied
 from .decision import Decision, request_digest
 from .engine import Engine
 from .errors import ItemError, PolicyEngineError, RequestError, UnknownPlatformError
-from .explain import error_decision
-from .request import normalize_request
 
 __all__ = ["WorkerPool", "WorkerStartError", "decide_each_in_workers", "decide_in_workers"]
 

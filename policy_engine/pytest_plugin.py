@@ -13,8 +13,19 @@ from typing import Any
 
 import pytest
 
+from ._tools.suite import Case, load_cases, report_failure, run_case
 from .engine import Engine
-from .suite import Case, load_cases, report_failure, run_case
+
+__all__ = [
+    "CaseFailedError",
+    "CaseFile",
+    "CaseItem",
+    "InvariantFile",
+    "InvariantItem",
+    "pytest_addoption",
+    "pytest_collect_file",
+    "pytest_unconfigure",
+]
 
 _ENGINES = pytest.StashKey[dict[Path, Engine]]()
 
@@ -46,7 +57,7 @@ def _engine(config: pytest.Config) -> Engine:
 
 class InvariantFile(pytest.File):
     def collect(self) -> Iterator[pytest.Item]:
-        from .invariants import load_invariants
+        from ._tools.invariants import load_invariants
 
         invariants = load_invariants(self.path)
         for inv in invariants.invariants:
@@ -62,7 +73,7 @@ class InvariantItem(pytest.Item):
     def runtest(self) -> None:
         import attrs
 
-        from .invariants import check_invariants
+        from ._tools.invariants import check_invariants
 
         one = attrs.evolve(
             self.invariants, invariants=tuple(i for i in self.invariants.invariants if i.id == self.invariant_id)

@@ -28,10 +28,10 @@ from typing import Any, TextIO
 
 import attrs
 
+from ._pipeline.load import discover, load_texts, skipped_files
 from .decision import Decision
 from .engine import Engine
 from .errors import ItemError, LoadError, Problem
-from .load import discover, load_texts, skipped_files
 
 __all__ = [
     "FlipGroup",

@@ -10,13 +10,17 @@ functions find them in either place, so a program never builds a site-packages p
     resources.schema("request")     # schemas/request.json, parsed
     resources.schema_path("decision")
     resources.examples_dir()        # example requests (examples/*.json)
+    resources.validate("request", value)   # its problems against schemas/request.json (empty: valid)
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .errors import Problem
 
 __all__ = [
     "ENGINE_VERSION",
@@ -27,6 +31,7 @@ __all__ = [
     "schema",
     "schema_path",
     "schemas_dir",
+    "validate",
 ]
 
 # The rule engine's version: the wheel build (hatch_build.py) compiles exactly this durable_rules release
@@ -75,3 +80,13 @@ def schema(name: str) -> dict[str, Any]:
     with schema_path(name).open(encoding="utf-8") as fh:
         loaded: dict[str, Any] = json.load(fh)
     return loaded
+
+
+def validate(name: str, value: Any, file: str = "") -> list[Problem]:
+    """The problems of `value` against the shipped schema `name` (empty when it is valid), each with the
+    JSON pointer of the part at fault; `file` names the value's source in the messages."""
+    from ._language import schemas  # jsonschema is imported when a value is first checked, not before
+
+    if name not in SCHEMAS:
+        raise ValueError(f"no shipped schema {name!r}; expected one of: {', '.join(SCHEMAS)}")
+    return schemas.validate(name, value, file)

@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 from hypothesis import strategies as st
 
+from ._language.operators import OPERATORS, ORDERED
+from ._language.semantics import compare, main_categories, merged_count
+from ._pipeline.request import resolve_pointer
 from .decision import Decision, Proof
-from .operators import OPERATORS, ORDERED
-from .request import resolve_pointer
-from .semantics import compare, main_categories, merged_count
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -696,9 +696,9 @@ def mutated(draw: Any, documents: Any, max_mutations: int = 3) -> Any:
 
 def analyst_requests(*folders: str | Path) -> list[dict[str, Any]]:
     """The requests of the analysts' test cases under the policy folders (default: the shipped ones)."""
+    from ._tools.suite import load_cases
     from .errors import PolicyEngineError
     from .resources import data_dir
-    from .suite import load_cases
 
     out: list[dict[str, Any]] = []
     for folder in folders or (data_dir("policies"),):
@@ -719,10 +719,10 @@ def assert_refused_or_matches_reference(engine: Engine, raw: Any) -> str:
     the engine-safety checks; its outcome, deciding rules, advisories and derived conclusions must equal
     the independent reference evaluator's, with no engine error.
     """
-    from . import schemas
+    from ._language import schemas
+    from ._language.reference import evaluate
+    from ._pipeline.request import normalize_request
     from .errors import RequestError
-    from .reference import evaluate
-    from .request import normalize_request
 
     try:
         decision = engine.decide(raw)
@@ -791,7 +791,7 @@ def _as_date(value: dt.date | str) -> dt.date:
 
 def _policy_dates(engine: Engine, platform: str) -> list[dt.date]:
     """Version boundaries of the platform, a day either side, and today: the days the platform has a policy."""
-    from .generate import boundary_dates
+    from ._tools.generate import boundary_dates
 
     days: set[dt.date] = {dt.datetime.now(dt.timezone.utc).date()}
     for boundary in boundary_dates(engine.policies, platform):
@@ -824,7 +824,7 @@ def policy_requests(
     """
     import random
 
-    from .generate import Pools, RequestGenerator, signatures, targets
+    from ._tools.generate import Pools, RequestGenerator, signatures, targets
 
     platforms = [platform] if platform is not None else sorted(engine.platforms)
     by_rule: dict[str, list[tuple[str, dt.date, int]]] = {}
@@ -889,8 +889,8 @@ def policy_requests(
 
 
 def _explain(title: str, request: dict[str, Any], decisions: dict[str, Any]) -> str:
+    from ._pipeline.explain import render_text
     from .errors import ItemError
-    from .explain import render_text
 
     lines = [title, "minimal request:", json.dumps(request, ensure_ascii=False, indent=2, sort_keys=True)]
     for side, decision in decisions.items():
@@ -920,7 +920,7 @@ def _check_property(
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as seeded
 
-    from .diff import shrink
+    from ._tools.diff import shrink
 
     found: list[dict[str, Any]] = []
     if request is not None:
@@ -979,7 +979,7 @@ def assert_equivalent(
     `max_examples` requests built from both engines' policies. On failure: AssertionError with the
     minimal request (shrunk greedily), both decisions and their proofs.
     """
-    from .diff import decision_key
+    from ._tools.diff import decision_key
 
     def failing(req: dict[str, Any]) -> bool:
         a, b = _sides(old, new, req)
@@ -1011,7 +1011,7 @@ def assert_no_new_allows(
     Tightening a policy passes; loosening it fails with the minimal request, both decisions and their
     proofs. `request`, `max_examples` and `seed` as for `assert_equivalent`.
     """
-    from .diff import decision_key
+    from ._tools.diff import decision_key
 
     def failing(req: dict[str, Any]) -> bool:
         a, b = (decision_key(d) for d in _sides(old, new, req))
@@ -1042,8 +1042,8 @@ def assert_matches_reference(
 
     `request`, `max_examples` and `seed` as for `assert_equivalent`.
     """
-    from .reference import evaluate
-    from .request import normalize_request
+    from ._language.reference import evaluate
+    from ._pipeline.request import normalize_request
 
     def failing(req: dict[str, Any]) -> bool:
         try:

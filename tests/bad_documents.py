@@ -150,7 +150,7 @@ def _plain(problems: Any, folder: Path | None = None) -> list[list[str]]:
 def _load_folder(folder: Path, files: dict[str, str | bytes]) -> dict[str, Any]:
     """Write the files into a new policy folder and load it: whether it loaded, and its problems."""
     from policy_engine import LoadError
-    from policy_engine.load import load_documents
+    from policy_engine._pipeline.load import load_documents
 
     for rel, data in files.items():
         (folder / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -164,8 +164,8 @@ def _load_folder(folder: Path, files: dict[str, str | bytes]) -> dict[str, Any]:
 
 def all_problems() -> dict[str, Any]:
     from policy_engine import CompileError
-    from policy_engine.compile import compile_policies
-    from policy_engine.load import parse_policy
+    from policy_engine._pipeline.compile import compile_policies
+    from policy_engine._pipeline.load import parse_policy
 
     found: dict[str, Any] = {}
     for name, make in MEMORY.items():

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from policy_engine.check import check_policies
-from policy_engine.load import parse_policy
-from policy_engine.model import Policy
+from policy_engine._language.model import Policy
+from policy_engine._pipeline.check import check_policies
+from policy_engine._pipeline.load import parse_policy
 
 
 def policy(rules: list[dict[str, Any]], policy_id: str = "t.big", platform: str = "testplatform") -> Policy:

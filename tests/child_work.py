@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from policy_engine import Decision, Engine
-from policy_engine.model import Policy
+from policy_engine._language.model import Policy
 
 
 def decide_generated(

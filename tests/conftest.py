@@ -20,9 +20,9 @@ import profiles  # noqa: F401  (registers and loads the hypothesis profile)
 import pytest
 
 from policy_engine import Engine, cli
-from policy_engine import cache as cache_module
-from policy_engine.compile import Compiled, RuleAction
-from policy_engine.model import Policy
+from policy_engine._language.model import Policy
+from policy_engine._pipeline import cache as cache_module
+from policy_engine._pipeline.compile import Compiled, RuleAction
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = (ROOT / "policies").resolve()
@@ -92,7 +92,7 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session", autouse=True)
 def _compile_cache_in_a_temporary_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Tests never read or write the user's compile cache, and start from an empty one (children too)."""
-    from policy_engine.cache import CACHE_ENV
+    from policy_engine._pipeline.cache import CACHE_ENV
 
     before = os.environ.get(CACHE_ENV)
     os.environ[CACHE_ENV] = str(tmp_path_factory.mktemp("compile-cache"))

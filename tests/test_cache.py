@@ -18,12 +18,12 @@ from hypothesis import given, reject, settings
 from profiles import scaled
 
 from policy_engine import CompileError, Decision, Engine, cli
-from policy_engine import cache as cache_module
-from policy_engine.cache import CACHE_ENV, CompileCache, decode_compiled, default_cache_dir, encode_compiled
-from policy_engine.compile import Compiled
-from policy_engine.load import load_documents, parse_policy
-from policy_engine.model import Policy
-from policy_engine.suite import discover_cases, load_case
+from policy_engine._language.model import Policy
+from policy_engine._pipeline import cache as cache_module
+from policy_engine._pipeline.cache import CACHE_ENV, CompileCache, decode_compiled, default_cache_dir, encode_compiled
+from policy_engine._pipeline.compile import Compiled
+from policy_engine._pipeline.load import load_documents, parse_policy
+from policy_engine._tools.suite import discover_cases, load_case
 from policy_engine.testing import policy_documents
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,7 +83,7 @@ def test_every_shipped_network_is_rebuilt_faithfully_from_its_json(shipped: list
 def test_synthetic_networks_are_rebuilt_faithfully(shape: str) -> None:
     policy, problems = parse_policy(synthetic_policy(shape, 120), "synthetic.json")
     assert policy is not None, problems
-    from policy_engine.compile import compile_policies
+    from policy_engine._pipeline.compile import compile_policies
 
     compiled = compile_policies("bench", [policy])
     _same(decode_compiled(json.loads(json.dumps(encode_compiled(compiled))), [policy]), compiled)
@@ -94,7 +94,7 @@ def test_synthetic_networks_are_rebuilt_faithfully(shape: str) -> None:
 def test_every_generated_network_is_rebuilt_faithfully(doc: dict[str, Any]) -> None:
     """Every condition form of the language (text operators, counts, shifted dates...) survives the codec:
     a plan or action field the codec forgot would change what the network reads."""
-    from policy_engine.compile import compile_policies
+    from policy_engine._pipeline.compile import compile_policies
 
     policy, problems = parse_policy(doc, "generated.json")
     assert policy is not None, problems

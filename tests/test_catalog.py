@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from policy_engine import Decision, Engine, ItemError, RequestError
-from policy_engine import runtime as runtime_module
+from policy_engine._pipeline import runtime as runtime_module
 
 SELLER: dict[str, Any] = {
     "id": "S-1",

@@ -9,9 +9,9 @@ import pytest
 from builders import policy
 
 from policy_engine import CompileError, Engine
-from policy_engine.compile import compile_policies
-from policy_engine.reference import evaluate
-from policy_engine.request import normalize_request
+from policy_engine._language.reference import evaluate
+from policy_engine._pipeline.compile import compile_policies
+from policy_engine._pipeline.request import normalize_request
 
 MESSAGE = {"en": "Denied {product.category}.", "zh": "拒绝 {product.category}。"}
 
@@ -146,7 +146,7 @@ def test_negated_join_between_request_fields_is_refused() -> None:
 
 
 def test_session_recycling_keeps_decisions(monkeypatch: pytest.MonkeyPatch) -> None:
-    from policy_engine.runtime import Network
+    from policy_engine._pipeline.runtime import Network
 
     monkeypatch.setattr(Network, "RECYCLE", 3)
     engine = Engine([policy([grant_rule(i, f"c{i}") for i in range(5)])])
@@ -163,7 +163,7 @@ def test_session_recycling_keeps_decisions(monkeypatch: pytest.MonkeyPatch) -> N
 def test_json_text_is_the_text_of_json_dumps_with_sorted_keys() -> None:
     import json
 
-    from policy_engine.compile import json_text
+    from policy_engine._pipeline.compile import json_text
 
     values = [
         {"b": 1, "a": [1.5, -0.0, 1e-05, 1e16, 2**60, True, False, None], "é": 'ü\u2028"\\/'},

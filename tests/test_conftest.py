@@ -8,7 +8,7 @@ from pathlib import Path
 
 from conftest import CompileMemo
 from policy_engine import Engine
-from policy_engine import cache as cache_module
+from policy_engine._pipeline import cache as cache_module
 
 ROOT = Path(__file__).resolve().parent.parent
 DENIED = {

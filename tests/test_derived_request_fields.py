@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from policy_engine._language.reference import _merged
+from policy_engine._language.semantics import merged_count
+from policy_engine._pipeline.request import normalize_request
 from policy_engine.errors import RequestError
-from policy_engine.reference import _merged
-from policy_engine.request import normalize_request
-from policy_engine.semantics import merged_count
 
 
 def _auth(**fields: Any) -> dict[str, Any]:

@@ -12,11 +12,12 @@ from typing import Any
 
 import pytest
 
-from policy_engine import Engine, schemas
+from policy_engine import Engine
+from policy_engine._language import schemas
+from policy_engine._tools.diff import DEFAULT_BUDGET, DiffReport, Flip, decision_key, diff_engines
+from policy_engine._tools.lint import load_taxonomies
+from policy_engine._tools.suite import cases_from, report_failure, run_cases
 from policy_engine.cli import main
-from policy_engine.diff import DEFAULT_BUDGET, DiffReport, Flip, decision_key, diff_engines
-from policy_engine.lint import load_taxonomies
-from policy_engine.suite import cases_from, report_failure, run_cases
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"

@@ -1,15 +1,13 @@
-"""`python -m policy_engine.docgen`: writes or checks the platform pages, and never guesses where they go."""
+"""`policy-engine docs`: writes or checks the platform pages, and never guesses where they go."""
 
 from __future__ import annotations
 
 import io
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from policy_engine import docgen
+from policy_engine import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ROOT / "docs" / "platforms"
@@ -17,7 +15,7 @@ PAGES = ROOT / "docs" / "platforms"
 
 def run(*args: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
-    code = docgen.main(list(args), out=out, err=err)
+    code = cli.main(["docs", *args], out=out, err=err)
     return code, out.getvalue(), err.getvalue()
 
 
@@ -73,14 +71,3 @@ def test_bad_policies_and_bad_out_exit_2(tmp_path: Path) -> None:
     code, _, err = run("--out", str(tmp_path / "p.json"))
     assert code == 2 and f"{tmp_path / 'p.json'} is not a folder" in err
     assert run("--bogus")[0] == 2
-
-
-def test_runs_as_a_module(tmp_path: Path) -> None:
-    r = subprocess.run(
-        [sys.executable, "-m", "policy_engine.docgen", "--help"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=60,
-    )
-    assert r.returncode == 0 and r.stdout.startswith("usage: python -m policy_engine.docgen")

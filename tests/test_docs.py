@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from policy_engine.check import check_policies
-from policy_engine.compile import compile_policies
-from policy_engine.load import COMPARISON_OPS, parse_policy
+from policy_engine._pipeline.check import check_policies
+from policy_engine._pipeline.compile import compile_policies
+from policy_engine._pipeline.load import COMPARISON_OPS, parse_policy
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -84,7 +84,7 @@ def test_every_count_operator_is_documented(language: str) -> None:
 
 
 def test_every_list_path_and_its_element_fields_are_documented(language: str) -> None:
-    from policy_engine.vocab import LISTS
+    from policy_engine._language.vocab import LISTS
 
     missing = []
     for path, spec in LISTS.items():
@@ -115,15 +115,15 @@ def test_policy_documents_in_the_docs_are_valid(page: str) -> None:
 
 
 def test_platform_pages_are_in_step_with_the_policies() -> None:
-    from policy_engine.docgen import platform_page
-    from policy_engine.load import load_documents
+    from policy_engine._pipeline.load import load_documents
+    from policy_engine._tools.docgen import platform_page
 
     root = Path(__file__).resolve().parent.parent
     policies = load_documents([root / "policies"])
     for platform in {p.platform for p in policies}:
         page = root / "docs" / "platforms" / ("common.md" if platform == "*" else f"{platform}.md")
         assert page.read_text(encoding="utf-8") == platform_page(platform, policies, root), (
-            f"{page} is out of date: run python -m policy_engine.docgen"
+            f"{page} is out of date: run policy-engine docs"
         )
 
 
@@ -138,6 +138,6 @@ def test_test_case_and_taxonomy_fields_are_documented() -> None:
         names |= set(schema.get("$defs", {}).get("invariant", {}).get("properties", {}))
         missing = sorted(n for n in names - {"$schema"} if f"`{n}`" not in text)
         assert missing == [], f"{name} fields not documented in docs/language.md: {missing}"
-    from policy_engine.lint import CODES
+    from policy_engine._tools.lint import CODES
 
     assert all(code in text for code in CODES)

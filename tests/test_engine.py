@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
-from policy_engine import Engine, EngineFault, RequestError, UnknownPlatformError, schemas
-from policy_engine import request as request_module
-from policy_engine.runtime import _IDS, _fnv1a32
+from policy_engine import Engine, EngineFault, RequestError, UnknownPlatformError
+from policy_engine._language import schemas
+from policy_engine._pipeline import request as request_module
+from policy_engine._pipeline.runtime import _IDS, _fnv1a32
 
 CYCLING = {
     "platform": "dhgate",
@@ -164,7 +165,7 @@ def test_engine_fault_fails_closed(engine: Engine, monkeypatch: pytest.MonkeyPat
 
 
 def test_engine_error_codes_fail_closed(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    import policy_engine.runtime as runtime
+    import policy_engine._pipeline.runtime as runtime
 
     req = {"platform": "aliexpress", "as_of": "2024-03-01", "seller": {}, "product": {"category": "toys"}}
     original = runtime.dre.assert_facts

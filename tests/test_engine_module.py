@@ -8,7 +8,7 @@ import sysconfig
 from pathlib import Path
 from typing import Any
 
-from policy_engine import runtime
+from policy_engine._pipeline import runtime
 
 
 def test_runtime_drives_the_engine_built_by_this_distribution_for_this_python() -> None:

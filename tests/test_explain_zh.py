@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from policy_engine import Engine
-from policy_engine.explain import render_text
+from policy_engine._pipeline.explain import render_text
 
 
 def test_chinese_text_translates_outcomes_enum_values_and_headers() -> None:

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from policy_engine import Engine, LoadError, cli, schemas
-from policy_engine.invariants import check_invariants, discover_invariants, load_invariants
-from policy_engine.suite import load_case, run_case
+from policy_engine import Engine, LoadError, cli
+from policy_engine._language import schemas
+from policy_engine._tools.invariants import check_invariants, discover_invariants, load_invariants
+from policy_engine._tools.suite import load_case, run_case
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from policy_engine import Engine, LoadError
-from policy_engine.explain import fill
-from policy_engine.lint import lint_policies
-from policy_engine.load import load_documents
-from policy_engine.request import normalize_request
-from policy_engine.suite import discover_cases, load_cases
+from policy_engine._pipeline.explain import fill
+from policy_engine._pipeline.load import load_documents
+from policy_engine._pipeline.request import normalize_request
+from policy_engine._tools.lint import lint_policies
+from policy_engine._tools.suite import discover_cases, load_cases
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE: dict[str, Any] = {
@@ -242,8 +242,8 @@ def test_known_values_and_open_fields_load(tmp_path: Path) -> None:
 
 
 def test_the_vocabulary_agrees_with_the_request_schema() -> None:
-    from policy_engine.schemas import load_schema
-    from policy_engine.vocab import VALUES
+    from policy_engine._language.schemas import load_schema
+    from policy_engine._language.vocab import VALUES
 
     schema = load_schema("request")["properties"]["seller"]["properties"]
     for key, values in VALUES.items():
@@ -283,9 +283,9 @@ def test_proofs_cite_policy_files_relative_to_the_policy_folder(tmp_path: Path) 
     import shutil
 
     from policy_engine import resources
-    from policy_engine.load import load_texts
-    from policy_engine.schemas import validate
-    from policy_engine.verify import compare
+    from policy_engine._language.schemas import validate
+    from policy_engine._pipeline.load import load_texts
+    from policy_engine._tools.verify import compare
 
     request = json.loads((resources.examples_dir() / "aliexpress-shoes-denied.json").read_text(encoding="utf-8"))
     copy_dir = tmp_path / "elsewhere" / "policies"
@@ -382,7 +382,7 @@ TABLE: dict[str, Any] = {
 
 
 def test_merge_patch_follows_rfc_7386() -> None:
-    from policy_engine.suite import merge_patch
+    from policy_engine._tools.suite import merge_patch
 
     # the examples of RFC 7386, appendix A
     examples = [
@@ -462,7 +462,7 @@ def test_errors_in_a_table_point_at_the_case(tmp_path: Path, change: Any, pointe
 
 
 def test_request_files_resolve_from_the_case_or_the_tests_folder(tmp_path: Path) -> None:
-    from policy_engine.suite import load_case
+    from policy_engine._tools.suite import load_case
 
     path = _table_tree(tmp_path, {**TABLE, "request": None}, "refunds/table.json")
     tests = path.parent.parent
@@ -510,7 +510,7 @@ def test_pytest_collects_each_case_of_a_table(tmp_path: Path) -> None:
 def test_the_documented_tables_are_valid_test_cases() -> None:
     import re
 
-    from policy_engine.schemas import validate
+    from policy_engine._language.schemas import validate
 
     blocks = []
     for page in ("language.md", "tutorial.md"):

@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from policy_engine.fmt import format_document
-from policy_engine.lint import lint_policies, load_taxonomies
-from policy_engine.load import load_documents
+from policy_engine._pipeline.load import load_documents
+from policy_engine._tools.fmt import format_document
+from policy_engine._tools.lint import lint_policies, load_taxonomies
 
 ROOT = Path(__file__).resolve().parent.parent
 MESSAGE = {"en": "No.", "zh": "不行。"}

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from policy_engine import Engine, LoadError, load_documents
-from policy_engine.check import check_policies
-from policy_engine.load import parse_policy
-from policy_engine.reference import evaluate
-from policy_engine.request import normalize_request
+from policy_engine._language.reference import evaluate
+from policy_engine._pipeline.check import check_policies
+from policy_engine._pipeline.load import parse_policy
+from policy_engine._pipeline.request import normalize_request
 
 BASE: dict[str, Any] = {
     "id": "test.policy",
@@ -209,7 +209,7 @@ def test_deep_nesting_is_a_problem_with_a_pointer(tmp_path: Path, depth: int) ->
 
 
 def test_nesting_up_to_the_bound_is_accepted() -> None:
-    from policy_engine.load import MAX_DEPTH, check_depth, parse_json
+    from policy_engine._pipeline.load import MAX_DEPTH, check_depth, parse_json
 
     value: Any = 1
     for _ in range(MAX_DEPTH):
@@ -221,7 +221,7 @@ def test_nesting_up_to_the_bound_is_accepted() -> None:
 
 
 def test_deep_text_pointer_escapes_keys_and_counts_indices() -> None:
-    from policy_engine.load import parse_json
+    from policy_engine._pipeline.load import parse_json
 
     text = '{"a/b": [1, "s,]", {"c~": ' + "[" * 3000 + "]" * 3000 + "}]}"
     value, (problem,) = parse_json(text, "f")
@@ -229,7 +229,7 @@ def test_deep_text_pointer_escapes_keys_and_counts_indices() -> None:
 
 
 def test_deep_dict_given_to_parse_policy_is_a_problem_not_a_crash() -> None:
-    from policy_engine.load import parse_policy
+    from policy_engine._pipeline.load import parse_policy
 
     policy, problems = parse_policy(nested(3000), "mem")
     assert policy is None and [p.code for p in problems] == ["depth"]
@@ -261,7 +261,7 @@ def test_a_policy_that_would_be_skipped_is_an_error(tmp_path: Path, name: str, e
 
 
 def test_known_non_policy_files_are_listed_not_loaded(tmp_path: Path) -> None:
-    from policy_engine.load import skipped_files
+    from policy_engine._pipeline.load import skipped_files
 
     write(tmp_path, "good.json", BASE)
     write(tmp_path, "taxonomy.json", {"platform": "testplatform", "categories": ["shoes"]})
@@ -294,14 +294,14 @@ def test_known_non_policy_files_are_listed_not_loaded(tmp_path: Path) -> None:
     ],
 )
 def test_json_the_engine_cannot_read_safely_is_a_problem(text: str, pointer: str, message: str) -> None:
-    from policy_engine.load import parse_json
+    from policy_engine._pipeline.load import parse_json
 
     value, problems = parse_json(text, "f")
     assert value is None and [(p.file, p.pointer, p.message) for p in problems] == [("f", pointer, message)]
 
 
 def test_surrogate_pairs_and_ordinary_numbers_are_read() -> None:
-    from policy_engine.load import parse_json
+    from policy_engine._pipeline.load import parse_json
 
     assert parse_json('{"e": "\\ud83d\\ude00", "n": [1.5, -2e10, 12]}', "f") == ({"e": "😀", "n": [1.5, -2e10, 12]}, [])
 
@@ -315,7 +315,7 @@ def test_a_repeated_key_in_a_policy_is_a_problem(tmp_path: Path) -> None:
 
 
 def test_the_first_problem_in_document_order_is_reported() -> None:
-    from policy_engine.load import check_depth, parse_json
+    from policy_engine._pipeline.load import check_depth, parse_json
 
     deep: Any = 1
     for _ in range(70):

@@ -20,13 +20,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from policy_engine import Engine, LoadError, textmatch
-from policy_engine import operators as ops
-from policy_engine.fmt import format_document
-from policy_engine.load import load_texts
-from policy_engine.reference import evaluate
-from policy_engine.request import normalize_request
-from policy_engine.semantics import compare
+from policy_engine import Engine, LoadError
+from policy_engine._language import operators as ops
+from policy_engine._language import textmatch
+from policy_engine._language.reference import evaluate
+from policy_engine._language.semantics import compare
+from policy_engine._pipeline.load import load_texts
+from policy_engine._pipeline.request import normalize_request
+from policy_engine._tools.fmt import format_document
 
 ROOT = Path(__file__).resolve().parent.parent
 LANGUAGE = (ROOT / "docs" / "language.md").read_text(encoding="utf-8")
@@ -462,7 +463,7 @@ def test_an_operator_missing_a_piece_is_a_compile_error_not_a_key_error(
     monkeypatch: pytest.MonkeyPatch, changes: dict[str, Any], condition: dict[str, Any], message: str
 ) -> None:
     from policy_engine import CompileError
-    from policy_engine.compile import compile_policies
+    from policy_engine._pipeline.compile import compile_policies
 
     policies = load_texts({"titles.json": _doc([_deny([condition])])})
     monkeypatch.setitem(ops.OPERATORS, "at_least", attrs.evolve(ops.OPERATORS["at_least"], **changes))

@@ -18,9 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from policy_engine import Engine, schemas
-from policy_engine.reference import evaluate
-from policy_engine.suite import CaseResult, load_cases, measure_coverage, run_cases
+from policy_engine import Engine
+from policy_engine._language import schemas
+from policy_engine._language.reference import evaluate
+from policy_engine._tools.suite import CaseResult, load_cases, measure_coverage, run_cases
 from policy_engine.testing import check_proofs
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -20,12 +20,12 @@ from hypothesis import strategies as st
 from profiles import scaled
 
 from policy_engine import CompileError, Decision
-from policy_engine.check import check_policies
+from policy_engine._language.model import Policy
+from policy_engine._language.reference import evaluate
+from policy_engine._pipeline.check import check_policies
+from policy_engine._pipeline.load import parse_policy
+from policy_engine._pipeline.request import normalize_request
 from policy_engine.isolation import Isolated
-from policy_engine.load import parse_policy
-from policy_engine.model import Policy
-from policy_engine.reference import evaluate
-from policy_engine.request import normalize_request
 from policy_engine.testing import check_proofs, policy_documents, requests
 
 # A fresh child after this many networks: damage the engine leaves in its heap cannot build up for long.

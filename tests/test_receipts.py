@@ -14,7 +14,8 @@ from hypothesis import given, settings
 from profiles import scaled
 
 import policy_engine
-from policy_engine import Engine, EngineFault, schemas
+from policy_engine import Engine, EngineFault
+from policy_engine._language import schemas
 from policy_engine.decision import canonical_json, engine_version, policy_set_digest, request_digest
 from policy_engine.parallel import _without_request
 from policy_engine.testing import requests

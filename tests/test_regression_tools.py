@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, seed, settings
 
-from policy_engine import Engine, schemas
-from policy_engine.generate import outcome_rules
+from policy_engine import Engine
+from policy_engine._language import schemas
+from policy_engine._tools.generate import outcome_rules
 from policy_engine.testing import (
     assert_equivalent,
     assert_matches_reference,

@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 
-from policy_engine import Disagreement, Engine, EngineFault, RequestError, runtime
+from policy_engine import Disagreement, Engine, EngineFault, RequestError
 from policy_engine import engine as engine_module
-from policy_engine.reference import evaluate
-from policy_engine.request import normalize_request
+from policy_engine._language.reference import evaluate
+from policy_engine._pipeline import runtime
+from policy_engine._pipeline.request import normalize_request
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -165,7 +166,7 @@ def test_shadow_mode_fails_closed_on_a_disagreement_and_reports_it(
         allowed = json.loads((EXAMPLES / "aliexpress-shoes-allowed.json").read_text())
         assert engine.decide(allowed).outcome == "allow" and engine.disagreements == 0
         # A second opinion that disagrees: the decision becomes a deny carrying both answers.
-        from policy_engine.reference import ReferenceResult
+        from policy_engine._language.reference import ReferenceResult
 
         monkeypatch.setattr(
             engine_module, "evaluate", lambda policies, req, default: ReferenceResult("deny", ("x@1#y",), (), ())
@@ -273,7 +274,7 @@ def test_cli_shadow_mode_turns_a_disagreement_into_a_deny_and_exit_1(monkeypatch
     import io
 
     from policy_engine import cli
-    from policy_engine.reference import ReferenceResult
+    from policy_engine._language.reference import ReferenceResult
 
     request = str(EXAMPLES / "aliexpress-shoes-allowed.json")
     out, err = io.StringIO(), io.StringIO()
@@ -311,7 +312,7 @@ def test_too_many_rules_names_the_policy_that_brought_them_and_is_refused_early(
     tmp_path: Path, extra: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from policy_engine import CompileError, LoadError
-    from policy_engine import compile as compile_module
+    from policy_engine._pipeline import compile as compile_module
 
     target = _with_rules(tmp_path, extra)
     normalized: list[int] = []

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from profiles import scaled
 
-from policy_engine import schemas
+from policy_engine._language import schemas
 from policy_engine.testing import mutated, requests
 
 

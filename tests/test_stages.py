@@ -10,11 +10,11 @@ from typing import Any
 import builders
 import pytest
 
-from policy_engine.compile import CATEGORY_LEVELS, Compiled, _dnf, _level_key, compile_policies
-from policy_engine.explain import build_decision, describe
-from policy_engine.model import AllOf, Policy
-from policy_engine.request import FactBuilder, normalize_request
-from policy_engine.runtime import Firing, Network, NetworkUnavailable, Trace
+from policy_engine._language.model import AllOf, Policy
+from policy_engine._pipeline.compile import CATEGORY_LEVELS, Compiled, _dnf, _level_key, compile_policies
+from policy_engine._pipeline.explain import build_decision, describe
+from policy_engine._pipeline.request import FactBuilder, normalize_request
+from policy_engine._pipeline.runtime import Firing, Network, NetworkUnavailable, Trace
 
 MESSAGE = {"en": "{product.category} by {product.brand}.", "zh": "{product.category}，{product.brand}。"}
 

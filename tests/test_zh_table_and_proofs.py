@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 from policy_engine import Engine
+from policy_engine._pipeline.explain import render_text
 from policy_engine.cli import main
-from policy_engine.explain import render_text
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .operators import COMPARISON_OPS
+from .._language.operators import COMPARISON_OPS
 
 __all__ = ["format_document"]
 

@@ -22,10 +22,7 @@ from typing import Any
 
 import attrs
 
-from .check import derived_refs, stratify
-from .errors import CompileError, Problem
-from .gcpause import gc_paused
-from .model import (
+from .._language.model import (
     AllOf,
     AnyOf,
     AsOf,
@@ -41,8 +38,11 @@ from .model import (
     Some,
     condition_json,
 )
-from .operators import operator
-from .vocab import LISTS, field_type
+from .._language.operators import operator
+from .._language.vocab import LISTS, field_type
+from ..errors import CompileError, Problem
+from .check import derived_refs, stratify
+from .gcpause import gc_paused
 
 __all__ = ["Atom", "Compiled", "FactPlan", "RuleAction", "compile_policies", "fact_key"]
 

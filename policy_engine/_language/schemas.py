@@ -13,8 +13,8 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
-from .errors import Problem
-from .resources import data_dir
+from ..errors import Problem
+from ..resources import data_dir
 
 __all__ = ["MAX_DEPTH", "MAX_STRING", "SCHEMA_NAMES", "TOO_DEEP", "load_schema", "validate", "value_problems"]
 

@@ -20,16 +20,16 @@ from xml.etree import ElementTree
 
 import attrs
 
-from . import schemas
-from .decision import Decision
-from .engine import Engine
-from .errors import LoadError, PolicyEngineError, Problem, RequestError, UnknownPlatformError
-from .explain import _get, render_text
-from .load import read_json
-from .model import AllOf, AnyOf, Compare, Condition, Count, Literal, Not, Policy, Rule, Some
-from .operators import operator
-from .reference import holds
-from .semantics import compare
+from .._language import schemas
+from .._language.model import AllOf, AnyOf, Compare, Condition, Count, Literal, Not, Policy, Rule, Some
+from .._language.operators import operator
+from .._language.reference import holds
+from .._language.semantics import compare
+from .._pipeline.explain import _get, render_text
+from .._pipeline.load import read_json
+from ..decision import Decision
+from ..engine import Engine
+from ..errors import LoadError, PolicyEngineError, Problem, RequestError, UnknownPlatformError
 
 __all__ = [
     "REQUESTS_FOLDER",

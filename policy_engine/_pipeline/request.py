@@ -7,13 +7,13 @@ import functools
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from . import schemas
+from .._language import schemas
+from .._language.model import AllOf, AnyOf, AsOf, Compare, Condition, FieldRef, Literal, Not
+from .._language.operators import operator
+from .._language.semantics import MISSING, compare, main_categories, merged_count
+from .._language.vocab import LISTS
+from ..errors import Problem, RequestError
 from .compile import CATEGORY_LEVELS, FactPlan, _date_key, _level_key
-from .errors import Problem, RequestError
-from .model import AllOf, AnyOf, AsOf, Compare, Condition, FieldRef, Literal, Not
-from .operators import operator
-from .semantics import MISSING, compare, main_categories, merged_count
-from .vocab import LISTS
 
 __all__ = ["FactBuilder", "RequestReader", "normalize_request", "resolve_pointer"]
 

@@ -15,9 +15,7 @@ from typing import Any
 
 import attrs
 
-from .compile import _dnf, _prune
-from .load import DATA_PLACEHOLDER, format_data, read_json
-from .model import (
+from .._language.model import (
     AllOf,
     AnyOf,
     Compare,
@@ -32,9 +30,11 @@ from .model import (
     Text,
     condition_json,
 )
-from .operators import operator
-from .semantics import is_under
-from .vocab import LISTS, field_type
+from .._language.operators import operator
+from .._language.semantics import is_under
+from .._language.vocab import LISTS, field_type
+from .._pipeline.compile import _dnf, _prune
+from .._pipeline.load import DATA_PLACEHOLDER, format_data, read_json
 
 __all__ = ["CODES", "Finding", "lint_policies", "load_taxonomies"]
 

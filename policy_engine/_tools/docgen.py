@@ -1,7 +1,7 @@
 """Reference pages generated from the policies: one Markdown page per platform, listing every policy
 version, its window, its sources and its rules. `tests/test_docs.py` keeps `docs/platforms/` in step.
 
-`python -m policy_engine.docgen [--policies DIR] [--out DIR] [--check]` writes (or, with `--check`,
+`policy-engine docs [--policies DIR] [--out DIR] [--check]` writes (or, with `--check`,
 compares) the pages; exit 0 when written or up to date, 1 when `--check` finds a page out of date, 2 on
 bad input.
 """
@@ -9,20 +9,18 @@ bad input.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import sys
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from .errors import LoadError
-from .explain import describe
-from .load import load_documents
-from .model import Policy
-from .resources import data_dir
+from .._language.model import Policy
+from .._pipeline.explain import describe
+from .._pipeline.load import load_documents
+from ..errors import LoadError
+from ..resources import data_dir
 
-__all__ = ["main", "pages", "platform_page", "write_pages"]
+__all__ = ["add_arguments", "pages", "platform_page", "run", "write_pages"]
 
 
 _BASIS = {
@@ -56,7 +54,7 @@ def platform_page(platform: str, policies: Sequence[Policy], root: Path) -> str:
     lines = [
         f"# {title}",
         "",
-        "Generated from the policy documents; do not edit by hand (`python -m policy_engine.docgen` rewrites it).",
+        "Generated from the policy documents; do not edit by hand (`policy-engine docs` rewrites it).",
         "",
     ]
     if platform != "*":
@@ -132,11 +130,8 @@ def write_pages(policies: Sequence[Policy], root: Path, out: Path) -> list[Path]
 DEFAULT_OUT = Path("docs") / "platforms"
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m policy_engine.docgen",
-        description="Write one Markdown page per platform from the policy documents.",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `policy-engine docs`."""
     parser.add_argument(
         "--policies",
         metavar="DIR",
@@ -149,30 +144,25 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--check", action="store_true", help="write nothing; exit 1 if a page is missing or out of date"
     )
-    return parser
 
 
-def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
-    """Run the page generator on `argv` (default: `sys.argv[1:]`); returns the exit code."""
-    out = out or sys.stdout
-    err = err or sys.stderr
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            args = _parser().parse_args(argv)
-    except SystemExit as exc:
-        return 2 if exc.code not in (0, None) else 0
+def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """`policy-engine docs`: write or check the pages; returns the exit code."""
     target = Path(args.out) if args.out else DEFAULT_OUT
     if args.out is None and not target.is_dir():
-        print(f"docgen: {target.resolve()} does not exist; expected --out DIR or a run from the repository", file=err)
+        print(
+            f"policy-engine docs: {target.resolve()} does not exist; expected --out DIR or a run from the repository",
+            file=err,
+        )
         return 2
     if target.exists() and not target.is_dir():
-        print(f"docgen: {target} is not a folder; expected a folder for the pages", file=err)
+        print(f"policy-engine docs: {target} is not a folder; expected a folder for the pages", file=err)
         return 2
     policy_dir = Path(args.policies) if args.policies else data_dir("policies")
     try:
         policies = load_documents([policy_dir])
     except LoadError as exc:
-        print(f"docgen: {exc}", file=err)
+        print(f"policy-engine docs: {exc}", file=err)
         return 2
     expected = pages(policies, policy_dir.resolve().parent)
     if args.check:
@@ -188,11 +178,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     try:
         written = write_pages(policies, policy_dir.resolve().parent, target)
     except OSError as exc:
-        print(f"docgen: cannot write the pages to {target}: {exc.strerror or exc}", file=err)
+        print(f"policy-engine docs: cannot write the pages to {target}: {exc.strerror or exc}", file=err)
         return 2
     print("\n".join(map(str, written)), file=out)
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

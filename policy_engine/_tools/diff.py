@@ -1,12 +1,12 @@
 """What a policy change does: the changes between two policy folders, and the requests they decide differently.
 
-    from policy_engine.diff import diff_policies
+    from policy_engine._tools.diff import diff_policies
     report = diff_policies("old/policies", "new/policies", budget=200, seed=0)
     report.static      # policies, versions, rules, data and windows added, removed or changed
     report.flips       # groups of requests whose outcome or deciding rules differ, each with a minimal example
 
 The static part compares the parsed documents (layout and key order never count). The semantic part
-decides the same generated requests on both sides (`policy_engine.generate`: constants, boundaries and near
+decides the same generated requests on both sides (`policy_engine._tools.generate`: constants, boundaries and near
 misses of the rules of both sides, then random mixes), on every date where either side starts or ends a
 version, a day either side of it, and today. A request differs when its outcome, or its set of deciding
 rules (`policy#rule`, the version left out), differs. Each group keeps its smallest example, shrunk while
@@ -29,14 +29,14 @@ from typing import Any
 
 import attrs
 
-from . import schemas
-from .decision import Decision
-from .engine import Engine
-from .errors import ItemError, LoadError, Problem
+from .._language import schemas
+from .._language.model import Policy, condition_json
+from .._pipeline.load import read_json
+from ..decision import Decision
+from ..engine import Engine
+from ..errors import ItemError, LoadError, Problem
 from .generate import Pools, RequestGenerator, boundary_dates, signatures
 from .lint import load_taxonomies
-from .load import read_json
-from .model import Policy, condition_json
 
 __all__ = ["DEFAULT_BUDGET", "Change", "DiffReport", "Flip", "PolicySide", "diff_policies", "open_side", "shrink"]
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from .check import stratify
+from .._pipeline.check import stratify
 from .model import (
     AllOf,
     AnyOf,

@@ -23,12 +23,12 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from .errors import PolicyEngineError
+from ..errors import PolicyEngineError
 
 __all__ = ["Child", "ChildDied", "RemoteError"]
 
 _HEADER = struct.Struct("!Q")
-_BOOT = "import sys; sys.path[:] = {path!r}; from policy_engine._child import _serve; _serve()"
+_BOOT = "import sys; sys.path[:] = {path!r}; from policy_engine._tools.child import _serve; _serve()"
 
 
 class ChildDied(Exception):

@@ -41,8 +41,8 @@ from typing import Any
 import _policy_engine_dre as dre
 import attrs
 
+from ..errors import EngineFault
 from .compile import DERIVED_TYPE, INIT_RULE, SEEN_RULE, SEEN_TYPE, TRIGGER_TYPE, Compiled, RuleAction
-from .errors import EngineFault
 
 __all__ = ["Firing", "Network", "NetworkUnavailable", "Trace", "engine_json"]
 

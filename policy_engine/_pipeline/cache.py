@@ -35,9 +35,7 @@ from typing import Any
 
 import attrs
 
-from .compile import Atom, Compiled, FactPlan, RuleAction, compile_policies
-from .gcpause import gc_paused
-from .model import (
+from .._language.model import (
     AllOf,
     AnyOf,
     AsOf,
@@ -55,17 +53,19 @@ from .model import (
     Some,
     Text,
 )
-from .resources import ENGINE_VERSION
+from ..resources import ENGINE_VERSION
+from .compile import Atom, Compiled, FactPlan, RuleAction, compile_policies
+from .gcpause import gc_paused
 
 __all__ = ["CACHE_ENV", "FORMAT", "CompileCache", "decode_compiled", "default_cache_dir", "encode_compiled"]
 
 CACHE_ENV = "POLICY_ENGINE_CACHE"
 FORMAT = 2
 _MAGIC = "policy_engine compiled network"
-_HERE = Path(__file__).resolve().parent
+_PACKAGE = Path(__file__).resolve().parent.parent
 # Every module of the package takes part in the key: what a compiled network is (and how the fact
 # builder reads its plan) is decided by several of them, and a changed one must never meet old entries.
-_COMPILER_SOURCES = tuple(sorted(p.name for p in _HERE.glob("*.py")))
+_COMPILER_SOURCES = tuple(sorted(p.relative_to(_PACKAGE).as_posix() for p in _PACKAGE.rglob("*.py")))
 
 
 class CorruptEntry(Exception):
@@ -371,7 +371,7 @@ def compiler_digest() -> str:
     h = hashlib.sha256()
     for name in _COMPILER_SOURCES:
         try:
-            h.update((_HERE / name).read_bytes())
+            h.update(name.encode() + b"\0" + (_PACKAGE / name).read_bytes())
         except OSError:
             return ""
         h.update(b"\0")
@@ -409,7 +409,7 @@ class CompileCache:
 
     def parts(self, platform: str, policies: Sequence[Policy]) -> dict[str, Any]:
         """What the key covers."""
-        from . import __version__
+        from .. import __version__
 
         return {
             "format": FORMAT,

@@ -12,8 +12,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 
-from .errors import Problem
-from .model import (
+from .._language.model import (
     AllOf,
     AnyOf,
     AsOf,
@@ -28,8 +27,9 @@ from .model import (
     Rule,
     Some,
 )
-from .operators import SINGLE_KINDS, operator
-from .vocab import LISTS, ROOTS, ListSpec, allowed_values, field_type
+from .._language.operators import SINGLE_KINDS, operator
+from .._language.vocab import LISTS, ROOTS, ListSpec, allowed_values, field_type
+from ..errors import Problem
 
 __all__ = ["check_policies", "derived_refs", "placeholders", "stratify"]
 

@@ -14,11 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from . import schemas
-from .decision import Decision, policy_set_digest
-from .engine import Engine
-from .errors import Problem, UnknownPlatformError
-from .request import normalize_request
+from .._language import schemas
+from .._pipeline.request import normalize_request
+from ..decision import Decision, policy_set_digest
+from ..engine import Engine
+from ..errors import Problem, UnknownPlatformError
 
 __all__ = ["compare", "read_decisions", "redecide", "verify"]
 

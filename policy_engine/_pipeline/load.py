@@ -20,11 +20,8 @@ from typing import Any
 
 import attrs
 
-from . import schemas
-from .check import check_policies
-from .errors import LoadError, Problem
-from .gcpause import gc_paused
-from .model import (
+from .._language import schemas
+from .._language.model import (
     AllOf,
     AnyOf,
     AsOf,
@@ -43,7 +40,10 @@ from .model import (
     Source,
     Text,
 )
-from .operators import COMPARISON_OPS, operator
+from .._language.operators import COMPARISON_OPS, operator
+from ..errors import LoadError, Problem
+from .check import check_policies
+from .gcpause import gc_paused
 
 __all__ = [
     "COMPARISON_OPS",

@@ -26,17 +26,17 @@ from typing import Any
 
 import attrs
 
-from . import schemas
-from .check import _TypeChecker
-from .decision import SEVERITY, Decision
-from .engine import Engine
-from .errors import LoadError, RequestError
-from .explain import render_text
-from .load import _Parser, read_json
-from .model import AllOf, Compare, Condition, Count, Literal, Policy
-from .operators import operator, satisfying
-from .reference import holds
-from .request import normalize_request
+from .._language import schemas
+from .._language.model import AllOf, Compare, Condition, Count, Literal, Policy
+from .._language.operators import operator, satisfying
+from .._language.reference import holds
+from .._pipeline.check import _TypeChecker
+from .._pipeline.explain import render_text
+from .._pipeline.load import _Parser, read_json
+from .._pipeline.request import normalize_request
+from ..decision import SEVERITY, Decision
+from ..engine import Engine
+from ..errors import LoadError, RequestError
 
 __all__ = ["Invariant", "InvariantSet", "Violation", "check_invariants", "discover_invariants", "load_invariants"]
 
@@ -320,7 +320,7 @@ def _search(
     from hypothesis import seed as hypothesis_seed
     from hypothesis import strategies as st
 
-    from .testing import policy_requests
+    from ..testing import policy_requests
 
     checks: list[tuple[_VersionPair | None, Engine]] = [(p, p.new) for p in pairs] if inv.versions_of else []
     if not inv.versions_of:

@@ -11,9 +11,7 @@ from typing import Any
 
 import attrs
 
-from .compile import Compiled, RuleAction
-from .decision import SEVERITY, Decision, Evidence, PolicyRef, Proof, Reason, RemedyRef, Step
-from .model import (
+from .._language.model import (
     AllOf,
     AnyOf,
     AsOf,
@@ -29,9 +27,11 @@ from .model import (
     Text,
     condition_json,
 )
+from .._language.semantics import main_categories, merged_count
+from ..decision import SEVERITY, Decision, Evidence, PolicyRef, Proof, Reason, RemedyRef, Step
+from .compile import Compiled, RuleAction
 from .request import _path_value, _predicate
 from .runtime import Firing, Trace
-from .semantics import main_categories, merged_count
 
 __all__ = ["LABELS", "build_decision", "condition_json", "describe", "error_decision", "render_text"]
 

@@ -21,9 +21,8 @@ import random
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from . import schemas
-from .check import stratify
-from .model import (
+from .._language import schemas
+from .._language.model import (
     AllOf,
     AnyOf,
     AsOf,
@@ -39,10 +38,11 @@ from .model import (
     Some,
     condition_json,
 )
-from .operators import operator
-from .reference import holds
-from .semantics import MISSING, compare, is_under, merged_count
-from .vocab import LISTS, field_type
+from .._language.operators import operator
+from .._language.reference import holds
+from .._language.semantics import MISSING, compare, is_under, merged_count
+from .._language.vocab import LISTS, field_type
+from .._pipeline.check import stratify
 
 __all__ = [
     "Pools",
