@@ -163,7 +163,7 @@ def test_session_recycling_keeps_decisions(monkeypatch: pytest.MonkeyPatch) -> N
 def test_json_text_is_the_text_of_json_dumps_with_sorted_keys() -> None:
     import json
 
-    from policy_engine._pipeline.compile import json_text
+    from policy_engine._pipeline.compile.normal_form import json_text
 
     values = [
         {"b": 1, "a": [1.5, -0.0, 1e-05, 1e16, 2**60, True, False, None], "é": 'ü\u2028"\\/'},

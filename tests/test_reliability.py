@@ -312,12 +312,12 @@ def test_too_many_rules_names_the_policy_that_brought_them_and_is_refused_early(
     tmp_path: Path, extra: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from policy_engine import CompileError, LoadError
-    from policy_engine._pipeline import compile as compile_module
+    from policy_engine._pipeline.compile import normal_form
 
     target = _with_rules(tmp_path, extra)
     normalized: list[int] = []
-    real = compile_module._dnf
-    monkeypatch.setattr(compile_module, "_dnf", lambda *a, **k: normalized.append(1) or real(*a, **k))
+    real = normal_form.dnf
+    monkeypatch.setattr(normal_form, "dnf", lambda *a, **k: normalized.append(1) or real(*a, **k))
     with pytest.raises((LoadError, CompileError)) as info:
         Engine.from_directory(target)
     problems = info.value.problems

@@ -11,8 +11,10 @@ import builders
 import pytest
 
 from policy_engine._language.model import AllOf, Policy
-from policy_engine._pipeline.compile import CATEGORY_LEVELS, Compiled, _dnf, _level_key, compile_policies
+from policy_engine._pipeline.compile import Compiled, compile_policies
+from policy_engine._pipeline.compile.normal_form import dnf
 from policy_engine._pipeline.explain import build_decision, describe
+from policy_engine._pipeline.facts import CATEGORY_LEVELS, level_key
 from policy_engine._pipeline.request import FactBuilder, normalize_request
 from policy_engine._pipeline.runtime import Firing, Network, NetworkUnavailable, Trace
 
@@ -71,7 +73,7 @@ def when(*conditions: dict[str, Any]) -> AllOf:
 
 def normal_form(cond: AllOf) -> list[list[str]]:
     """Each alternative of the normal form as readable literals ("not ..." when negated)."""
-    return [sorted(("not " if negated else "") + describe(c) for c, negated, _ in alt) for alt in _dnf(cond)]
+    return [sorted(("not " if negated else "") + describe(c) for c, negated, _ in alt) for alt in dnf(cond)]
 
 
 @pytest.fixture(scope="module")
@@ -122,14 +124,14 @@ def test_a_repeated_condition_counts_once() -> None:
 
 def test_a_negated_comparison_with_as_of_is_the_opposite_or_the_field_missing() -> None:
     unexpired = {"field": "item.expires_on", "at_least": {"as_of": {}}}
-    alternatives = _dnf(when({"some": "seller.trademarks", "where": [{"not": unexpired}]}))
+    alternatives = dnf(when({"some": "seller.trademarks", "where": [{"not": unexpired}]}))
     branches = [[(c.op, c.path, negated) for c, negated, _ in some[0][2]] for some in alternatives]
     assert branches == [[("less_than", "item.expires_on", False)], [("exists", "item.expires_on", False)]]
 
 
 def test_under_between_two_fields_is_one_alternative_per_category_level() -> None:
     admitted = {"field": "product.category", "under": {"field": "item.category"}}
-    alternatives = _dnf(when({"some": "seller.grants", "where": [admitted]}))
+    alternatives = dnf(when({"some": "seller.grants", "where": [admitted]}))
     assert [[detail for _, _, detail in some[0][2]] for some in alternatives] == [[d] for d in range(CATEGORY_LEVELS)]
 
 
@@ -147,7 +149,7 @@ def test_facts_hold_what_the_rules_read_and_nothing_more(compiled: Compiled) -> 
 
 def test_a_category_is_present_at_every_level_padded_with_empty_text(compiled: Compiled) -> None:
     product = next(f for f in FactBuilder(compiled.plan).facts(request("shoes/sneakers")) if f["t"] == "product")
-    levels = [product[_level_key("category", i)] for i in range(CATEGORY_LEVELS)]
+    levels = [product[level_key("category", i)] for i in range(CATEGORY_LEVELS)]
     assert levels == ["shoes", "shoes/sneakers"] + [""] * (CATEGORY_LEVELS - 2)  # "" is never a category
     assert (product["category"], product["category__d"]) == ("shoes/sneakers", 1)
 

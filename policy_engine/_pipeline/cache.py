@@ -54,7 +54,8 @@ from .._language.model import (
     Text,
 )
 from ..resources import ENGINE_VERSION
-from .compile import Atom, Compiled, FactPlan, RuleAction, compile_policies
+from .compile import Atom, Compiled, RuleAction, compile_policies
+from .facts import FactPlan
 from .gcpause import gc_paused
 
 __all__ = ["CACHE_ENV", "FORMAT", "CompileCache", "decode_compiled", "default_cache_dir", "encode_compiled"]

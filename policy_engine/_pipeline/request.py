@@ -13,7 +13,7 @@ from .._language.operators import operator
 from .._language.semantics import MISSING, compare, main_categories, merged_count
 from .._language.vocab import LISTS
 from ..errors import Problem, RequestError
-from .compile import CATEGORY_LEVELS, FactPlan, _date_key, _level_key
+from .facts import CATEGORY_LEVELS, FactPlan, date_key, level_key
 
 __all__ = ["FactBuilder", "RequestReader", "normalize_request", "resolve_pointer"]
 
@@ -268,7 +268,7 @@ def _put_category(fact: dict[str, Any], key: str, value: Any) -> None:
     # fails on joins to a missing property, and `not under` then needs no "or missing" branch.
     levels = dict(_levels(value)) if isinstance(value, str) else {}
     for i in range(CATEGORY_LEVELS):
-        fact[_level_key(key, i)] = levels.get(i, "")
+        fact[level_key(key, i)] = levels.get(i, "")
     fact[key + "__d"] = len(levels) - 1
     if value is not None:
         fact[key] = value
@@ -332,7 +332,7 @@ class FactBuilder:
             consts["_shifted"] = shifted
             ctx.append("    sh = _shifted(as_of)")
             for n, shift in enumerate(plan.shifts):
-                ctx.append(f"    rq[{_date_key(shift)!r}] = sh[{n}]")
+                ctx.append(f"    rq[{date_key(shift)!r}] = sh[{n}]")
         ctx.append("    out = [rq]")
         for root in ("seller", "product"):
             lines = item if root == "product" or seller_reads_item else ctx

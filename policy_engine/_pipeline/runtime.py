@@ -42,7 +42,8 @@ import _policy_engine_dre as dre
 import attrs
 
 from ..errors import EngineFault
-from .compile import DERIVED_TYPE, INIT_RULE, SEEN_RULE, SEEN_TYPE, TRIGGER_TYPE, Compiled, RuleAction
+from .compile import Compiled, RuleAction
+from .facts import DERIVED_TYPE, INIT_RULE, SEEN_RULE, SEEN_TYPE, TRIGGER_TYPE
 
 __all__ = ["Firing", "Network", "NetworkUnavailable", "Trace", "engine_json"]
 

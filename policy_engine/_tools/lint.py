@@ -33,7 +33,7 @@ from .._language.model import (
 from .._language.operators import operator
 from .._language.semantics import is_under
 from .._language.vocab import LISTS, field_type
-from .._pipeline.compile import _dnf, _prune
+from .._pipeline.compile.normal_form import dnf, prune
 from .._pipeline.load import DATA_PLACEHOLDER, format_data, read_json
 
 __all__ = ["CODES", "Finding", "lint_policies", "load_taxonomies"]
@@ -217,7 +217,7 @@ def _lint_policy(
                         )
         used_refs.update(_refs(rule.when))
         try:
-            alternatives = _prune(_dnf(rule.when))
+            alternatives = prune(dnf(rule.when))
         except Exception:  # refused by the compiler: reported by validate
             alternatives = []
         if alternatives and all(_contradictory(a) for a in alternatives):

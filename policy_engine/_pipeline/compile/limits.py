@@ -1,0 +1,137 @@
+"""The network's limits: a model of the alpha network durable_rules builds from a ruleset, and the
+problems of a ruleset it would hang or crash on (rule count, alpha fan-out, pending tests per fact, rules
+on one terminal node, expressions per pattern, joins per rule), each pointing at the policy rule.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from ..._language.model import Policy
+from ...errors import Problem
+from .normal_form import json_text
+
+__all__ = [
+    "MAX_FANOUT",
+    "MAX_PATTERNS",
+    "MAX_RULES",
+    "MAX_SHARED",
+    "MAX_STACK",
+    "Trie",
+    "alpha_paths",
+    "expression_count",
+    "too_many_rules",
+]
+
+MAX_RULES = 4096  # durable_rules fails at 4097 actions per ruleset (the `__init` rule counts)
+MAX_FANOUT = 256  # durable_rules hangs at 512 alpha children under one node
+MAX_STACK = 60  # durable_rules fails (error 303) with 64 alpha nodes pending for one fact
+MAX_SHARED = 250  # durable_rules fails (error 108) with 256 rules on one terminal alpha node
+MAX_PATTERNS = 15  # durable_rules allows 16 facts per rule; one is reserved for the stratum trigger
+
+
+def expression_count(expr: Any) -> int:
+    """Entries durable_rules keeps in one pattern's expression sequence: an open and a close per `$and` or
+    `$or`, and one per join (it fails at 32)."""
+    if isinstance(expr, dict) and len(expr) == 1:
+        ((op, body),) = expr.items()
+        if op in ("$and", "$or"):
+            return 2 + sum(expression_count(e) for e in body)
+        if op.startswith("$"):
+            inner = list(body.values()) if isinstance(body, dict) else []
+            return int(any(isinstance(v, dict) and v and not any(k.startswith("$") for k in v) for v in inner))
+        return int(isinstance(body, dict))
+    return 0
+
+
+AlphaStep = tuple[str, str]  # (kind, text): kind "eq:<key>" for an equality on a literal, "join", or "other"
+
+
+def alpha_paths(expr: Any, limit: int = 512) -> list[list[AlphaStep]]:
+    """The chains of alpha nodes an expression becomes (`$or` branches are alternatives)."""
+    if isinstance(expr, dict) and len(expr) == 1:
+        ((op, body),) = expr.items()
+        if op == "$and":
+            out: list[list[AlphaStep]] = [[]]
+            for part in body:
+                out = [a + b for a in out for b in alpha_paths(part, limit)][:limit]
+            return out
+        if op == "$or":
+            # an `$or` adds a merging node of its own to every rule that uses it (never shared)
+            merge: AlphaStep = ("join", "$or:" + json_text(expr))
+            return [[merge, *p] for part in body for p in alpha_paths(part, limit)][:limit]
+        text = json_text(expr)
+        if op.startswith("$"):
+            inner = list(body.values()) if isinstance(body, dict) else []
+            refers = any(isinstance(v, dict) and v and not any(k.startswith("$i") for k in v) for v in inner)
+            return [[("join" if refers else "other", text)]]
+        if isinstance(body, dict):
+            return [[("join", text)]]
+        return [[(f"eq:{op}", text)]]
+    return [[("other", json_text(expr))]]
+
+
+class Trie:
+    """The alpha network of one fact type, as durable_rules builds it: literal tests are shared between
+    rules, join tests are not (each rule gets its own)."""
+
+    __slots__ = ("children", "ending", "kinds")
+
+    def __init__(self) -> None:
+        self.children: dict[str, Trie] = {}
+        self.kinds: dict[str, str] = {}
+        self.ending = 0  # patterns whose tests end here (durable_rules holds 256)
+
+    def add(self, path: list[AlphaStep], rule: str) -> None:
+        node = self
+        for kind, text in path:
+            key = f"{text}#{rule}" if kind == "join" else text
+            if key not in node.children:
+                node.children[key] = Trie()
+                node.kinds[key] = kind
+            node = node.children[key]
+        node.ending += 1
+
+    def fanout(self) -> int:
+        return max([len(self.children), *(c.fanout() for c in self.children.values())])
+
+    def endings(self) -> int:
+        return max([self.ending, *(c.endings() for c in self.children.values())])
+
+    def stack(self) -> int:
+        """An upper bound on the alpha nodes durable_rules keeps pending for one fact below this node:
+        every join child and every non-equality child may match, equalities on one key at most once."""
+        if not self.children:
+            return 0
+        eq_keys = {k for k in self.kinds.values() if k.startswith("eq:")}
+        matched = len(eq_keys) + sum(1 for k in self.kinds.values() if not k.startswith("eq:"))
+        return matched + max(c.stack() for c in self.children.values())
+
+
+def too_many_rules(platform: str, policies: Sequence[Policy], owners: list[str]) -> Problem:
+    """The problem for a network over MAX_RULES, pointing at the policy whose rules crossed the limit.
+
+    `owners` holds, per network rule in compile order, the `policy@version` it comes from (internal rules
+    have names of their own).
+    """
+    counts: dict[str, int] = defaultdict(int)
+    for owner in owners:
+        counts[owner] += 1
+    total, culprit = 0, policies[-1] if policies else None
+    for policy in policies:
+        key = f"{policy.id}@{policy.version}"
+        total += counts.get(key, 0)
+        if total > MAX_RULES - (len(owners) - sum(counts.get(f"{p.id}@{p.version}", 0) for p in policies)):
+            culprit = policy
+            break
+    mine = counts.get(f"{culprit.id}@{culprit.version}", 0) if culprit else 0
+    return Problem(
+        culprit.file if culprit else "",
+        "/rules",
+        f"the policies in force for platform {platform!r} need {len(owners)} network rules, {mine} of them "
+        f"for this policy's rules; durable_rules holds at most {MAX_RULES} (split the policy, or merge "
+        "rules with `any`)",
+        code="too-large",
+    )

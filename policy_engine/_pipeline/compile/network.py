@@ -1,0 +1,55 @@
+"""What a compiled network is: the durable_rules ruleset, and what each of its rules means."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import attrs
+
+from ..._language.model import Condition, Policy, Rule
+from ..facts import FactPlan
+
+__all__ = ["Atom", "Compiled", "RuleAction"]
+
+
+@attrs.frozen
+class Atom:
+    """One literal of a DNF alternative: the condition, whether it is negated, and the alias it binds."""
+
+    condition: Condition
+    negated: bool
+    alias: str
+
+
+@attrs.frozen
+class RuleAction:
+    """What a firing of one durable rule means."""
+
+    policy: Policy
+    rule: Rule
+    atoms: tuple[Atom, ...]
+    stratum: int
+    consumed: bool  # some rule uses the derived conclusion
+
+    @property
+    def citation(self) -> str:
+        return self.policy.cite(self.rule)
+
+
+@attrs.frozen
+class Compiled:
+    """The network for one platform and one set of policy versions in force."""
+
+    platform: str
+    policies: tuple[Policy, ...]
+    ruleset: dict[str, Any] = attrs.field(eq=False)
+    actions: dict[str, RuleAction] = attrs.field(eq=False)
+    strata: int
+    triggers: tuple[tuple[int, int], ...]  # (stratum, group) trigger facts, asserted stratum by stratum
+    derived_groups: dict[str, int]  # copies of each derived fact (rules on one copy stay under MAX_SHARED)
+    plan: FactPlan
+    default_outcome: str
+
+    def to_json(self) -> str:
+        return json.dumps(self.ruleset, ensure_ascii=False, sort_keys=True, indent=1)
