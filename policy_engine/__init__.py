@@ -5,7 +5,7 @@ forward-chaining Rete network on durable_rules, and answered with traceable just
 """
 
 from . import resources
-from ._pipeline.load import load_documents
+from ._pipeline import load_documents
 from .decision import Decision, Evidence, Proof, Reason, RemedyRef, Step
 from .engine import Disagreement, Engine
 from .errors import (

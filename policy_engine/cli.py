@@ -19,11 +19,11 @@ from typing import Any, TextIO
 import attrs
 
 from . import __version__
+from ._pipeline import load_documents
 from ._pipeline.explain import LABELS, render_text
 from ._pipeline.load import (
     decode_utf8,
     discover,
-    load_documents,
     looks_like_policy,
     parse_json,
     read_json,

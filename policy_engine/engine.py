@@ -16,10 +16,10 @@ import attrs
 
 from ._language.model import Policy
 from ._language.reference import evaluate
+from ._pipeline import load_documents
 from ._pipeline.cache import CompileCache
 from ._pipeline.compile import Compiled
 from ._pipeline.explain import build_decision, error_decision
-from ._pipeline.load import load_documents
 from ._pipeline.request import FactBuilder, RequestReader, normalize_request
 from ._pipeline.runtime import Network, NetworkUnavailable, Trace
 from .decision import Decision

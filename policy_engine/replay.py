@@ -28,7 +28,8 @@ from typing import Any, TextIO
 
 import attrs
 
-from ._pipeline.load import discover, load_texts, skipped_files
+from ._pipeline import load_texts
+from ._pipeline.load import discover, skipped_files
 from .decision import Decision
 from .engine import Engine
 from .errors import ItemError, LoadError, Problem
@@ -82,7 +83,7 @@ def read_catalog(source: str, stdin: TextIO | None = None) -> Iterator[Line]:
 def policy_texts(paths: Sequence[str | Path]) -> dict[str, str]:
     """The policy files under `paths` as data: {file name as the user gave it: text}, for sending to workers.
 
-    Workers load them from memory (`load.load_texts`): nothing is written to disk, and problems and proofs
+    Workers load them from memory (`load_texts`): nothing is written to disk, and problems and proofs
     name the user's files.
     """
     skipped = [s.problem for s in skipped_files(paths) if s.problem is not None]

@@ -150,7 +150,7 @@ def _plain(problems: Any, folder: Path | None = None) -> list[list[str]]:
 def _load_folder(folder: Path, files: dict[str, str | bytes]) -> dict[str, Any]:
     """Write the files into a new policy folder and load it: whether it loaded, and its problems."""
     from policy_engine import LoadError
-    from policy_engine._pipeline.load import load_documents
+    from policy_engine._pipeline import load_documents
 
     for rel, data in files.items():
         (folder / rel).parent.mkdir(parents=True, exist_ok=True)

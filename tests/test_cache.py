@@ -20,9 +20,10 @@ from profiles import scaled
 from policy_engine import CompileError, Decision, Engine, cli
 from policy_engine._language.model import Policy
 from policy_engine._pipeline import cache as cache_module
+from policy_engine._pipeline import load_documents
 from policy_engine._pipeline.cache import CACHE_ENV, CompileCache, decode_compiled, default_cache_dir, encode_compiled
 from policy_engine._pipeline.compile import Compiled
-from policy_engine._pipeline.load import load_documents, parse_policy
+from policy_engine._pipeline.load import parse_policy
 from policy_engine._tools.suite import discover_cases, load_case
 from policy_engine.testing import policy_documents
 

@@ -115,7 +115,7 @@ def test_policy_documents_in_the_docs_are_valid(page: str) -> None:
 
 
 def test_platform_pages_are_in_step_with_the_policies() -> None:
-    from policy_engine._pipeline.load import load_documents
+    from policy_engine._pipeline import load_documents
     from policy_engine._tools.docgen import platform_page
 
     root = Path(__file__).resolve().parent.parent

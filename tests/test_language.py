@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from policy_engine import Engine, LoadError
+from policy_engine._pipeline import load_documents
 from policy_engine._pipeline.explain import fill
-from policy_engine._pipeline.load import load_documents
 from policy_engine._pipeline.request import normalize_request
 from policy_engine._tools.lint import lint_policies
 from policy_engine._tools.suite import discover_cases, load_cases
@@ -284,7 +284,7 @@ def test_proofs_cite_policy_files_relative_to_the_policy_folder(tmp_path: Path) 
 
     from policy_engine import resources
     from policy_engine._language.schemas import validate
-    from policy_engine._pipeline.load import load_texts
+    from policy_engine._pipeline import load_texts
     from policy_engine._tools.verify import compare
 
     request = json.loads((resources.examples_dir() / "aliexpress-shoes-denied.json").read_text(encoding="utf-8"))

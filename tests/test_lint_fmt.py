@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from policy_engine._pipeline.load import load_documents
+from policy_engine._pipeline import load_documents
 from policy_engine._tools.fmt import format_document
 from policy_engine._tools.lint import lint_policies, load_taxonomies
 

@@ -25,7 +25,7 @@ from policy_engine._language import operators as ops
 from policy_engine._language import textmatch
 from policy_engine._language.reference import evaluate
 from policy_engine._language.semantics import compare
-from policy_engine._pipeline.load import load_texts
+from policy_engine._pipeline import load_texts
 from policy_engine._pipeline.request import normalize_request
 from policy_engine._tools.fmt import format_document
 

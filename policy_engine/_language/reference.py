@@ -12,7 +12,6 @@ from typing import Any
 
 import attrs
 
-from .._pipeline.check import stratify
 from .model import (
     AllOf,
     AnyOf,
@@ -28,6 +27,7 @@ from .model import (
     Some,
 )
 from .semantics import MISSING, compare, main_categories
+from .strata import stratify
 
 __all__ = ["ReferenceResult", "evaluate"]
 

@@ -1,0 +1,51 @@
+"""How a policy becomes a decision, one module per stage, in this order:
+
+    load      files → schema-valid `Policy` objects, and the problems of each file    (load.py)
+    check     all policies → problems across documents                               (check.py)
+    compile   the policies in force for a platform → a durable_rules network         (compile/)
+    run       a request → normalized request → facts → what fired                    (request.py, runtime.py)
+    explain   what fired → a `Decision` with reasons, proofs and remedies            (explain.py)
+
+`facts.py` is the fact encoding the compiler and the fact builder share; `cache.py` keeps compiled
+networks on disk. `load_documents` and `load_texts` run the first two stages and raise one LoadError
+listing every problem: nothing is half-loaded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from .._language.model import Policy
+from ..errors import LoadError, Problem
+from .check import check_policies
+from .gcpause import gc_paused
+from .load import read_documents, read_texts
+
+__all__ = ["load_documents", "load_texts"]
+
+
+def load_documents(paths: Sequence[str | Path]) -> list[Policy]:
+    """Load and check every policy file under `paths`; raise LoadError listing every problem.
+
+    A file in the policy folders that looks like a policy but would not be loaded (a `.JSON` name, a policy
+    in a `tests/` folder or named `taxonomy.json`) is a problem too.
+    """
+    with gc_paused():
+        return _checked(*read_documents(paths))
+
+
+def load_texts(texts: dict[str, str]) -> list[Policy]:
+    """Load and check policy documents given as text ({file name: JSON text}, e.g. sent to a worker);
+    the problems name the given file names. Raise LoadError listing every problem."""
+    with gc_paused():
+        return _checked(*read_texts(texts))
+
+
+def _checked(policies: list[Policy], problems: list[Problem]) -> list[Policy]:
+    # The checks across documents run on every document that parsed, so one run reports the problems of
+    # all files.
+    problems = [*problems, *check_policies(policies)]
+    if problems:
+        raise LoadError(problems)
+    return policies

@@ -10,11 +10,9 @@ from __future__ import annotations
 import itertools
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 
 from .._language.model import (
-    AllOf,
-    AnyOf,
     AsOf,
     Compare,
     Condition,
@@ -28,10 +26,11 @@ from .._language.model import (
     Some,
 )
 from .._language.operators import SINGLE_KINDS, operator
+from .._language.strata import stratify
 from .._language.vocab import LISTS, ROOTS, ListSpec, allowed_values, field_type
 from ..errors import Problem
 
-__all__ = ["check_policies", "derived_refs", "placeholders", "stratify"]
+__all__ = ["check_policies", "placeholders"]
 
 _ENUMERATED = {"equals", "not_equals", "in", "not_in"}
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
@@ -44,80 +43,8 @@ def _kind_of(value: object) -> str:
     return "number" if isinstance(value, (int, float)) else "string"
 
 
-def derived_refs(cond: Condition, negated: bool = False) -> Iterator[tuple[str, bool, Derived]]:
-    """(name, under negation, node) for every derived conclusion a condition uses."""
-    if isinstance(cond, Derived):
-        yield cond.name, negated, cond
-    elif isinstance(cond, Not):
-        yield from derived_refs(cond.condition, not negated)
-    elif isinstance(cond, (AnyOf, AllOf)):
-        for c in cond.conditions:
-            yield from derived_refs(c, negated)
-
-
-def has_negation(cond: Condition, negated: bool = False) -> bool:
-    """Whether the condition negates anything that needs a complete working memory (a list or a conclusion)."""
-    if isinstance(cond, Not):
-        return has_negation(cond.condition, not negated)
-    if isinstance(cond, (AnyOf, AllOf)):
-        return any(has_negation(c, negated) for c in cond.conditions)
-    if isinstance(cond, (Some, Derived)):
-        return negated
-    if isinstance(cond, Compare) and negated:
-        return isinstance(cond.operand, FieldRef)
-    return False
-
-
 def placeholders(text: str) -> list[str]:
     return _PLACEHOLDER.findall(text)
-
-
-def stratify(rules: Sequence[tuple[Policy, Rule]]) -> tuple[dict[int, int], list[Problem]]:
-    """Stratum of every rule (by index) so that negated conclusions are complete before use.
-
-    Stratum 0 rules need no trigger; a rule that negates a list or conclusion sits at least one stratum
-    above everything it negates. A cycle through negation is a problem.
-    """
-    derivers: dict[str, list[int]] = defaultdict(list)
-    for i, (_, rule) in enumerate(rules):
-        if rule.derive:
-            derivers[rule.derive].append(i)
-    level: dict[int, int] = {}
-    state: dict[int, int] = {}  # 1 visiting, 2 done
-    problems: list[Problem] = []
-
-    def visit(i: int, stack: list[tuple[int, bool]]) -> int:
-        if state.get(i) == 2:
-            return level[i]
-        if state.get(i) == 1:
-            # A cycle: fine if no step of it is negative.
-            cut = next(k for k, (j, _) in enumerate(stack) if j == i)
-            if any(neg for _, neg in stack[cut + 1 :]):
-                pol, rule = rules[i]
-                names = " -> ".join(rules[j][1].id for j, _ in stack[cut:])
-                problems.append(
-                    Problem(
-                        pol.file,
-                        rule.pointer,
-                        f"cycle through negation: {names}; negation must be stratified",
-                        code="negation-cycle",
-                    )
-                )
-            return 0
-        state[i] = 1
-        _, rule = rules[i]
-        lvl = 1 if has_negation(rule.when) else 0
-        for name, neg, _node in derived_refs(rule.when):
-            for j in derivers.get(name, ()):
-                sub = visit(j, [*stack, (j, neg)])
-                lvl = max(lvl, sub + 1 if neg else sub)
-        state[i] = 2
-        level[i] = lvl
-        return lvl
-
-    for i in range(len(rules)):
-        visit(i, [(i, False)])
-    return level, problems
 
 
 class _TypeChecker:

@@ -1,7 +1,9 @@
-"""Load stage: read policy files, validate them against the schema, and build the model.
+"""Load stage: read policy files, validate each against the schema, and build the model.
 
-`load_documents` reports every problem of every file at once, and returns nothing unless all files are
-valid (nothing is half-loaded). Semantic checks across documents live in `check`.
+`read_documents` (files) and `read_texts` (texts in memory) return the policies that parsed and the
+problems of every file, so one run reports them all. The check stage (`check.check_policies`) comes
+next, across documents; `policy_engine._pipeline.load_documents` runs both and returns nothing unless
+every file is valid (nothing is half-loaded).
 """
 
 from __future__ import annotations
@@ -41,9 +43,7 @@ from .._language.model import (
     Text,
 )
 from .._language.operators import COMPARISON_OPS, operator
-from ..errors import LoadError, Problem
-from .check import check_policies
-from .gcpause import gc_paused
+from ..errors import Problem
 
 __all__ = [
     "COMPARISON_OPS",
@@ -54,12 +54,12 @@ __all__ = [
     "check_depth",
     "discover",
     "format_data",
-    "load_documents",
-    "load_texts",
     "looks_like_policy",
     "parse_json",
     "parse_policy",
+    "read_documents",
     "read_json",
+    "read_texts",
     "relative_path",
     "skipped_files",
 ]
@@ -608,15 +608,10 @@ def relative_path(file: Path, paths: Iterable[str | Path]) -> str:
     return file.name
 
 
-def load_texts(texts: dict[str, str]) -> list[Policy]:
-    """Load and check policy documents given as text ({file name: JSON text}, e.g. sent to a worker);
-    the problems name the given file names, and decisions cite each file relative to the folder that
-    holds them all (as when the folder was loaded from disk). Raise LoadError listing every problem."""
-    with gc_paused():
-        return _load_texts(texts)
-
-
-def _load_texts(texts: dict[str, str]) -> list[Policy]:
+def read_texts(texts: dict[str, str]) -> tuple[list[Policy], list[Problem]]:
+    """The policies parsed from documents given as text ({file name: JSON text}, e.g. sent to a worker),
+    and the problems of every document, naming the given file names. Decisions cite each file relative
+    to the folder that holds them all (as when the folder was loaded from disk)."""
     problems: list[Problem] = []
     policies: list[Policy] = []
     names = {file: PurePath(file) for file in texts}
@@ -633,23 +628,15 @@ def _load_texts(texts: dict[str, str]) -> list[Policy]:
             if policy is not None:
                 policies.append(policy)
         problems.extend(errs)
-    problems.extend(check_policies(policies))
-    if problems:
-        raise LoadError(problems)
-    return policies
+    return policies, problems
 
 
-def load_documents(paths: Sequence[str | Path]) -> list[Policy]:
-    """Load and check every policy file under `paths`; raise LoadError listing every problem.
+def read_documents(paths: Sequence[str | Path]) -> tuple[list[Policy], list[Problem]]:
+    """The policies parsed from every policy file under `paths`, and the problems of every file.
 
     A file in the policy folders that looks like a policy but would not be loaded (a `.JSON` name, a policy
     in a `tests/` folder or named `taxonomy.json`) is a problem too.
     """
-    with gc_paused():
-        return _load_documents(paths)
-
-
-def _load_documents(paths: Sequence[str | Path]) -> list[Policy]:
     files = discover(paths)
     problems: list[Problem] = [s.problem for s in skipped_files(paths) if s.problem is not None]
     if not files:
@@ -664,8 +651,4 @@ def _load_documents(paths: Sequence[str | Path]) -> list[Policy]:
         problems.extend(errs)
         if policy is not None:
             policies.append(policy)
-    # Semantic checks run on every document that parsed, so one run reports the problems of all files.
-    problems.extend(check_policies(policies))
-    if problems:
-        raise LoadError(problems)
-    return policies
+    return policies, problems

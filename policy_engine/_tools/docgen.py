@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import TextIO
 
 from .._language.model import Policy
+from .._pipeline import load_documents
 from .._pipeline.explain import describe
-from .._pipeline.load import load_documents
 from ..errors import LoadError
 from ..resources import data_dir
 

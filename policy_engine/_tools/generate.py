@@ -41,8 +41,8 @@ from .._language.model import (
 from .._language.operators import operator
 from .._language.reference import holds
 from .._language.semantics import MISSING, compare, is_under, merged_count
+from .._language.strata import stratify
 from .._language.vocab import LISTS, field_type
-from .._pipeline.check import stratify
 
 __all__ = [
     "Pools",

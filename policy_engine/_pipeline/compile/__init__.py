@@ -22,9 +22,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..._language.model import Policy, Rule
+from ..._language.strata import derived_refs, stratify
 from ..._language.vocab import LISTS
 from ...errors import CompileError, Problem
-from ..check import derived_refs, stratify
 from ..facts import INIT_RULE, NEVER_TYPE, ROOT_ALIAS, SEEN_RULE, SEEN_TYPE, TRIGGER_TYPE, FactPlan
 from ..gcpause import gc_paused
 from . import normal_form
