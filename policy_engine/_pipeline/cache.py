@@ -19,6 +19,11 @@ entry rewritten). Compile errors are never cached.
 
 Where: `POLICY_ENGINE_CACHE` (a folder, or `off`), else the user's cache folder (`$XDG_CACHE_HOME` or
 `~/.cache` on Linux, `~/Library/Caches` on macOS, `%LOCALAPPDATA%` on Windows) under `policy_engine`.
+
+The folder is kept under a size (`POLICY_ENGINE_CACHE_MAX_MB`, default 256 MB): after each write, the
+entries least recently used (a read marks an entry used) are removed until the folder is under the
+limit again, never the entry just written; temporary files a crashed writer left are removed after an
+hour. Only files named like entries or temporary entries are ever removed.
 """
 
 from __future__ import annotations
@@ -28,7 +33,9 @@ import functools
 import hashlib
 import json
 import os
+import re
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -58,9 +65,23 @@ from .compile import Atom, Compiled, RuleAction, compile_policies
 from .facts import FactPlan
 from .gcpause import gc_paused
 
-__all__ = ["CACHE_ENV", "FORMAT", "CompileCache", "decode_compiled", "default_cache_dir", "encode_compiled"]
+__all__ = [
+    "CACHE_ENV",
+    "FORMAT",
+    "MAX_MB_ENV",
+    "CompileCache",
+    "decode_compiled",
+    "default_cache_dir",
+    "default_max_bytes",
+    "encode_compiled",
+]
 
 CACHE_ENV = "POLICY_ENGINE_CACHE"
+MAX_MB_ENV = "POLICY_ENGINE_CACHE_MAX_MB"
+DEFAULT_MAX_MB = 256
+STALE_TMP_SECONDS = 3600  # a temporary file this old belongs to a writer that died
+_ENTRY_NAME = re.compile(r"[0-9a-f]{64}\.json")
+_TMP_NAME = re.compile(r"\.[0-9a-f]{16}\..+\.tmp")
 FORMAT = 2
 _MAGIC = "policy_engine compiled network"
 _PACKAGE = Path(__file__).resolve().parent.parent
@@ -350,6 +371,18 @@ def default_cache_dir() -> Path | None:
         return None
 
 
+def default_max_bytes() -> int:
+    """The folder's size limit: `POLICY_ENGINE_CACHE_MAX_MB` megabytes (a number; default 256)."""
+    text = os.environ.get(MAX_MB_ENV, "").strip()
+    try:
+        megabytes = float(text) if text else DEFAULT_MAX_MB
+    except ValueError:
+        megabytes = DEFAULT_MAX_MB
+    if not megabytes >= 0:  # negative or NaN: the default
+        megabytes = DEFAULT_MAX_MB
+    return int(min(megabytes, 2.0**40) * 1024 * 1024)
+
+
 def _user_cache_dir() -> Path:
     if sys.platform == "win32":
         base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
@@ -392,6 +425,7 @@ class CompileCache:
     """Compiled networks in a folder (`directory=None`: no cache, every network is compiled)."""
 
     directory: Path | None = attrs.field(converter=_folder)
+    max_bytes: int = attrs.field(factory=default_max_bytes, kw_only=True)
 
     @classmethod
     def default(cls) -> CompileCache:
@@ -452,9 +486,12 @@ class CompileCache:
             return None
         try:
             with gc_paused():
-                return _parse_entry(data, key, parts, policies)
+                found = _parse_entry(data, key, parts, policies)
         except Exception:  # a damaged or foreign entry is never trusted, whatever is wrong with it
             return None
+        with contextlib.suppress(OSError):
+            os.utime(path)  # used now: the last to be pruned
+        return found
 
     def write(
         self, key: str, parts: dict[str, Any], compiled: Compiled, policies: Sequence[Policy] | None = None
@@ -490,11 +527,50 @@ class CompileCache:
             os.replace(tmp, path)
             tmp = None
         except (OSError, TypeError, ValueError):
-            pass
+            return
         finally:
             if tmp is not None:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
+        self.prune(keep=path)
+
+    def prune(self, keep: Path | None = None) -> list[Path]:
+        """Remove the entries least recently used until the folder is within `max_bytes` (never `keep`),
+        and temporary files older than an hour; returns what was removed. Failures are ignored (another
+        process may be pruning the same folder)."""
+        if self.directory is None:
+            return []
+        entries: list[tuple[float, int, Path]] = []
+        removed: list[Path] = []
+        now = time.time()
+        try:
+            listing = list(os.scandir(self.directory))
+        except OSError:
+            return []
+        for item in listing:
+            try:
+                if not item.is_file(follow_symlinks=False):
+                    continue
+                info = item.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if _ENTRY_NAME.fullmatch(item.name):
+                entries.append((info.st_mtime, info.st_size, Path(item.path)))
+            elif _TMP_NAME.fullmatch(item.name) and now - info.st_mtime > STALE_TMP_SECONDS:
+                with contextlib.suppress(OSError):
+                    os.unlink(item.path)
+                    removed.append(Path(item.path))
+        total = sum(size for _, size, _ in entries)
+        for _, size, path in sorted(entries, key=lambda e: (e[0], e[2].name)):
+            if total <= self.max_bytes:
+                break
+            if keep is not None and path == keep:
+                continue
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+                removed.append(path)
+                total -= size
+        return removed
 
 
 def _checksum(key: str, blob: bytes) -> str:
