@@ -43,7 +43,7 @@ from .model import (
     Source,
     Text,
 )
-from .operators import COMPARISON_OPS, operator
+from .operators import COMPARISON_OPS, OPERATORS, operator
 
 __all__ = [
     "COMPARISON_OPS",
@@ -475,12 +475,17 @@ class _Parser:
                 operand = Literal(bool(raw[op]))
             return Compare(raw["field"], op, operand, pointer)
         if "count" in raw:
-            (key,) = (k for k in raw if k not in ("count", "where", "distinct", "including", "merge"))
-            op = operator(key).name
+            ops = [k for k in raw if k not in ("count", "where", "distinct", "including", "merge")]
+            if len(ops) != 1:  # the schema bounds the number of fields, not of operators
+                shown = ", ".join(map(repr, ops)) if ops else "none"
+                expected = ", ".join(name for name, spec in OPERATORS.items() if spec.count)
+                self.problem(pointer, f"a count takes exactly one operator, found {shown}; expected one of: {expected}")
+                ops = ops[:1] or ["at_least"]
+            op = operator(ops[0]).name
             where = tuple(self.condition(c, f"{pointer}/where/{i}") for i, c in enumerate(raw.get("where", ())))
             merge = (raw["merge"]["field"], int(raw["merge"]["within_days"])) if "merge" in raw else None
             return Count(
-                raw["count"], op, int(raw[op]), pointer, where, raw.get("distinct"), raw.get("including"), merge
+                raw["count"], op, int(raw.get(op, 0)), pointer, where, raw.get("distinct"), raw.get("including"), merge
             )
         if "some" in raw:
             where = tuple(self.condition(c, f"{pointer}/where/{i}") for i, c in enumerate(raw["where"]))

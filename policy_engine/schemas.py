@@ -69,6 +69,19 @@ def _describe(error: Any) -> str:
             return "a rule with an `outcome` needs a `message` with `en` and `zh`"
         if "derive" not in inst and "outcome" not in inst:
             return "a rule needs `derive` (a conclusion) or `outcome` (deny, review, allow or advisory)"
+    if (
+        error.validator in ("minProperties", "maxProperties")
+        and isinstance(inst, dict)
+        and error.schema.get("properties")
+    ):
+        structure = {"field", "count", "where", "distinct", "including", "merge"}
+        ops = [k for k in error.schema["properties"] if k not in structure]
+        form = "a comparison" if "field" in inst else "a count" if "count" in inst else "this condition"
+        found = [k for k in inst if k in ops]
+        shown = ", ".join(map(repr, found)) if found else "none"
+        return f"{form} takes exactly one operator, found {shown}; expected one of: {', '.join(ops)}"
+    if error.validator == "not" and isinstance(inst, dict) and "count" in inst:
+        return "`distinct` does not combine with `where` or `merge` in a count"
     if error.validator == "not":
         return "this combination of fields is not allowed here"
     if error.validator == "additionalProperties":
@@ -94,13 +107,37 @@ def _describe(error: Any) -> str:
     return str(error.message)
 
 
-def _flatten(error: Any) -> Any:
+def _branch_errors(error: Any, root: dict[str, Any]) -> list[Any]:
+    """For a `oneOf` of object forms, the errors of the one form the instance names by a key that form alone
+    requires (`count`, `some`, `field`, ...), so that a typo inside a count is reported by the count's own
+    fields; empty when no single form is named."""
+    inst = error.instance
+    if error.validator != "oneOf" or not isinstance(inst, dict):
+        return []
+    forms = []
+    for form in error.validator_value:
+        ref = form.get("$ref", "") if isinstance(form, dict) else ""
+        forms.append(
+            root.get("$defs", {}).get(ref.removeprefix("#/$defs/"), {}) if ref.startswith("#/$defs/") else form
+        )
+    named = []
+    for i, form in enumerate(forms):
+        others = {k for j, o in enumerate(forms) if j != i for k in o.get("properties", {})}
+        if any(k in inst and k not in others for k in form.get("required", ())):
+            named.append(i)
+    if len(named) != 1:
+        return []
+    return [e for e in error.context if e.relative_schema_path and e.relative_schema_path[0] == named[0]]
+
+
+def _flatten(error: Any, root: dict[str, Any]) -> Any:
     # For oneOf/anyOf failures, the most relevant sub-error says more than "is not valid under any".
     while error.context:
         from jsonschema.exceptions import best_match
 
-        deeper = best_match(error.context)
-        if deeper is None or len(deeper.absolute_path) < len(error.absolute_path):
+        named = _branch_errors(error, root)
+        deeper = best_match(named or error.context)
+        if deeper is None or (not named and len(deeper.absolute_path) < len(error.absolute_path)):
             break
         error = deeper
     return error
@@ -111,9 +148,10 @@ def iter_problems(name: str, instance: Any, file: str = "") -> Iterator[Problem]
     from jsonschema.exceptions import relevance
 
     errors = sorted(_validator(name).iter_errors(instance), key=relevance)
+    root = _validator(name).schema
     seen: set[tuple[str, str]] = set()
     for top in errors:
-        error = _flatten(top)
+        error = _flatten(top, root)
         problem = Problem(file, _pointer(error.absolute_path), _describe(error), code="schema")
         if (problem.pointer, problem.message) not in seen:
             seen.add((problem.pointer, problem.message))
