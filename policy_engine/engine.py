@@ -253,10 +253,6 @@ class Engine:
             self._cache.clear()
             self._by_period.clear()
 
-    def normalize(self, request: Any, as_of: dt.date | str | None = None) -> dict[str, Any]:
-        """Validate a request and fill its defaults (RequestError on bad input)."""
-        return normalize_request(request, as_of=as_of)
-
     def decide(self, request: Any, *, as_of: dt.date | str | None = None, proofs: bool = True) -> Decision:
         """Decide one request. Bad input raises RequestError; an engine fault gives a `deny` with the error."""
         return self.decide_many([request], as_of=as_of, proofs=proofs)[0]

@@ -244,8 +244,6 @@ class _ProofBuilder:
                     seen.add("request.as_of")
             return Step("fact", cjson, pointer, text, tuple(evidence))
         assert isinstance(cond, Compare)
-        if negated and alias.startswith("n"):
-            return Step("absent", cjson, pointer, text)
         evidence = list(_evidence(self.req, cond.path))
         if isinstance(cond.operand, FieldRef):
             evidence += _evidence(self.req, cond.operand.path)

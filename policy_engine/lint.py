@@ -40,7 +40,6 @@ __all__ = ["CODES", "Finding", "lint_policies", "load_taxonomies"]
 
 CODES = {
     "PE101": ("error", "category not declared by the platform's taxonomy"),
-    "PE102": ("error", "versions of one policy overlap"),
     "PE103": ("warning", "versions of one policy leave a gap"),
     "PE104": ("error", "rule can never fire (contradictory conditions)"),
     "PE105": ("warning", "rule is shadowed by a rule with a higher outcome and a subset of its conditions"),
@@ -180,9 +179,7 @@ def lint_policies(policies: Sequence[Policy], taxonomies: dict[str, tuple[str, s
     for versions in by_id.values():
         ordered = sorted(versions, key=lambda v: v.effective_from)
         for a, b in itertools.pairwise(ordered):
-            if a.effective_until is None or a.effective_until > b.effective_from:
-                findings.append(Finding(b.file, "/effective_from", "PE102", f"{b.key} overlaps {a.key}"))
-            elif a.effective_until < b.effective_from:
+            if a.effective_until is not None and a.effective_until < b.effective_from:  # overlaps fail loading
                 findings.append(
                     Finding(
                         b.file,

@@ -203,10 +203,6 @@ class Rule:
     description: str = ""
     source_refs: tuple[int, ...] = ()
 
-    @property
-    def is_outcome(self) -> bool:
-        return self.outcome is not None
-
 
 @attrs.frozen
 class Policy:
