@@ -651,16 +651,18 @@ def _compile(platform: str, policies: Sequence[Policy]) -> Compiled:
         try:
             alternatives = _prune(_dnf(rule.when))
         except _Unsupported as exc:
-            problems.append(Problem(policy.file, exc.pointer or rule.pointer, str(exc), code="unsupported"))
+            problems.append(
+                Problem(file=policy.file, pointer=exc.pointer or rule.pointer, message=str(exc), code="PE035")
+            )
             continue
         if len(alternatives) > MAX_ALTERNATIVES:
             problems.append(
                 Problem(
-                    policy.file,
-                    rule.pointer + "/when",
-                    f"the conditions expand to {len(alternatives)} alternatives; expected at most "
+                    file=policy.file,
+                    pointer=rule.pointer + "/when",
+                    message=f"the conditions expand to {len(alternatives)} alternatives; expected at most "
                     f"{MAX_ALTERNATIVES} (split the rule or derive intermediate conclusions)",
-                    code="too-large",
+                    code="PE036",
                 )
             )
             continue
@@ -672,28 +674,30 @@ def _compile(platform: str, policies: Sequence[Policy]) -> Compiled:
             try:
                 body, atoms, needs_trigger = _compile_alternative(rc, alternative, levels[index])
             except _Unsupported as exc:
-                problems.append(Problem(policy.file, exc.pointer or rule.pointer, str(exc), code="unsupported"))
+                problems.append(
+                    Problem(file=policy.file, pointer=exc.pointer or rule.pointer, message=str(exc), code="PE035")
+                )
                 continue
             budget = max(_expression_count(next(iter(p.values()))) for p in body)
             if budget >= MAX_SEQUENCE - 1:
                 problems.append(
                     Problem(
-                        policy.file,
-                        rule.pointer + "/when",
-                        f"one fact of the rule needs {budget} engine expressions; durable_rules "
+                        file=policy.file,
+                        pointer=rule.pointer + "/when",
+                        message=f"one fact of the rule needs {budget} engine expressions; durable_rules "
                         f"holds at most {MAX_SEQUENCE - 2} (fewer alternatives with `any`/`not`, "
                         "or derive intermediate conclusions)",
-                        code="too-large",
+                        code="PE036",
                     )
                 )
                 continue
             if len(body) > MAX_PATTERNS:
                 problems.append(
                     Problem(
-                        policy.file,
-                        rule.pointer + "/when",
-                        f"the rule joins {len(body)} facts; expected at most {MAX_PATTERNS}",
-                        code="too-large",
+                        file=policy.file,
+                        pointer=rule.pointer + "/when",
+                        message=f"the rule joins {len(body)} facts; expected at most {MAX_PATTERNS}",
+                        code="PE036",
                     )
                 )
                 continue
@@ -729,12 +733,12 @@ def _compile(platform: str, policies: Sequence[Policy]) -> Compiled:
             action = actions[owners[fact_type]]
             problems.append(
                 Problem(
-                    action.policy.file,
-                    action.rule.pointer,
-                    f"{ending} rules test facts {fact_type or 'of every type'} in exactly the same "
+                    file=action.policy.file,
+                    pointer=action.rule.pointer,
+                    message=f"{ending} rules test facts {fact_type or 'of every type'} in exactly the same "
                     f"way; durable_rules holds at most {MAX_SHARED}: make the rules' conditions "
                     "on these facts differ, or derive a shared conclusion once",
-                    code="too-large",
+                    code="PE036",
                 )
             )
         if fan >= MAX_FANOUT or stack >= MAX_STACK:
@@ -746,12 +750,12 @@ def _compile(platform: str, policies: Sequence[Policy]) -> Compiled:
             )
             problems.append(
                 Problem(
-                    action.policy.file,
-                    action.rule.pointer,
-                    f"{what} (facts {fact_type or 'of every type'}); durable_rules hangs or fails "
+                    file=action.policy.file,
+                    pointer=action.rule.pointer,
+                    message=f"{what} (facts {fact_type or 'of every type'}); durable_rules hangs or fails "
                     f"beyond {MAX_FANOUT if fan >= MAX_FANOUT else MAX_STACK}: use category "
                     "subtrees, shorter value lists or derived conclusions",
-                    code="too-large",
+                    code="PE036",
                 )
             )
     if problems:
@@ -803,12 +807,12 @@ def _too_many_rules(platform: str, policies: Sequence[Policy], owners: list[str]
             break
     mine = counts.get(f"{culprit.id}@{culprit.version}", 0) if culprit else 0
     return Problem(
-        culprit.file if culprit else "",
-        "/rules",
-        f"the policies in force for platform {platform!r} need {len(owners)} network rules, {mine} of them "
+        file=culprit.file if culprit else "",
+        pointer="/rules",
+        message=f"the policies in force for platform {platform!r} need {len(owners)} network rules, {mine} of them "
         f"for this policy's rules; durable_rules holds at most {MAX_RULES} (split the policy, or merge "
         "rules with `any`)",
-        code="too-large",
+        code="PE036",
     )
 
 

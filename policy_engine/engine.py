@@ -214,10 +214,10 @@ class Engine:
             raise UnknownPlatformError(
                 [
                     Problem(
-                        "",
-                        "/platform",
-                        f"no policy governs platform {platform!r}; expected one of: {known}",
-                        code="platform",
+                        file="",
+                        pointer="/platform",
+                        message=f"no policy governs platform {platform!r}; expected one of: {known}",
+                        code="PE040",
                     )
                 ]
             )
@@ -226,10 +226,10 @@ class Engine:
             raise UnknownPlatformError(
                 [
                     Problem(
-                        "",
-                        "/as_of",
-                        f"no policy of platform {platform!r} is in force on {day}",
-                        code="platform",
+                        file="",
+                        pointer="/as_of",
+                        message=f"no policy of platform {platform!r} is in force on {day}",
+                        code="PE040",
                     )
                 ]
             )

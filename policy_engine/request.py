@@ -36,7 +36,10 @@ def normalize_request(
         problems = schemas.value_problems(dated, file)
         if not any(p.message == schemas.TOO_DEEP for p in problems):  # too deep for the schema validator
             problems += schemas.validate("request", dated, file)
-        raise RequestError(problems or [Problem(file, "", "the request does not match schemas/request.json")])
+        raise RequestError(
+            problems
+            or [Problem(file=file, pointer="", message="the request does not match schemas/request.json", code="PE010")]
+        )
     req = dict(raw)
     if as_of is not None:
         req["as_of"] = _as_of(as_of, file)
@@ -46,7 +49,16 @@ def normalize_request(
         try:
             dt.date.fromisoformat(req["as_of"])
         except ValueError as exc:
-            raise RequestError([Problem(file, "/as_of", f"{req['as_of']!r} is not a calendar date: {exc}")]) from None
+            raise RequestError(
+                [
+                    Problem(
+                        file=file,
+                        pointer="/as_of",
+                        message=f"{req['as_of']!r} is not a calendar date: {exc}",
+                        code="PE010",
+                    )
+                ]
+            ) from None
     seller = dict(req.get("seller") or {})
     seller.setdefault("account_status", "active")
     if seller.get("authorizations"):
@@ -184,7 +196,16 @@ def _as_of(value: Any, file: str) -> str:
             return dt.date.fromisoformat(value).isoformat()
         except ValueError:
             pass
-    raise RequestError([Problem(file, "/as_of", f"{value!r} is not a date; expected a datetime.date or YYYY-MM-DD")])
+    raise RequestError(
+        [
+            Problem(
+                file=file,
+                pointer="/as_of",
+                message=f"{value!r} is not a date; expected a datetime.date or YYYY-MM-DD",
+                code="PE010",
+            )
+        ]
+    )
 
 
 def resolve_pointer(doc: Any, pointer: str) -> Any:

@@ -152,7 +152,7 @@ def iter_problems(name: str, instance: Any, file: str = "") -> Iterator[Problem]
     seen: set[tuple[str, str]] = set()
     for top in errors:
         error = _flatten(top, root)
-        problem = Problem(file, _pointer(error.absolute_path), _describe(error), code="schema")
+        problem = Problem(file=file, pointer=_pointer(error.absolute_path), message=_describe(error), code="PE010")
         if (problem.pointer, problem.message) not in seen:
             seen.add((problem.pointer, problem.message))
             yield problem
@@ -220,58 +220,65 @@ def value_problems(instance: Any, file: str = "", max_depth: int = MAX_DEPTH) ->
         kind = type(value)
         if kind is float:
             if not math.isfinite(value):
-                problems.append(Problem(file, pointer, f"{value!r} is not a finite number", code="schema"))
+                problems.append(
+                    Problem(file=file, pointer=pointer, message=f"{value!r} is not a finite number", code="PE010")
+                )
         elif kind is int:
             if not (-_SAFE_INT <= value <= _SAFE_INT or _exact_int(value)):
                 problems.append(
                     Problem(
-                        file,
-                        pointer,
-                        f"the integer {_shown_int(value)} cannot be compared exactly; expected at most 2^53 in "
+                        file=file,
+                        pointer=pointer,
+                        message=f"the integer {_shown_int(value)} cannot be compared exactly; expected at most 2^53 in "
                         "magnitude "
                         "(or a value exactly representable as a double below 2^63)",
-                        code="schema",
+                        code="PE010",
                     )
                 )
         elif kind is str:
             if len(value) > MAX_STRING:
                 problems.append(
                     Problem(
-                        file,
-                        pointer,
-                        f"a text of {len(value)} characters; expected at most {MAX_STRING}",
-                        code="schema",
+                        file=file,
+                        pointer=pointer,
+                        message=f"a text of {len(value)} characters; expected at most {MAX_STRING}",
+                        code="PE010",
                     )
                 )
             elif not value.isascii() and not _utf8(value):
-                problems.append(Problem(file, pointer, _BAD_TEXT, code="schema"))
+                problems.append(Problem(file=file, pointer=pointer, message=_BAD_TEXT, code="PE010"))
         elif kind is bool or value is None:
             pass
         elif kind is not dict and kind is not list:
             what = type(value).__name__
             problems.append(
                 Problem(
-                    file,
-                    pointer,
-                    f"a Python {what} is not a JSON value; expected text, a number, true, false, null, a list "
+                    file=file,
+                    pointer=pointer,
+                    message=f"a Python {what} is not a JSON value; expected text, a number, true, false, null, a list "
                     "or an object",
-                    code="schema",
+                    code="PE010",
                 )
             )
         elif kind is dict or kind is list:
             if depth >= max_depth:
                 too_deep = f"nested deeper than {max_depth} levels; expected at most {max_depth}"
-                problems.append(Problem(file, pointer, too_deep, code="schema"))
+                problems.append(Problem(file=file, pointer=pointer, message=too_deep, code="PE010"))
                 continue
             items = value.items() if kind is dict else enumerate(value)
             for key, item in items:
                 if kind is dict and type(key) is not str:
                     problems.append(
-                        Problem(file, pointer, f"a key {key!r} is not text; expected text keys", code="schema")
+                        Problem(
+                            file=file,
+                            pointer=pointer,
+                            message=f"a key {key!r} is not text; expected text keys",
+                            code="PE010",
+                        )
                     )
                     continue
                 if isinstance(key, str) and not key.isascii() and not _utf8(key):
-                    problems.append(Problem(file, pointer, "a key " + _BAD_TEXT[9:], code="schema"))
+                    problems.append(Problem(file=file, pointer=pointer, message="a key " + _BAD_TEXT[9:], code="PE010"))
                     continue
                 part = str(key).replace("~", "~0").replace("/", "~1")
                 stack.append((item, f"{pointer}/{part}", depth + 1))

@@ -46,9 +46,10 @@ def write(tmp_path: Path, name: str, doc: Any) -> Path:
 
 
 def problems_of(tmp_path: Path) -> list[str]:
+    """`file:pointer: message` of each problem of loading the folder (their codes are checked in test_problems)."""
     with pytest.raises(LoadError) as info:
         load_documents([tmp_path])
-    return [str(p) for p in info.value.problems]
+    return [f"{p.where}: {p.message}" for p in info.value.problems]
 
 
 def test_valid_document_loads(tmp_path: Path) -> None:
@@ -288,7 +289,7 @@ def test_deep_dict_given_to_parse_policy_is_a_problem_not_a_crash() -> None:
     from policy_engine.load import parse_policy
 
     policy, problems = parse_policy(nested(3000), "mem")
-    assert policy is None and [p.code for p in problems] == ["depth"]
+    assert policy is None and [p.code for p in problems] == ["PE004"]
 
 
 def test_invalid_utf8_names_line_and_column(tmp_path: Path) -> None:
