@@ -12,7 +12,7 @@ from typing import Any
 import attrs
 
 from .compile import Compiled, RuleAction
-from .decision import SEVERITY, Decision, Evidence, PolicyRef, Proof, Reason, RemedyRef, Step
+from .decision import SEVERITY, Decision, Evidence, PolicyRef, Proof, Reason, RemedyRef, Step, StepKind
 from .model import (
     AllOf,
     AnyOf,
@@ -250,7 +250,7 @@ class _ProofBuilder:
         elif isinstance(cond.operand, AsOf):
             evidence.append(Evidence("/as_of", self.req["as_of"]))
             text = self._shifted(text, cond.operand)
-        kind = "fact" if evidence else "absent"
+        kind: StepKind = "fact" if evidence else "absent"
         return Step(kind, cjson, pointer, text, tuple(evidence))
 
     def _shifted(self, text: str, shift: AsOf) -> str:
@@ -266,7 +266,7 @@ def _policy_refs(compiled: Compiled) -> tuple[PolicyRef, ...]:
     known = _REFS.get(id(compiled))
     if known is not None and known[0]() is compiled:
         return known[1]
-    refs = tuple(PolicyRef(p.id, p.version, p.digest, p.cited_file) for p in compiled.policies)
+    refs = tuple(PolicyRef(id=p.id, version=p.version, digest=p.digest, file=p.cited_file) for p in compiled.policies)
     if len(_REFS) > 256:
         _REFS.clear()
     _REFS[id(compiled)] = (weakref.ref(compiled), refs)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import typing
 from typing import Any, Union
 
 import attrs
@@ -22,9 +23,11 @@ __all__ = [
     "Literal",
     "Not",
     "Operand",
+    "Outcome",
     "Policy",
     "Remedy",
     "Rule",
+    "RuleOutcome",
     "Some",
     "Source",
     "Text",
@@ -32,6 +35,12 @@ __all__ = [
 ]
 
 Scalar = Union[str, int, float, bool]
+
+Outcome = typing.Literal["allow", "review", "deny"]
+"""What a decision says about a listing (and what a platform's `default_outcome` may be)."""
+
+RuleOutcome = typing.Literal["allow", "review", "deny", "advisory"]
+"""What an outcome rule says: an outcome, or a non-blocking advisory."""
 
 
 @attrs.frozen
@@ -195,7 +204,7 @@ class Rule:
     id: str
     when: AllOf
     derive: str | None
-    outcome: str | None
+    outcome: RuleOutcome | None
     message: Text | None
     remedies: tuple[Remedy, ...]
     pointer: str
@@ -218,7 +227,7 @@ class Policy:
     sources: tuple[Source, ...]
     data: dict[str, Scalar | tuple[Scalar, ...]] = attrs.field(eq=False)
     rules: tuple[Rule, ...]
-    default_outcome: str | None
+    default_outcome: Outcome | None
     file: str
     digest: str
     effective_from_basis: str | None = None  # "stated", "earliest-dated-source" or "assumed"
