@@ -133,18 +133,18 @@ class _TypeChecker:
         kind = field_type(path, item)
         if kind is None:
             if path.startswith("item") and item is None:
-                self.problem(pointer, f"`{path}` is only meaningful inside `some`", code="PE020")
+                self.problem(pointer, f"{path!r} is only meaningful inside `some`", code="PE020")
             elif path.startswith("item") and item is not None:
                 names = ", ".join("item" if f == "" else f"item.{f}" for f in item.fields)
                 self.problem(
                     pointer,
-                    f"{item.path} elements have no field `{path}`; expected one of: {names}",
+                    f"{item.path} elements have no field {path!r}; expected one of: {names}",
                     code="PE020",
                 )
             else:
                 root = path.split(".")[0]
                 known = ", ".join(f"{root}.{f}" for f in ROOTS.get(root, {}))
-                self.problem(pointer, f"unknown request field `{path}`; expected one of: {known}", code="PE020")
+                self.problem(pointer, f"unknown request field {path!r}; expected one of: {known}", code="PE020")
         return kind
 
     def literal_fits(self, kind: str, value: object) -> bool:

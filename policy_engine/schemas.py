@@ -54,6 +54,12 @@ def _pointer(path: Any) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
 
 
+def _quoted(value: Any, most: int) -> str:
+    """A value of the input as messages quote it: text as `'text'` (like every other message), anything else as
+    JSON; at most `most` characters."""
+    return (repr(value) if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=repr))[:most]
+
+
 def _describe(error: Any) -> str:
     inst = error.instance
     invariant = (isinstance(error.schema, dict) and "never" in error.schema.get("properties", {})) or (
@@ -99,11 +105,9 @@ def _describe(error: Any) -> str:
     if error.validator == "format":
         return f"{error.instance!r} is not a valid {error.validator_value} (expected YYYY-MM-DD)"
     if error.validator == "type":
-        shown = json.dumps(error.instance, ensure_ascii=False, default=repr)[:60]
-        return f"{shown} is not of type {error.validator_value}"
+        return f"{_quoted(error.instance, 60)} is not of type {error.validator_value}"
     if error.validator in ("oneOf", "anyOf"):
-        shown = json.dumps(error.instance, ensure_ascii=False, default=repr)[:80]
-        return f"{shown} matches none of the allowed forms"
+        return f"{_quoted(error.instance, 80)} matches none of the allowed forms"
     return str(error.message)
 
 

@@ -130,3 +130,24 @@ def test_a_load_error_names_the_codes_of_its_problems(tmp_path: Path) -> None:
         policy_engine.load_documents([tmp_path])
     assert [p.code for p in info.value.problems] == ["PE002"]
     assert ": error PE002: malformed JSON" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("when", "quoted"),
+    [
+        ([{"field": "seller.nme", "equals": "x"}], "unknown request field 'seller.nme'; expected one of: seller.id"),
+        ([{"fild": "seller.id", "equals": "x"}], "unknown field 'fild'"),
+        ([{"some": "seller.grants", "where": [{"field": "item.knd", "equals": "x"}]}], "no field 'item.knd'"),
+        ([{"field": "item.kind", "equals": "x"}], "'item.kind' is only meaningful inside `some`"),
+        ([{"field": "seller.account_status", "equals": "shut"}], "'shut' is not a value `seller.account_status`"),
+        ([{"derived": "nope"}], "derives 'nope'"),
+        ([{"all": "x"}], "'x' is not of type array"),
+    ],
+)
+def test_messages_quote_what_the_document_says_one_way(tmp_path: Path, when: list[object], quoted: str) -> None:
+    (tmp_path / "p.json").write_text(json.dumps(_policy(when)), encoding="utf-8")
+    with pytest.raises(LoadError) as info:
+        policy_engine.load_documents([tmp_path])
+    messages = [p.message for p in info.value.problems]
+    assert any(quoted in m for m in messages), messages
+    assert not any('"' in m or "`seller.nme`" in m for m in messages), messages
