@@ -545,8 +545,8 @@ class _Parser:
         """A message or remedy with its `{data.NAME}` placeholders filled (the texts as written kept for lint)."""
         en, zh = raw["en"], raw["zh"]
         if "{data." not in en and "{data." not in zh:
-            return Text(en, zh)
-        return Text(self.fill(en, f"{pointer}/en"), self.fill(zh, f"{pointer}/zh"), templates=(en, zh))
+            return Text(en=en, zh=zh)
+        return Text(en=self.fill(en, f"{pointer}/en"), zh=self.fill(zh, f"{pointer}/zh"), templates=(en, zh))
 
     def rule(self, raw: dict[str, Any], pointer: str, provenance: str) -> Rule:
         when = AllOf(
@@ -561,7 +561,7 @@ class _Parser:
             outcome=raw.get("outcome"),
             message=self.text(msg, f"{pointer}/message") if msg else None,
             remedies=tuple(
-                Remedy(r["code"], self.text(r, f"{pointer}/remedies/{i}"))
+                Remedy(code=r["code"], text=self.text(r, f"{pointer}/remedies/{i}"))
                 for i, r in enumerate(raw.get("remedies", ()))
             ),
             pointer=pointer,
@@ -573,7 +573,13 @@ class _Parser:
     def policy(self, digest: str) -> Policy:
         doc = self.doc
         sources = tuple(
-            Source(s["provenance"], s.get("url"), s.get("document"), s.get("date"), s.get("note"))
+            Source(
+                provenance=s["provenance"],
+                url=s.get("url"),
+                document=s.get("document"),
+                date=s.get("date"),
+                note=s.get("note"),
+            )
             for s in doc["sources"]
         )
         order = {"sourced": 0, "article-only": 1, "borrowed": 2, "illustrative": 3}

@@ -169,7 +169,7 @@ class AllOf:
 Condition = Union[Compare, Count, Some, Derived, Not, AnyOf, AllOf]
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class Text:
     """A text in English and Chinese, with `{data.NAME}` placeholders already filled from the policy's named
     data; `templates` keeps the (en, zh) texts as written, for lint."""
@@ -182,13 +182,13 @@ class Text:
         return self.zh if lang == "zh" else self.en
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class Remedy:
     code: str
     text: Text
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class Source:
     provenance: str
     url: str | None = None
@@ -197,7 +197,7 @@ class Source:
     note: str | None = None
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class Rule:
     """A rule: conditions, and either a derived conclusion or an outcome."""
 
@@ -213,7 +213,7 @@ class Rule:
     source_refs: tuple[int, ...] = ()
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class Policy:
     """One version of one policy document."""
 
