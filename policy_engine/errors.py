@@ -71,7 +71,11 @@ ProblemCode = Literal[
 CATALOGUE: Final[dict[ProblemCode, tuple[Severity, str]]] = {
     # reading files
     "PE001": ("error", "a file or folder cannot be read or written"),
-    "PE002": ("error", "not JSON the engine can read: malformed, a key given twice, a number no double holds"),
+    "PE002": (
+        "error",
+        "not JSON the engine can read: malformed, a key given twice, a number that is not finite or too long, "
+        "a lone surrogate escape",
+    ),
     "PE003": ("error", "bytes that are not UTF-8"),
     "PE004": ("error", "objects or lists nested deeper than the limit"),
     "PE005": (

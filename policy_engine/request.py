@@ -155,11 +155,6 @@ def _with_chain(auth: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-@functools.cache
-def _request_schema() -> dict[str, Any]:
-    return schemas.load_schema("request")
-
-
 def _date_text(value: dt.date) -> str:
     return (value.date() if isinstance(value, dt.datetime) else value).isoformat()
 
@@ -170,9 +165,9 @@ def _dates_as_text(value: Any, schema: Any = None) -> Any:
     Only fields the request schema types as dates are converted; a date anywhere else stays, and is
     refused by the schema check with its JSON pointer.
     """
-    node = _request_schema() if schema is None else schema
+    node = schemas.load_schema("request") if schema is None else schema
     while isinstance(node, dict) and "$ref" in node:
-        node = _request_schema()["$defs"][node["$ref"].rpartition("/")[2]]
+        node = schemas.load_schema("request")["$defs"][node["$ref"].rpartition("/")[2]]
     if isinstance(value, dt.date):
         return _date_text(value) if node.get("format") == "date" else value
     if isinstance(value, dict) and isinstance(node.get("properties"), dict):

@@ -16,7 +16,16 @@ from typing import Any
 from .errors import Problem
 from .resources import data_dir
 
-__all__ = ["MAX_DEPTH", "MAX_STRING", "SCHEMA_NAMES", "TOO_DEEP", "load_schema", "validate", "value_problems"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_STRING",
+    "SCHEMA_NAMES",
+    "TOO_DEEP",
+    "load_schema",
+    "quoted",
+    "validate",
+    "value_problems",
+]
 
 SCHEMA_NAMES = ("policy", "request", "decision", "testcase", "invariants")
 
@@ -54,7 +63,7 @@ def _pointer(path: Any) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
 
 
-def _quoted(value: Any, most: int) -> str:
+def quoted(value: Any, most: int) -> str:
     """A value of the input as messages quote it: text as `'text'` (like every other message), anything else as
     JSON; at most `most` characters."""
     return (repr(value) if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=repr))[:most]
@@ -105,9 +114,9 @@ def _describe(error: Any) -> str:
     if error.validator == "format":
         return f"{error.instance!r} is not a valid {error.validator_value} (expected YYYY-MM-DD)"
     if error.validator == "type":
-        return f"{_quoted(error.instance, 60)} is not of type {error.validator_value}"
+        return f"{quoted(error.instance, 60)} is not of type {error.validator_value}"
     if error.validator in ("oneOf", "anyOf"):
-        return f"{_quoted(error.instance, 80)} matches none of the allowed forms"
+        return f"{quoted(error.instance, 80)} matches none of the allowed forms"
     return str(error.message)
 
 

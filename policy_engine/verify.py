@@ -96,7 +96,7 @@ def read_decisions(path: Path) -> tuple[list[tuple[str, dict[str, Any]]], list[P
                 Problem(
                     file=file,
                     pointer=prefix,
-                    message=f"{json.dumps(doc)[:60]} is not an object; {_EXPECTED}",
+                    message=f"{schemas.quoted(doc, 60)} is not an object; {_EXPECTED}",
                     code="PE010",
                 )
             )

@@ -151,3 +151,13 @@ def test_messages_quote_what_the_document_says_one_way(tmp_path: Path, when: lis
     messages = [p.message for p in info.value.problems]
     assert any(quoted in m for m in messages), messages
     assert not any('"' in m or "`seller.nme`" in m for m in messages), messages
+
+
+def test_a_stored_decision_that_is_text_is_quoted_like_any_other_value(tmp_path: Path) -> None:
+    from policy_engine.verify import read_decisions
+
+    (tmp_path / "d.json").write_text('"abc"\n', encoding="utf-8")
+    decisions, problems = read_decisions(tmp_path / "d.json")
+    assert decisions == [] and [(p.code, p.message.split(";")[0]) for p in problems] == [
+        ("PE010", "'abc' is not an object")
+    ]
