@@ -38,8 +38,10 @@ from .errors import (
     LoadError,
     PolicyEngineError,
     Problem,
+    ProblemCode,
     RequestError,
     UnknownPlatformError,
+    located,
 )
 from .replay import Progress
 from .resources import ENGINE_VERSION, data_dir
@@ -88,13 +90,13 @@ class _Failed:
         return {
             "line": self.item.line,
             "error": self.kind,
-            "message": "; ".join(map(str, self.problems)),
-            "problems": [{"file": p.file, "pointer": p.pointer, "message": p.message} for p in self.problems],
+            "message": located(self.problems),
+            "problems": [p.to_dict() for p in self.problems],
         }
 
 
 def _relabel(label: str, problems: Sequence[Problem]) -> tuple[Problem, ...]:
-    return tuple(Problem(p.file or label, p.pointer, p.message, p.code) for p in problems)
+    return tuple(Problem(file=p.file or label, pointer=p.pointer, message=p.message, code=p.code) for p in problems)
 
 
 def _lines(data: bytes | str, label: str) -> list[_Input]:
@@ -117,7 +119,16 @@ def _lines(data: bytes | str, label: str) -> list[_Input]:
         value, problems = parse_json(text, where)
         items.append(_Input(where, n, value, tuple(problems)))
     if not items:
-        raise _InputError([Problem(label, "", f"no requests in {label}; expected one JSON request per line", "empty")])
+        raise _InputError(
+            [
+                Problem(
+                    file=label,
+                    pointer="",
+                    message=f"no requests in {label}; expected one JSON request per line",
+                    code="PE005",
+                )
+            ]
+        )
     return items
 
 
@@ -135,7 +146,9 @@ def _read_requests(source: str, stdin: TextIO) -> tuple[list[_Input], bool]:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise _InputError([Problem(source, "", f"cannot read the file: {exc.strerror or exc}", code="io")]) from None
+        raise _InputError(
+            [Problem(file=source, pointer="", message=f"cannot read the file: {exc.strerror or exc}", code="PE001")]
+        ) from None
     return _lines(data, source), True
 
 
@@ -218,7 +231,9 @@ def _decide_all(engine: Engine, items: Sequence[_Input], args: argparse.Namespac
                 if not everywhere:
                     day = args.as_of or (item.value.get("as_of") if isinstance(item.value, dict) else None)
                     message = f"no policy of any platform is in force on {day or 'today'}"
-                    raise UnknownPlatformError([Problem(item.label, "/as_of", message, "platform")])
+                    raise UnknownPlatformError(
+                        [Problem(file=item.label, pointer="/as_of", message=message, code="PE040")]
+                    )
                 results[i] = everywhere
             except UnknownPlatformError as exc:
                 results[i] = _Failed(item, "platform", _relabel(item.label, exc.problems))
@@ -296,7 +311,16 @@ def _decide_on_dask(args: argparse.Namespace, items: Sequence[_Input], out: Text
     from .replay import Line, decide_catalog_on_dask
 
     if args.format != "json" or args.all_platforms:
-        raise _InputError([Problem("", "", "--workers and --scheduler give JSON lines: use --format json", "usage")])
+        raise _InputError(
+            [
+                Problem(
+                    file="",
+                    pointer="",
+                    message="--workers and --scheduler give JSON lines: use --format json",
+                    code="PE060",
+                )
+            ]
+        )
     records = decide_catalog_on_dask(
         (Line(i.label, json.dumps(i.value, ensure_ascii=False)) for i in items if not i.problems),
         args.policies or [str(data_dir("policies"))],
@@ -318,9 +342,16 @@ def _decide_on_dask(args: argparse.Namespace, items: Sequence[_Input], out: Text
                 print(json.dumps(record, ensure_ascii=False), file=out)
                 meter.update(n)
                 continue
+            code: ProblemCode = "PE040" if record.get("error") == "platform" else "PE010"
             problems = tuple(
-                Problem(item.label, p.get("pointer", ""), p.get("message", "")) for p in record.get("problems", ())
-            ) or (Problem(item.label, "", record.get("message", "")),)
+                Problem(
+                    file=item.label,
+                    pointer=p.get("pointer", ""),
+                    message=p.get("message", ""),
+                    code=p.get("code", code),
+                )
+                for p in record.get("problems", ())
+            ) or (Problem(file=item.label, pointer="", message=record.get("message", ""), code=code),)
             failed = _Failed(item, record.get("error", "request"), problems)
         bad.append(failed)
         print(json.dumps(failed.to_dict(), ensure_ascii=False), file=out)
@@ -356,7 +387,14 @@ def _cmd_replay(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextI
     )
     if report.decided == 0 and not report.bad and not report.failed:
         raise _InputError(
-            [Problem(args.catalog, "", "no requests in the catalog; expected one JSON request per line", "empty")]
+            [
+                Problem(
+                    file=args.catalog,
+                    pointer="",
+                    message="no requests in the catalog; expected one JSON request per line",
+                    code="PE005",
+                )
+            ]
         )
     if args.format == "json":
         text = json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n"
@@ -369,7 +407,14 @@ def _cmd_replay(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextI
             Path(args.out).write_text(text, encoding="utf-8")
         except OSError as exc:
             raise _InputError(
-                [Problem(args.out, "", f"cannot write the report: {exc.strerror or exc}", "io")]
+                [
+                    Problem(
+                        file=args.out,
+                        pointer="",
+                        message=f"cannot write the report: {exc.strerror or exc}",
+                        code="PE001",
+                    )
+                ]
             ) from None
     else:
         out.write(text)
@@ -443,19 +488,37 @@ def _cmd_test(args: argparse.Namespace, out: TextIO) -> int:
     junit = Path(args.junit) if args.junit else None
     if junit is not None:  # before the cases run, so a bad path costs no time
         if junit.is_dir():
-            raise _InputError([Problem(str(junit), "", "is a folder; expected a file name for the JUnit XML", "io")])
+            raise _InputError(
+                [
+                    Problem(
+                        file=str(junit),
+                        pointer="",
+                        message="is a folder; expected a file name for the JUnit XML",
+                        code="PE001",
+                    )
+                ]
+            )
         try:
             junit.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             message = f"cannot create the folder {junit.parent}: {exc.strerror or exc}; expected a writable path"
-            raise _InputError([Problem(str(junit), "", message, "io")]) from None
+            raise _InputError([Problem(file=str(junit), pointer="", message=message, code="PE001")]) from None
     engine = _engine(policy_paths)
     try:
         cases, problems = cases_from(paths)
         if problems:
             raise _InputError(problems)
         if not cases:
-            raise _InputError([Problem(", ".join(paths), "", "no test cases found (JSON files in tests/ folders)")])
+            raise _InputError(
+                [
+                    Problem(
+                        file=", ".join(paths),
+                        pointer="",
+                        message="no test cases found (JSON files in tests/ folders)",
+                        code="PE005",
+                    )
+                ]
+            )
         results = run_cases(engine, cases)
         failed = [r for r in results if not r.passed]
         for r in failed:
@@ -465,7 +528,7 @@ def _cmd_test(args: argparse.Namespace, out: TextIO) -> int:
                 junit.write_text(junit_xml(results), encoding="utf-8")
             except OSError as exc:
                 message = f"cannot write the JUnit XML: {exc.strerror or exc}; expected a writable file"
-                raise _InputError([Problem(str(junit), "", message, "io")]) from None
+                raise _InputError([Problem(file=str(junit), pointer="", message=message, code="PE001")]) from None
         code = EXIT_FAULT if failed else EXIT_OK
         if args.coverage or args.min_coverage is not None:
             coverage = measure_coverage(engine, results)
@@ -495,7 +558,10 @@ def _check_invariants(engine: Engine, paths: Sequence[str], args: argparse.Names
             raise _InputError(
                 [
                     Problem(
-                        invariants.file, "/platform", f"no policy governs platform {invariants.platform!r}", "reference"
+                        file=invariants.file,
+                        pointer="/platform",
+                        message=f"no policy governs platform {invariants.platform!r}",
+                        code="PE024",
                     )
                 ]
             )
@@ -552,7 +618,7 @@ def _cmd_fmt(args: argparse.Namespace, out: TextIO) -> int:
             problems.extend(errs)
             continue
         if not looks_like_policy(doc):
-            problems.append(Problem(str(path), "", _not_a_policy(doc), "schema"))
+            problems.append(Problem(file=str(path), pointer="", message=_not_a_policy(doc), code="PE010"))
             continue
         text = format_document(doc)
         if path.read_bytes().decode("utf-8") != text:
@@ -563,7 +629,14 @@ def _cmd_fmt(args: argparse.Namespace, out: TextIO) -> int:
                 try:
                     path.write_text(text, encoding="utf-8")
                 except OSError as exc:
-                    problems.append(Problem(str(path), "", f"cannot write the file: {exc.strerror or exc}", "io"))
+                    problems.append(
+                        Problem(
+                            file=str(path),
+                            pointer="",
+                            message=f"cannot write the file: {exc.strerror or exc}",
+                            code="PE001",
+                        )
+                    )
                     continue
                 print(f"reformatted {path}", file=out)
     if problems:
@@ -577,7 +650,9 @@ def _cmd_diff(args: argparse.Namespace, out: TextIO) -> int:
 
     budget = DEFAULT_BUDGET if args.budget is None else args.budget
     if budget < 1:
-        raise _InputError([Problem("--budget", "", f"{budget} requests; expected at least 1", "usage")])
+        raise _InputError(
+            [Problem(file="--budget", pointer="", message=f"{budget} requests; expected at least 1", code="PE060")]
+        )
     report = diff_policies(
         args.old,
         args.new,

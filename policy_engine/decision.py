@@ -6,10 +6,11 @@ import functools
 import hashlib
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
+from ._language.model import Outcome, RuleOutcome
 from ._language.vocab import without_derived
 from .resources import ENGINE_VERSION
 
@@ -22,13 +23,17 @@ __all__ = [
     "Receipt",
     "RemedyRef",
     "Step",
+    "StepKind",
     "canonical_json",
     "engine_version",
     "policy_set_digest",
     "request_digest",
 ]
 
-SEVERITY = {"allow": 0, "review": 1, "deny": 2}
+SEVERITY: dict[str, int] = {"allow": 0, "review": 1, "deny": 2}
+
+StepKind = Literal["fact", "derived", "absent", "count"]
+"""What a proof step rests on: request values, a derived conclusion's own proof, an absence, or a count."""
 
 
 @attrs.frozen
@@ -50,7 +55,7 @@ class Evidence:
 class Step:
     """One condition of a rule and why it held: request values, a sub-proof, or an absence."""
 
-    kind: str  # "fact" | "derived" | "absent" | "count"
+    kind: StepKind
     condition: dict[str, Any]
     pointer: str  # where the condition is in the policy file
     text: str
@@ -100,7 +105,7 @@ class Reason:
     """A rule that decided (or advised): `policy@version#rule`, its outcome, message and proof."""
 
     rule: str
-    outcome: str
+    outcome: RuleOutcome
     message: dict[str, str]
     proof: Proof | None
 
@@ -121,7 +126,7 @@ class RemedyRef:
         return {"code": self.code, "rule": self.rule, "message": dict(self.message)}
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class PolicyRef:
     id: str
     version: str
@@ -193,11 +198,11 @@ class Receipt:
         }
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class Decision:
     """The answer for one request on one platform."""
 
-    outcome: str
+    outcome: Outcome
     platform: str
     as_of: str
     policies: tuple[PolicyRef, ...]

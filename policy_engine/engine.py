@@ -214,10 +214,10 @@ class Engine:
             raise UnknownPlatformError(
                 [
                     Problem(
-                        "",
-                        "/platform",
-                        f"no policy governs platform {platform!r}; expected one of: {known}",
-                        code="platform",
+                        file="",
+                        pointer="/platform",
+                        message=f"no policy governs platform {platform!r}; expected one of: {known}",
+                        code="PE040",
                     )
                 ]
             )
@@ -226,10 +226,10 @@ class Engine:
             raise UnknownPlatformError(
                 [
                     Problem(
-                        "",
-                        "/as_of",
-                        f"no policy of platform {platform!r} is in force on {day}",
-                        code="platform",
+                        file="",
+                        pointer="/as_of",
+                        message=f"no policy of platform {platform!r} is in force on {day}",
+                        code="PE040",
                     )
                 ]
             )
@@ -252,10 +252,6 @@ class Engine:
                 prepared.network.close()
             self._cache.clear()
             self._by_period.clear()
-
-    def normalize(self, request: Any, as_of: dt.date | str | None = None) -> dict[str, Any]:
-        """Validate a request and fill its defaults (RequestError on bad input)."""
-        return normalize_request(request, as_of=as_of)
 
     def decide(self, request: Any, *, as_of: dt.date | str | None = None, proofs: bool = True) -> Decision:
         """Decide one request. Bad input raises RequestError; an engine fault gives a `deny` with the error."""

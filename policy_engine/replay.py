@@ -69,7 +69,13 @@ def read_catalog(source: str, stdin: TextIO | None = None) -> Iterator[Line]:
     path = Path(source)
     files = sorted(p for p in path.rglob("*") if p.suffix.lower() == ".jsonl") if path.is_dir() else [path]
     if not files:
-        raise LoadError([Problem(source, "", "no .jsonl files in this folder; expected a catalog", code="io")])
+        raise LoadError(
+            [
+                Problem(
+                    file=source, pointer="", message="no .jsonl files in this folder; expected a catalog", code="PE001"
+                )
+            ]
+        )
     for file in files:
         try:
             with open(file, encoding="utf-8", errors="surrogateescape") as fh:
@@ -77,7 +83,9 @@ def read_catalog(source: str, stdin: TextIO | None = None) -> Iterator[Line]:
                     if text.strip():
                         yield Line(f"{file}:{n}", text)
         except OSError as exc:
-            raise LoadError([Problem(str(file), "", f"cannot read the catalog: {exc}", code="io")]) from None
+            raise LoadError(
+                [Problem(file=str(file), pointer="", message=f"cannot read the catalog: {exc}", code="PE001")]
+            ) from None
 
 
 def policy_texts(paths: Sequence[str | Path]) -> dict[str, str]:
@@ -91,7 +99,16 @@ def policy_texts(paths: Sequence[str | Path]) -> dict[str, str]:
         raise LoadError(skipped)
     out = {str(file): file.read_text(encoding="utf-8", errors="surrogateescape") for file in discover(paths)}
     if not out:
-        raise LoadError([Problem(str(paths[0]) if paths else "", "", "no policy files (*.json) found", code="empty")])
+        raise LoadError(
+            [
+                Problem(
+                    file=str(paths[0]) if paths else "",
+                    pointer="",
+                    message="no policy files (*.json) found",
+                    code="PE005",
+                )
+            ]
+        )
     return out
 
 
@@ -508,7 +525,14 @@ def map_chunks(
         from distributed.scheduler import KilledWorker
     except ImportError:
         raise LoadError(
-            [Problem("", "", 'running on Dask needs the dask extra: pip install "policy-engine[dask]"', code="io")]
+            [
+                Problem(
+                    file="",
+                    pointer="",
+                    message='running on Dask needs the dask extra: pip install "policy-engine[dask]"',
+                    code="PE001",
+                )
+            ]
         ) from None
     # A chunk is retried once after its worker died. Workers take one chunk per thread at a time, so a
     # death makes only the running chunk suspect, not chunks queued behind it.

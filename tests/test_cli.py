@@ -138,7 +138,7 @@ def test_validate_fails_on_a_policy_that_would_be_skipped(tmp_path: Path, name: 
     write(tmp_path, name, dict(doc, id="wish.extra"))
     r = run("validate", str(tmp_path))
     assert r.code == 2
-    assert f"{tmp_path / name}:/: {expected}" in r.err
+    assert f"{tmp_path / name}:/: error PE006: {expected}" in r.err
 
 
 def test_validate_lists_non_policy_files(tmp_path: Path) -> None:
@@ -160,7 +160,8 @@ def test_validate_deep_policy_exit_2(tmp_path: Path) -> None:
     text = (ROOT / "policies/wish/baseline.json").read_text()
     path = write(tmp_path, "deep.json", text.replace('"rules"', '"x": ' + "[" * 3000 + "]" * 3000 + ', "rules"', 1))
     r = run("validate", str(path))
-    assert r.code == 2 and f"{path}:/x" + "/0" * 63 + ": nested deeper than 64 levels; expected at most 64" in r.err
+    expected = f"{path}:/x" + "/0" * 63 + ": error PE004: nested deeper than 64 levels; expected at most 64"
+    assert r.code == 2 and expected in r.err
 
 
 # --- decide: one request ------------------------------------------------------------------------------------
@@ -245,7 +246,7 @@ def test_bad_request_exit_2_with_pointer(tmp_path: Path) -> None:
 def test_malformed_request_exit_2(tmp_path: Path) -> None:
     path = write(tmp_path, "req.json", '{"platform": "aliexpress",')
     r = run("decide", str(path))
-    assert r.code == 2 and f"{path}:/: malformed JSON at column 27" in r.err
+    assert r.code == 2 and f"{path}:/: error PE002: malformed JSON at column 27" in r.err
 
 
 def test_unknown_platform_exit_2(tmp_path: Path) -> None:
@@ -256,9 +257,10 @@ def test_unknown_platform_exit_2(tmp_path: Path) -> None:
 
 def test_missing_file_exit_2() -> None:
     r = run("decide", "does-not-exist.json")
-    assert r.code == 2 and "does-not-exist.json:/: cannot read the file: No such file or directory" in r.err
+    expected = "does-not-exist.json:/: error PE001: cannot read the file: No such file or directory"
+    assert r.code == 2 and expected in r.err
     r = run("decide", "does-not-exist.jsonl")
-    assert r.code == 2 and "does-not-exist.jsonl:/: cannot read the file" in r.err
+    assert r.code == 2 and "does-not-exist.jsonl:/: error PE001: cannot read the file" in r.err
 
 
 def test_bad_as_of_exit_2() -> None:
@@ -270,7 +272,7 @@ def test_request_file_not_utf8_exit_2(tmp_path: Path) -> None:
     path = tmp_path / "req.json"
     path.write_bytes(json.dumps(shoes()).replace("Acme", "Acm\xe9").encode("latin-1"))
     r = run("decide", str(path))
-    assert r.code == 2 and f"{path}:/: not valid UTF-8 at column" in r.err
+    assert r.code == 2 and f"{path}:/: error PE003: not valid UTF-8 at column" in r.err
 
 
 @pytest.mark.parametrize("depth", [65, 100_000])
@@ -280,7 +282,7 @@ def test_deep_request_exit_2_with_pointer(tmp_path: Path, depth: int) -> None:
         r = run(command, str(path))
         assert r.code == 2
         pointer = "/product/attributes" + "/0" * 62
-        assert f"{path}:{pointer}: nested deeper than 64 levels; expected at most 64" in r.err
+        assert f"{path}:{pointer}: error PE004: nested deeper than 64 levels; expected at most 64" in r.err
 
 
 # --- decide: JSON lines -----------------------------------------------------------------------------------
@@ -354,7 +356,16 @@ def test_jsonl_decides_every_good_line_and_reports_every_bad_one(mixed: Path) ->
     assert [rec["line"] for rec in records if "error" in rec] == [2, 3, 5, 7]
     bad = records[2]
     assert (
-        bad["problems"] == [{"file": f"{mixed}:3", "pointer": "/platform", "message": bad["problems"][0]["message"]}]
+        bad["problems"]
+        == [
+            {
+                "file": f"{mixed}:3",
+                "pointer": "/platform",
+                "message": bad["problems"][0]["message"],
+                "code": "PE040",
+                "severity": "error",
+            }
+        ]
         and "'nowhere'" in bad["message"]
     )
     assert records[5]["problems"][0]["pointer"] == "/product/attributes" + "/0" * 62
@@ -397,7 +408,7 @@ def test_stdin_with_bad_lines_and_invalid_utf8() -> None:
     assert r.code == 2
     records = [json.loads(x) for x in r.out.splitlines()]
     assert [rec.get("outcome") or rec["error"] for rec in records] == ["deny", "json", "deny"]
-    assert "<stdin>:2:/: not valid UTF-8 at column 11 (byte 0xe9)" in r.err
+    assert "<stdin>:2:/: error PE003: not valid UTF-8 at column 11 (byte 0xe9)" in r.err
 
 
 def test_jsonl_file_with_invalid_utf8(tmp_path: Path) -> None:
@@ -406,7 +417,7 @@ def test_jsonl_file_with_invalid_utf8(tmp_path: Path) -> None:
     r = run("decide", str(path))
     assert r.code == 2
     assert [json.loads(x).get("outcome") for x in r.out.splitlines()] == [None, "deny"]
-    assert f"{path}:1:/: not valid UTF-8 at column 1 (byte 0xff)" in r.err
+    assert f"{path}:1:/: error PE003: not valid UTF-8 at column 1 (byte 0xff)" in r.err
 
 
 @pytest.mark.parametrize("content", ["", "\n  \n"])
@@ -505,7 +516,7 @@ def test_test_command_rejects_a_deep_case(tmp_path: Path) -> None:
 def test_test_command_junit_path_that_is_a_folder(tmp_path: Path) -> None:
     case = ROOT / "policies/aliexpress/tests/aliexpress-001-closed-category-unqualified.json"
     r = run("test", str(case), "--junit", str(tmp_path))
-    assert r.code == 2 and f"{tmp_path}:/: is a folder; expected a file name for the JUnit XML" in r.err
+    assert r.code == 2 and f"{tmp_path}:/: error PE001: is a folder; expected a file name for the JUnit XML" in r.err
     blocker = write(tmp_path, "file", "x")
     r = run("test", str(case), "--junit", str(blocker / "junit.xml"))
     assert r.code == 2 and f"cannot create the folder {blocker}" in r.err
@@ -528,7 +539,7 @@ def test_lint_command(tmp_path: Path) -> None:
 def test_lint_deep_policy_exit_2(tmp_path: Path) -> None:
     path = write(tmp_path, "p.json", "[" * 100_000)
     r = run("lint", str(path))
-    assert r.code == 2 and f"{path}:" + "/0" * 64 + ": nested deeper than 64 levels" in r.err
+    assert r.code == 2 and f"{path}:" + "/0" * 64 + ": error PE004: nested deeper than 64 levels" in r.err
 
 
 def test_fmt_command(tmp_path: Path) -> None:
@@ -551,7 +562,10 @@ def test_fmt_refuses_what_is_not_a_policy(tmp_path: Path, content: str, found: s
     for args in (("--check",), ()):
         r = run("fmt", *args, str(path))
         assert r.code == 2 and "would reformat" not in r.out
-        expected = f"{path}:/: not a policy: expected an object with id, version, platform and rules; found {found}"
+        expected = (
+            f"{path}:/: error PE010: not a policy: expected an object with id, version, platform and rules; "
+            f"found {found}"
+        )
         assert expected in r.err
         assert path.read_text() == content
 

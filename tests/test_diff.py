@@ -278,9 +278,9 @@ def test_git_revisions_and_bad_input(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert "static changes: 0" in out.getvalue()
     # A revision git does not know, a revision without policies/, a folder that does not exist.
     for argv, expected in (
-        (["git:nope", "policies"], "git:nope:/: git rev-parse failed"),
-        (["git:HEAD~1", "policies"], "git:HEAD~1:/: no policies/ folder at HEAD~1"),
-        (["missing", "policies"], "missing:/: not a folder"),
+        (["git:nope", "policies"], "git:nope:/: error PE001: git rev-parse failed"),
+        (["git:HEAD~1", "policies"], "git:HEAD~1:/: error PE001: no policies/ folder at HEAD~1"),
+        (["missing", "policies"], "missing:/: error PE001: not a folder"),
     ):
         err = io.StringIO()
         assert main(["diff", *argv], io.StringIO(), err) == 2

@@ -67,7 +67,8 @@ def test_check_reports_stale_and_missing_pages(tmp_path: Path) -> None:
 def test_bad_policies_and_bad_out_exit_2(tmp_path: Path) -> None:
     (tmp_path / "p.json").write_text("[", encoding="utf-8")
     code, _, err = run("--policies", str(tmp_path), "--out", str(tmp_path / "pages"))
-    assert code == 2 and f"{tmp_path / 'p.json'}:/: malformed JSON" in err and not (tmp_path / "pages").exists()
+    assert code == 2 and f"{tmp_path / 'p.json'}:/: error PE002: malformed JSON" in err
+    assert not (tmp_path / "pages").exists()
     code, _, err = run("--out", str(tmp_path / "p.json"))
     assert code == 2 and f"{tmp_path / 'p.json'} is not a folder" in err
     assert run("--bogus")[0] == 2

@@ -50,6 +50,23 @@ def test_as_of_override_and_default_today(engine: Engine, monkeypatch: pytest.Mo
     assert today.to_dict()["as_of"] == "2031-05-06" and today.outcome == "deny"
 
 
+def test_python_dates_in_a_request_decide_like_their_iso_text(engine: Engine) -> None:
+    example = Path(__file__).resolve().parent.parent / "examples" / "aliexpress-shoes-denied.json"
+    text = json.loads(example.read_text(encoding="utf-8"))
+    dated = json.loads(json.dumps(text))
+    dated["as_of"] = dt.date(2024, 3, 1)
+    dated["seller"]["trademarks"][0]["filed_on"] = dt.date(2023, 8, 20)
+    expected = engine.decide(text).to_dict()
+    assert engine.decide(dated).to_dict() == expected  # outcome, proofs and receipt digest alike
+    assert [d.to_dict() for d in engine.decide_many([dated, text])] == [expected, expected]
+    with_time = {**dated, "as_of": dt.datetime(2024, 3, 1, 18, 30)}
+    assert engine.decide(with_time).to_dict() == expected
+    for where, value in (("as_of", dt.time(12)), ("marketplace", dt.date(2024, 3, 1))):
+        with pytest.raises(RequestError) as info:
+            engine.decide({**text, where: value})
+        assert info.value.problems[0].pointer == f"/{where}"
+
+
 def test_unknown_platform_is_an_error_never_an_allow(engine: Engine) -> None:
     with pytest.raises(UnknownPlatformError) as info:
         engine.decide({**CYCLING, "platform": "nowhere"})

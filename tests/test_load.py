@@ -46,9 +46,10 @@ def write(tmp_path: Path, name: str, doc: Any) -> Path:
 
 
 def problems_of(tmp_path: Path) -> list[str]:
+    """`file:pointer: message` of each problem of loading the folder (their codes are checked in test_problems)."""
     with pytest.raises(LoadError) as info:
         load_documents([tmp_path])
-    return [str(p) for p in info.value.problems]
+    return [f"{p.where}: {p.message}" for p in info.value.problems]
 
 
 def test_valid_document_loads(tmp_path: Path) -> None:
@@ -80,6 +81,62 @@ def test_unknown_field_lists_the_alternatives(tmp_path: Path) -> None:
     write(tmp_path, "p.json", doc)
     (msg,) = problems_of(tmp_path)
     assert "/rules/0/when/0/field" in msg and "seller.entity_type" in msg
+
+
+_COUNT_OPS = "expected one of: equals, not_equals, less_than, at_most, greater_than, at_least"
+
+
+@pytest.mark.parametrize(
+    ("condition", "expected"),
+    [
+        ({"count": "seller.categories", "at_lest": 3}, "/rules/0/when/0: unknown field 'at_lest'; expected one of: "),
+        ({"count": "seller.categories", "at_least": 3, "wher": []}, "/rules/0/when/0: unknown field 'wher'"),
+        (
+            {"count": "seller.violations", "at_least": 2, "merge": {"field": "item.occurred_on", "within": 3}},
+            "/rules/0/when/0/merge: unknown field 'within'; expected one of: field, within_days",
+        ),
+        (
+            {"count": "seller.categories", "at_least": 2, "where": [{"field": "item", "equls": "shoes"}]},
+            "/rules/0/when/0/where/0: unknown field 'equls'",
+        ),
+        (
+            {"count": "seller.categories"},
+            f"/rules/0/when/0: a count takes exactly one operator, found none; {_COUNT_OPS}",
+        ),
+        (
+            {"count": "seller.categories", "where": [{"field": "item", "equals": "shoes"}]},
+            f"/rules/0/when/0: a count takes exactly one operator, found none; {_COUNT_OPS}",
+        ),
+        (
+            {"count": "seller.categories", "at_least": 3, "equals": 2},
+            f"/rules/0/when/0: a count takes exactly one operator, found 'at_least', 'equals'; {_COUNT_OPS}",
+        ),
+        (
+            {
+                "count": "seller.categories",
+                "distinct": "main_category",
+                "at_least": 2,
+                "where": [{"field": "item", "equals": "x"}],
+            },
+            "/rules/0/when/0: `distinct` does not combine with `where` or `merge` in a count",
+        ),
+        (
+            {"some": "seller.categories", "wher": []},
+            "/rules/0/when/0: unknown field 'wher'; expected one of: some, where",
+        ),
+        (
+            {"field": "seller.id", "equals": "x", "in": ["y"]},
+            "/rules/0/when/0: a comparison takes exactly one operator, found 'equals', 'in'; expected one of: equals,",
+        ),
+    ],
+)
+def test_a_wrong_key_inside_a_condition_is_named(tmp_path: Path, condition: dict[str, Any], expected: str) -> None:
+    doc = copy.deepcopy(BASE)
+    doc["rules"][0]["when"] = [condition]
+    write(tmp_path, "p.json", doc)
+    (msg,) = problems_of(tmp_path)
+    assert expected in msg, msg
+    assert "unknown fields 'count'" not in msg and "unknown field 'count'" not in msg
 
 
 def test_every_problem_of_every_file_is_reported(tmp_path: Path) -> None:
@@ -232,7 +289,7 @@ def test_deep_dict_given_to_parse_policy_is_a_problem_not_a_crash() -> None:
     from policy_engine._pipeline.load import parse_policy
 
     policy, problems = parse_policy(nested(3000), "mem")
-    assert policy is None and [p.code for p in problems] == ["depth"]
+    assert policy is None and [p.code for p in problems] == ["PE004"]
 
 
 def test_invalid_utf8_names_line_and_column(tmp_path: Path) -> None:

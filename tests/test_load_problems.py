@@ -1,5 +1,6 @@
 """Loading and compiling were made faster without weakening a check: the same bad documents give the same
-problems, with the same file, JSON pointer, message and code, as before (`tests/load_problems.json`,
+problems, with the same file, JSON pointer, message and code (the free code names of that time
+replaced by their catalogue codes, `errors.CATALOGUE`), as before (`tests/load_problems.json`,
 written by `tests/bad_documents.py` with the code before the change)."""
 
 from __future__ import annotations

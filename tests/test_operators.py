@@ -485,7 +485,7 @@ def test_an_operator_missing_a_piece_is_a_compile_error_not_a_key_error(
     monkeypatch.setitem(ops.OPERATORS, "at_least", attrs.evolve(ops.OPERATORS["at_least"], **changes))
     with pytest.raises(CompileError) as info:
         compile_policies("demo", policies)
-    assert [(p.file, p.code) for p in info.value.problems] == [("titles.json", "unsupported")]
+    assert [(p.file, p.code) for p in info.value.problems] == [("titles.json", "PE035")]
     assert message in info.value.problems[0].message
 
 

@@ -58,7 +58,7 @@ def _decide_generated(
     try:
         result: tuple[list[Decision], list[Decision]] = isolated.call(decide_generated, policies, reqs, True)
     except CompileError as exc:
-        if all(p.code in ("unsupported", "too-large") for p in exc.problems):
+        if all(p.code in ("PE035", "PE036") for p in exc.problems):
             reject()
         raise
     return result

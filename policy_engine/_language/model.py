@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import typing
 from typing import Any, Union
 
 import attrs
@@ -22,9 +23,11 @@ __all__ = [
     "Literal",
     "Not",
     "Operand",
+    "Outcome",
     "Policy",
     "Remedy",
     "Rule",
+    "RuleOutcome",
     "Some",
     "Source",
     "Text",
@@ -32,6 +35,12 @@ __all__ = [
 ]
 
 Scalar = Union[str, int, float, bool]
+
+Outcome = typing.Literal["allow", "review", "deny"]
+"""What a decision says about a listing (and what a platform's `default_outcome` may be)."""
+
+RuleOutcome = typing.Literal["allow", "review", "deny", "advisory"]
+"""What an outcome rule says: an outcome, or a non-blocking advisory."""
 
 
 @attrs.frozen
@@ -160,7 +169,7 @@ class AllOf:
 Condition = Union[Compare, Count, Some, Derived, Not, AnyOf, AllOf]
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class Text:
     """A text in English and Chinese, with `{data.NAME}` placeholders already filled from the policy's named
     data; `templates` keeps the (en, zh) texts as written, for lint."""
@@ -173,13 +182,13 @@ class Text:
         return self.zh if lang == "zh" else self.en
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class Remedy:
     code: str
     text: Text
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class Source:
     provenance: str
     url: str | None = None
@@ -188,14 +197,14 @@ class Source:
     note: str | None = None
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class Rule:
     """A rule: conditions, and either a derived conclusion or an outcome."""
 
     id: str
     when: AllOf
     derive: str | None
-    outcome: str | None
+    outcome: RuleOutcome | None
     message: Text | None
     remedies: tuple[Remedy, ...]
     pointer: str
@@ -203,12 +212,8 @@ class Rule:
     description: str = ""
     source_refs: tuple[int, ...] = ()
 
-    @property
-    def is_outcome(self) -> bool:
-        return self.outcome is not None
 
-
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class Policy:
     """One version of one policy document."""
 
@@ -222,7 +227,7 @@ class Policy:
     sources: tuple[Source, ...]
     data: dict[str, Scalar | tuple[Scalar, ...]] = attrs.field(eq=False)
     rules: tuple[Rule, ...]
-    default_outcome: str | None
+    default_outcome: Outcome | None
     file: str
     digest: str
     effective_from_basis: str | None = None  # "stated", "earliest-dated-source" or "assumed"

@@ -16,7 +16,16 @@ from typing import Any
 from ..errors import Problem
 from ..resources import data_dir
 
-__all__ = ["MAX_DEPTH", "MAX_STRING", "SCHEMA_NAMES", "TOO_DEEP", "load_schema", "validate", "value_problems"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_STRING",
+    "SCHEMA_NAMES",
+    "TOO_DEEP",
+    "load_schema",
+    "quoted",
+    "validate",
+    "value_problems",
+]
 
 SCHEMA_NAMES = ("policy", "request", "decision", "testcase", "invariants")
 
@@ -54,6 +63,12 @@ def _pointer(path: Any) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
 
 
+def quoted(value: Any, most: int) -> str:
+    """A value of the input as messages quote it: text as `'text'` (like every other message), anything else as
+    JSON; at most `most` characters."""
+    return (repr(value) if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=repr))[:most]
+
+
 def _describe(error: Any) -> str:
     inst = error.instance
     invariant = (isinstance(error.schema, dict) and "never" in error.schema.get("properties", {})) or (
@@ -69,6 +84,19 @@ def _describe(error: Any) -> str:
             return "a rule with an `outcome` needs a `message` with `en` and `zh`"
         if "derive" not in inst and "outcome" not in inst:
             return "a rule needs `derive` (a conclusion) or `outcome` (deny, review, allow or advisory)"
+    if (
+        error.validator in ("minProperties", "maxProperties")
+        and isinstance(inst, dict)
+        and error.schema.get("properties")
+    ):
+        structure = {"field", "count", "where", "distinct", "including", "merge"}
+        ops = [k for k in error.schema["properties"] if k not in structure]
+        form = "a comparison" if "field" in inst else "a count" if "count" in inst else "this condition"
+        found = [k for k in inst if k in ops]
+        shown = ", ".join(map(repr, found)) if found else "none"
+        return f"{form} takes exactly one operator, found {shown}; expected one of: {', '.join(ops)}"
+    if error.validator == "not" and isinstance(inst, dict) and "count" in inst:
+        return "`distinct` does not combine with `where` or `merge` in a count"
     if error.validator == "not":
         return "this combination of fields is not allowed here"
     if error.validator == "additionalProperties":
@@ -86,21 +114,43 @@ def _describe(error: Any) -> str:
     if error.validator == "format":
         return f"{error.instance!r} is not a valid {error.validator_value} (expected YYYY-MM-DD)"
     if error.validator == "type":
-        shown = json.dumps(error.instance, ensure_ascii=False, default=repr)[:60]
-        return f"{shown} is not of type {error.validator_value}"
+        return f"{quoted(error.instance, 60)} is not of type {error.validator_value}"
     if error.validator in ("oneOf", "anyOf"):
-        shown = json.dumps(error.instance, ensure_ascii=False, default=repr)[:80]
-        return f"{shown} matches none of the allowed forms"
+        return f"{quoted(error.instance, 80)} matches none of the allowed forms"
     return str(error.message)
 
 
-def _flatten(error: Any) -> Any:
+def _branch_errors(error: Any, root: dict[str, Any]) -> list[Any]:
+    """For a `oneOf` of object forms, the errors of the one form the instance names by a key that form alone
+    requires (`count`, `some`, `field`, ...), so that a typo inside a count is reported by the count's own
+    fields; empty when no single form is named."""
+    inst = error.instance
+    if error.validator != "oneOf" or not isinstance(inst, dict):
+        return []
+    forms = []
+    for form in error.validator_value:
+        ref = form.get("$ref", "") if isinstance(form, dict) else ""
+        forms.append(
+            root.get("$defs", {}).get(ref.removeprefix("#/$defs/"), {}) if ref.startswith("#/$defs/") else form
+        )
+    named = []
+    for i, form in enumerate(forms):
+        others = {k for j, o in enumerate(forms) if j != i for k in o.get("properties", {})}
+        if any(k in inst and k not in others for k in form.get("required", ())):
+            named.append(i)
+    if len(named) != 1:
+        return []
+    return [e for e in error.context if e.relative_schema_path and e.relative_schema_path[0] == named[0]]
+
+
+def _flatten(error: Any, root: dict[str, Any]) -> Any:
     # For oneOf/anyOf failures, the most relevant sub-error says more than "is not valid under any".
     while error.context:
         from jsonschema.exceptions import best_match
 
-        deeper = best_match(error.context)
-        if deeper is None or len(deeper.absolute_path) < len(error.absolute_path):
+        named = _branch_errors(error, root)
+        deeper = best_match(named or error.context)
+        if deeper is None or (not named and len(deeper.absolute_path) < len(error.absolute_path)):
             break
         error = deeper
     return error
@@ -111,10 +161,11 @@ def iter_problems(name: str, instance: Any, file: str = "") -> Iterator[Problem]
     from jsonschema.exceptions import relevance
 
     errors = sorted(_validator(name).iter_errors(instance), key=relevance)
+    root = _validator(name).schema
     seen: set[tuple[str, str]] = set()
     for top in errors:
-        error = _flatten(top)
-        problem = Problem(file, _pointer(error.absolute_path), _describe(error), code="schema")
+        error = _flatten(top, root)
+        problem = Problem(file=file, pointer=_pointer(error.absolute_path), message=_describe(error), code="PE010")
         if (problem.pointer, problem.message) not in seen:
             seen.add((problem.pointer, problem.message))
             yield problem
@@ -182,58 +233,65 @@ def value_problems(instance: Any, file: str = "", max_depth: int = MAX_DEPTH) ->
         kind = type(value)
         if kind is float:
             if not math.isfinite(value):
-                problems.append(Problem(file, pointer, f"{value!r} is not a finite number", code="schema"))
+                problems.append(
+                    Problem(file=file, pointer=pointer, message=f"{value!r} is not a finite number", code="PE010")
+                )
         elif kind is int:
             if not (-_SAFE_INT <= value <= _SAFE_INT or _exact_int(value)):
                 problems.append(
                     Problem(
-                        file,
-                        pointer,
-                        f"the integer {_shown_int(value)} cannot be compared exactly; expected at most 2^53 in "
+                        file=file,
+                        pointer=pointer,
+                        message=f"the integer {_shown_int(value)} cannot be compared exactly; expected at most 2^53 in "
                         "magnitude "
                         "(or a value exactly representable as a double below 2^63)",
-                        code="schema",
+                        code="PE010",
                     )
                 )
         elif kind is str:
             if len(value) > MAX_STRING:
                 problems.append(
                     Problem(
-                        file,
-                        pointer,
-                        f"a text of {len(value)} characters; expected at most {MAX_STRING}",
-                        code="schema",
+                        file=file,
+                        pointer=pointer,
+                        message=f"a text of {len(value)} characters; expected at most {MAX_STRING}",
+                        code="PE010",
                     )
                 )
             elif not value.isascii() and not _utf8(value):
-                problems.append(Problem(file, pointer, _BAD_TEXT, code="schema"))
+                problems.append(Problem(file=file, pointer=pointer, message=_BAD_TEXT, code="PE010"))
         elif kind is bool or value is None:
             pass
         elif kind is not dict and kind is not list:
             what = type(value).__name__
             problems.append(
                 Problem(
-                    file,
-                    pointer,
-                    f"a Python {what} is not a JSON value; expected text, a number, true, false, null, a list "
+                    file=file,
+                    pointer=pointer,
+                    message=f"a Python {what} is not a JSON value; expected text, a number, true, false, null, a list "
                     "or an object",
-                    code="schema",
+                    code="PE010",
                 )
             )
         elif kind is dict or kind is list:
             if depth >= max_depth:
                 too_deep = f"nested deeper than {max_depth} levels; expected at most {max_depth}"
-                problems.append(Problem(file, pointer, too_deep, code="schema"))
+                problems.append(Problem(file=file, pointer=pointer, message=too_deep, code="PE010"))
                 continue
             items = value.items() if kind is dict else enumerate(value)
             for key, item in items:
                 if kind is dict and type(key) is not str:
                     problems.append(
-                        Problem(file, pointer, f"a key {key!r} is not text; expected text keys", code="schema")
+                        Problem(
+                            file=file,
+                            pointer=pointer,
+                            message=f"a key {key!r} is not text; expected text keys",
+                            code="PE010",
+                        )
                     )
                     continue
                 if isinstance(key, str) and not key.isascii() and not _utf8(key):
-                    problems.append(Problem(file, pointer, "a key " + _BAD_TEXT[9:], code="schema"))
+                    problems.append(Problem(file=file, pointer=pointer, message="a key " + _BAD_TEXT[9:], code="PE010"))
                     continue
                 part = str(key).replace("~", "~0").replace("/", "~1")
                 stack.append((item, f"{pointer}/{part}", depth + 1))

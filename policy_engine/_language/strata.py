@@ -63,10 +63,10 @@ def stratify(rules: Sequence[tuple[Policy, Rule]]) -> tuple[dict[int, int], list
                 names = " -> ".join(rules[j][1].id for j, _ in stack[cut:])
                 problems.append(
                     Problem(
-                        pol.file,
-                        rule.pointer,
-                        f"cycle through negation: {names}; negation must be stratified",
-                        code="negation-cycle",
+                        file=pol.file,
+                        pointer=rule.pointer,
+                        message=f"cycle through negation: {names}; negation must be stratified",
+                        code="PE031",
                     )
                 )
             return 0

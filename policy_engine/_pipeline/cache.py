@@ -177,7 +177,7 @@ def _text(t: Text | None) -> Any:
 
 
 def _text_back(raw: Any) -> Text | None:
-    return None if raw is None else Text(raw[0], raw[1])
+    return None if raw is None else Text(en=raw[0], zh=raw[1])
 
 
 def _rule(r: Rule) -> Any:
@@ -204,7 +204,7 @@ def _rule_back(raw: Any) -> Rule:
         back = _text_back(text)
         if back is None:
             raise CorruptEntry("a remedy without text")
-        remedies.append(Remedy(code, back))
+        remedies.append(Remedy(code=code, text=back))
     return Rule(
         id=raw["id"],
         when=when,

@@ -28,7 +28,7 @@ from .._language.model import (
 from .._language.operators import SINGLE_KINDS, operator
 from .._language.strata import stratify
 from .._language.vocab import LISTS, ROOTS, ListSpec, allowed_values, field_type
-from ..errors import Problem
+from ..errors import Problem, ProblemCode
 
 __all__ = ["check_policies", "placeholders"]
 
@@ -53,25 +53,25 @@ class _TypeChecker:
         self.derivable = derivable
         self.problems: list[Problem] = []
 
-    def problem(self, pointer: str, message: str, code: str = "type") -> None:
-        self.problems.append(Problem(self.policy.file, pointer, message, code))
+    def problem(self, pointer: str, message: str, code: ProblemCode = "PE021") -> None:
+        self.problems.append(Problem(file=self.policy.file, pointer=pointer, message=message, code=code))
 
     def path_type(self, path: str, pointer: str, item: ListSpec | None) -> str | None:
         kind = field_type(path, item)
         if kind is None:
             if path.startswith("item") and item is None:
-                self.problem(pointer, f"`{path}` is only meaningful inside `some`", code="field")
+                self.problem(pointer, f"{path!r} is only meaningful inside `some`", code="PE020")
             elif path.startswith("item") and item is not None:
                 names = ", ".join("item" if f == "" else f"item.{f}" for f in item.fields)
                 self.problem(
                     pointer,
-                    f"{item.path} elements have no field `{path}`; expected one of: {names}",
-                    code="field",
+                    f"{item.path} elements have no field {path!r}; expected one of: {names}",
+                    code="PE020",
                 )
             else:
                 root = path.split(".")[0]
                 known = ", ".join(f"{root}.{f}" for f in ROOTS.get(root, {}))
-                self.problem(pointer, f"unknown request field `{path}`; expected one of: {known}", code="field")
+                self.problem(pointer, f"unknown request field {path!r}; expected one of: {known}", code="PE020")
         return kind
 
     def literal_fits(self, kind: str, value: object) -> bool:
@@ -119,7 +119,7 @@ class _TypeChecker:
                 for v in values:
                     message = spec.check_value(v)
                     if message is not None:
-                        self.problem(optr, message + where, code="operand")
+                        self.problem(optr, message + where, code="PE022")
                         break
         elif spec.network == "fact":  # worked out while the facts are built, from values known at load
             self.problem(optr, f"`{op}` compares with values or named data, not with another field or `as_of`")
@@ -144,7 +144,7 @@ class _TypeChecker:
             if item is not None and cond.path.startswith("item") == operand.path.startswith("item"):
                 self.problem(optr, "inside `some`, compare an element field with a value or a request field")
             if item is None and operand.path.startswith("item"):
-                self.problem(optr, "`item` is only meaningful inside `some`", code="field")
+                self.problem(optr, "`item` is only meaningful inside `some`", code="PE020")
         elif isinstance(operand, AsOf) and kind not in ("date", "scalar"):
             self.problem(optr, f"`{cond.path}` is a {kind}; only date fields compare with `as_of`")
 
@@ -172,7 +172,7 @@ class _TypeChecker:
             self.problem(
                 pointer,
                 f"{value!r}{where} is not a value {field} can hold; expected one of: {', '.join(allowed)}",
-                code="value",
+                code="PE023",
             )
 
     def condition(self, cond: Condition, item: ListSpec | None = None) -> None:
@@ -202,7 +202,7 @@ class _TypeChecker:
                 self.problem(
                     cond.pointer + "/derived",
                     f"no rule of platform {self.policy.platform!r} derives {cond.name!r}; derived conclusions: {known}",
-                    code="reference",
+                    code="PE024",
                 )
         elif isinstance(cond, Not):
             self.condition(cond.condition, item)
@@ -221,10 +221,10 @@ def _check_text(policy: Policy, rule: Rule) -> Iterator[Problem]:
         for name in placeholders(text):
             if name != "as_of" and field_type(name) is None:
                 yield Problem(
-                    policy.file,
-                    f"{rule.pointer}/{where}",
-                    f"placeholder {{{name}}} names no request field (e.g. {{product.brand}}, {{as_of}})",
-                    code="placeholder",
+                    file=policy.file,
+                    pointer=f"{rule.pointer}/{where}",
+                    message=f"placeholder {{{name}}} names no request field (e.g. {{product.brand}}, {{as_of}})",
+                    code="PE025",
                 )
 
 
@@ -237,17 +237,22 @@ def check_policies(policies: Iterable[Policy]) -> list[Problem]:
     for p in policies:
         if p.key in by_key:
             problems.append(
-                Problem(p.file, "/version", f"{p.key} is also defined in {by_key[p.key].file}", code="duplicate")
+                Problem(
+                    file=p.file,
+                    pointer="/version",
+                    message=f"{p.key} is also defined in {by_key[p.key].file}",
+                    code="PE026",
+                )
             )
         by_key[p.key] = p
         by_id[p.id].append(p)
         if p.effective_until is not None and p.effective_until <= p.effective_from:
             problems.append(
                 Problem(
-                    p.file,
-                    "/effective_until",
-                    f"expected a date after effective_from {p.effective_from}",
-                    code="window",
+                    file=p.file,
+                    pointer="/effective_until",
+                    message=f"expected a date after effective_from {p.effective_from}",
+                    code="PE027",
                 )
             )
         seen: dict[str, int] = {}
@@ -255,10 +260,10 @@ def check_policies(policies: Iterable[Policy]) -> list[Problem]:
             if rule.id in seen:
                 problems.append(
                     Problem(
-                        p.file,
-                        f"/rules/{i}/id",
-                        f"rule id {rule.id!r} is already used by /rules/{seen[rule.id]}",
-                        code="duplicate",
+                        file=p.file,
+                        pointer=f"/rules/{i}/id",
+                        message=f"rule id {rule.id!r} is already used by /rules/{seen[rule.id]}",
+                        code="PE026",
                     )
                 )
             seen.setdefault(rule.id, i)
@@ -266,11 +271,11 @@ def check_policies(policies: Iterable[Policy]) -> list[Problem]:
                 if ref >= len(p.sources):
                     problems.append(
                         Problem(
-                            p.file,
-                            f"/rules/{i}/source_refs/{k}",
-                            f"source {ref} does not exist; expected an index below "
+                            file=p.file,
+                            pointer=f"/rules/{i}/source_refs/{k}",
+                            message=f"source {ref} does not exist; expected an index below "
                             f"{len(p.sources)} (the number of sources)",
-                            code="reference",
+                            code="PE024",
                         )
                     )
     for versions in by_id.values():
@@ -279,10 +284,10 @@ def check_policies(policies: Iterable[Policy]) -> list[Problem]:
             for v in versions[1:]:
                 problems.append(
                     Problem(
-                        v.file,
-                        "/platform",
-                        f"policy {v.id!r} is for several platforms: {sorted(platforms)}",
-                        code="platform",
+                        file=v.file,
+                        pointer="/platform",
+                        message=f"policy {v.id!r} is for several platforms: {sorted(platforms)}",
+                        code="PE029",
                     )
                 )
         ordered = sorted(versions, key=lambda v: v.effective_from)
@@ -290,23 +295,23 @@ def check_policies(policies: Iterable[Policy]) -> list[Problem]:
             if a.effective_until is None or a.effective_until > b.effective_from:
                 problems.append(
                     Problem(
-                        b.file,
-                        "/effective_from",
-                        f"window of {b.key} (from {b.effective_from}) overlaps {a.key} "
+                        file=b.file,
+                        pointer="/effective_from",
+                        message=f"window of {b.key} (from {b.effective_from}) overlaps {a.key} "
                         f"(from {a.effective_from} until {a.effective_until or 'open-ended'}); expected it to start "
                         f"on or after the day the earlier version ends",
-                        code="overlap",
+                        code="PE028",
                     )
                 )
     for p in policies:
         if p.platform == "*" and p.default_outcome:
             problems.append(
                 Problem(
-                    p.file,
-                    "/default_outcome",
-                    "a policy for every platform (`*`) cannot set the default outcome; "
+                    file=p.file,
+                    pointer="/default_outcome",
+                    message="a policy for every platform (`*`) cannot set the default outcome; "
                     "expected it in a platform's own policy",
-                    code="default",
+                    code="PE030",
                 )
             )
     platforms = {p.platform for p in policies} - {"*"}
@@ -317,10 +322,10 @@ def check_policies(policies: Iterable[Policy]) -> list[Problem]:
             if first.default_outcome != p.default_outcome:
                 problems.append(
                     Problem(
-                        p.file,
-                        "/default_outcome",
-                        f"{p.default_outcome!r} disagrees with {first.default_outcome!r} in {first.file}",
-                        code="default",
+                        file=p.file,
+                        pointer="/default_outcome",
+                        message=f"{p.default_outcome!r} disagrees with {first.default_outcome!r} in {first.file}",
+                        code="PE030",
                     )
                 )
     for platform in sorted(platforms) or ["*"]:

@@ -28,7 +28,7 @@ from .._language.model import (
     condition_json,
 )
 from .._language.semantics import main_categories, merged_count
-from ..decision import SEVERITY, Decision, Evidence, PolicyRef, Proof, Reason, RemedyRef, Step
+from ..decision import SEVERITY, Decision, Evidence, PolicyRef, Proof, Reason, RemedyRef, Step, StepKind
 from .compile import Compiled, RuleAction
 from .request import _path_value, _predicate
 from .runtime import Firing, Trace
@@ -244,15 +244,13 @@ class _ProofBuilder:
                     seen.add("request.as_of")
             return Step("fact", cjson, pointer, text, tuple(evidence))
         assert isinstance(cond, Compare)
-        if negated and alias.startswith("n"):
-            return Step("absent", cjson, pointer, text)
         evidence = list(_evidence(self.req, cond.path))
         if isinstance(cond.operand, FieldRef):
             evidence += _evidence(self.req, cond.operand.path)
         elif isinstance(cond.operand, AsOf):
             evidence.append(Evidence("/as_of", self.req["as_of"]))
             text = self._shifted(text, cond.operand)
-        kind = "fact" if evidence else "absent"
+        kind: StepKind = "fact" if evidence else "absent"
         return Step(kind, cjson, pointer, text, tuple(evidence))
 
     def _shifted(self, text: str, shift: AsOf) -> str:
@@ -268,7 +266,7 @@ def _policy_refs(compiled: Compiled) -> tuple[PolicyRef, ...]:
     known = _REFS.get(id(compiled))
     if known is not None and known[0]() is compiled:
         return known[1]
-    refs = tuple(PolicyRef(p.id, p.version, p.digest, p.cited_file) for p in compiled.policies)
+    refs = tuple(PolicyRef(id=p.id, version=p.version, digest=p.digest, file=p.cited_file) for p in compiled.policies)
     if len(_REFS) > 256:
         _REFS.clear()
     _REFS[id(compiled)] = (weakref.ref(compiled), refs)

@@ -42,8 +42,8 @@ from .._language.model import (
     Source,
     Text,
 )
-from .._language.operators import COMPARISON_OPS, operator
-from ..errors import Problem
+from .._language.operators import COMPARISON_OPS, OPERATORS, operator
+from ..errors import Problem, ProblemCode
 
 __all__ = [
     "COMPARISON_OPS",
@@ -82,7 +82,9 @@ def _pointer(parts: Iterable[str | int]) -> str:
 
 
 def _too_deep(file: str, pointer: str, limit: int) -> Problem:
-    return Problem(file, pointer, f"nested deeper than {limit} levels; expected at most {limit}", code="depth")
+    return Problem(
+        file=file, pointer=pointer, message=f"nested deeper than {limit} levels; expected at most {limit}", code="PE004"
+    )
 
 
 def check_depth(value: Any, file: str = "", limit: int = MAX_DEPTH) -> list[Problem]:
@@ -260,18 +262,25 @@ def parse_json(text: str, file: str, limit: int = MAX_DEPTH) -> tuple[Any, list[
         value = json.loads(text, parse_constant=_constant, parse_float=_float, object_pairs_hook=_object)
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno}, column {exc.colno}" if "\n" in text.rstrip("\n") else f"column {exc.colno}"
-        return None, [Problem(file, "", f"malformed JSON at {where}: {exc.msg}", code="json")]
+        return None, [Problem(file=file, pointer="", message=f"malformed JSON at {where}: {exc.msg}", code="PE002")]
     except (RecursionError, ValueError) as exc:
         found = _locate(text, limit)
         if found is not None:
-            return None, [Problem(file, found[0], found[1], code="depth" if found[1].startswith("nested") else "json")]
-        return None, [Problem(file, "", f"not JSON the engine can read: {exc}", code="json")]
+            return None, [
+                Problem(
+                    file=file,
+                    pointer=found[0],
+                    message=found[1],
+                    code="PE004" if found[1].startswith("nested") else "PE002",
+                )
+            ]
+        return None, [Problem(file=file, pointer="", message=f"not JSON the engine can read: {exc}", code="PE002")]
     problems = check_depth(value, file, limit)
     if not problems and _SURROGATE.search(text):
         pointer = _lone_surrogate(value)
         if pointer is not None:
             message = "a lone UTF-16 surrogate escape in a string; expected text that UTF-8 can hold"
-            problems = [Problem(file, pointer, message, code="json")]
+            problems = [Problem(file=file, pointer=pointer, message=message, code="PE002")]
     return (None, problems) if problems else (value, [])
 
 
@@ -285,7 +294,10 @@ def decode_utf8(data: bytes, file: str) -> tuple[str | None, list[Problem]]:
         where = f"line {line}, column {column}" if b"\n" in data.rstrip(b"\n") else f"column {column}"
         return None, [
             Problem(
-                file, "", f"not valid UTF-8 at {where} (byte {data[exc.start]:#04x}); expected UTF-8 text", "encoding"
+                file=file,
+                pointer="",
+                message=f"not valid UTF-8 at {where} (byte {data[exc.start]:#04x}); expected UTF-8 text",
+                code="PE003",
             )
         ]
 
@@ -295,7 +307,9 @@ def read_json(path: Path, limit: int = MAX_DEPTH) -> tuple[Any, list[Problem]]:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        return None, [Problem(str(path), "", f"cannot read the file: {exc.strerror or exc}", code="io")]
+        return None, [
+            Problem(file=str(path), pointer="", message=f"cannot read the file: {exc.strerror or exc}", code="PE001")
+        ]
     return _parse_bytes(data, str(path), limit)
 
 
@@ -381,13 +395,21 @@ def skipped_files(paths: Iterable[str | Path]) -> list[Skipped]:
                         f"a policy document in the test case folder {folder}: it is not loaded; "
                         "expected policies outside tests/ folders (move it up to its platform folder)"
                     )
-                    skipped.append(Skipped(f, "a policy in a tests/ folder", Problem(str(f), "", message, "skipped")))
+                    skipped.append(
+                        Skipped(
+                            f,
+                            "a policy in a tests/ folder",
+                            Problem(file=str(f), pointer="", message=message, code="PE006"),
+                        )
+                    )
             elif f.suffix.lower() == ".json" and f.suffix != ".json":
                 message = (
                     f"the extension {f.suffix!r} is not loaded; expected a policy file name ending in "
                     "lowercase .json (rename it, or move it out of the policy folder)"
                 )
-                skipped.append(Skipped(f, "not a .json name", Problem(str(f), "", message, "skipped")))
+                skipped.append(
+                    Skipped(f, "not a .json name", Problem(file=str(f), pointer="", message=message, code="PE006"))
+                )
             elif f.name in NON_POLICY_NAMES:
                 what = NON_POLICY_NAMES[f.name]
                 problem = None
@@ -396,13 +418,13 @@ def skipped_files(paths: Iterable[str | Path]) -> list[Skipped]:
                         f"a policy document named {f.name}: it is not loaded, the name is reserved for {what}; "
                         "expected another file name"
                     )
-                    problem = Problem(str(f), "", message, "skipped")
+                    problem = Problem(file=str(f), pointer="", message=message, code="PE006")
                 skipped.append(Skipped(f, what, problem))
             else:
                 problem = None
                 if _policy_shaped(f):
                     message = "a policy document in a file not named *.json is not loaded; expected a .json name"
-                    problem = Problem(str(f), "", message, "skipped")
+                    problem = Problem(file=str(f), pointer="", message=message, code="PE006")
                 skipped.append(Skipped(f, "not a .json file", problem))
         skipped.extend(
             Skipped(folder, f"test cases ({n} file{'s' if n != 1 else ''}), not policies")
@@ -446,8 +468,8 @@ class _Parser:
         self.data: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in doc.get("data", {}).items()}
         self.problems: list[Problem] = []
 
-    def problem(self, pointer: str, message: str, code: str = "reference") -> None:
-        self.problems.append(Problem(self.file, pointer, message, code))
+    def problem(self, pointer: str, message: str, code: ProblemCode = "PE024") -> None:
+        self.problems.append(Problem(file=self.file, pointer=pointer, message=message, code=code))
 
     def operand(self, raw: Any, pointer: str) -> Operand:
         if isinstance(raw, dict):
@@ -475,12 +497,19 @@ class _Parser:
                 operand = Literal(bool(raw[op]))
             return Compare(raw["field"], op, operand, pointer)
         if "count" in raw:
-            (key,) = (k for k in raw if k not in ("count", "where", "distinct", "including", "merge"))
-            op = operator(key).name
+            ops = [k for k in raw if k not in ("count", "where", "distinct", "including", "merge")]
+            if len(ops) != 1:  # the schema bounds the number of fields, not of operators
+                shown = ", ".join(map(repr, ops)) if ops else "none"
+                expected = ", ".join(name for name, spec in OPERATORS.items() if spec.count)
+                self.problem(
+                    pointer, f"a count takes exactly one operator, found {shown}; expected one of: {expected}", "PE010"
+                )
+                ops = ops[:1] or ["at_least"]
+            op = operator(ops[0]).name
             where = tuple(self.condition(c, f"{pointer}/where/{i}") for i, c in enumerate(raw.get("where", ())))
             merge = (raw["merge"]["field"], int(raw["merge"]["within_days"])) if "merge" in raw else None
             return Count(
-                raw["count"], op, int(raw[op]), pointer, where, raw.get("distinct"), raw.get("including"), merge
+                raw["count"], op, int(raw.get(op, 0)), pointer, where, raw.get("distinct"), raw.get("including"), merge
             )
         if "some" in raw:
             where = tuple(self.condition(c, f"{pointer}/where/{i}") for i, c in enumerate(raw["where"]))
@@ -499,13 +528,15 @@ class _Parser:
             if name not in self.data:
                 known = ", ".join(sorted(self.data)) or "none defined"
                 self.problem(
-                    pointer, f"placeholder {match.group()} names no named data of this policy; expected one of: {known}"
+                    pointer,
+                    f"placeholder {match.group()} names no named data of this policy; expected one of: {known}",
+                    "PE025",
                 )
                 return match.group()
             try:
                 return format_data(self.data[name], spec)
             except ValueError as exc:
-                self.problem(pointer, f"placeholder {match.group()}: {exc}")
+                self.problem(pointer, f"placeholder {match.group()}: {exc}", "PE025")
                 return match.group()
 
         return DATA_PLACEHOLDER.sub(value, text)
@@ -514,8 +545,8 @@ class _Parser:
         """A message or remedy with its `{data.NAME}` placeholders filled (the texts as written kept for lint)."""
         en, zh = raw["en"], raw["zh"]
         if "{data." not in en and "{data." not in zh:
-            return Text(en, zh)
-        return Text(self.fill(en, f"{pointer}/en"), self.fill(zh, f"{pointer}/zh"), templates=(en, zh))
+            return Text(en=en, zh=zh)
+        return Text(en=self.fill(en, f"{pointer}/en"), zh=self.fill(zh, f"{pointer}/zh"), templates=(en, zh))
 
     def rule(self, raw: dict[str, Any], pointer: str, provenance: str) -> Rule:
         when = AllOf(
@@ -530,7 +561,7 @@ class _Parser:
             outcome=raw.get("outcome"),
             message=self.text(msg, f"{pointer}/message") if msg else None,
             remedies=tuple(
-                Remedy(r["code"], self.text(r, f"{pointer}/remedies/{i}"))
+                Remedy(code=r["code"], text=self.text(r, f"{pointer}/remedies/{i}"))
                 for i, r in enumerate(raw.get("remedies", ()))
             ),
             pointer=pointer,
@@ -542,7 +573,13 @@ class _Parser:
     def policy(self, digest: str) -> Policy:
         doc = self.doc
         sources = tuple(
-            Source(s["provenance"], s.get("url"), s.get("document"), s.get("date"), s.get("note"))
+            Source(
+                provenance=s["provenance"],
+                url=s.get("url"),
+                document=s.get("document"),
+                date=s.get("date"),
+                note=s.get("note"),
+            )
             for s in doc["sources"]
         )
         order = {"sourced": 0, "article-only": 1, "borrowed": 2, "illustrative": 3}
@@ -577,11 +614,11 @@ def parse_policy(doc: Any, file: str = "<memory>", path: str = "") -> tuple[Poli
     if isinstance(rules, list) and len(rules) > MAX_POLICY_RULES:  # refused before validating thousands of rules
         return None, [
             Problem(
-                file,
-                "/rules",
-                f"{len(rules)} rules; expected at most {MAX_POLICY_RULES} (the rule engine holds 4096 rules per "
-                "platform, two of them internal): split the policy",
-                code="too-large",
+                file=file,
+                pointer="/rules",
+                message=f"{len(rules)} rules; expected at most {MAX_POLICY_RULES} (the rule engine holds 4096 "
+                "rules per platform, two of them internal): split the policy",
+                code="PE036",
             )
         ]
     plain = type(doc) is dict and _plain(doc, 1)
@@ -640,7 +677,9 @@ def read_documents(paths: Sequence[str | Path]) -> tuple[list[Policy], list[Prob
     files = discover(paths)
     problems: list[Problem] = [s.problem for s in skipped_files(paths) if s.problem is not None]
     if not files:
-        problems.append(Problem(", ".join(map(str, paths)), "", "no policy files (*.json) found", code="empty"))
+        problems.append(
+            Problem(file=", ".join(map(str, paths)), pointer="", message="no policy files (*.json) found", code="PE005")
+        )
     policies: list[Policy] = []
     for file in files:
         doc, errs = read_json(file)

@@ -30,10 +30,16 @@ def normalize_request(
     if isinstance(raw, dict) and platform is not None:
         raw = {**raw, "platform": platform}
     if not schemas.fast_checker("request")(raw):
-        problems = schemas.value_problems(raw, file)
+        dated = _dates_as_text(raw)
+        if dated is not raw and schemas.fast_checker("request")(dated):
+            return normalize_request(dated, file, as_of, platform)
+        problems = schemas.value_problems(dated, file)
         if not any(p.message == schemas.TOO_DEEP for p in problems):  # too deep for the schema validator
-            problems += schemas.validate("request", raw, file)
-        raise RequestError(problems or [Problem(file, "", "the request does not match schemas/request.json")])
+            problems += schemas.validate("request", dated, file)
+        raise RequestError(
+            problems
+            or [Problem(file=file, pointer="", message="the request does not match schemas/request.json", code="PE010")]
+        )
     req = dict(raw)
     if as_of is not None:
         req["as_of"] = _as_of(as_of, file)
@@ -43,7 +49,16 @@ def normalize_request(
         try:
             dt.date.fromisoformat(req["as_of"])
         except ValueError as exc:
-            raise RequestError([Problem(file, "/as_of", f"{req['as_of']!r} is not a calendar date: {exc}")]) from None
+            raise RequestError(
+                [
+                    Problem(
+                        file=file,
+                        pointer="/as_of",
+                        message=f"{req['as_of']!r} is not a calendar date: {exc}",
+                        code="PE010",
+                    )
+                ]
+            ) from None
     seller = dict(req.get("seller") or {})
     seller.setdefault("account_status", "active")
     if seller.get("authorizations"):
@@ -140,18 +155,52 @@ def _with_chain(auth: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _date_text(value: dt.date) -> str:
+    return (value.date() if isinstance(value, dt.datetime) else value).isoformat()
+
+
+def _dates_as_text(value: Any, schema: Any = None) -> Any:
+    """The request with each `datetime.date` (or `datetime`) of a date field as ISO text; itself if it has none.
+
+    Only fields the request schema types as dates are converted; a date anywhere else stays, and is
+    refused by the schema check with its JSON pointer.
+    """
+    node = schemas.load_schema("request") if schema is None else schema
+    while isinstance(node, dict) and "$ref" in node:
+        node = schemas.load_schema("request")["$defs"][node["$ref"].rpartition("/")[2]]
+    if isinstance(value, dt.date):
+        return _date_text(value) if node.get("format") == "date" else value
+    if isinstance(value, dict) and isinstance(node.get("properties"), dict):
+        props = node["properties"]
+        changed = {k: _dates_as_text(v, props[k]) for k, v in value.items() if isinstance(k, str) and k in props}
+        if all(changed[k] is value[k] for k in changed):
+            return value
+        return {**value, **changed}
+    if isinstance(value, list) and isinstance(node.get("items"), dict):
+        items = [_dates_as_text(v, node["items"]) for v in value]
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
+    return value
+
+
 def _as_of(value: Any, file: str) -> str:
     """The decision date given by a caller: a `datetime.date` or an ISO date string."""
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
     if isinstance(value, dt.date):
-        return value.isoformat()
+        return _date_text(value)
     if isinstance(value, str):
         try:
             return dt.date.fromisoformat(value).isoformat()
         except ValueError:
             pass
-    raise RequestError([Problem(file, "/as_of", f"{value!r} is not a date; expected a datetime.date or YYYY-MM-DD")])
+    raise RequestError(
+        [
+            Problem(
+                file=file,
+                pointer="/as_of",
+                message=f"{value!r} is not a date; expected a datetime.date or YYYY-MM-DD",
+                code="PE010",
+            )
+        ]
+    )
 
 
 def resolve_pointer(doc: Any, pointer: str) -> Any:

@@ -157,7 +157,13 @@ def open_side(spec: str, cwd: str | Path | None = None) -> PolicySide:
     if not spec.startswith("git:"):
         path = Path(spec)
         if not path.is_dir():
-            raise LoadError([Problem(spec, "", "not a folder; expected a policy folder or git:REV", "io")])
+            raise LoadError(
+                [
+                    Problem(
+                        file=spec, pointer="", message="not a folder; expected a policy folder or git:REV", code="PE001"
+                    )
+                ]
+            )
         return PolicySide(spec, path)
     rev = spec[4:]
     where = Path(cwd or ".")
@@ -166,11 +172,29 @@ def open_side(spec: str, cwd: str | Path | None = None) -> PolicySide:
         done = subprocess.run(["git", *args], cwd=where, capture_output=True, check=False)
         if done.returncode != 0:
             message = done.stderr.decode("utf-8", "replace").strip().splitlines()
-            raise LoadError([Problem(spec, "", f"git {args[0]} failed: {message[-1] if message else '?'}", "io")])
+            raise LoadError(
+                [
+                    Problem(
+                        file=spec,
+                        pointer="",
+                        message=f"git {args[0]} failed: {message[-1] if message else '?'}",
+                        code="PE001",
+                    )
+                ]
+            )
         return done.stdout
 
     if not rev:
-        raise LoadError([Problem(spec, "", "no revision after git:; expected git:REV, e.g. git:main", "io")])
+        raise LoadError(
+            [
+                Problem(
+                    file=spec,
+                    pointer="",
+                    message="no revision after git:; expected git:REV, e.g. git:main",
+                    code="PE001",
+                )
+            ]
+        )
     top = git("rev-parse", "--show-toplevel").decode().strip()
     prefix = git("rev-parse", "--show-prefix").decode().strip()
     git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
@@ -178,7 +202,9 @@ def open_side(spec: str, cwd: str | Path | None = None) -> PolicySide:
     data = subprocess.run(["git", "archive", "--format=tar", rev, tree], cwd=top, capture_output=True, check=False)
     if data.returncode != 0:
         message = data.stderr.decode("utf-8", "replace").strip()
-        raise LoadError([Problem(spec, "", f"no {tree}/ folder at {rev}: {message}", "io")])
+        raise LoadError(
+            [Problem(file=spec, pointer="", message=f"no {tree}/ folder at {rev}: {message}", code="PE001")]
+        )
     tmp = tempfile.TemporaryDirectory(prefix="policy-diff-")
     with tarfile.open(fileobj=io.BytesIO(data.stdout)) as archive:
         if hasattr(tarfile, "data_filter"):  # Python 3.10.12, 3.11.4 and later
@@ -509,10 +535,11 @@ def diff_policies(
                 raise LoadError(
                     [
                         Problem(
-                            "--platform",
-                            "",
-                            f"no policy of either side governs {p!r}; expected one of: " + ", ".join(sorted(known)),
-                            code="platform",
+                            file="--platform",
+                            pointer="",
+                            message=f"no policy of either side governs {p!r}; expected one of: "
+                            + ", ".join(sorted(known)),
+                            code="PE040",
                         )
                         for p in unknown
                     ]
@@ -542,7 +569,12 @@ def _load(side: PolicySide) -> Engine:
     try:
         return Engine.from_directory(side.path)
     except LoadError as exc:
-        raise LoadError([Problem(side.display(p.file), p.pointer, p.message, p.code) for p in exc.problems]) from None
+        raise LoadError(
+            [
+                Problem(file=side.display(p.file), pointer=p.pointer, message=p.message, code=p.code)
+                for p in exc.problems
+            ]
+        ) from None
 
 
 def diff_engines(

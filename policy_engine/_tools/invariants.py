@@ -103,7 +103,7 @@ def load_invariants(path: str | Path) -> InvariantSet:
     for i, raw in enumerate(doc["invariants"]):
         pointer = f"/invariants/{i}"
         if raw["id"] in seen:
-            parser.problem(pointer + "/id", f"invariant {raw['id']!r} is defined twice in this file", code="duplicate")
+            parser.problem(pointer + "/id", f"invariant {raw['id']!r} is defined twice in this file", code="PE026")
         seen.add(raw["id"])
 
         def conds(key: str, raw: dict[str, Any] = raw, pointer: str = pointer) -> tuple[Condition, ...]:

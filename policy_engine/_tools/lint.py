@@ -1,6 +1,7 @@
 """`policy-engine lint`: findings that are not load errors but make a policy wrong or hard to trust.
 
-Each finding has a stable code, a severity (errors fail, warnings do not), the file and a JSON pointer.
+Each finding is a `Problem` with a code of the PE1xx range of the one catalogue (`errors.CATALOGUE`), whose
+severity says whether it fails (errors) or not (warnings), the file and a JSON pointer.
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
-
-import attrs
 
 from .._language.model import (
     AllOf,
@@ -35,39 +34,11 @@ from .._language.semantics import is_under
 from .._language.vocab import LISTS, field_type
 from .._pipeline.compile.normal_form import dnf, prune
 from .._pipeline.load import DATA_PLACEHOLDER, format_data, read_json
+from ..errors import Problem
 
-__all__ = ["CODES", "Finding", "lint_policies", "load_taxonomies"]
-
-CODES = {
-    "PE101": ("error", "category not declared by the platform's taxonomy"),
-    "PE102": ("error", "versions of one policy overlap"),
-    "PE103": ("warning", "versions of one policy leave a gap"),
-    "PE104": ("error", "rule can never fire (contradictory conditions)"),
-    "PE105": ("warning", "rule is shadowed by a rule with a higher outcome and a subset of its conditions"),
-    "PE106": ("warning", "named data is never used"),
-    "PE107": ("error", "message or remedy text missing or not translated"),
-    "PE108": ("warning", "deny or review without a remedy"),
-    "PE109": ("error", "rule claims a provenance its sources do not have (unsourced rules must be illustrative)"),
-    "PE110": ("warning", "platform has no taxonomy (taxonomy.json) to check categories against"),
-    "PE111": ("warning", "message or remedy repeats a named data value instead of its `{data.NAME}` placeholder"),
-}
+__all__ = ["lint_policies", "load_taxonomies"]
 
 _SEVERITY = {"allow": 0, "advisory": 0, "review": 1, "deny": 2}
-
-
-@attrs.frozen(order=True)
-class Finding:
-    file: str
-    pointer: str
-    code: str
-    message: str
-
-    @property
-    def severity(self) -> str:
-        return CODES[self.code][0]
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.pointer or '/'}: {self.severity} {self.code}: {self.message}"
 
 
 def load_taxonomies(paths: Iterable[str | Path]) -> dict[str, tuple[str, set[str]]]:
@@ -160,18 +131,18 @@ def _conditions_key(rule: Rule) -> set[str]:
     return {json.dumps(condition_json(c), sort_keys=True) for c in rule.when.conditions}
 
 
-def lint_policies(policies: Sequence[Policy], taxonomies: dict[str, tuple[str, set[str]]]) -> list[Finding]:
+def lint_policies(policies: Sequence[Policy], taxonomies: dict[str, tuple[str, set[str]]]) -> list[Problem]:
     """Every finding across the documents, sorted by file and pointer."""
-    findings: list[Finding] = []
+    findings: list[Problem] = []
     platforms = sorted({p.platform for p in policies} - {"*"})
     for platform in platforms:
         if platform not in taxonomies:
             findings.append(
-                Finding(
-                    next(p.file for p in policies if p.platform == platform),
-                    "",
-                    "PE110",
-                    f"no taxonomy.json declares the categories of platform {platform!r}",
+                Problem(
+                    file=next(p.file for p in policies if p.platform == platform),
+                    pointer="",
+                    code="PE110",
+                    message=f"no taxonomy.json declares the categories of platform {platform!r}",
                 )
             )
     by_id: dict[str, list[Policy]] = defaultdict(list)
@@ -180,26 +151,24 @@ def lint_policies(policies: Sequence[Policy], taxonomies: dict[str, tuple[str, s
     for versions in by_id.values():
         ordered = sorted(versions, key=lambda v: v.effective_from)
         for a, b in itertools.pairwise(ordered):
-            if a.effective_until is None or a.effective_until > b.effective_from:
-                findings.append(Finding(b.file, "/effective_from", "PE102", f"{b.key} overlaps {a.key}"))
-            elif a.effective_until < b.effective_from:
+            if a.effective_until is not None and a.effective_until < b.effective_from:  # overlaps fail loading
                 findings.append(
-                    Finding(
-                        b.file,
-                        "/effective_from",
-                        "PE103",
-                        f"no version of {b.id} is in force from {a.effective_until} to {b.effective_from}",
+                    Problem(
+                        file=b.file,
+                        pointer="/effective_from",
+                        code="PE103",
+                        message=f"no version of {b.id} is in force from {a.effective_until} to {b.effective_from}",
                     )
                 )
     for policy in policies:
         findings.extend(_lint_policy(policy, policies, taxonomies, platforms))
-    return sorted(set(findings))
+    return sorted(set(findings), key=lambda f: (f.file, f.pointer, f.code, f.message))
 
 
 def _lint_policy(
     policy: Policy, policies: Sequence[Policy], taxonomies: dict[str, tuple[str, set[str]]], platforms: list[str]
-) -> list[Finding]:
-    out: list[Finding] = []
+) -> list[Problem]:
+    out: list[Problem] = []
     targets = platforms if policy.platform == "*" else [policy.platform]
     used_refs: set[str] = set()
     for rule in policy.rules:
@@ -208,11 +177,12 @@ def _lint_policy(
                 for platform in targets:
                     if platform in taxonomies and not _declared(category, taxonomies[platform][1]):
                         out.append(
-                            Finding(
-                                policy.file,
-                                pointer,
-                                "PE101",
-                                f"category {category!r} is not in the {platform} taxonomy ({taxonomies[platform][0]})",
+                            Problem(
+                                file=policy.file,
+                                pointer=pointer,
+                                code="PE101",
+                                message=f"category {category!r} is not in the {platform} taxonomy "
+                                f"({taxonomies[platform][0]})",
                             )
                         )
         used_refs.update(_refs(rule.when))
@@ -222,20 +192,20 @@ def _lint_policy(
             alternatives = []
         if alternatives and all(_contradictory(a) for a in alternatives):
             out.append(
-                Finding(
-                    policy.file,
-                    rule.pointer,
-                    "PE104",
-                    f"rule {rule.id!r} can never fire: its conditions contradict each other",
+                Problem(
+                    file=policy.file,
+                    pointer=rule.pointer,
+                    code="PE104",
+                    message=f"rule {rule.id!r} can never fire: its conditions contradict each other",
                 )
             )
         if rule.outcome in ("deny", "review") and not rule.remedies:
             out.append(
-                Finding(
-                    policy.file,
-                    rule.pointer,
-                    "PE108",
-                    f"{rule.outcome} rule {rule.id!r} says nothing about what would make the listing "
+                Problem(
+                    file=policy.file,
+                    pointer=rule.pointer,
+                    code="PE108",
+                    message=f"{rule.outcome} rule {rule.id!r} says nothing about what would make the listing "
                     "allowed (add `remedies`)",
                 )
             )
@@ -246,14 +216,18 @@ def _lint_policy(
                 continue
             out.extend(_repeated_data(policy, f"{rule.pointer}/{where}", text, used_refs))
             if not text.en.strip() or not text.zh.strip():
-                out.append(Finding(policy.file, f"{rule.pointer}/{where}", "PE107", "empty message text"))
+                out.append(
+                    Problem(
+                        file=policy.file, pointer=f"{rule.pointer}/{where}", code="PE107", message="empty message text"
+                    )
+                )
             elif text.en.strip() == text.zh.strip():
                 out.append(
-                    Finding(
-                        policy.file,
-                        f"{rule.pointer}/{where}",
-                        "PE107",
-                        "the Chinese text is the English text: translate it",
+                    Problem(
+                        file=policy.file,
+                        pointer=f"{rule.pointer}/{where}",
+                        code="PE107",
+                        message="the Chinese text is the English text: translate it",
                     )
                 )
         refs = rule.source_refs or tuple(range(len(policy.sources)))
@@ -261,11 +235,11 @@ def _lint_policy(
         best = max((strength[policy.sources[i].provenance] for i in refs if i < len(policy.sources)), default=0)
         if strength[rule.provenance] > best:
             out.append(
-                Finding(
-                    policy.file,
-                    rule.pointer,
-                    "PE109",
-                    f"rule {rule.id!r} is marked {rule.provenance!r} but none of the sources it cites "
+                Problem(
+                    file=policy.file,
+                    pointer=rule.pointer,
+                    code="PE109",
+                    message=f"rule {rule.id!r} is marked {rule.provenance!r} but none of the sources it cites "
                     "says so: cite one, or mark the rule with what its sources support",
                 )
             )
@@ -279,17 +253,24 @@ def _lint_policy(
                         and _conditions_key(higher) <= _conditions_key(rule)
                     ):
                         out.append(
-                            Finding(
-                                policy.file,
-                                rule.pointer,
-                                "PE105",
-                                f"rule {rule.id!r} ({rule.outcome}) never decides: "
+                            Problem(
+                                file=policy.file,
+                                pointer=rule.pointer,
+                                code="PE105",
+                                message=f"rule {rule.id!r} ({rule.outcome}) never decides: "
                                 f"{other.cite(higher)} ({higher.outcome}) fires whenever it does",
                             )
                         )
     for name in policy.data:
         if name not in used_refs:
-            out.append(Finding(policy.file, f"/data/{name}", "PE106", f"named data {name!r} is never used"))
+            out.append(
+                Problem(
+                    file=policy.file,
+                    pointer=f"/data/{name}",
+                    code="PE106",
+                    message=f"named data {name!r} is never used",
+                )
+            )
     return out
 
 
@@ -298,7 +279,7 @@ def _lint_policy(
 _NUMBER = re.compile(r"(?<![A-Za-z0-9_.,/:{-])[0-9]+(?:,[0-9]{3})*(?:\.[0-9]+)?(?![A-Za-z0-9_/:}-]|[.,][0-9]|\s?[%％])")
 
 
-def _repeated_data(policy: Policy, pointer: str, text: Text, used: set[str]) -> Iterable[Finding]:
+def _repeated_data(policy: Policy, pointer: str, text: Text, used: set[str]) -> Iterable[Problem]:
     """PE111 for each number of a text (as written) equal to a numeric named data value of the policy."""
     numbers = {
         name: float(v) for name, v in policy.data.items() if isinstance(v, int | float) and not isinstance(v, bool)
@@ -318,11 +299,12 @@ def _repeated_data(policy: Policy, pointer: str, text: Text, used: set[str]) -> 
                     ),
                     "",
                 )
-                yield Finding(
-                    policy.file,
-                    f"{pointer}/{lang}",
-                    "PE111",
-                    f"{match.group()} is the named data {name!r}; write {{data.{name}{':' + spec if spec else ''}}} "
+                yield Problem(
+                    file=policy.file,
+                    pointer=f"{pointer}/{lang}",
+                    code="PE111",
+                    message=f"{match.group()} is the named data {name!r}; "
+                    f"write {{data.{name}{':' + spec if spec else ''}}} "
                     "so that the text follows the value",
                 )
 

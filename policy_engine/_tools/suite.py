@@ -132,7 +132,16 @@ def _set_pointer(doc: dict[str, Any], pointer: str, value: Any, file: str, at: s
     elif isinstance(target, dict):
         target[parts[-1]] = value
     else:
-        raise LoadError([Problem(file, f"{at}/{pointer}", "the pointer does not lead into an object or list")])
+        raise LoadError(
+            [
+                Problem(
+                    file=file,
+                    pointer=f"{at}/{pointer}",
+                    message="the pointer does not lead into an object or list",
+                    code="PE050",
+                )
+            ]
+        )
 
 
 def _tests_folder(path: Path) -> Path | None:
@@ -150,12 +159,32 @@ def _read_request(path: Path, name: str, pointer: str) -> dict[str, Any]:
     found = next((c for c in candidates if c.is_file()), None)
     if found is None:
         tried = " or ".join(str(c) for c in dict.fromkeys(candidates))
-        raise LoadError([Problem(str(path), pointer, f"no request file {name!r}; looked for {tried}", code="io")])
+        raise LoadError(
+            [
+                Problem(
+                    file=str(path),
+                    pointer=pointer,
+                    message=f"no request file {name!r}; looked for {tried}",
+                    code="PE001",
+                )
+            ]
+        )
     request, problems = read_json(found.resolve())
     if problems:
-        raise LoadError([Problem(str(path), pointer, str(p)) for p in problems])
+        raise LoadError(
+            [Problem(file=str(path), pointer=pointer, message=f"{p.where}: {p.message}", code=p.code) for p in problems]
+        )
     if not isinstance(request, dict):
-        raise LoadError([Problem(str(path), pointer, f"{found} holds no JSON object; expected a request")])
+        raise LoadError(
+            [
+                Problem(
+                    file=str(path),
+                    pointer=pointer,
+                    message=f"{found} holds no JSON object; expected a request",
+                    code="PE050",
+                )
+            ]
+        )
     return request
 
 
@@ -164,7 +193,9 @@ def _apply_overrides(request: dict[str, Any], overrides: dict[str, Any], file: s
         try:
             _set_pointer(request, ptr, value, file, pointer)
         except (IndexError, ValueError, KeyError):
-            raise LoadError([Problem(file, pointer, f"cannot apply {ptr!r} to the request")]) from None
+            raise LoadError(
+                [Problem(file=file, pointer=pointer, message=f"cannot apply {ptr!r} to the request", code="PE050")]
+            ) from None
 
 
 def _date(text: str | None) -> dt.date | None:
@@ -195,7 +226,7 @@ def load_cases(path: Path) -> list[Case]:
             message = (
                 f"the case name {row['name']!r} is also the name of /cases/{seen[row['name']]}; expected each once"
             )
-            raise LoadError([Problem(file, f"{pointer}/name", message, code="duplicate")])
+            raise LoadError([Problem(file=file, pointer=f"{pointer}/name", message=message, code="PE026")])
         seen[row["name"]] = i
         request = merge_patch(base, row["merge"]) if "merge" in row else copy.deepcopy(base)
         _apply_overrides(request, row.get("overrides", {}), file, f"{pointer}/overrides")
@@ -209,7 +240,16 @@ def load_case(path: Path) -> Case:
     valid, or when the file is a table of several cases: read those with `load_cases`)."""
     cases = load_cases(path)
     if len(cases) != 1 or cases[0].pointer:
-        raise LoadError([Problem(str(path), "/cases", "a table of cases; expected one case (use load_cases)")])
+        raise LoadError(
+            [
+                Problem(
+                    file=str(path),
+                    pointer="/cases",
+                    message="a table of cases; expected one case (use load_cases)",
+                    code="PE060",
+                )
+            ]
+        )
     return cases[0]
 
 
@@ -478,5 +518,7 @@ def cases_from(paths: Sequence[str | Path]) -> tuple[list[Case], list[Problem]]:
         try:
             cases.extend(load_cases(f))
         except PolicyEngineError as exc:
-            problems.extend(getattr(exc, "problems", ()) or [Problem(str(f), "", str(exc))])
+            problems.extend(
+                getattr(exc, "problems", ()) or [Problem(file=str(f), pointer="", message=str(exc), code="PE050")]
+            )
     return cases, problems

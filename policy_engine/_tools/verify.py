@@ -38,7 +38,7 @@ def _candidates(path: Path) -> tuple[list[tuple[str, str, Any]], list[Problem]]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        return [], [Problem(name, "", f"cannot read the file: {exc}", code="io")]
+        return [], [Problem(file=name, pointer="", message=f"cannot read the file: {exc}", code="PE001")]
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -49,14 +49,26 @@ def _candidates(path: Path) -> tuple[list[tuple[str, str, Any]], list[Problem]]:
             json.loads(lines[0][1])
         except ValueError:
             return [], [
-                Problem(name, "", f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}; {_EXPECTED}")
+                Problem(
+                    file=name,
+                    pointer="",
+                    message=f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}; {_EXPECTED}",
+                    code="PE002",
+                )
             ]
         found: list[tuple[str, str, Any]] = []
         for n, line in lines:
             try:
                 found.append((f"line {n}", f"{name}:{n}", json.loads(line)))
             except json.JSONDecodeError as err:
-                return [], [Problem(f"{name}:{n}", "", f"malformed JSON at column {err.colno}: {err.msg}", code="json")]
+                return [], [
+                    Problem(
+                        file=f"{name}:{n}",
+                        pointer="",
+                        message=f"malformed JSON at column {err.colno}: {err.msg}",
+                        code="PE002",
+                    )
+                ]
         return found, []
     if isinstance(doc, list):
         return [(f"/{i}", name, d) for i, d in enumerate(doc)], []
@@ -75,22 +87,44 @@ def read_decisions(path: Path) -> tuple[list[tuple[str, dict[str, Any]]], list[P
     if problems:
         return [], problems
     if not found:
-        return [], [Problem(str(path), "", f"no decision in the file; {_EXPECTED}")]
+        return [], [Problem(file=str(path), pointer="", message=f"no decision in the file; {_EXPECTED}", code="PE005")]
     out: list[tuple[str, dict[str, Any]]] = []
     for label, file, doc in found:
         prefix = label if label.startswith("/") else ""
         if not isinstance(doc, dict):
-            problems.append(Problem(file, prefix, f"{json.dumps(doc)[:60]} is not an object; {_EXPECTED}"))
+            problems.append(
+                Problem(
+                    file=file,
+                    pointer=prefix,
+                    message=f"{schemas.quoted(doc, 60)} is not an object; {_EXPECTED}",
+                    code="PE010",
+                )
+            )
             continue
         if "outcome" not in doc:
-            problems.append(Problem(file, prefix, f"not a decision (it has no `outcome`); {_EXPECTED}"))
+            problems.append(
+                Problem(
+                    file=file,
+                    pointer=prefix,
+                    message=f"not a decision (it has no `outcome`); {_EXPECTED}",
+                    code="PE010",
+                )
+            )
             continue
         if "receipt" not in doc:
             problems.append(
-                Problem(file, prefix, "the decision has no `receipt`; expected a decision that carries its receipt")
+                Problem(
+                    file=file,
+                    pointer=prefix,
+                    message="the decision has no `receipt`; expected a decision that carries its receipt",
+                    code="PE010",
+                )
             )
             continue
-        errors = [Problem(file, prefix + p.pointer, p.message, p.code) for p in schemas.validate("decision", doc)]
+        errors = [
+            Problem(file=file, pointer=prefix + p.pointer, message=p.message, code=p.code)
+            for p in schemas.validate("decision", doc)
+        ]
         if errors:
             problems.extend(errors)
             continue

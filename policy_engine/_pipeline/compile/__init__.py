@@ -105,16 +105,18 @@ def normalize_conditions(build: Build) -> None:
         try:
             alternatives = normal_form.prune(normal_form.dnf(rule.when))
         except Unsupported as exc:
-            build.problems.append(Problem(policy.file, exc.pointer or rule.pointer, str(exc), code="unsupported"))
+            build.problems.append(
+                Problem(file=policy.file, pointer=exc.pointer or rule.pointer, message=str(exc), code="PE035")
+            )
             continue
         if len(alternatives) > MAX_ALTERNATIVES:
             build.problems.append(
                 Problem(
-                    policy.file,
-                    rule.pointer + "/when",
-                    f"the conditions expand to {len(alternatives)} alternatives; expected at most "
+                    file=policy.file,
+                    pointer=rule.pointer + "/when",
+                    message=f"the conditions expand to {len(alternatives)} alternatives; expected at most "
                     f"{MAX_ALTERNATIVES} (split the rule or derive intermediate conclusions)",
-                    code="too-large",
+                    code="PE036",
                 )
             )
             continue
@@ -134,7 +136,9 @@ def emit_rules(build: Build) -> None:
             try:
                 body, atoms, needs_trigger = compile_alternative(build.rules, alternative, build.levels[index])
             except Unsupported as exc:
-                build.problems.append(Problem(policy.file, exc.pointer or rule.pointer, str(exc), code="unsupported"))
+                build.problems.append(
+                    Problem(file=policy.file, pointer=exc.pointer or rule.pointer, message=str(exc), code="PE035")
+                )
                 continue
             problem = _oversized(policy, rule, body)
             if problem is not None:
@@ -159,19 +163,19 @@ def _oversized(policy: Policy, rule: Rule, body: list[dict[str, Any]]) -> Proble
     budget = max(expression_count(next(iter(p.values()))) for p in body)
     if budget >= MAX_SEQUENCE - 1:
         return Problem(
-            policy.file,
-            rule.pointer + "/when",
-            f"one fact of the rule needs {budget} engine expressions; durable_rules "
+            file=policy.file,
+            pointer=rule.pointer + "/when",
+            message=f"one fact of the rule needs {budget} engine expressions; durable_rules "
             f"holds at most {MAX_SEQUENCE - 2} (fewer alternatives with `any`/`not`, "
             "or derive intermediate conclusions)",
-            code="too-large",
+            code="PE036",
         )
     if len(body) > MAX_PATTERNS:
         return Problem(
-            policy.file,
-            rule.pointer + "/when",
-            f"the rule joins {len(body)} facts; expected at most {MAX_PATTERNS}",
-            code="too-large",
+            file=policy.file,
+            pointer=rule.pointer + "/when",
+            message=f"the rule joins {len(body)} facts; expected at most {MAX_PATTERNS}",
+            code="PE036",
         )
     return None
 
@@ -205,12 +209,12 @@ def check_limits(build: Build) -> None:
         if ending >= MAX_SHARED:
             build.problems.append(
                 Problem(
-                    action.policy.file,
-                    action.rule.pointer,
-                    f"{ending} rules test facts {fact_type or 'of every type'} in exactly the same "
+                    file=action.policy.file,
+                    pointer=action.rule.pointer,
+                    message=f"{ending} rules test facts {fact_type or 'of every type'} in exactly the same "
                     f"way; durable_rules holds at most {MAX_SHARED}: make the rules' conditions "
                     "on these facts differ, or derive a shared conclusion once",
-                    code="too-large",
+                    code="PE036",
                 )
             )
         if fan >= MAX_FANOUT or stack >= MAX_STACK:
@@ -221,12 +225,12 @@ def check_limits(build: Build) -> None:
             )
             build.problems.append(
                 Problem(
-                    action.policy.file,
-                    action.rule.pointer,
-                    f"{what} (facts {fact_type or 'of every type'}); durable_rules hangs or fails "
+                    file=action.policy.file,
+                    pointer=action.rule.pointer,
+                    message=f"{what} (facts {fact_type or 'of every type'}); durable_rules hangs or fails "
                     f"beyond {MAX_FANOUT if fan >= MAX_FANOUT else MAX_STACK}: use category "
                     "subtrees, shorter value lists or derived conclusions",
-                    code="too-large",
+                    code="PE036",
                 )
             )
 

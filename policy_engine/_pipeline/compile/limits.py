@@ -128,10 +128,10 @@ def too_many_rules(platform: str, policies: Sequence[Policy], owners: list[str])
             break
     mine = counts.get(f"{culprit.id}@{culprit.version}", 0) if culprit else 0
     return Problem(
-        culprit.file if culprit else "",
-        "/rules",
-        f"the policies in force for platform {platform!r} need {len(owners)} network rules, {mine} of them "
+        file=culprit.file if culprit else "",
+        pointer="/rules",
+        message=f"the policies in force for platform {platform!r} need {len(owners)} network rules, {mine} of them "
         f"for this policy's rules; durable_rules holds at most {MAX_RULES} (split the policy, or merge "
         "rules with `any`)",
-        code="too-large",
+        code="PE036",
     )
