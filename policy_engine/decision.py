@@ -17,11 +17,13 @@ from .resources import ENGINE_VERSION
 __all__ = [
     "Decision",
     "Evidence",
+    "Outcome",
     "PolicyRef",
     "Proof",
     "Reason",
     "Receipt",
     "RemedyRef",
+    "RuleOutcome",
     "Step",
     "StepKind",
     "canonical_json",
