@@ -19,6 +19,7 @@ from .compile import Compiled
 from .decision import Decision
 from .errors import CompileError, EngineFault, ItemError, Problem, RequestError, UnknownPlatformError
 from .explain import build_decision, error_decision
+from .gcpause import gc_paused
 from .load import load_documents
 from .model import Policy
 from .reference import evaluate
@@ -274,17 +275,18 @@ class Engine:
         The first bad request (or one for a platform with no policy in force) raises its RequestError
         before anything is decided; `decide_each` answers every good request instead.
         """
-        read = RequestReader(as_of)
-        reqs: list[dict[str, Any] | ItemError] = []
-        runs: list[int] = []
-        for raw in requests:
-            req, run = read(raw)
-            if not runs or run != runs[-1]:  # raise UnknownPlatformError up front, before any decision
-                self._prepared_or_fault(req)
-            reqs.append(req)
-            runs.append(run)
-        results = self._decide_normalized(reqs, proofs, batch_size, runs)
-        return [r for r in results if isinstance(r, Decision)]
+        with gc_paused():  # a batch makes no reference cycles: no collection need walk the caller's heap
+            read = RequestReader(as_of)
+            reqs: list[dict[str, Any] | ItemError] = []
+            runs: list[int] = []
+            for raw in requests:
+                req, run = read(raw)
+                if not runs or run != runs[-1]:  # raise UnknownPlatformError up front, before any decision
+                    self._prepared_or_fault(req)
+                reqs.append(req)
+                runs.append(run)
+            results = self._decide_normalized(reqs, proofs, batch_size, runs)
+            return [r for r in results if isinstance(r, Decision)]
 
     def decide_each(
         self,
@@ -299,22 +301,23 @@ class Engine:
         Every good request gets its decision whatever the others hold: an invalid request, or one for a
         platform or date that no policy governs, is an `ItemError` with its index and its problems.
         """
-        read = RequestReader(as_of)
-        reqs: list[dict[str, Any] | ItemError] = []
-        runs: list[int] = []
-        for i, raw in enumerate(requests):
-            run = -1
-            try:
-                req, run = read(raw)
-                if not runs or run != runs[-1]:
-                    self._prepared_or_fault(req)
-                reqs.append(req)
-            except UnknownPlatformError as exc:
-                reqs.append(ItemError(index=i, problems=exc.problems, kind="platform"))
-            except RequestError as exc:
-                reqs.append(ItemError(index=i, problems=exc.problems))
-            runs.append(run)
-        return self._decide_normalized(reqs, proofs, batch_size, runs)
+        with gc_paused():  # as in decide_many
+            read = RequestReader(as_of)
+            reqs: list[dict[str, Any] | ItemError] = []
+            runs: list[int] = []
+            for i, raw in enumerate(requests):
+                run = -1
+                try:
+                    req, run = read(raw)
+                    if not runs or run != runs[-1]:
+                        self._prepared_or_fault(req)
+                    reqs.append(req)
+                except UnknownPlatformError as exc:
+                    reqs.append(ItemError(index=i, problems=exc.problems, kind="platform"))
+                except RequestError as exc:
+                    reqs.append(ItemError(index=i, problems=exc.problems))
+                runs.append(run)
+            return self._decide_normalized(reqs, proofs, batch_size, runs)
 
     def decide_catalog(
         self,

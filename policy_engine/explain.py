@@ -12,7 +12,18 @@ from typing import Any
 import attrs
 
 from .compile import Compiled, RuleAction
-from .decision import SEVERITY, Decision, Evidence, PolicyRef, Proof, Reason, RemedyRef, Step
+from .decision import (
+    SEVERITY,
+    Decision,
+    Evidence,
+    PolicyRef,
+    Proof,
+    Reason,
+    RemedyRef,
+    Step,
+    assemble_decision,
+    decision_fields,
+)
 from .model import (
     AllOf,
     AnyOf,
@@ -261,18 +272,35 @@ class _ProofBuilder:
         return f"{text} (= {shift.iso(dt.date.fromisoformat(self.req['as_of']))})"
 
 
-_REFS: dict[int, tuple[weakref.ref[Compiled], tuple[PolicyRef, ...]]] = {}  # made once per network
+class _PerNetwork:
+    """What every decision of one network shares: its policy references and the shapes of its traces."""
+
+    __slots__ = ("bodies", "network", "refs", "shapes")
+
+    def __init__(self, compiled: Compiled) -> None:
+        self.network = weakref.ref(compiled)
+        self.refs = tuple(PolicyRef(p.id, p.version, p.digest, p.cited_file) for p in compiled.policies)
+        self.shapes: dict[Any, _Shape] = {}
+        self.bodies = 0  # decision bodies kept by all its shapes
+
+
+_NETWORKS: dict[int, _PerNetwork] = {}  # made once per network
+_SHAPES_PER_NETWORK = 4096  # traces that fire different rules
+_BODIES_PER_NETWORK = 16384  # decision bodies kept (one per shape and set of quoted values)
+
+
+def _per_network(compiled: Compiled) -> _PerNetwork:
+    known = _NETWORKS.get(id(compiled))
+    if known is not None and known.network() is compiled:
+        return known
+    if len(_NETWORKS) > 256:
+        _NETWORKS.clear()
+    made = _NETWORKS[id(compiled)] = _PerNetwork(compiled)
+    return made
 
 
 def _policy_refs(compiled: Compiled) -> tuple[PolicyRef, ...]:
-    known = _REFS.get(id(compiled))
-    if known is not None and known[0]() is compiled:
-        return known[1]
-    refs = tuple(PolicyRef(p.id, p.version, p.digest, p.cited_file) for p in compiled.policies)
-    if len(_REFS) > 256:
-        _REFS.clear()
-    _REFS[id(compiled)] = (weakref.ref(compiled), refs)
-    return refs
+    return _per_network(compiled).refs
 
 
 @attrs.frozen
@@ -323,76 +351,115 @@ def _summary(compiled: Compiled, trace: Trace) -> _Summary:
     )
 
 
-def build_decision(compiled: Compiled, trace: Trace, req: dict[str, Any], proofs: bool = True) -> Decision:
-    """The decision for one request from what fired."""
-    summary = trace.summary
-    if summary is None or summary.compiled is not compiled:
-        summary = trace.summary = _Cached(compiled, _summary(compiled, trace))
-    shape = summary.value
+class _Shape:
+    """A summary with the network it was computed for, and the decisions' bodies built from it, one per
+    set of values its texts quote (without proofs a decision depends on nothing else but its request's
+    date and marketplace).
+
+    Traces that fired the same rules (the same actions, the same conclusions) share one shape: the
+    summary reads only the actions. Proofs read the firings of each trace, never the shape's."""
+
+    __slots__ = ("bodies", "compiled", "owner", "value")
+
+    def __init__(self, compiled: Compiled, value: _Summary, owner: _PerNetwork) -> None:
+        self.compiled = compiled
+        self.value = value
+        self.owner = owner
+        self.bodies: dict[Any, dict[str, Any]] = {}
+
+
+def _shape(compiled: Compiled, trace: Trace) -> _Shape:
+    """The shape of a trace: shared with every earlier trace of the network that fired the same rules."""
+    owner = _per_network(compiled)
+    key = (
+        tuple([id(f.action) for f in trace.outcomes.values()]),
+        tuple([(n, id(f.action)) for n, f in trace.derived.items()]),
+    )
+    known = owner.shapes.get(key)  # the actions are the network's own: their ids are stable while it lives
+    if known is not None:
+        return known
+    made = _Shape(compiled, _summary(compiled, trace), owner)
+    if len(owner.shapes) < _SHAPES_PER_NETWORK:
+        owner.shapes[key] = made
+    return made
+
+
+def _texts(
+    shape: _Summary, trace: Trace, req: dict[str, Any], proofs: bool
+) -> tuple[tuple[Reason, ...], tuple[Reason, ...], tuple[RemedyRef, ...]]:
+    """The reasons, advisories and remedies: messages filled from the request, proofs from the trace."""
     builder = _ProofBuilder(trace, req) if proofs else None
 
     def reason(f: Firing) -> Reason:
         rule = f.action.rule
         assert rule.message is not None and rule.outcome is not None
-        return Reason(
-            f.action.citation,
-            rule.outcome,
-            _messages(rule.message, req),
-            builder.proof(f) if builder is not None else None,
-        )
+        proof = None
+        if builder is not None:  # this trace's own firing (the shape may come from another trace)
+            proof = builder.proof(trace.outcomes.get(f.action.citation, f))
+        return Reason(f.action.citation, rule.outcome, _messages(rule.message, req), proof)
 
-    def texts() -> tuple[tuple[Reason, ...], tuple[Reason, ...], tuple[RemedyRef, ...]]:
-        return (
-            tuple(reason(f) for f in shape.chosen),
-            tuple(reason(f) for f in shape.advised),
-            tuple(RemedyRef(r.code, citation, _messages(r.text, req)) for r, citation in shape.remedies),
-        )
+    return (
+        tuple(reason(f) for f in shape.chosen),
+        tuple(reason(f) for f in shape.advised),
+        tuple(RemedyRef(r.code, citation, _messages(r.text, req)) for r, citation in shape.remedies),
+    )
 
-    if builder is None:  # without proofs, the texts depend on the trace and the values they quote only
-        values = tuple(  # equal keys, equal texts: 1 and True differ, and so do 0.0 and -0.0
-            (type(v), repr(v) if type(v) is float else v)
-            for v in (req.get("as_of") if n == "as_of" else _get(req, n) for n in shape.placeholders)
-        )
-        try:
-            filled = summary.texts.get(values)
-        except TypeError:  # a quoted value that is a list or an object
-            filled = texts()
-        else:
-            if filled is None:
-                filled = built = texts()
-                if len(summary.texts) < _TEXTS_PER_TRACE:
-                    summary.texts[values] = built
-    else:
-        filled = texts()
-    reasons, advisories, remedies = filled
+
+def _decision(
+    cached: _Shape,
+    as_of: str,
+    marketplace: str | None,
+    texts: tuple[tuple[Reason, ...], tuple[Reason, ...], tuple[RemedyRef, ...]],
+    req: dict[str, Any] | None,
+) -> Decision:
+    shape = cached.value
+    reasons, advisories, remedies = texts
     return Decision(
         outcome=shape.outcome,
-        platform=compiled.platform,
-        as_of=req["as_of"],
-        policies=_policy_refs(compiled),
+        platform=cached.compiled.platform,
+        as_of=as_of,
+        policies=cached.owner.refs,
         reasons=reasons,
         advisories=advisories,
         remedies=remedies,
         derived=shape.derived,
         derivations=shape.derivations,
         default_applied=shape.default_applied,
-        marketplace=req.get("marketplace"),
+        marketplace=marketplace,
         request=req,
     )
 
 
-_TEXTS_PER_TRACE = 64  # filled texts kept per trace (one per set of quoted values)
-
-
-class _Cached:
-    """A summary with the network it was computed for, and the texts filled for the values they quote."""
-
-    __slots__ = ("compiled", "texts", "value")
-
-    def __init__(self, compiled: Compiled, value: _Summary) -> None:
-        self.compiled = compiled
-        self.value = value
-        self.texts: dict[Any, tuple[tuple[Reason, ...], tuple[Reason, ...], tuple[RemedyRef, ...]]] = {}
+def build_decision(compiled: Compiled, trace: Trace, req: dict[str, Any], proofs: bool = True) -> Decision:
+    """The decision for one request from what fired."""
+    cached = trace.summary
+    if cached is None or cached.compiled is not compiled:
+        cached = trace.summary = _shape(compiled, trace)
+    shape = cached.value
+    if proofs:
+        return _decision(cached, req["as_of"], req.get("marketplace"), _texts(shape, trace, req, True), req)
+    # Without proofs, the decision depends on the shape, the date, the marketplace and the values its texts
+    # quote: equal keys, equal bodies (1 and True differ, and so do 0.0 and -0.0).
+    as_of, marketplace = req["as_of"], req.get("marketplace")
+    key: Any = (
+        as_of,
+        marketplace,
+        tuple(
+            (type(v), repr(v) if type(v) is float else v)
+            for v in (as_of if n == "as_of" else _get(req, n) for n in shape.placeholders)
+        ),
+    )
+    try:
+        body = cached.bodies.get(key)
+    except TypeError:  # a quoted value that is a list or an object
+        body = key = None
+    if body is None:
+        body = decision_fields(_decision(cached, as_of, marketplace, _texts(shape, trace, req, False), None))
+        owner = cached.owner
+        if key is not None and owner.bodies < _BODIES_PER_NETWORK:
+            cached.bodies[key] = body
+            owner.bodies += 1
+    return assemble_decision(body, req)
 
 
 def error_decision(

@@ -33,9 +33,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import json.scanner
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import _policy_engine_dre as dre
@@ -52,9 +53,48 @@ _EXPONENT_HINT = re.compile(r"e[-+]\d")  # a literal first: the regex engine ski
 _NUMBER_OR_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|(?<![\d.])(-?\d+)(e[-+]?\d+)')
 
 
-# One encoder for every payload (json.dumps with options builds a new one per call); compact text is
-# less for the engine's parser to read.
-_ENCODE = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+def _encoder() -> Callable[[Any], str]:
+    """The text of `json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode`,
+    from one C encoder made once (`encode` makes a new one per call). Compact text is less for the engine's
+    parser to read. Without the circular-reference check: facts and rulesets are trees built here."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # pragma: no cover - CPython has the C encoder
+        return json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+
+    def default(value: Any) -> Any:
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+    chunks = make(None, default, json.encoder.encode_basestring, None, ":", ",", False, False, False)
+    join = "".join
+
+    def encode(value: Any) -> str:
+        return join(chunks(value, 0))
+
+    return encode
+
+
+_ENCODE = _encoder()
+
+
+def _decoder() -> Callable[[str], Any]:
+    """`json.loads` for the engine's action messages, through the C scanner made once; anything but one
+    JSON value from the first character to the last goes to `json.loads` (its answer, or its error)."""
+    scanner = getattr(json.scanner, "c_make_scanner", None)
+    if scanner is None:  # pragma: no cover - CPython has the C scanner
+        return json.loads
+    scan = scanner(json.JSONDecoder())
+
+    def decode(text: str) -> Any:
+        try:
+            value, end = scan(text, 0)
+        except StopIteration:
+            return json.loads(text)
+        return value if end == len(text) else json.loads(text)
+
+    return decode
+
+
+_DECODE = _decoder()
 
 
 def _decimal_point(m: re.Match[str]) -> str:
@@ -402,7 +442,7 @@ class Network:
         message = result[1]
         actions = self._actions
         while message:
-            for name, match in json.loads(message).items():
+            for name, match in _DECODE(message).items():
                 if name in (INIT_RULE, SEEN_RULE):
                     continue
                 action = actions[name]
