@@ -356,18 +356,27 @@ class Engine:
         out: list[Decision | ItemError | None] = [None] * len(reqs)
         networks: dict[tuple[str, str], _Prepared | EngineFault] = {}
         groups: dict[int, tuple[_Prepared, list[int]]] = {}
+        last, members = -1, None  # the run of the previous request, and its network's members when it has one
         for i, req in enumerate(reqs):
             if isinstance(req, ItemError):
                 out[i] = req
+                last = -1
                 continue
+            run = runs[i]
+            if run == last and members is not None:  # a run shares its platform and date, so its network
+                members.append(i)
+                continue
+            last = run
             key = (req["platform"], req["as_of"])
             prepared = networks.get(key)
             if prepared is None:
                 prepared = networks[key] = self._prepared_or_fault(req)
             if isinstance(prepared, EngineFault):
                 out[i] = error_decision(key[0], key[1], str(prepared), None, req)
+                members = None
             else:
-                groups.setdefault(id(prepared), (prepared, []))[1].append(i)
+                members = groups.setdefault(id(prepared), (prepared, []))[1]
+                members.append(i)
         for prepared, members in groups.values():
             start = 0
             while start < len(members):
