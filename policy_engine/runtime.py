@@ -395,12 +395,14 @@ class Network:
         """Retract what was asserted, newest first (triggers before the facts they guard); True if a
         retraction woke a rule (drained; the session must then start afresh)."""
         woke = False
+        handle = self._handle
         for many, payload in reversed(asserted):
-            code, state = (dre.retract_facts if many else dre.retract_fact)(self._handle, payload)
-            self._check(code)
-            if dre.start_action_for_state(self._handle, state):
+            code, state = (dre.retract_facts if many else dre.retract_fact)(handle, payload)
+            if code != _ENGINE_OK and code != _NOT_HANDLED:
+                self._check(code)
+            if dre.start_action_for_state(handle, state):
                 woke = True
-                while dre.complete_and_start_action(self._handle, state):
+                while dre.complete_and_start_action(handle, state):
                     pass
         return woke
 
@@ -426,17 +428,19 @@ class Network:
 
         With `seen`, the batch ends with that sentinel, which the engine must then hold already."""
         asserted.append((True, payload))
-        code, state = dre.assert_facts(self._handle, payload)
-        self._check(code)
+        handle = self._handle
+        code, state = dre.assert_facts(handle, payload)
+        if code != _ENGINE_OK and code != _NOT_HANDLED:
+            self._check(code)
         if seen is not None:
-            again, _ = dre.assert_fact(self._handle, slots.seen[seen])
+            again, _ = dre.assert_fact(handle, slots.seen[seen])
             if again != _OBSERVED:
                 asserted.append((False, slots.seen[seen]))
                 raise EngineFault(
                     "the rule engine did not read every fact of the request (the end-of-request marker "
                     f"was not found; code {again}): deciding on part of a request is refused"
                 )
-        result = dre.start_action_for_state(self._handle, state)
+        result = dre.start_action_for_state(handle, state)
         if not result:
             return
         message = result[1]
@@ -457,14 +461,14 @@ class Network:
                         if action.consumed:
                             derived = slots.derived[rule.derive]
                             asserted.append((True, derived))
-                            code, _ = dre.assert_facts(self._handle, derived)
+                            code, _ = dre.assert_facts(handle, derived)
                             self._check(code)
                 else:
                     citation = self._citations[name]
                     known = trace.outcomes.get(citation)
                     if known is None or self._rank(action, match) < self._rank(known.action, known.match):
                         trace.outcomes[citation] = Firing(action, match)
-            message = dre.complete_and_start_action(self._handle, state)
+            message = dre.complete_and_start_action(handle, state)
 
     def _rank(self, action: RuleAction, match: dict[str, dict[str, Any]]) -> tuple[int, tuple[tuple[str, int], ...]]:
         """The order in which firings of one conclusion or outcome are preferred as its justification.
