@@ -112,8 +112,11 @@ def main(argv: list[str] | None = None) -> int:
         "catalog": catalog.generate_catalog(max(1, args.n // 200), 200),
     }
     print(f"# durable_rules floor, N={args.n:,} per workload, CPU µs per decision (median of {args.rounds})\n")
-    print("| workload | C calls / decision | engine calls alone | decide_many | ZEN | decide_many / floor |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print(
+        "| workload | C calls / decision | engine calls alone | decide_many | ZEN | decide_many / floor "
+        "| throughput / ZEN's |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for name, raw in workloads.items():
         translated = [to_request(r) for r in raw]
 
@@ -134,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
                 theirs.append(cpu(lambda raw=raw, z=zen: [z(r) for r in raw]) / len(raw) * 1e6)  # type: ignore[misc]
         f, o = statistics.median(floor), statistics.median(ours)
         z = f"{statistics.median(theirs):.1f}" if theirs else "n/a"
-        print(f"| {name} | {len(calls) / len(raw):.1f} | {f:.1f} | {o:.1f} | {z} | {o / f:.1f}× |")
+        vs = f"{statistics.median(theirs) / o:.2f}×" if theirs else "n/a"
+        print(f"| {name} | {len(calls) / len(raw):.1f} | {f:.1f} | {o:.1f} | {z} | {o / f:.1f}× | {vs} |")
     engine.close()
     return 0
 

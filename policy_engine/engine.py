@@ -260,7 +260,7 @@ class Engine:
 
     def decide(self, request: Any, *, as_of: dt.date | str | None = None, proofs: bool = True) -> Decision:
         """Decide one request. Bad input raises RequestError; an engine fault gives a `deny` with the error."""
-        return self.decide_many([request], as_of=as_of, proofs=proofs)[0]
+        return self._decide_many([request], as_of, proofs, DEFAULT_BATCH)[0]
 
     def decide_many(
         self,
@@ -275,18 +275,25 @@ class Engine:
         The first bad request (or one for a platform with no policy in force) raises its RequestError
         before anything is decided; `decide_each` answers every good request instead.
         """
-        with gc_paused():  # a batch makes no reference cycles: no collection need walk the caller's heap
-            read = RequestReader(as_of)
-            reqs: list[dict[str, Any] | ItemError] = []
-            runs: list[int] = []
-            for raw in requests:
-                req, run = read(raw)
-                if not runs or run != runs[-1]:  # raise UnknownPlatformError up front, before any decision
-                    self._prepared_or_fault(req)
-                reqs.append(req)
-                runs.append(run)
-            results = self._decide_normalized(reqs, proofs, batch_size, runs)
-            return [r for r in results if isinstance(r, Decision)]
+        # A batch makes no reference cycles, so the cyclic collector is paused meanwhile: its collections
+        # would walk the caller's whole heap again and again (reference counting still frees everything).
+        with gc_paused():
+            return self._decide_many(requests, as_of, proofs, batch_size)
+
+    def _decide_many(
+        self, requests: Iterable[Any], as_of: dt.date | str | None, proofs: bool, batch_size: int
+    ) -> list[Decision]:
+        read = RequestReader(as_of)
+        reqs: list[dict[str, Any] | ItemError] = []
+        runs: list[int] = []
+        for raw in requests:
+            req, run = read(raw)
+            if not runs or run != runs[-1]:  # raise UnknownPlatformError up front, before any decision
+                self._prepared_or_fault(req)
+            reqs.append(req)
+            runs.append(run)
+        results = self._decide_normalized(reqs, proofs, batch_size, runs)
+        return [r for r in results if isinstance(r, Decision)]
 
     def decide_each(
         self,
@@ -301,7 +308,7 @@ class Engine:
         Every good request gets its decision whatever the others hold: an invalid request, or one for a
         platform or date that no policy governs, is an `ItemError` with its index and its problems.
         """
-        with gc_paused():  # as in decide_many
+        with gc_paused():  # as decide_many
             read = RequestReader(as_of)
             reqs: list[dict[str, Any] | ItemError] = []
             runs: list[int] = []

@@ -441,14 +441,11 @@ def build_decision(compiled: Compiled, trace: Trace, req: dict[str, Any], proofs
     # Without proofs, the decision depends on the shape, the date, the marketplace and the values its texts
     # quote: equal keys, equal bodies (1 and True differ, and so do 0.0 and -0.0).
     as_of, marketplace = req["as_of"], req.get("marketplace")
-    key: Any = (
-        as_of,
-        marketplace,
-        tuple(
-            (type(v), repr(v) if type(v) is float else v)
-            for v in (as_of if n == "as_of" else _get(req, n) for n in shape.placeholders)
-        ),
-    )
+    quoted: list[Any] = [as_of, marketplace]
+    for name in shape.placeholders:
+        v = as_of if name == "as_of" else _get(req, name)
+        quoted += (type(v), repr(v) if type(v) is float else v)
+    key: Any = tuple(quoted)
     try:
         body = cached.bodies.get(key)
     except TypeError:  # a quoted value that is a list or an object
