@@ -275,10 +275,11 @@ class _ProofBuilder:
 class _PerNetwork:
     """What every decision of one network shares: its policy references and the shapes of its traces."""
 
-    __slots__ = ("bodies", "network", "refs", "shapes")
+    __slots__ = ("bodies", "network", "platform", "refs", "shapes")
 
     def __init__(self, compiled: Compiled) -> None:
-        self.network = weakref.ref(compiled)
+        self.network = weakref.ref(compiled)  # what it caches must not keep the network alive
+        self.platform = compiled.platform
         self.refs = tuple(PolicyRef(p.id, p.version, p.digest, p.cited_file) for p in compiled.policies)
         self.shapes: dict[Any, _Shape] = {}
         self.bodies = 0  # decision bodies kept by all its shapes
@@ -352,17 +353,16 @@ def _summary(compiled: Compiled, trace: Trace) -> _Summary:
 
 
 class _Shape:
-    """A summary with the network it was computed for, and the decisions' bodies built from it, one per
+    """A summary with the network's cache it belongs to, and the decisions' bodies built from it, one per
     set of values its texts quote (without proofs a decision depends on nothing else but its request's
     date and marketplace).
 
     Traces that fired the same rules (the same actions, the same conclusions) share one shape: the
     summary reads only the actions. Proofs read the firings of each trace, never the shape's."""
 
-    __slots__ = ("bodies", "compiled", "owner", "value")
+    __slots__ = ("bodies", "owner", "value")
 
-    def __init__(self, compiled: Compiled, value: _Summary, owner: _PerNetwork) -> None:
-        self.compiled = compiled
+    def __init__(self, value: _Summary, owner: _PerNetwork) -> None:
         self.value = value
         self.owner = owner
         self.bodies: dict[Any, dict[str, Any]] = {}
@@ -378,7 +378,7 @@ def _shape(compiled: Compiled, trace: Trace) -> _Shape:
     known = owner.shapes.get(key)  # the actions are the network's own: their ids are stable while it lives
     if known is not None:
         return known
-    made = _Shape(compiled, _summary(compiled, trace), owner)
+    made = _Shape(_summary(compiled, trace), owner)
     if len(owner.shapes) < _SHAPES_PER_NETWORK:
         owner.shapes[key] = made
     return made
@@ -416,7 +416,7 @@ def _decision(
     reasons, advisories, remedies = texts
     return Decision(
         outcome=shape.outcome,
-        platform=cached.compiled.platform,
+        platform=cached.owner.platform,
         as_of=as_of,
         policies=cached.owner.refs,
         reasons=reasons,
@@ -433,7 +433,7 @@ def _decision(
 def build_decision(compiled: Compiled, trace: Trace, req: dict[str, Any], proofs: bool = True) -> Decision:
     """The decision for one request from what fired."""
     cached = trace.summary
-    if cached is None or cached.compiled is not compiled:
+    if cached is None or cached.owner.network() is not compiled:
         cached = trace.summary = _shape(compiled, trace)
     shape = cached.value
     if proofs:
