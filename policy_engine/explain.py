@@ -278,16 +278,22 @@ class _PerNetwork:
     __slots__ = ("bodies", "network", "platform", "refs", "shapes")
 
     def __init__(self, compiled: Compiled) -> None:
-        self.network = weakref.ref(compiled)  # what it caches must not keep the network alive
+        key = id(compiled)
+
+        def forget(_: Any) -> None:  # the network is gone: so is what its decisions shared
+            if _NETWORKS.get(key) is self:
+                del _NETWORKS[key]
+
+        self.network = weakref.ref(compiled, forget)  # what it caches must not keep the network alive
         self.platform = compiled.platform
         self.refs = tuple(PolicyRef(p.id, p.version, p.digest, p.cited_file) for p in compiled.policies)
         self.shapes: dict[Any, _Shape] = {}
         self.bodies = 0  # decision bodies kept by all its shapes
 
 
-_NETWORKS: dict[int, _PerNetwork] = {}  # made once per network
-_SHAPES_PER_NETWORK = 4096  # traces that fire different rules
-_BODIES_PER_NETWORK = 16384  # decision bodies kept (one per shape and set of quoted values)
+_NETWORKS: dict[int, _PerNetwork] = {}  # made once per live network
+_SHAPES_PER_NETWORK = 1024  # traces that fire different rules
+_BODIES_PER_NETWORK = 4096  # decision bodies kept (one per shape and set of quoted values)
 
 
 def _per_network(compiled: Compiled) -> _PerNetwork:
