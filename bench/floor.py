@@ -10,6 +10,7 @@ the same process (CPU time of this process, so other load on the machine counts 
 
     python bench/floor.py                 # N=4000, 3 rounds
     python bench/floor.py --n 20000
+    python bench/floor.py --n 20000 --stages   # and where decide_many's time goes, stage by stage
 
 Needs the peer harness beside the repository (`../shared/bench/peers`); ZEN's row appears when its
 package (`zen-engine`) is installed.
@@ -86,11 +87,72 @@ def cpu(fn: Callable[[], Any]) -> float:
     return time.process_time() - t
 
 
+STAGES = ("read", "facts", "engine", "decision")
+
+
+def stages(engine: Any, reqs: list[Any], rounds: int) -> dict[str, float]:
+    """CPU µs per request of each stage of `decide_many(reqs, proofs=False)`, run one stage at a time
+    over the whole workload, as decide_many runs them (median of the rounds), with the collector paused
+    as decide_many pauses it: reading and checking the requests (`RequestReader`), building their facts
+    (a run's context once, then each item), the network (`Network.run` and `run_shared`: encoding,
+    the C calls, decoding the engine's messages, the traces) and building the decisions."""
+    from policy_engine._pipeline.gcpause import gc_paused
+
+    times: dict[str, list[float]] = {name: [] for name in STAGES}
+    for _ in range(rounds):
+        with gc_paused():
+            for name, seconds in _stage_times(engine, reqs).items():
+                times[name].append(seconds / len(reqs) * 1e6)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def _stage_times(engine: Any, reqs: list[Any]) -> dict[str, float]:
+    import datetime as dt
+
+    from policy_engine._pipeline.explain import build_decision
+    from policy_engine._pipeline.request import RequestReader
+
+    out: dict[str, float] = {}
+    t = time.process_time()
+    read = RequestReader()
+    normalized = [read(r) for r in reqs]
+    out["read"] = time.process_time() - t
+    groups: list[tuple[Any, list[Any]]] = []  # (prepared network, the requests of one run)
+    start = 0
+    while start < len(normalized):
+        end = start + 1
+        while end < len(normalized) and normalized[end][1] == normalized[start][1]:
+            end += 1
+        run = [req for req, _ in normalized[start:end]]
+        groups.append((engine._prepared(run[0]["platform"], dt.date.fromisoformat(run[0]["as_of"])), run))
+        start = end
+    t = time.process_time()
+    facts: list[list[Any]] = []
+    for prepared, run in groups:
+        if len(run) == 1:
+            facts.append([prepared.builder.facts(run[0])])
+        else:
+            facts.append([prepared.builder.context(run[0]), *(prepared.builder.item(r) for r in run)])
+    out["facts"] = time.process_time() - t
+    t = time.process_time()
+    traces: list[Any] = []
+    for (prepared, run), made in zip(groups, facts, strict=True):
+        traces += prepared.network.run(made) if len(run) == 1 else prepared.network.run_shared(made[0], made[1:])
+    out["engine"] = time.process_time() - t
+    pairs = [(prepared.compiled, req) for prepared, run in groups for req in run]
+    t = time.process_time()
+    for (compiled, req), trace in zip(pairs, traces, strict=True):
+        build_decision(compiled, trace, req, False)
+    out["decision"] = time.process_time() - t
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=4000, help="requests per workload (default 4000)")
     ap.add_argument("--rounds", type=int, default=3, help="rounds, median shown (default 3)")
     ap.add_argument("--peers", type=Path, default=PEERS, help=f"peer harness folder (default {PEERS})")
+    ap.add_argument("--stages", action="store_true", help="also time decide_many's stages one by one")
     args = ap.parse_args(argv)
     sys.path[:0] = [str(REPO), str(args.peers)]
 
@@ -112,8 +174,12 @@ def main(argv: list[str] | None = None) -> int:
         "catalog": catalog.generate_catalog(max(1, args.n // 200), 200),
     }
     print(f"# durable_rules floor, N={args.n:,} per workload, CPU µs per decision (median of {args.rounds})\n")
-    print("| workload | C calls / decision | engine calls alone | decide_many | ZEN | decide_many / floor |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print(
+        "| workload | C calls / decision | engine calls alone | decide_many | ZEN | decide_many / floor "
+        "| throughput / ZEN's |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    split: dict[str, tuple[dict[str, float], float, float]] = {}
     for name, raw in workloads.items():
         translated = [to_request(r) for r in raw]
 
@@ -134,7 +200,17 @@ def main(argv: list[str] | None = None) -> int:
                 theirs.append(cpu(lambda raw=raw, z=zen: [z(r) for r in raw]) / len(raw) * 1e6)  # type: ignore[misc]
         f, o = statistics.median(floor), statistics.median(ours)
         z = f"{statistics.median(theirs):.1f}" if theirs else "n/a"
-        print(f"| {name} | {len(calls) / len(raw):.1f} | {f:.1f} | {o:.1f} | {z} | {o / f:.1f}× |")
+        vs = f"{statistics.median(theirs) / o:.2f}×" if theirs else "n/a"
+        print(f"| {name} | {len(calls) / len(raw):.1f} | {f:.1f} | {o:.1f} | {z} | {o / f:.1f}× | {vs} |")
+        if args.stages:
+            split[name] = (stages(engine, translated, args.rounds), f, o)
+    if split:
+        print("\n# decide_many stage by stage, CPU µs per request (median of each stage's rounds)\n")
+        print(f"| workload | {' | '.join(STAGES)} | of which C calls | sum | decide_many |")
+        print("|---|" + "---:|" * (len(STAGES) + 3))
+        for name, (parts, f, o) in split.items():
+            row = " | ".join(f"{parts[s]:.1f}" for s in STAGES)
+            print(f"| {name} | {row} | {f:.1f} | {sum(parts.values()):.1f} | {o:.1f} |")
     engine.close()
     return 0
 

@@ -200,9 +200,12 @@ class Receipt:
         }
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, slots=False)
 class Decision:
-    """The answer for one request on one platform."""
+    """The answer for one request on one platform.
+
+    Its fields live in the instance's `__dict__` (not in slots): decisions that differ only in their
+    request are made from one shared set of fields by `assemble_decision`, one dict copy each."""
 
     outcome: Outcome
     platform: str
@@ -264,3 +267,22 @@ class Decision:
             out["error"] = self.error
         out["receipt"] = self.receipt.to_dict()
         return out
+
+
+def decision_fields(decision: Decision) -> dict[str, Any]:
+    """Every field of a decision by name, to make others like it with `assemble_decision`."""
+    return dict(vars(decision))
+
+
+_new = object.__new__
+_set = object.__setattr__
+
+
+def assemble_decision(fields: dict[str, Any], request: dict[str, Any]) -> Decision:
+    """The decision with these fields (from `decision_fields`) for this request.
+
+    What `Decision(**fields, request=request)` makes, without its call per field: the decisions of a
+    catalog share everything but their request."""
+    decision: Decision = _new(Decision)
+    _set(decision, "__dict__", {**fields, "request": request})
+    return decision

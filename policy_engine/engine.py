@@ -20,6 +20,7 @@ from ._pipeline import load_documents
 from ._pipeline.cache import CompileCache
 from ._pipeline.compile import Compiled
 from ._pipeline.explain import build_decision, error_decision
+from ._pipeline.gcpause import gc_paused
 from ._pipeline.request import FactBuilder, RequestReader, normalize_request
 from ._pipeline.runtime import Network, NetworkUnavailable, Trace
 from .decision import Decision
@@ -255,7 +256,7 @@ class Engine:
 
     def decide(self, request: Any, *, as_of: dt.date | str | None = None, proofs: bool = True) -> Decision:
         """Decide one request. Bad input raises RequestError; an engine fault gives a `deny` with the error."""
-        return self.decide_many([request], as_of=as_of, proofs=proofs)[0]
+        return self._decide_many([request], as_of, proofs, DEFAULT_BATCH)[0]
 
     def decide_many(
         self,
@@ -270,6 +271,14 @@ class Engine:
         The first bad request (or one for a platform with no policy in force) raises its RequestError
         before anything is decided; `decide_each` answers every good request instead.
         """
+        # A batch makes no reference cycles, so the cyclic collector is paused meanwhile: its collections
+        # would walk the caller's whole heap again and again (reference counting still frees everything).
+        with gc_paused():
+            return self._decide_many(requests, as_of, proofs, batch_size)
+
+    def _decide_many(
+        self, requests: Iterable[Any], as_of: dt.date | str | None, proofs: bool, batch_size: int
+    ) -> list[Decision]:
         read = RequestReader(as_of)
         reqs: list[dict[str, Any] | ItemError] = []
         runs: list[int] = []
@@ -295,22 +304,23 @@ class Engine:
         Every good request gets its decision whatever the others hold: an invalid request, or one for a
         platform or date that no policy governs, is an `ItemError` with its index and its problems.
         """
-        read = RequestReader(as_of)
-        reqs: list[dict[str, Any] | ItemError] = []
-        runs: list[int] = []
-        for i, raw in enumerate(requests):
-            run = -1
-            try:
-                req, run = read(raw)
-                if not runs or run != runs[-1]:
-                    self._prepared_or_fault(req)
-                reqs.append(req)
-            except UnknownPlatformError as exc:
-                reqs.append(ItemError(index=i, problems=exc.problems, kind="platform"))
-            except RequestError as exc:
-                reqs.append(ItemError(index=i, problems=exc.problems))
-            runs.append(run)
-        return self._decide_normalized(reqs, proofs, batch_size, runs)
+        with gc_paused():  # as decide_many
+            read = RequestReader(as_of)
+            reqs: list[dict[str, Any] | ItemError] = []
+            runs: list[int] = []
+            for i, raw in enumerate(requests):
+                run = -1
+                try:
+                    req, run = read(raw)
+                    if not runs or run != runs[-1]:
+                        self._prepared_or_fault(req)
+                    reqs.append(req)
+                except UnknownPlatformError as exc:
+                    reqs.append(ItemError(index=i, problems=exc.problems, kind="platform"))
+                except RequestError as exc:
+                    reqs.append(ItemError(index=i, problems=exc.problems))
+                runs.append(run)
+            return self._decide_normalized(reqs, proofs, batch_size, runs)
 
     def decide_catalog(
         self,
@@ -349,18 +359,27 @@ class Engine:
         out: list[Decision | ItemError | None] = [None] * len(reqs)
         networks: dict[tuple[str, str], _Prepared | EngineFault] = {}
         groups: dict[int, tuple[_Prepared, list[int]]] = {}
+        last, members = -1, None  # the run of the previous request, and its network's members when it has one
         for i, req in enumerate(reqs):
             if isinstance(req, ItemError):
                 out[i] = req
+                last = -1
                 continue
+            run = runs[i]
+            if run == last and members is not None:  # a run shares its platform and date, so its network
+                members.append(i)
+                continue
+            last = run
             key = (req["platform"], req["as_of"])
             prepared = networks.get(key)
             if prepared is None:
                 prepared = networks[key] = self._prepared_or_fault(req)
             if isinstance(prepared, EngineFault):
                 out[i] = error_decision(key[0], key[1], str(prepared), None, req)
+                members = None
             else:
-                groups.setdefault(id(prepared), (prepared, []))[1].append(i)
+                members = groups.setdefault(id(prepared), (prepared, []))[1]
+                members.append(i)
         for prepared, members in groups.values():
             start = 0
             while start < len(members):

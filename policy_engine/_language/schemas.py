@@ -331,6 +331,8 @@ _FAST_KEYWORDS = {
 
 
 _ANNOTATIONS = {"description", "default", "title", "$schema", "$id", "$defs"}
+# The keywords that check a single value, which `_CodeGen.inline` writes in place.
+_SCALAR_KEYWORDS = {"type", "enum", "pattern", "format", "maxLength", "minLength", "minimum", "maximum"}
 _MEMO_TEXTS = 65_536  # valid texts remembered per pattern or format
 
 
@@ -366,7 +368,6 @@ class _CodeGen:
 
     def function(self, schema: dict[str, Any], name: str | None = None) -> str:
         """The name of a generated function checking `schema`."""
-        import re as _re
 
         unknown = set(schema) - _FAST_KEYWORDS
         if unknown:
@@ -389,30 +390,12 @@ class _CodeGen:
                     body.append("if (" + " + ".join(f"bool({f}(v))" for f in parts) + ") != 1: return False")
         if "not" in schema:
             body.append(f"if {self.function(schema['not'])}(v): return False")
-        if "maxLength" in schema:
-            body.append(f"if type(v) is str and len(v) > {int(schema['maxLength'])}: return False")
         if "minProperties" in schema:
             body.append(f"if type(v) is dict and len(v) < {int(schema['minProperties'])}: return False")
         for key, needed in schema.get("dependentRequired", {}).items():
             test = " and ".join(f"{n!r} in v" for n in needed) or "True"
             body.append(f"if type(v) is dict and {key!r} in v and not ({test}): return False")
-        types = schema.get("type")
-        if types is not None:
-            names = types if isinstance(types, list) else [types]
-            body.append("if not (" + " or ".join(_TYPE_TESTS[t].format(v="v") for t in names) + "): return False")
-        if "enum" in schema:
-            allowed = self.const(frozenset((type(a), a) for a in schema["enum"]))
-            body.append(f"if type(v) not in _SCALARS or (type(v), v) not in {allowed}: return False")
-        if "pattern" in schema:
-            rx = self.const(_re.compile(schema["pattern"]))
-            body.append(f"if type(v) is str and {rx}.search(v) is None: return False")
-        if "minLength" in schema:
-            body.append(f"if type(v) is str and len(v) < {int(schema['minLength'])}: return False")
-        for key, cmp in (("minimum", "<"), ("maximum", ">")):
-            if key in schema:
-                body.append(f"if type(v) in (int, float) and v {cmp} {schema[key]!r}: return False")
-        if schema.get("format") == "date":
-            body.append("if type(v) is str and not _is_date(v): return False")
+        body += self.scalar_checks(schema, "v")
         if "minItems" in schema:
             body.append(f"if type(v) is list and len(v) < {int(schema['minItems'])}: return False")
         if "maxItems" in schema:
@@ -428,7 +411,10 @@ class _CodeGen:
                 body.append(f"    if len(v) > {int(schema['maxProperties'])}: return False")
             for r in schema.get("required", ()):
                 body.append(f"    if {r!r} not in v: return False")
-            props = {k: self.function(sub) for k, sub in schema.get("properties", {}).items()}
+            # A property whose schema is a plain value check is checked in the loop itself (one test of
+            # the key each, no call); the others through a table of functions.
+            inline = {k: self.inline(sub, "x") for k, sub in schema.get("properties", {}).items()}
+            props = {k: self.function(sub) for k, sub in schema.get("properties", {}).items() if inline[k] is None}
             extra = schema.get("additionalProperties", True)
             names_ok = self.function(schema["propertyNames"]) if "propertyNames" in schema else None
             extra_ok = self.function(extra) if isinstance(extra, dict) else None
@@ -436,14 +422,21 @@ class _CodeGen:
             body += ["    for k, x in v.items():"]
             if names_ok:
                 body.append(f"        if not {names_ok}(k): return False")
-            body += [f"        f = {dispatch}.get(k)", "        if f is None:"]
+            pad = "        "
+            for n, (key, lines) in enumerate((k, lines) for k, lines in inline.items() if lines is not None):
+                body.append(f"{pad}{'el' if n else ''}if k == {key!r}:")
+                body += [f"{pad}    {line}" for line in lines]
+            if any(lines is not None for lines in inline.values()):
+                body.append(f"{pad}else:")
+                pad += "    "
+            body += [f"{pad}f = {dispatch}.get(k)", f"{pad}if f is None:"]
             if extra is False:
-                body.append("            return False")
+                body.append(f"{pad}    return False")
             elif extra_ok:
-                body.append(f"            if not {extra_ok}(x): return False")
+                body.append(f"{pad}    if not {extra_ok}(x): return False")
             else:
-                body.append("            pass")
-            body.append("        elif not f(x): return False")
+                body.append(f"{pad}    pass")
+            body.append(f"{pad}elif not f(x): return False")
         if schema.get("type") == "string" and ("pattern" in schema or "format" in schema):
             # Texts checked against a pattern or a format (dates, categories) repeat from request to
             # request: remember the valid ones (a pure check of an exact str; bounded).
@@ -452,6 +445,57 @@ class _CodeGen:
             body.append(f"if len({seen}) < {_MEMO_TEXTS}: {seen}.add(v)")
         self.lines += [f"def {name}(v):", *("    " + line for line in body), "    return True", ""]
         return name
+
+    def scalar_checks(self, schema: dict[str, Any], v: str) -> list[str]:
+        """Lines that return False when the value named `v` breaks one of the schema's value keywords."""
+        import re as _re
+
+        lines: list[str] = []
+        if "maxLength" in schema:
+            lines.append(f"if type({v}) is str and len({v}) > {int(schema['maxLength'])}: return False")
+        types = schema.get("type")
+        if types is not None:
+            names = types if isinstance(types, list) else [types]
+            lines.append("if not (" + " or ".join(_TYPE_TESTS[t].format(v=v) for t in names) + "): return False")
+        if "enum" in schema:
+            allowed = self.const(frozenset((type(a), a) for a in schema["enum"]))
+            lines.append(f"if type({v}) not in _SCALARS or (type({v}), {v}) not in {allowed}: return False")
+        if "pattern" in schema:
+            rx = self.const(_re.compile(schema["pattern"]))
+            lines.append(f"if type({v}) is str and {rx}.search({v}) is None: return False")
+        if "minLength" in schema:
+            lines.append(f"if type({v}) is str and len({v}) < {int(schema['minLength'])}: return False")
+        for key, cmp in (("minimum", "<"), ("maximum", ">")):
+            if key in schema:
+                lines.append(f"if type({v}) in (int, float) and {v} {cmp} {schema[key]!r}: return False")
+        if schema.get("format") == "date":
+            lines.append(f"if type({v}) is str and not _is_date({v}): return False")
+        return lines
+
+    def inline(self, schema: dict[str, Any], v: str) -> list[str] | None:
+        """Lines checking the value named `v` in place (returning False when it is invalid), or None when
+        the schema (after plain `$ref`s) checks more than a single value: objects, lists, combinations."""
+        seen_refs: set[str] = set()
+        while {k for k in schema if k not in _ANNOTATIONS} == {"$ref"} and schema["$ref"] not in seen_refs:
+            seen_refs.add(schema["$ref"])
+            target = self.root
+            for part in schema["$ref"].lstrip("#/").split("/"):
+                target = target[part]
+            schema = target
+        if not {k for k in schema if k not in _ANNOTATIONS} <= _SCALAR_KEYWORDS:
+            return None
+        types = schema.get("type")
+        if types is None or {"object", "array"} & set(types if isinstance(types, list) else [types]):
+            return None
+        lines = self.scalar_checks(schema, v)
+        if schema.get("type") == "string" and ("pattern" in schema or "format" in schema):
+            seen = self.const(set())  # valid texts remembered, as in `function`
+            return [
+                f"if type({v}) is not str or {v} not in {seen}:",
+                *("    " + line for line in lines),
+                f"    if len({seen}) < {_MEMO_TEXTS}: {seen}.add({v})",
+            ]
+        return lines
 
     def build(self, at: str = "") -> _Check:
         import datetime as _dt

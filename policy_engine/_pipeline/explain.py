@@ -6,6 +6,7 @@ import datetime as dt
 import functools
 import json
 import re
+import typing
 import weakref
 from typing import Any
 
@@ -22,13 +23,26 @@ from .._language.model import (
     FieldRef,
     Literal,
     Not,
+    Outcome,
     Remedy,
     Some,
     Text,
     condition_json,
 )
 from .._language.semantics import main_categories, merged_count
-from ..decision import SEVERITY, Decision, Evidence, PolicyRef, Proof, Reason, RemedyRef, Step, StepKind
+from ..decision import (
+    SEVERITY,
+    Decision,
+    Evidence,
+    PolicyRef,
+    Proof,
+    Reason,
+    RemedyRef,
+    Step,
+    StepKind,
+    assemble_decision,
+    decision_fields,
+)
 from .compile import Compiled, RuleAction
 from .request import _path_value, _predicate
 from .runtime import Firing, Trace
@@ -259,25 +273,51 @@ class _ProofBuilder:
         return f"{text} (= {shift.iso(dt.date.fromisoformat(self.req['as_of']))})"
 
 
-_REFS: dict[int, tuple[weakref.ref[Compiled], tuple[PolicyRef, ...]]] = {}  # made once per network
+class _PerNetwork:
+    """What every decision of one network shares: its policy references and the shapes of its traces."""
+
+    __slots__ = ("bodies", "network", "platform", "refs", "shapes")
+
+    def __init__(self, compiled: Compiled) -> None:
+        key = id(compiled)
+
+        def forget(_: Any) -> None:  # the network is gone: so is what its decisions shared
+            if _NETWORKS.get(key) is self:
+                del _NETWORKS[key]
+
+        self.network = weakref.ref(compiled, forget)  # what it caches must not keep the network alive
+        self.platform = compiled.platform
+        self.refs = tuple(
+            PolicyRef(id=p.id, version=p.version, digest=p.digest, file=p.cited_file) for p in compiled.policies
+        )
+        self.shapes: dict[Any, _Shape] = {}
+        self.bodies = 0  # decision bodies kept by all its shapes
+
+
+_NETWORKS: dict[int, _PerNetwork] = {}  # made once per live network
+_SHAPES_PER_NETWORK = 1024  # traces that fire different rules
+_BODIES_PER_NETWORK = 4096  # decision bodies kept (one per shape and set of quoted values)
+
+
+def _per_network(compiled: Compiled) -> _PerNetwork:
+    known = _NETWORKS.get(id(compiled))
+    if known is not None and known.network() is compiled:
+        return known
+    if len(_NETWORKS) > 256:
+        _NETWORKS.clear()
+    made = _NETWORKS[id(compiled)] = _PerNetwork(compiled)
+    return made
 
 
 def _policy_refs(compiled: Compiled) -> tuple[PolicyRef, ...]:
-    known = _REFS.get(id(compiled))
-    if known is not None and known[0]() is compiled:
-        return known[1]
-    refs = tuple(PolicyRef(id=p.id, version=p.version, digest=p.digest, file=p.cited_file) for p in compiled.policies)
-    if len(_REFS) > 256:
-        _REFS.clear()
-    _REFS[id(compiled)] = (weakref.ref(compiled), refs)
-    return refs
+    return _per_network(compiled).refs
 
 
 @attrs.frozen
 class _Summary:
     """What a decision takes from its trace alone, whatever the request's values."""
 
-    outcome: str
+    outcome: Outcome
     chosen: tuple[Firing, ...]
     advised: tuple[Firing, ...]
     remedies: tuple[tuple[Remedy, str], ...]  # (remedy, citation of the rule naming it), one per code
@@ -290,10 +330,13 @@ class _Summary:
 def _summary(compiled: Compiled, trace: Trace) -> _Summary:
     decisive = [f for f in trace.outcomes.values() if f.action.rule.outcome != "advisory"]
     advisory = [f for f in trace.outcomes.values() if f.action.rule.outcome == "advisory"]
-    outcome = max(
-        (str(f.action.rule.outcome) for f in decisive),
-        key=SEVERITY.__getitem__,
-        default=compiled.default_outcome,
+    outcome = typing.cast(
+        Outcome,
+        max(
+            (str(f.action.rule.outcome) for f in decisive),
+            key=SEVERITY.__getitem__,
+            default=compiled.default_outcome,
+        ),
     )
     chosen = sorted((f for f in decisive if f.action.rule.outcome == outcome), key=lambda f: f.action.citation)
     advised = sorted(advisory, key=lambda f: f.action.citation)
@@ -321,76 +364,111 @@ def _summary(compiled: Compiled, trace: Trace) -> _Summary:
     )
 
 
-def build_decision(compiled: Compiled, trace: Trace, req: dict[str, Any], proofs: bool = True) -> Decision:
-    """The decision for one request from what fired."""
-    summary = trace.summary
-    if summary is None or summary.compiled is not compiled:
-        summary = trace.summary = _Cached(compiled, _summary(compiled, trace))
-    shape = summary.value
+class _Shape:
+    """A summary with the network's cache it belongs to, and the decisions' bodies built from it, one per
+    set of values its texts quote (without proofs a decision depends on nothing else but its request's
+    date and marketplace).
+
+    Traces that fired the same rules (the same actions, the same conclusions) share one shape: the
+    summary reads only the actions. Proofs read the firings of each trace, never the shape's."""
+
+    __slots__ = ("bodies", "owner", "value")
+
+    def __init__(self, value: _Summary, owner: _PerNetwork) -> None:
+        self.value = value
+        self.owner = owner
+        self.bodies: dict[Any, dict[str, Any]] = {}
+
+
+def _shape(compiled: Compiled, trace: Trace) -> _Shape:
+    """The shape of a trace: shared with every earlier trace of the network that fired the same rules."""
+    owner = _per_network(compiled)
+    key = (
+        tuple([id(f.action) for f in trace.outcomes.values()]),
+        tuple([(n, id(f.action)) for n, f in trace.derived.items()]),
+    )
+    known = owner.shapes.get(key)  # the actions are the network's own: their ids are stable while it lives
+    if known is not None:
+        return known
+    made = _Shape(_summary(compiled, trace), owner)
+    if len(owner.shapes) < _SHAPES_PER_NETWORK:
+        owner.shapes[key] = made
+    return made
+
+
+def _texts(
+    shape: _Summary, trace: Trace, req: dict[str, Any], proofs: bool
+) -> tuple[tuple[Reason, ...], tuple[Reason, ...], tuple[RemedyRef, ...]]:
+    """The reasons, advisories and remedies: messages filled from the request, proofs from the trace."""
     builder = _ProofBuilder(trace, req) if proofs else None
 
     def reason(f: Firing) -> Reason:
         rule = f.action.rule
         assert rule.message is not None and rule.outcome is not None
-        return Reason(
-            f.action.citation,
-            rule.outcome,
-            _messages(rule.message, req),
-            builder.proof(f) if builder is not None else None,
-        )
+        proof = None
+        if builder is not None:  # this trace's own firing (the shape may come from another trace)
+            proof = builder.proof(trace.outcomes.get(f.action.citation, f))
+        return Reason(f.action.citation, rule.outcome, _messages(rule.message, req), proof)
 
-    def texts() -> tuple[tuple[Reason, ...], tuple[Reason, ...], tuple[RemedyRef, ...]]:
-        return (
-            tuple(reason(f) for f in shape.chosen),
-            tuple(reason(f) for f in shape.advised),
-            tuple(RemedyRef(r.code, citation, _messages(r.text, req)) for r, citation in shape.remedies),
-        )
+    return (
+        tuple(reason(f) for f in shape.chosen),
+        tuple(reason(f) for f in shape.advised),
+        tuple(RemedyRef(r.code, citation, _messages(r.text, req)) for r, citation in shape.remedies),
+    )
 
-    if builder is None:  # without proofs, the texts depend on the trace and the values they quote only
-        values = tuple(  # equal keys, equal texts: 1 and True differ, and so do 0.0 and -0.0
-            (type(v), repr(v) if type(v) is float else v)
-            for v in (req.get("as_of") if n == "as_of" else _get(req, n) for n in shape.placeholders)
-        )
-        try:
-            filled = summary.texts.get(values)
-        except TypeError:  # a quoted value that is a list or an object
-            filled = texts()
-        else:
-            if filled is None:
-                filled = built = texts()
-                if len(summary.texts) < _TEXTS_PER_TRACE:
-                    summary.texts[values] = built
-    else:
-        filled = texts()
-    reasons, advisories, remedies = filled
+
+def _decision(
+    cached: _Shape,
+    as_of: str,
+    marketplace: str | None,
+    texts: tuple[tuple[Reason, ...], tuple[Reason, ...], tuple[RemedyRef, ...]],
+    req: dict[str, Any] | None,
+) -> Decision:
+    shape = cached.value
+    reasons, advisories, remedies = texts
     return Decision(
         outcome=shape.outcome,
-        platform=compiled.platform,
-        as_of=req["as_of"],
-        policies=_policy_refs(compiled),
+        platform=cached.owner.platform,
+        as_of=as_of,
+        policies=cached.owner.refs,
         reasons=reasons,
         advisories=advisories,
         remedies=remedies,
         derived=shape.derived,
         derivations=shape.derivations,
         default_applied=shape.default_applied,
-        marketplace=req.get("marketplace"),
+        marketplace=marketplace,
         request=req,
     )
 
 
-_TEXTS_PER_TRACE = 64  # filled texts kept per trace (one per set of quoted values)
-
-
-class _Cached:
-    """A summary with the network it was computed for, and the texts filled for the values they quote."""
-
-    __slots__ = ("compiled", "texts", "value")
-
-    def __init__(self, compiled: Compiled, value: _Summary) -> None:
-        self.compiled = compiled
-        self.value = value
-        self.texts: dict[Any, tuple[tuple[Reason, ...], tuple[Reason, ...], tuple[RemedyRef, ...]]] = {}
+def build_decision(compiled: Compiled, trace: Trace, req: dict[str, Any], proofs: bool = True) -> Decision:
+    """The decision for one request from what fired."""
+    cached = trace.summary
+    if cached is None or cached.owner.network() is not compiled:
+        cached = trace.summary = _shape(compiled, trace)
+    shape = cached.value
+    if proofs:
+        return _decision(cached, req["as_of"], req.get("marketplace"), _texts(shape, trace, req, True), req)
+    # Without proofs, the decision depends on the shape, the date, the marketplace and the values its texts
+    # quote: equal keys, equal bodies (1 and True differ, and so do 0.0 and -0.0).
+    as_of, marketplace = req["as_of"], req.get("marketplace")
+    quoted: list[Any] = [as_of, marketplace]
+    for name in shape.placeholders:
+        v = as_of if name == "as_of" else _get(req, name)
+        quoted += (type(v), repr(v) if type(v) is float else v)
+    key: Any = tuple(quoted)
+    try:
+        body = cached.bodies.get(key)
+    except TypeError:  # a quoted value that is a list or an object
+        body = key = None
+    if body is None:
+        body = decision_fields(_decision(cached, as_of, marketplace, _texts(shape, trace, req, False), None))
+        owner = cached.owner
+        if key is not None and owner.bodies < _BODIES_PER_NETWORK:
+            cached.bodies[key] = body
+            owner.bodies += 1
+    return assemble_decision(body, req)
 
 
 def error_decision(

@@ -98,23 +98,27 @@ class RequestReader:
         self._as_of = as_of
         self._platform = platform
         self._product_ok = schemas.fast_checker("request", "/properties/product")
-        self._prev: dict[str, Any] | None = None  # the previous raw request, valid
+        self._rest: dict[str, Any] | None = None  # the previous raw request, valid, without its product
         self._numbers: list[tuple[tuple[Any, ...], type]] | None = None  # its numbers and booleans, typed
         self._ctx: dict[str, Any] | None = None  # its normalized form
+        self._seller: dict[str, Any] = {}  # the normalized seller
         self._run = 0
 
-    def _same_context(self, raw: Any, prev: dict[str, Any]) -> bool:
-        if type(raw) is not dict or raw.keys() != prev.keys() or "product" not in raw:
+    def _same_context(self, raw: Any, rest: dict[str, Any]) -> bool:
+        if type(raw) is not dict or "product" not in raw:
             return False
+        other = raw.copy()
+        del other["product"]
         try:
-            if not all(x is prev[k] or x == prev[k] for k, x in raw.items() if k != "product"):
+            if other != rest:  # one comparison in C; an identical value is equal at once
                 return False
         except Exception:  # a value whose == fails is not JSON: the full check refuses it with its pointer
             return False
-        if self._numbers is None:  # once per run, when a second request joins it
-            self._numbers = [found for k, x in prev.items() if k != "product" for found in _number_paths(x, (k,))]
-        for path, kind in self._numbers:  # equal containers: every path exists in both
-            value = raw
+        numbers = self._numbers
+        if numbers is None:  # once per run, when a second request joins it
+            numbers = self._numbers = [found for k, x in rest.items() for found in _number_paths(x, (k,))]
+        for path, kind in numbers:  # equal containers: every path exists in both
+            value = other
             for key in path:
                 value = value[key]
             if type(value) is not kind:
@@ -122,17 +126,21 @@ class RequestReader:
         return True
 
     def __call__(self, raw: Any, file: str = "") -> tuple[dict[str, Any], int]:
-        prev, ctx = self._prev, self._ctx
-        if prev is not None and ctx is not None and self._same_context(raw, prev) and self._product_ok(raw["product"]):
-            req = dict(ctx)
-            req["seller"] = dict(ctx["seller"])
-            req["product"] = raw["product"]
-            return req, self._run
-        self._prev = self._ctx = None
+        rest, ctx = self._rest, self._ctx
+        if rest is not None and ctx is not None and self._same_context(raw, rest):
+            product = raw["product"]
+            if self._product_ok(product):
+                req = ctx.copy()
+                req["seller"] = self._seller.copy()
+                req["product"] = product
+                return req, self._run
+        self._rest = self._ctx = None
         req = normalize_request(raw, file, as_of=self._as_of, platform=self._platform)
         self._run += 1
-        if type(raw) is dict:
-            self._prev, self._ctx = raw, req
+        if type(raw) is dict and "product" in raw:
+            rest = raw.copy()
+            del rest["product"]
+            self._rest, self._ctx, self._seller = rest, req, req["seller"]
             self._numbers = None
         return req, self._run
 

@@ -33,9 +33,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import json.scanner
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import _policy_engine_dre as dre
@@ -53,9 +54,48 @@ _EXPONENT_HINT = re.compile(r"e[-+]\d")  # a literal first: the regex engine ski
 _NUMBER_OR_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|(?<![\d.])(-?\d+)(e[-+]?\d+)')
 
 
-# One encoder for every payload (json.dumps with options builds a new one per call); compact text is
-# less for the engine's parser to read.
-_ENCODE = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+def _encoder() -> Callable[[Any], str]:
+    """The text of `json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode`,
+    from one C encoder made once (`encode` makes a new one per call). Compact text is less for the engine's
+    parser to read. Without the circular-reference check: facts and rulesets are trees built here."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # pragma: no cover - CPython has the C encoder
+        return json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+
+    def default(value: Any) -> Any:
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+    chunks = make(None, default, json.encoder.encode_basestring, None, ":", ",", False, False, False)
+    join = "".join
+
+    def encode(value: Any) -> str:
+        return join(chunks(value, 0))
+
+    return encode
+
+
+_ENCODE = _encoder()
+
+
+def _decoder() -> Callable[[str], Any]:
+    """`json.loads` for the engine's action messages, through the C scanner made once; anything but one
+    JSON value from the first character to the last goes to `json.loads` (its answer, or its error)."""
+    scanner = getattr(json.scanner, "c_make_scanner", None)
+    if scanner is None:  # pragma: no cover - CPython has the C scanner
+        return json.loads
+    scan = scanner(json.JSONDecoder())
+
+    def decode(text: str) -> Any:
+        try:
+            value, end = scan(text, 0)
+        except StopIteration:
+            return json.loads(text)
+        return value if end == len(text) else json.loads(text)
+
+    return decode
+
+
+_DECODE = _decoder()
 
 
 def _decimal_point(m: re.Match[str]) -> str:
@@ -356,12 +396,14 @@ class Network:
         """Retract what was asserted, newest first (triggers before the facts they guard); True if a
         retraction woke a rule (drained; the session must then start afresh)."""
         woke = False
+        handle = self._handle
         for many, payload in reversed(asserted):
-            code, state = (dre.retract_facts if many else dre.retract_fact)(self._handle, payload)
-            self._check(code)
-            if dre.start_action_for_state(self._handle, state):
+            code, state = (dre.retract_facts if many else dre.retract_fact)(handle, payload)
+            if code != _ENGINE_OK and code != _NOT_HANDLED:
+                self._check(code)
+            if dre.start_action_for_state(handle, state):
                 woke = True
-                while dre.complete_and_start_action(self._handle, state):
+                while dre.complete_and_start_action(handle, state):
                     pass
         return woke
 
@@ -387,23 +429,25 @@ class Network:
 
         With `seen`, the batch ends with that sentinel, which the engine must then hold already."""
         asserted.append((True, payload))
-        code, state = dre.assert_facts(self._handle, payload)
-        self._check(code)
+        handle = self._handle
+        code, state = dre.assert_facts(handle, payload)
+        if code != _ENGINE_OK and code != _NOT_HANDLED:
+            self._check(code)
         if seen is not None:
-            again, _ = dre.assert_fact(self._handle, slots.seen[seen])
+            again, _ = dre.assert_fact(handle, slots.seen[seen])
             if again != _OBSERVED:
                 asserted.append((False, slots.seen[seen]))
                 raise EngineFault(
                     "the rule engine did not read every fact of the request (the end-of-request marker "
                     f"was not found; code {again}): deciding on part of a request is refused"
                 )
-        result = dre.start_action_for_state(self._handle, state)
+        result = dre.start_action_for_state(handle, state)
         if not result:
             return
         message = result[1]
         actions = self._actions
         while message:
-            for name, match in json.loads(message).items():
+            for name, match in _DECODE(message).items():
                 if name in (INIT_RULE, SEEN_RULE):
                     continue
                 action = actions[name]
@@ -418,14 +462,14 @@ class Network:
                         if action.consumed:
                             derived = slots.derived[rule.derive]
                             asserted.append((True, derived))
-                            code, _ = dre.assert_facts(self._handle, derived)
+                            code, _ = dre.assert_facts(handle, derived)
                             self._check(code)
                 else:
                     citation = self._citations[name]
                     known = trace.outcomes.get(citation)
                     if known is None or self._rank(action, match) < self._rank(known.action, known.match):
                         trace.outcomes[citation] = Firing(action, match)
-            message = dre.complete_and_start_action(self._handle, state)
+            message = dre.complete_and_start_action(handle, state)
 
     def _rank(self, action: RuleAction, match: dict[str, dict[str, Any]]) -> tuple[int, tuple[tuple[str, int], ...]]:
         """The order in which firings of one conclusion or outcome are preferred as its justification.
