@@ -38,6 +38,7 @@ from .limits import (
     Trie,
     alpha_paths,
     expression_count,
+    sequence_fault,
     too_many_rules,
 )
 from .network import Atom, Compiled, RuleAction
@@ -160,6 +161,16 @@ def emit_rules(build: Build) -> None:
 
 
 def _oversized(policy: Policy, rule: Rule, body: list[dict[str, Any]]) -> Problem | None:
+    for pattern in body:
+        fault = sequence_fault(next(iter(pattern.values())))
+        if fault is not None:  # never emitted; refused rather than run, should a change of the compiler emit it
+            return Problem(
+                policy.file,
+                rule.pointer + "/when",
+                f"durable_rules would evaluate the joins of one fact of this rule wrongly ({fault}); "
+                "the rule is refused rather than decided on a faulty network",
+                code="engine-defect",
+            )
     budget = max(expression_count(next(iter(p.values()))) for p in body)
     if budget >= MAX_SEQUENCE - 1:
         return Problem(

@@ -16,18 +16,20 @@ from ..._language.operators import operator
 from ..._language.vocab import LISTS, field_type
 from ...errors import Problem
 from ..facts import DERIVED_TYPE, ROOT_ALIAS, date_key, fact_key, level_key, typed_key
+from .limits import closing_join, join_alias, sequence_entries
 from .network import Atom
 from .normal_form import ALWAYS, Lit, Unsupported, json_text
 
-__all__ = ["MAX_SEQUENCE", "TRIGGER_GROUP", "RuleCompiler", "compile_alternative"]
+__all__ = ["MAX_SEQUENCE", "TRIGGER_GROUP", "RuleCompiler", "close_joins", "compile_alternative"]
 
-MAX_SEQUENCE = 32  # expressions per $and/$or sequence
+MAX_SEQUENCE = 32  # entries of one pattern's expression sequence (and tests per `$or`)
 TRIGGER_GROUP = 200  # rules per stratum trigger fact (and per copy of a derived fact), under MAX_SHARED
 ROOT_ORDER = ["request", "seller", "product"]
 
 
 def _seq(op: str, items: list[Any]) -> Any:
-    """`$and`/`$or` of items, nested so that no sequence is longer than durable_rules accepts."""
+    """`$and`/`$or` of items: one `$and`, keeping at most one `$or` in it, last; an `$or` nested so that no
+    sequence is longer than durable_rules accepts."""
     flat: list[Any] = []
     for item in items:
         if isinstance(item, dict) and len(item) == 1 and op in item:
@@ -50,11 +52,33 @@ def _seq(op: str, items: list[Any]) -> Any:
             return {"$and": items} if len(items) > 1 else items[0]
     if len(items) == 1:
         return items[0]
+    if op == "$and":
+        # one flat `$and` whatever its length (durable_rules limits the joins of a pattern, not its tests):
+        # a nested sequence would end the engine's evaluation of the joins that follow it
+        return {op: items}
     while len(items) > MAX_SEQUENCE:
         items = [
             {op: items[i : i + MAX_SEQUENCE]} if len(items[i : i + MAX_SEQUENCE]) > 1 else items[i]
             for i in range(0, len(items), MAX_SEQUENCE)
         ]
+    return {op: items}
+
+
+def close_joins(expr: Any) -> Any:
+    """The pattern with every `$and` whose expression sequence would end with a join closed by a join that
+    always holds, right after it: stopping at a false join, durable_rules skips one entry too many and
+    would read past the sequence's end (`limits.sequence_fault`)."""
+    if not (isinstance(expr, dict) and len(expr) == 1):
+        return expr
+    ((op, body),) = expr.items()
+    if op not in ("$and", "$or"):
+        return expr
+    items = [close_joins(part) for part in body]
+    if op == "$and":
+        last = max((n for n, part in enumerate(items) if sequence_entries(part)), default=None)
+        alias = join_alias(items[last]) if last is not None else None
+        if last is not None and alias is not None:
+            items.insert(last + 1, closing_join(alias))
     return {op: items}
 
 
@@ -302,7 +326,7 @@ def compile_alternative(
     ordered = [e for e in extra if not e[2]] + [e for e in extra if e[2]]
     for alias, expr, _negated in ordered:
         body.append({alias: expr})
-    return body, atoms, needs_trigger
+    return [{alias: close_joins(expr) for alias, expr in pattern.items()} for pattern in body], atoms, needs_trigger
 
 
 def _refs(join: Any) -> set[str]:
