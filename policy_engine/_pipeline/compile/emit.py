@@ -16,7 +16,7 @@ from ..._language.operators import operator
 from ..._language.vocab import LISTS, field_type
 from ...errors import Problem
 from ..facts import DERIVED_TYPE, ROOT_ALIAS, date_key, fact_key, level_key, typed_key
-from .limits import closing_join, join_alias, sequence_entries
+from .limits import closing_join, is_closing_join, join_alias, sequence_entries
 from .network import Atom
 from .normal_form import ALWAYS, Lit, Unsupported, json_text
 
@@ -77,7 +77,7 @@ def close_joins(expr: Any) -> Any:
     if op == "$and":
         last = max((n for n, part in enumerate(items) if sequence_entries(part)), default=None)
         alias = join_alias(items[last]) if last is not None else None
-        if last is not None and alias is not None:
+        if last is not None and alias is not None and not is_closing_join(items[last]):
             items.insert(last + 1, closing_join(alias))
     return {op: items}
 

@@ -95,7 +95,7 @@ def sequence_fault(expr: Any) -> str | None:
     follows the pattern, until it happens on the right byte or leaves its node pool (upstream issue 381,
     pull request 386, unmerged); a join that always holds (`closing_join`) never stops it, so it may
     close a sequence. And once a nested `$and`/`$or` has been evaluated, the enclosing sequence stops at
-    that one's `end`, so a join after it is never evaluated.
+    that one's `end`, so no join after it (in that sequence or in one nested later) is ever evaluated.
     """
     entries = sequence_entries(expr)
     stack: list[list[str]] = []  # per open sequence: its kind, then "nested" once a sequence closed in it
@@ -109,9 +109,9 @@ def sequence_fault(expr: Any) -> str | None:
             if stack:
                 stack[-1].append("nested")
         elif stack:  # a join
-            if stack[-1][0] == "or":
+            if any(outer[0] == "or" for outer in stack):
                 return "a join inside `$or` is evaluated wrongly"
-            if "nested" in stack[-1]:
+            if any("nested" in outer for outer in stack):
                 return "a join after a nested `$and`/`$or` is never evaluated"
     return None
 
