@@ -255,8 +255,8 @@ def test_the_crashing_network_is_closed_and_decided_as_the_reference_decides(mon
 
 
 def test_a_join_after_a_long_value_list_is_evaluated() -> None:
-    """`not_in` with more values than one engine sequence held was nested in chunks, and the engine never
-    evaluated the join after them: a seller authorised for another brand was denied."""
+    """More than 32 tests on one fact were split into nested groups, and the engine never evaluated the join
+    after them: a seller authorised only for another brand was denied (from 29 values on)."""
     grantors = [f"g{k}" for k in range(40)]
     rule = {
         "id": "r",

@@ -16,7 +16,7 @@ from ..._language.operators import operator
 from ..._language.vocab import LISTS, field_type
 from ...errors import Problem
 from ..facts import DERIVED_TYPE, ROOT_ALIAS, date_key, fact_key, level_key, typed_key
-from .limits import closing_join, is_closing_join, join_alias, sequence_entries
+from .limits import closing_join, is_closing_join, join_alias
 from .network import Atom
 from .normal_form import ALWAYS, Lit, Unsupported, json_text
 
@@ -67,19 +67,22 @@ def _seq(op: str, items: list[Any]) -> Any:
 def close_joins(expr: Any) -> Any:
     """The pattern with every `$and` whose expression sequence would end with a join closed by a join that
     always holds, right after it: stopping at a false join, durable_rules skips one entry too many and
-    would read past the sequence's end (`limits.sequence_fault`)."""
-    if not (isinstance(expr, dict) and len(expr) == 1):
+    would read past the sequence's end (`limits.sequence_fault`). An `$or` holds no join."""
+    if not (isinstance(expr, dict) and len(expr) == 1 and "$and" in expr):
         return expr
-    ((op, body),) = expr.items()
-    if op not in ("$and", "$or"):
-        return expr
-    items = [close_joins(part) for part in body]
-    if op == "$and":
-        last = max((n for n, part in enumerate(items) if sequence_entries(part)), default=None)
-        alias = join_alias(items[last]) if last is not None else None
-        if last is not None and alias is not None and not is_closing_join(items[last]):
-            items.insert(last + 1, closing_join(alias))
-    return {op: items}
+    items = list(expr["$and"])
+    last, alias = -1, None  # the last entry of the sequence, and the alias it joins to if it is a join
+    for n, part in enumerate(items):
+        if isinstance(part, dict) and len(part) == 1 and ("$and" in part or "$or" in part):
+            items[n] = close_joins(part)
+            last, alias = n, None
+        else:
+            joined = join_alias(part)
+            if joined is not None:
+                last, alias = n, (None if is_closing_join(part) else joined)
+    if alias is not None:
+        items.insert(last + 1, closing_join(alias))
+    return {"$and": items}
 
 
 def _under_literal(key: str, category: str) -> Any:
@@ -290,6 +293,8 @@ def compile_alternative(
             alias = f"x{next(counter)}"
             sorted_alpha = sorted(alphas, key=json_text)
             expr = _seq("$and", [{"t": spec.fact_type}, *sorted_alpha, *joins])
+            if joins:
+                expr = close_joins(expr)
             extra.append((alias + ("$not" if negated else ""), expr, negated))
             if not any(a.condition is cond and a.negated for a in atoms) or not negated:
                 atoms.append(Atom(cond, negated, alias))
@@ -322,11 +327,11 @@ def compile_alternative(
         rc.use(root, "t")
         unique = {json_text(t): t for t in root_tests[root]}
         parts: list[Any] = [{"t": root}, *(unique[k] for k in sorted(unique)), *root_joins[root]]
-        body.append({alias: _seq("$and", parts)})
+        body.append({alias: close_joins(_seq("$and", parts)) if root_joins[root] else _seq("$and", parts)})
     ordered = [e for e in extra if not e[2]] + [e for e in extra if e[2]]
     for alias, expr, _negated in ordered:
         body.append({alias: expr})
-    return [{alias: close_joins(expr) for alias, expr in pattern.items()} for pattern in body], atoms, needs_trigger
+    return body, atoms, needs_trigger
 
 
 def _refs(join: Any) -> set[str]:

@@ -46,20 +46,21 @@ def join_alias(expr: Any) -> str | None:
     `{key: {alias: other}}` or `{"$op": {key: {alias: other}}}`; None for a test on the fact alone (a
     literal, `$ex`/`$nex`, `$iany`/`$iall` on `$i`, or `{"$m": other}`, which durable_rules tests in
     the alpha network) and for `$and`/`$or`."""
-    if not (isinstance(expr, dict) and len(expr) == 1):
+    if type(expr) is not dict or len(expr) != 1:
         return None
     ((op, body),) = expr.items()
-    if op in ("$and", "$or", "$iany", "$iall"):
-        return None
-    if op.startswith("$"):
-        if not (isinstance(body, dict) and len(body) == 1):
+    if op[:1] == "$":
+        if op in _NOT_JOINS or type(body) is not dict or len(body) != 1:
             return None
-        ((_key, body),) = body.items()
-    if isinstance(body, dict) and len(body) == 1:
-        ((alias, _other),) = body.items()
-        if not alias.startswith("$"):
+        (body,) = body.values()
+    if type(body) is dict and len(body) == 1:
+        (alias,) = body
+        if alias[:1] != "$":
             return str(alias)
     return None
+
+
+_NOT_JOINS = frozenset(("$and", "$or", "$iany", "$iall"))
 
 
 def closing_join(alias: str) -> dict[str, Any]:
@@ -97,22 +98,33 @@ def sequence_fault(expr: Any) -> str | None:
     close a sequence. And once a nested `$and`/`$or` has been evaluated, the enclosing sequence stops at
     that one's `end`, so no join after it (in that sequence or in one nested later) is ever evaluated.
     """
-    entries = sequence_entries(expr)
-    stack: list[list[str]] = []  # per open sequence: its kind, then "nested" once a sequence closed in it
-    for n, entry in enumerate(entries):
-        if entry in ("and", "or"):
-            stack.append([entry])
-        elif entry == "end":
-            stack.pop()
-            if entries[n - 1] == "join":
-                return "a join is the last entry of its sequence: a short-circuit there reads past the sequence"
-            if stack:
-                stack[-1].append("nested")
-        elif stack:  # a join
-            if any(outer[0] == "or" for outer in stack):
+    return _fault(expr, False, False) if _is_sequence(expr) else None
+
+
+def _is_sequence(expr: Any) -> bool:
+    return isinstance(expr, dict) and len(expr) == 1 and ("$and" in expr or "$or" in expr)
+
+
+def _fault(expr: dict[str, Any], under_or: bool, after_nested: bool) -> str | None:
+    """`sequence_fault` of a sequence, inside an `$or` or not, after a nested sequence of an enclosing one
+    or not."""
+    ((op, body),) = expr.items()
+    under_or = under_or or op == "$or"
+    last = ""  # the kind of this sequence's last entry so far
+    for part in body:
+        if _is_sequence(part):
+            fault = _fault(part, under_or, after_nested)
+            if fault is not None:
+                return fault
+            after_nested, last = True, "sequence"
+        elif join_alias(part) is not None:
+            if under_or:
                 return "a join inside `$or` is evaluated wrongly"
-            if any("nested" in outer for outer in stack):
+            if after_nested:
                 return "a join after a nested `$and`/`$or` is never evaluated"
+            last = "close" if is_closing_join(part) else "join"
+    if last == "join":
+        return "a join is the last entry of its sequence: a short-circuit there reads past the sequence"
     return None
 
 
