@@ -28,8 +28,8 @@ ROOT_ORDER = ["request", "seller", "product"]
 
 
 def _seq(op: str, items: list[Any]) -> Any:
-    """`$and`/`$or` of items: one `$and`, keeping at most one `$or` in it, last; an `$or` nested so that no
-    sequence is longer than durable_rules accepts."""
+    """`$and`/`$or` of items: one `$and`, keeping at most one `$or` in it, last; an `$or` of more than
+    MAX_SEQUENCE items nested in groups."""
     flat: list[Any] = []
     for item in items:
         if isinstance(item, dict) and len(item) == 1 and op in item:
