@@ -169,11 +169,11 @@ def _refused(policy: Policy, rule: Rule, body: list[dict[str, Any]]) -> Problem 
         fault = sequence_fault(expr) if count > 2 else None
         if fault is not None:  # never emitted; refused rather than run, should a change of the compiler emit it
             return Problem(
-                policy.file,
-                rule.pointer + "/when",
-                f"durable_rules would evaluate the joins of one fact of this rule wrongly ({fault}); "
+                file=policy.file,
+                pointer=rule.pointer + "/when",
+                message=f"durable_rules would evaluate the joins of one fact of this rule wrongly ({fault}); "
                 "the rule is refused rather than decided on a faulty network",
-                code="engine-defect",
+                code="PE037",
             )
     budget = max(counts)
     if budget >= MAX_SEQUENCE - 1:
