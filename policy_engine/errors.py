@@ -52,6 +52,7 @@ ProblemCode = Literal[
     "PE031",
     "PE035",
     "PE036",
+    "PE037",
     "PE040",
     "PE050",
     "PE060",
@@ -111,6 +112,10 @@ CATALOGUE: Final[dict[ProblemCode, tuple[Severity, str]]] = {
     # compiling
     "PE035": ("error", "a condition the rule network cannot express (the compiler says what to write instead)"),
     "PE036": ("error", "a policy or rule beyond the rule engine's limits"),
+    "PE037": (
+        "error",
+        "a rule the rule engine would evaluate wrongly (the compiler never writes one; refused, not run)",
+    ),
     # deciding
     "PE040": ("error", "no policy governs the request's platform, or none is in force on the decision date"),
     # test cases and the command line

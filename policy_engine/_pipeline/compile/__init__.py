@@ -38,6 +38,7 @@ from .limits import (
     Trie,
     alpha_paths,
     expression_count,
+    sequence_fault,
     too_many_rules,
 )
 from .network import Atom, Compiled, RuleAction
@@ -140,7 +141,7 @@ def emit_rules(build: Build) -> None:
                     Problem(file=policy.file, pointer=exc.pointer or rule.pointer, message=str(exc), code="PE035")
                 )
                 continue
-            problem = _oversized(policy, rule, body)
+            problem = _refused(policy, rule, body)
             if problem is not None:
                 build.problems.append(problem)
                 continue
@@ -159,8 +160,22 @@ def emit_rules(build: Build) -> None:
             )
 
 
-def _oversized(policy: Policy, rule: Rule, body: list[dict[str, Any]]) -> Problem | None:
-    budget = max(expression_count(next(iter(p.values()))) for p in body)
+def _refused(policy: Policy, rule: Rule, body: list[dict[str, Any]]) -> Problem | None:
+    """Why durable_rules cannot run this rule's patterns as written (None if it can)."""
+    exprs = [next(iter(p.values())) for p in body]
+    counts = [expression_count(e) for e in exprs]
+    for expr, count in zip(exprs, counts, strict=True):
+        # a fault needs a join or a nested sequence: a single `$and`/`$or` without joins counts 2
+        fault = sequence_fault(expr) if count > 2 else None
+        if fault is not None:  # never emitted; refused rather than run, should a change of the compiler emit it
+            return Problem(
+                file=policy.file,
+                pointer=rule.pointer + "/when",
+                message=f"durable_rules would evaluate the joins of one fact of this rule wrongly ({fault}); "
+                "the rule is refused rather than decided on a faulty network",
+                code="PE037",
+            )
+    budget = max(counts)
     if budget >= MAX_SEQUENCE - 1:
         return Problem(
             file=policy.file,

@@ -16,18 +16,20 @@ from ..._language.operators import operator
 from ..._language.vocab import LISTS, field_type
 from ...errors import Problem
 from ..facts import DERIVED_TYPE, ROOT_ALIAS, date_key, fact_key, level_key, typed_key
+from .limits import closing_join, is_closing_join, join_alias
 from .network import Atom
 from .normal_form import ALWAYS, Lit, Unsupported, json_text
 
-__all__ = ["MAX_SEQUENCE", "TRIGGER_GROUP", "RuleCompiler", "compile_alternative"]
+__all__ = ["MAX_SEQUENCE", "TRIGGER_GROUP", "RuleCompiler", "close_joins", "compile_alternative"]
 
-MAX_SEQUENCE = 32  # expressions per $and/$or sequence
+MAX_SEQUENCE = 32  # entries of one pattern's expression sequence (and tests per `$or`)
 TRIGGER_GROUP = 200  # rules per stratum trigger fact (and per copy of a derived fact), under MAX_SHARED
 ROOT_ORDER = ["request", "seller", "product"]
 
 
 def _seq(op: str, items: list[Any]) -> Any:
-    """`$and`/`$or` of items, nested so that no sequence is longer than durable_rules accepts."""
+    """`$and`/`$or` of items: one `$and`, keeping at most one `$or` in it, last; an `$or` of more than
+    MAX_SEQUENCE items nested in groups."""
     flat: list[Any] = []
     for item in items:
         if isinstance(item, dict) and len(item) == 1 and op in item:
@@ -50,12 +52,37 @@ def _seq(op: str, items: list[Any]) -> Any:
             return {"$and": items} if len(items) > 1 else items[0]
     if len(items) == 1:
         return items[0]
+    if op == "$and":
+        # one flat `$and` whatever its length (durable_rules limits the joins of a pattern, not its tests):
+        # a nested sequence would end the engine's evaluation of the joins that follow it
+        return {op: items}
     while len(items) > MAX_SEQUENCE:
         items = [
             {op: items[i : i + MAX_SEQUENCE]} if len(items[i : i + MAX_SEQUENCE]) > 1 else items[i]
             for i in range(0, len(items), MAX_SEQUENCE)
         ]
     return {op: items}
+
+
+def close_joins(expr: Any) -> Any:
+    """The pattern with every `$and` whose expression sequence would end with a join closed by a join that
+    always holds, right after it: stopping at a false join, durable_rules skips one entry too many and
+    would read past the sequence's end (`limits.sequence_fault`). An `$or` holds no join."""
+    if not (isinstance(expr, dict) and len(expr) == 1 and "$and" in expr):
+        return expr
+    items = list(expr["$and"])
+    last, alias = -1, None  # the last entry of the sequence, and the alias it joins to if it is a join
+    for n, part in enumerate(items):
+        if isinstance(part, dict) and len(part) == 1 and ("$and" in part or "$or" in part):
+            items[n] = close_joins(part)
+            last, alias = n, None
+        else:
+            joined = join_alias(part)
+            if joined is not None:
+                last, alias = n, (None if is_closing_join(part) else joined)
+    if alias is not None:
+        items.insert(last + 1, closing_join(alias))
+    return {"$and": items}
 
 
 def _under_literal(key: str, category: str) -> Any:
@@ -266,6 +293,8 @@ def compile_alternative(
             alias = f"x{next(counter)}"
             sorted_alpha = sorted(alphas, key=json_text)
             expr = _seq("$and", [{"t": spec.fact_type}, *sorted_alpha, *joins])
+            if joins:
+                expr = close_joins(expr)
             extra.append((alias + ("$not" if negated else ""), expr, negated))
             if not any(a.condition is cond and a.negated for a in atoms) or not negated:
                 atoms.append(Atom(cond, negated, alias))
@@ -298,7 +327,7 @@ def compile_alternative(
         rc.use(root, "t")
         unique = {json_text(t): t for t in root_tests[root]}
         parts: list[Any] = [{"t": root}, *(unique[k] for k in sorted(unique)), *root_joins[root]]
-        body.append({alias: _seq("$and", parts)})
+        body.append({alias: close_joins(_seq("$and", parts)) if root_joins[root] else _seq("$and", parts)})
     ordered = [e for e in extra if not e[2]] + [e for e in extra if e[2]]
     for alias, expr, _negated in ordered:
         body.append({alias: expr})

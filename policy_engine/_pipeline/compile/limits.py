@@ -1,6 +1,8 @@
 """The network's limits: a model of the alpha network durable_rules builds from a ruleset, and the
 problems of a ruleset it would hang or crash on (rule count, alpha fan-out, pending tests per fact, rules
-on one terminal node, expressions per pattern, joins per rule), each pointing at the policy rule.
+on one terminal node, expressions per pattern, joins per rule), each pointing at the policy rule; and a
+model of the expression sequence it evaluates for each pattern's joins, with the shapes it evaluates
+wrongly or reads past (`sequence_fault`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from ...errors import Problem
 from .normal_form import json_text
 
 __all__ = [
+    "CLOSING_KEY",
     "MAX_FANOUT",
     "MAX_PATTERNS",
     "MAX_RULES",
@@ -21,7 +24,12 @@ __all__ = [
     "MAX_STACK",
     "Trie",
     "alpha_paths",
+    "closing_join",
     "expression_count",
+    "is_closing_join",
+    "join_alias",
+    "sequence_entries",
+    "sequence_fault",
     "too_many_rules",
 ]
 
@@ -30,6 +38,94 @@ MAX_FANOUT = 256  # durable_rules hangs at 512 alpha children under one node
 MAX_STACK = 60  # durable_rules fails (error 303) with 64 alpha nodes pending for one fact
 MAX_SHARED = 250  # durable_rules fails (error 108) with 256 rules on one terminal alpha node
 MAX_PATTERNS = 15  # durable_rules allows 16 facts per rule; one is reserved for the stratum trigger
+CLOSING_KEY = "sid"  # the session id: every fact of a session holds the same, so comparing it always holds
+
+
+def join_alias(expr: Any) -> str | None:
+    """The alias a test compares with, if it is a join (an entry of the pattern's expression sequence):
+    `{key: {alias: other}}` or `{"$op": {key: {alias: other}}}`; None for a test on the fact alone (a
+    literal, `$ex`/`$nex`, `$iany`/`$iall` on `$i`, or `{"$m": other}`, which durable_rules tests in
+    the alpha network) and for `$and`/`$or`."""
+    if type(expr) is not dict or len(expr) != 1:
+        return None
+    ((op, body),) = expr.items()
+    if op[:1] == "$":
+        if op in _NOT_JOINS or type(body) is not dict or len(body) != 1:
+            return None
+        (body,) = body.values()
+    if type(body) is dict and len(body) == 1:
+        (alias,) = body
+        if alias[:1] != "$":
+            return str(alias)
+    return None
+
+
+_NOT_JOINS = frozenset(("$and", "$or", "$iany", "$iall"))
+
+
+def closing_join(alias: str) -> dict[str, Any]:
+    """A join that always holds (the session ids of two facts of one session), closing an `$and`."""
+    return {"$lte": {CLOSING_KEY: {alias: CLOSING_KEY}}}
+
+
+def is_closing_join(expr: Any) -> bool:
+    alias = join_alias(expr)
+    return alias is not None and expr == closing_join(alias)
+
+
+def sequence_entries(expr: Any) -> list[str]:
+    """The expression sequence durable_rules builds for one pattern: `and`/`or` opening each `$and`/`$or`,
+    `end` closing it, `join` for each join test (`close` for a `closing_join`), in order (tests on the
+    fact alone are not in it)."""
+    if isinstance(expr, dict) and len(expr) == 1:
+        ((op, body),) = expr.items()
+        if op in ("$and", "$or"):
+            return [op[1:], *(e for part in body for e in sequence_entries(part)), "end"]
+    if join_alias(expr) is None:
+        return []
+    return ["close"] if is_closing_join(expr) else ["join"]
+
+
+def sequence_fault(expr: Any) -> str | None:
+    """Why durable_rules would evaluate the joins of this pattern wrongly or read past its expression
+    sequence (None if it evaluates them as written).
+
+    The engine evaluates the sequence left to right and stops a `$and` at its first false join (a `$or`
+    at its first true one) by skipping to the next `end`, but it starts looking one entry too far on:
+    after a join that is the last entry of its sequence it reads past the `end`, through whatever memory
+    follows the pattern, until it happens on the right byte or leaves its node pool (upstream issue 381,
+    pull request 386, unmerged); a join that always holds (`closing_join`) never stops it, so it may
+    close a sequence. And once a nested `$and`/`$or` has been evaluated, the enclosing sequence stops at
+    that one's `end`, so no join after it (in that sequence or in one nested later) is ever evaluated.
+    """
+    return _fault(expr, False, False) if _is_sequence(expr) else None
+
+
+def _is_sequence(expr: Any) -> bool:
+    return isinstance(expr, dict) and len(expr) == 1 and ("$and" in expr or "$or" in expr)
+
+
+def _fault(expr: dict[str, Any], under_or: bool, after_nested: bool) -> str | None:
+    """`sequence_fault` of a sequence, inside an `$or` or not, after a nested sequence of an enclosing one
+    or not."""
+    ((op, body),) = expr.items()
+    under_or = under_or or op == "$or"
+    last = ""  # the kind of this sequence's last entry so far
+    for part in body:
+        if _is_sequence(part):
+            fault = _fault(part, under_or, after_nested)
+            if fault is not None:
+                return fault
+            after_nested, last = True, "sequence"
+        elif join_alias(part) is not None:
+            if under_or:
+                return "a join inside `$or` is evaluated wrongly"
+            if after_nested:
+                return "a join after a nested `$and`/`$or` is never evaluated"
+            last = "close" if is_closing_join(part) else "join"
+    if last == "join":
+        return "a join is the last entry of its sequence: a short-circuit there reads past the sequence"
+    return None
 
 
 def expression_count(expr: Any) -> int:
@@ -56,6 +152,8 @@ def alpha_paths(expr: Any, limit: int = 512) -> list[list[AlphaStep]]:
         if op == "$and":
             out: list[list[AlphaStep]] = [[]]
             for part in body:
+                if is_closing_join(part):
+                    continue  # the only child of the join before it, which no other pattern shares
                 out = [a + b for a in out for b in alpha_paths(part, limit)][:limit]
             return out
         if op == "$or":
