@@ -20,8 +20,9 @@ from ._pipeline import load_documents
 from ._pipeline.cache import CompileCache
 from ._pipeline.compile import Compiled
 from ._pipeline.explain import build_decision, error_decision
+from ._pipeline.facts import FactBuilder
 from ._pipeline.gcpause import gc_paused
-from ._pipeline.request import FactBuilder, RequestReader, normalize_request
+from ._pipeline.request import RequestReader, normalize_request
 from ._pipeline.runtime import Network, NetworkUnavailable, Trace
 from .decision import Decision
 from .errors import CompileError, EngineFault, ItemError, Problem, RequestError, UnknownPlatformError

@@ -14,8 +14,8 @@ from policy_engine._language.model import AllOf, Policy
 from policy_engine._pipeline.compile import Compiled, compile_policies
 from policy_engine._pipeline.compile.normal_form import dnf
 from policy_engine._pipeline.explain import build_decision, describe
-from policy_engine._pipeline.facts import CATEGORY_LEVELS, level_key
-from policy_engine._pipeline.request import FactBuilder, normalize_request
+from policy_engine._pipeline.facts import CATEGORY_LEVELS, FactBuilder, level_key
+from policy_engine._pipeline.request import normalize_request
 from policy_engine._pipeline.runtime import Firing, Network, NetworkUnavailable, Trace
 
 MESSAGE = {"en": "{product.category} by {product.brand}.", "zh": "{product.category}，{product.brand}。"}

@@ -20,7 +20,7 @@ The matcher simulates the set of pattern positions over the text: linear in the 
 backtracking, so no pattern can make a decision slow. The rule network does not match text itself:
 durable_rules' `$mt` disagrees with these semantics on ordinary inputs (`.*babab.*` does not match
 `bababa`; see docs/design.md), so the request's facts carry the result of this matcher
-(`request.FactBuilder`) and the network tests it.
+(`facts.FactBuilder`) and the network tests it.
 """
 
 from __future__ import annotations

@@ -3,12 +3,12 @@
     load      files → schema-valid `Policy` objects, and the problems of each file    (load.py)
     check     all policies → problems across documents                               (check.py)
     compile   the policies in force for a platform → a durable_rules network         (compile/)
-    run       a request → normalized request → facts → what fired                    (request.py, runtime.py)
+    run       a request → normalized request → facts → what fired     (request.py, facts.py, runtime.py)
     explain   what fired → a `Decision` with reasons, proofs and remedies            (explain.py)
 
-`facts.py` is the fact encoding the compiler and the fact builder share; `cache.py` keeps compiled
-networks on disk. `load_documents` and `load_texts` run the first two stages and raise one LoadError
-listing every problem: nothing is half-loaded.
+`facts.py` is the fact encoding: the compiler writes rules over it and its `FactBuilder` writes each
+request's facts; `cache.py` keeps compiled networks on disk. `load_documents` and `load_texts` run the
+first two stages and raise one LoadError listing every problem: nothing is half-loaded.
 """
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ from ..decision import (
     decision_fields,
 )
 from .compile import Compiled, RuleAction
-from .request import _path_value, _predicate
+from .facts import _path_value, _predicate
 from .runtime import Firing, Trace
 
 __all__ = ["LABELS", "build_decision", "condition_json", "describe", "error_decision", "render_text"]

@@ -7,15 +7,25 @@ fields of any kind hold one property per kind (`typed_key`); category fields car
 (`level_key`) padded to CATEGORY_LEVELS with `""`, and their depth; shifted decision dates are properties
 of the request fact (`date_key`). The runtime adds facts of its own: derived conclusions
 (DERIVED_TYPE), stratum triggers (TRIGGER_TYPE) and the closing SEEN_TYPE fact.
+
+`FactBuilder` writes a normalized request's facts for one network, reading only what the network's
+`FactPlan` names (and working out counts, main categories and text operators as the reference evaluator
+does).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import attrs
 
-from .._language.model import AsOf, Condition
+from .._language.model import AllOf, AnyOf, AsOf, Compare, Condition, FieldRef, Literal, Not
+from .._language.operators import operator
+from .._language.semantics import MISSING, compare, main_categories, merged_count
+from .._language.vocab import LISTS
 
 __all__ = [
     "CATEGORY_LEVELS",
@@ -26,6 +36,7 @@ __all__ = [
     "SEEN_RULE",
     "SEEN_TYPE",
     "TRIGGER_TYPE",
+    "FactBuilder",
     "FactPlan",
     "date_key",
     "fact_key",
@@ -89,3 +100,237 @@ class FactPlan:
     computed: tuple[tuple[str, str, str, str, Any], ...] = ()
     # (key, list, where, (date field, days)): counted elements, those close in date once
     merged_counts: tuple[tuple[str, str, tuple[Condition, ...], tuple[str, int]], ...] = ()
+
+
+def _getter(key: str) -> Callable[[dict[str, Any]], Any]:
+    for suffix, kinds in (("__B", (bool,)), ("__N", (int, float)), ("__S", (str,))):
+        if key.endswith(suffix):
+            untyped = _getter(key[: -len(suffix)])
+
+            def typed(obj: dict[str, Any], untyped: Any = untyped, kinds: Any = kinds) -> Any:
+                value = untyped(obj)
+                return value if type(value) in kinds else None
+
+            return typed
+    if key.startswith("n__"):
+        name = key[3:]
+        return lambda obj: len(obj.get(name) or ())
+    if key == "id_":
+        return lambda obj: obj.get("id")
+    parts = key.split("__")
+    if len(parts) == 1:
+        return lambda obj: obj.get(key)
+
+    def nested(obj: dict[str, Any]) -> Any:
+        value: Any = obj
+        for p in parts:
+            if not isinstance(value, dict):
+                return None
+            value = value.get(p)
+        return value
+
+    return nested
+
+
+def _read(key: str, var: str) -> str | None:
+    """Inline code reading a plain property (what `_getter` does, without a call), or None."""
+    if key.isidentifier() and "__" not in key and key != "id_":
+        return f"{var}.get({key!r})"
+    return None
+
+
+def _levels(category: str) -> Iterator[tuple[int, str]]:
+    parts = category.split("/")
+    for i in range(len(parts)):
+        yield i, "/".join(parts[: i + 1])
+
+
+def _path_value(path: str, element: Any, req: dict[str, Any]) -> Any:
+    parts = path.split(".")
+    value: Any = element if parts[0] == "item" else (req if parts[0] == "request" else req.get(parts[0]))
+    for part in parts[1:]:
+        value = value.get(part) if isinstance(value, dict) else None
+    if value is None or value == []:
+        return MISSING
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _predicate(conds: tuple[Condition, ...]) -> Callable[[Any, dict[str, Any]], bool]:
+    """A Python predicate over one list element (and the request) for the `where` of a filtered count."""
+
+    def one(cond: Condition) -> Callable[[Any, dict[str, Any]], bool]:
+        if isinstance(cond, Not):
+            inner = one(cond.condition)
+            return lambda e, r: not inner(e, r)
+        if isinstance(cond, (AnyOf, AllOf)):
+            parts = [one(c) for c in cond.conditions]
+            if isinstance(cond, AnyOf):
+                return lambda e, r: any(p(e, r) for p in parts)
+            return lambda e, r: all(p(e, r) for p in parts)
+        assert isinstance(cond, Compare)
+        path, op, operand = cond.path, cond.op, cond.operand
+        if isinstance(operand, FieldRef):
+            other = operand.path
+            return lambda e, r: compare(op, _path_value(path, e, r), _path_value(other, e, r))
+        if isinstance(operand, AsOf):
+            shift = operand
+            return lambda e, r: compare(op, _path_value(path, e, r), shift.iso(dt.date.fromisoformat(r["as_of"])))
+        value = operand.value if isinstance(operand, Literal) else True
+        return lambda e, r: compare(op, _path_value(path, e, r), value)
+
+    checks = [one(c) for c in conds]
+    return lambda e, r: all(check(e, r) for check in checks)
+
+
+def _computed(field_key: str, op: str, value: Any) -> Callable[[dict[str, Any]], Any]:
+    """A getter for an operator the network reads as a stored result: `op value` on the field, or None
+    (nothing stored) when the field is missing."""
+    read = _getter(field_key)
+    meaning = operator(op).meaning
+
+    def result(obj: dict[str, Any]) -> Any:
+        v = read(obj)
+        return None if v is None else meaning(v, value)
+
+    return result
+
+
+def _put_category(fact: dict[str, Any], key: str, value: Any) -> None:
+    # Every level is present, padded with "" (never a category), even for a missing value: durable_rules
+    # fails on joins to a missing property, and `not under` then needs no "or missing" branch.
+    levels = dict(_levels(value)) if isinstance(value, str) else {}
+    for i in range(CATEGORY_LEVELS):
+        fact[level_key(key, i)] = levels.get(i, "")
+    fact[key + "__d"] = len(levels) - 1
+    if value is not None:
+        fact[key] = value
+
+
+def _reads_beyond(conds: tuple[Condition, ...], roots: tuple[str, ...]) -> bool:
+    """Whether conditions of a filtered count read a field outside the given roots (or the list item)."""
+    for cond in conds:
+        if isinstance(cond, Not):
+            if _reads_beyond((cond.condition,), roots):
+                return True
+        elif isinstance(cond, (AnyOf, AllOf)):
+            if _reads_beyond(cond.conditions, roots):
+                return True
+        elif isinstance(cond, Compare):
+            paths = [cond.path]
+            if isinstance(cond.operand, FieldRef):
+                paths.append(cond.operand.path)
+            if any(p.split(".")[0] not in ("item", *roots) and p != "request.as_of" for p in paths):
+                return True
+    return False
+
+
+class FactBuilder:
+    """Turns a request into the facts the compiled network reads (nothing more).
+
+    The plan is turned into straight-line Python functions (generated once per network), since building
+    facts is on the path of every decision. The facts fall in two parts: the context (the request's date
+    and the seller, with the seller's lists) and the item (the product, and anything computed from it);
+    requests of one seller on one day share the context, so a catalog run asserts it once.
+    """
+
+    def __init__(self, plan: FactPlan) -> None:
+        cats = plan.category_keys
+        computed = {(owner, key): _computed(field, op, value) for owner, key, field, op, value in plan.computed}
+        consts: dict[str, Any] = {"_put_category": _put_category, "_date": dt.date.fromisoformat}
+        filtered = {name: (path, where) for name, path, where in plan.filtered_counts}
+        distinct = {name: (path, inc) for name, path, inc in plan.distinct_counts}
+        merged = {name: (path, where, merge) for name, path, where, merge in plan.merged_counts}
+        seller_keys = plan.root_keys.get("seller", frozenset())
+        # The seller fact belongs to the item when one of its counts reads the product.
+        seller_reads_item = any(
+            (key in distinct and (distinct[key][1] or "seller.").split(".")[0] != "seller")
+            or (key in filtered and _reads_beyond(filtered[key][1], ("seller",)))
+            or (key in merged and _reads_beyond(merged[key][1], ("seller",)))
+            for key in seller_keys
+        )
+        ctx = ["def _context(req):", "    as_of = req['as_of']", "    rq = {'t': 'request', 'as_of': as_of}"]
+        item = ["def _item(req):", "    out = []"]
+        for key in sorted(k for k in plan.root_keys.get("request", ()) if k not in ("t", "i")):
+            if not key.startswith("as_of"):
+                ctx += [f"    v = req.get({key!r})", f"    if v is not None: rq[{key!r}] = v"]
+        if plan.shifts:
+            shifts = plan.shifts
+
+            @functools.lru_cache(maxsize=4096)
+            def shifted(as_of: str) -> tuple[str, ...]:
+                day = dt.date.fromisoformat(as_of)
+                return tuple(shift.iso(day) for shift in shifts)
+
+            consts["_shifted"] = shifted
+            ctx.append("    sh = _shifted(as_of)")
+            for n, shift in enumerate(plan.shifts):
+                ctx.append(f"    rq[{date_key(shift)!r}] = sh[{n}]")
+        ctx.append("    out = [rq]")
+        for root in ("seller", "product"):
+            lines = item if root == "product" or seller_reads_item else ctx
+            keys = sorted(k for k in plan.root_keys.get(root, ()) if k not in ("t", "i"))
+            if not keys and "t" not in plan.root_keys.get(root, ()):
+                continue
+            lines += [f"    o = req.get({root!r}) or {{}}", f"    f = {{'t': {root!r}}}"]
+            for n, key in enumerate(keys):
+                if key in distinct:  # the distinct main categories of a category list (and of a field)
+                    path, inc = distinct[key]
+                    consts["_main_categories"] = main_categories
+                    also = f"_path_value({inc!r}, None, req)" if inc else "None"
+                    consts["_path_value"] = _path_value
+                    lines.append(f"    f[{key!r}] = len(_main_categories(o.get({path.split('.')[1]!r}), {also}))")
+                    continue
+                if key in merged:  # the counted elements, those close in date counted once
+                    path, where, (field, days) = merged[key]
+                    consts[f"_p_{root}_{n}"] = _predicate(where)
+                    consts["_merged_count"] = merged_count
+                    consts["_path_value"] = _path_value
+                    lines.append(
+                        f"    f[{key!r}] = _merged_count([_path_value({field!r}, e, req) for e in "
+                        f"(o.get({path.split('.')[1]!r}) or ()) if _p_{root}_{n}(e, req)], {days!r})"
+                    )
+                    continue
+                if key in filtered:  # a count of the elements that satisfy a `where`
+                    path, where = filtered[key]
+                    consts[f"_p_{root}_{n}"] = _predicate(where)
+                    lines.append(
+                        f"    f[{key!r}] = sum(1 for e in (o.get({path.split('.')[1]!r}) or ()) "
+                        f"if _p_{root}_{n}(e, req))"
+                    )
+                    continue
+                consts[f"_g_{root}_{n}"] = computed.get((root, key)) or _getter(key)
+                inline = None if (root, key) in computed else _read(key, "o")
+                lines += self._put_lines(inline or f"_g_{root}_{n}(o)", key, (root, key) in cats, "    ")
+            lines.append("    out.append(f)")
+        for path, list_keys in sorted(plan.list_keys.items()):
+            spec = LISTS[path]
+            lines = ctx if spec.root == "seller" else item
+            names = sorted(k for k in list_keys if k not in ("t", "i"))
+            lines += [
+                f"    for i, e in enumerate((req.get({spec.root!r}) or {{}}).get({spec.key!r}) or ()):",
+                f"        f = {{'t': {spec.fact_type!r}, 'i': i}}",
+            ]
+            if "" in spec.fields:  # a list of plain values
+                lines += self._put_lines("e", "v", (path, "v") in cats, "        ")
+            else:
+                for n, key in enumerate(names):
+                    consts[f"_g_{spec.fact_type}_{n}"] = computed.get((path, key)) or _getter(key)
+                    inline = None if (path, key) in computed else _read(key, "e")
+                    read = inline or f"_g_{spec.fact_type}_{n}(e)"
+                    lines += self._put_lines(read, key, (path, key) in cats, "        ")
+            lines.append("        out.append(f)")
+        ctx.append("    return out")
+        item.append("    return out")
+        exec("\n".join([*ctx, *item]), consts)  # generated from the compiled plan, no user input
+        self.context: Callable[[dict[str, Any]], list[dict[str, Any]]] = consts["_context"]
+        self.item: Callable[[dict[str, Any]], list[dict[str, Any]]] = consts["_item"]
+
+    @staticmethod
+    def _put_lines(expr: str, key: str, category: bool, pad: str) -> list[str]:
+        if category:
+            return [f"{pad}_put_category(f, {key!r}, {expr})"]
+        return [f"{pad}v = {expr}", f"{pad}if v is not None: f[{key!r}] = v"]
+
+    def facts(self, req: dict[str, Any]) -> list[dict[str, Any]]:
+        """The facts of one request (ids and the session are added by the runtime)."""
+        return [*self.context(req), *self.item(req)]
