@@ -107,7 +107,6 @@ def stages(engine: Any, reqs: list[Any], rounds: int) -> dict[str, float]:
 
 
 def _stage_times(engine: Any, reqs: list[Any]) -> dict[str, float]:
-    import datetime as dt
 
     from policy_engine._pipeline.explain import build_decision
     from policy_engine._pipeline.request import RequestReader
@@ -124,7 +123,7 @@ def _stage_times(engine: Any, reqs: list[Any]) -> dict[str, float]:
         while end < len(normalized) and normalized[end][1] == normalized[start][1]:
             end += 1
         run = [req for req, _ in normalized[start:end]]
-        groups.append((engine._prepared(run[0]["platform"], dt.date.fromisoformat(run[0]["as_of"])), run))
+        groups.append((engine._prepared(run[0].platform, run[0].as_of), run))
         start = end
     t = time.process_time()
     facts: list[list[Any]] = []

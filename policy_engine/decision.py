@@ -38,7 +38,7 @@ StepKind = Literal["fact", "derived", "absent", "count"]
 """What a proof step rests on: request values, a derived conclusion's own proof, an absence, or a count."""
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class Evidence:
     """A value of the request, by JSON pointer (`/seller/trademarks/0/mark`)."""
 
@@ -53,7 +53,7 @@ class Evidence:
         return out
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class Step:
     """One condition of a rule and why it held: request values, a sub-proof, or an absence."""
 
@@ -77,7 +77,7 @@ class Step:
         return out
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class Proof:
     """Why a rule fired: its citation, what it concluded, and one step per condition."""
 
@@ -102,7 +102,7 @@ class Proof:
                 yield from step.because.walk()
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class Reason:
     """A rule that decided (or advised): `policy@version#rule`, its outcome, message and proof."""
 
@@ -118,8 +118,10 @@ class Reason:
         return out
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class RemedyRef:
+    """A way to make the listing allowed: its code, the rule that names it, and what to do."""
+
     code: str
     rule: str
     message: dict[str, str]
@@ -182,7 +184,7 @@ def engine_version() -> str:
     return ENGINE_VERSION
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class Receipt:
     """What an auditor needs to check a decision later: the request, the policies and the software."""
 

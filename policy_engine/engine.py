@@ -22,7 +22,7 @@ from ._pipeline.compile import Compiled
 from ._pipeline.explain import build_decision, error_decision
 from ._pipeline.facts import FactBuilder
 from ._pipeline.gcpause import gc_paused
-from ._pipeline.request import RequestReader, normalize_request
+from ._pipeline.request import Request, RequestReader, normalize_request
 from ._pipeline.runtime import Network, NetworkUnavailable, Trace
 from .decision import Decision
 from .errors import CompileError, EngineFault, ItemError, Problem, RequestError, UnknownPlatformError
@@ -281,7 +281,7 @@ class Engine:
         self, requests: Iterable[Any], as_of: dt.date | str | None, proofs: bool, batch_size: int
     ) -> list[Decision]:
         read = RequestReader(as_of)
-        reqs: list[dict[str, Any] | ItemError] = []
+        reqs: list[Request | ItemError] = []
         runs: list[int] = []
         for raw in requests:
             req, run = read(raw)
@@ -307,7 +307,7 @@ class Engine:
         """
         with gc_paused():  # as decide_many
             read = RequestReader(as_of)
-            reqs: list[dict[str, Any] | ItemError] = []
+            reqs: list[Request | ItemError] = []
             runs: list[int] = []
             for i, raw in enumerate(requests):
                 run = -1
@@ -348,17 +348,17 @@ class Engine:
             ({**base, "product": product} for product in products), as_of=as_of, proofs=proofs, batch_size=batch_size
         )
 
-    def _prepared_or_fault(self, req: dict[str, Any]) -> _Prepared | EngineFault:
+    def _prepared_or_fault(self, req: Request) -> _Prepared | EngineFault:
         try:
-            return self._prepared(req["platform"], dt.date.fromisoformat(req["as_of"]))
+            return self._prepared(req.platform, req.as_of)
         except EngineFault as exc:  # the engine refused the network: the request fails closed
             return exc
 
     def _decide_normalized(
-        self, reqs: Sequence[dict[str, Any] | ItemError], proofs: bool, batch_size: int, runs: Sequence[int]
+        self, reqs: Sequence[Request | ItemError], proofs: bool, batch_size: int, runs: Sequence[int]
     ) -> list[Decision | ItemError]:
         out: list[Decision | ItemError | None] = [None] * len(reqs)
-        networks: dict[tuple[str, str], _Prepared | EngineFault] = {}
+        networks: dict[tuple[str, dt.date], _Prepared | EngineFault] = {}
         groups: dict[int, tuple[_Prepared, list[int]]] = {}
         last, members = -1, None  # the run of the previous request, and its network's members when it has one
         for i, req in enumerate(reqs):
@@ -371,12 +371,12 @@ class Engine:
                 members.append(i)
                 continue
             last = run
-            key = (req["platform"], req["as_of"])
+            key = (req.platform, req.as_of)
             prepared = networks.get(key)
             if prepared is None:
                 prepared = networks[key] = self._prepared_or_fault(req)
             if isinstance(prepared, EngineFault):
-                out[i] = error_decision(key[0], key[1], str(prepared), None, req)
+                out[i] = error_decision(req.platform, req.body["as_of"], str(prepared), None, req)
                 members = None
             else:
                 members = groups.setdefault(id(prepared), (prepared, []))[1]
@@ -407,15 +407,14 @@ class Engine:
         results: dict[str, Decision] = {}
         for platform in sorted(self._platforms):
             req = normalize_request(request, as_of=as_of, platform=platform)
-            day = dt.date.fromisoformat(req["as_of"])
-            if any(p.platform == platform for p in self.in_force(platform, day)):
-                results[platform] = self._run(self._prepared(platform, day), [req], proofs)[0]
+            if any(p.platform == platform for p in self.in_force(platform, req.as_of)):
+                results[platform] = self._run(self._prepared(platform, req.as_of), [req], proofs)[0]
         return results
 
     def _run(
         self,
         prepared: _Prepared,
-        reqs: list[dict[str, Any]],
+        reqs: list[Request],
         proofs: bool,
         attempt: int = 0,
         runs: Sequence[int] | None = None,
@@ -430,23 +429,24 @@ class Engine:
             reason = self._renew(prepared) or str(unavailable)
             if attempt < _RETRIES and prepared.network.usable:
                 return self._run(prepared, reqs, proofs, attempt + 1, runs)
-            return [error_decision(compiled.platform, r["as_of"], reason, compiled, r) for r in reqs]
+            return [error_decision(compiled.platform, r.body["as_of"], reason, compiled, r) for r in reqs]
         except EngineFault as fault:
             reason = self._renew(prepared) or str(fault)
             if len(reqs) > 1:
                 # Isolate the fault: decide each request alone, so a failed session fails only its own request.
                 return [d for r in reqs for d in self._run(prepared, [r], proofs)]
-            return [error_decision(compiled.platform, reqs[0]["as_of"], reason, compiled, reqs[0])]
+            return [error_decision(compiled.platform, reqs[0].body["as_of"], reason, compiled, reqs[0])]
         except Exception as exc:  # anything unexpected fails closed, never allows
             return [
-                error_decision(compiled.platform, r["as_of"], f"{type(exc).__name__}: {exc}", compiled, r) for r in reqs
+                error_decision(compiled.platform, r.body["as_of"], f"{type(exc).__name__}: {exc}", compiled, r)
+                for r in reqs
             ]
         if self._verify > 0.0:
-            decisions = [self._shadow(compiled, d) for d in decisions]
+            decisions = [self._shadow(compiled, d, r) for d, r in zip(decisions, reqs, strict=True)]
         return decisions
 
     @staticmethod
-    def _traces(prepared: _Prepared, reqs: list[dict[str, Any]], runs: Sequence[int] | None) -> list[Trace]:
+    def _traces(prepared: _Prepared, reqs: list[Request], runs: Sequence[int] | None) -> list[Trace]:
         """Run the requests through the network; consecutive requests of one run share their context facts."""
         builder, network = prepared.builder, prepared.network
         if runs is None:
@@ -479,16 +479,20 @@ class Engine:
             return str(exc)
         return None
 
-    def _shadow(self, compiled: Compiled, decision: Decision) -> Decision:
+    def _shadow(self, compiled: Compiled, decision: Decision, request: Request) -> Decision:
         """Shadow mode: recompute a sampled decision with the reference evaluator; disagreeing fails closed."""
-        req = decision.request
-        if req is None or decision.error is not None or (self._verify < 1.0 and random.random() >= self._verify):
+        if decision.error is not None or (self._verify < 1.0 and random.random() >= self._verify):
             return decision
+        req = request.body
         try:
-            ref = evaluate(compiled.policies, req, compiled.default_outcome)
+            ref = evaluate(compiled.policies, request, compiled.default_outcome)
         except Exception as exc:  # the second opinion could not be had: say so, and do not allow
             return error_decision(
-                compiled.platform, decision.as_of, f"shadow check failed: {type(exc).__name__}: {exc}", compiled, req
+                compiled.platform,
+                decision.as_of,
+                f"shadow check failed: {type(exc).__name__}: {exc}",
+                compiled,
+                request,
             )
         mine = (decision.outcome, decision.rules, tuple(a.rule for a in decision.advisories), decision.derived)
         theirs = (ref.outcome, ref.rules, ref.advisories, ref.derived)
@@ -501,4 +505,4 @@ class Engine:
         _SHADOW_LOG.error("%s; request: %s", found.describe(), json.dumps(req, ensure_ascii=False, sort_keys=True))
         if self._on_disagreement is not None:
             self._on_disagreement(found)
-        return error_decision(compiled.platform, decision.as_of, found.describe(), compiled, req)
+        return error_decision(compiled.platform, decision.as_of, found.describe(), compiled, request)

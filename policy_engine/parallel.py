@@ -264,7 +264,7 @@ def _fail_closed(chunk: list[Any], offset: int, as_of: dt.date | None, error: st
         except RequestError as exc:
             out.append(ItemError(index=offset + i, problems=exc.problems))
             continue
-        out.append(_without_request(error_decision(req["platform"], req["as_of"], error, None, req)))
+        out.append(_without_request(error_decision(req.platform, req.body["as_of"], error, None, req)))
     return out
 
 

@@ -23,7 +23,7 @@ def _auth(**fields: Any) -> dict[str, Any]:
         "seller": {"authorizations": [{"brand": "B", **fields}]},
         "product": {"category": "shoes/running"},
     }
-    return normalize_request(req, platform="wish")["seller"]["authorizations"][0]  # type: ignore[no-any-return]
+    return normalize_request(req, platform="wish").body["seller"]["authorizations"][0]  # type: ignore[no-any-return]
 
 
 OWNER_TO_B = {"grantor": "Owner", "grantee": "B", "sublicensable": True}
@@ -66,7 +66,7 @@ def test_chain_unknown_without_level_or_chain_and_given_values_replaced() -> Non
 def test_owned_by_seller() -> None:
     def owned(seller: dict[str, Any]) -> bool:
         req = {"platform": "wish", "seller": {**seller}, "product": {"category": "shoes/running"}}
-        marks = normalize_request(req)["seller"]["trademarks"]
+        marks = normalize_request(req).body["seller"]["trademarks"]
         return bool(marks[0]["owned_by_seller"])
 
     mark = {"mark": "B", "status": "registered"}
@@ -124,7 +124,7 @@ def test_the_request_digest_leaves_out_derived_fields() -> None:
         },
         "product": {"category": "shoes/running", "brand": "Aurora"},
     }
-    normalized = normalize_request(raw)
+    normalized = normalize_request(raw).body
     assert normalized["seller"]["trademarks"][0]["owned_by_seller"] is True
     given = {**raw, "seller": {**raw["seller"], "account_status": "active"}}
     assert request_digest(normalized) == request_digest(given)

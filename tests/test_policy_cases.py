@@ -10,7 +10,6 @@ proves that a wrong case fails a pytest run.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import shutil
 from importlib.metadata import entry_points
@@ -21,6 +20,7 @@ import pytest
 from policy_engine import Engine
 from policy_engine._language import schemas
 from policy_engine._language.reference import evaluate
+from policy_engine._pipeline.request import normalize_request
 from policy_engine._tools.suite import CaseResult, load_cases, measure_coverage, run_cases
 from policy_engine.testing import check_proofs
 
@@ -49,7 +49,8 @@ def test_the_reference_agrees_and_every_proof_and_decision_is_valid(engine: Engi
             continue
         req = decision.request
         assert req is not None
-        ref = evaluate(engine.in_force(req["platform"], dt.date.fromisoformat(req["as_of"])), req)
+        norm = normalize_request(req)
+        ref = evaluate(engine.in_force(norm.platform, norm.as_of), norm)
         assert (ref.outcome, ref.rules, ref.derived) == (decision.outcome, decision.rules, decision.derived), (
             result.case.name
         )

@@ -79,7 +79,7 @@ def test_network_agrees_with_reference(isolated: Isolated, doc: dict[str, Any], 
             decision.derived,
         )
         assert got == (ref.outcome, ref.rules, ref.advisories, ref.derived)
-        assert check_proofs(decision, req) == []
+        assert check_proofs(decision, req.body) == []
         assert single.to_dict() == decision.to_dict()
 
 

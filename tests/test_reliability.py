@@ -31,7 +31,7 @@ def _dhgate(**metrics: Any) -> dict[str, Any]:
 def _agrees(engine: Engine, raw: dict[str, Any]) -> None:
     decision = engine.decide(raw)
     req = normalize_request(raw)
-    ref = evaluate(engine.in_force(req["platform"], dt.date.fromisoformat(req["as_of"])), req)
+    ref = evaluate(engine.in_force(req.platform, req.as_of), req)
     assert decision.error is None, decision.error
     assert (decision.outcome, decision.rules) == (ref.outcome, ref.rules)
 

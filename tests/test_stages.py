@@ -1,16 +1,22 @@
-"""Each stage on its own, on one small policy: normal form (compile), facts (request), the network
+"""Each stage on its own, on one small policy: normal form (compile), the typed request, facts, the network
 (runtime) and the decision (explain). The end-to-end tests decide whole requests; these say which stage
 is wrong when one of them fails."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
+import attrs
 import builders
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from policy_engine._language import reference
 from policy_engine._language.model import AllOf, Policy
+from policy_engine._language.semantics import MISSING, Request, lookup, operand_value
 from policy_engine._pipeline.compile import Compiled, compile_policies
 from policy_engine._pipeline.compile.normal_form import dnf
 from policy_engine._pipeline.explain import build_decision, describe
@@ -88,7 +94,7 @@ def network(compiled: Compiled) -> Iterator[Network]:
     net.close()
 
 
-def request(category: str, entity: str = "individual", brand: str | None = "Acme", **seller: Any) -> dict[str, Any]:
+def request(category: str, entity: str = "individual", brand: str | None = "Acme", **seller: Any) -> Request:
     product = {"category": category, "title": "Trail runner", **({"brand": brand} if brand else {})}
     raw = {"platform": "t", "as_of": "2024-01-01", "seller": {"entity_type": entity, **seller}, "product": product}
     return normalize_request(raw)
@@ -135,6 +141,54 @@ def test_under_between_two_fields_is_one_alternative_per_category_level() -> Non
     assert [[detail for _, _, detail in some[0][2]] for some in alternatives] == [[d] for d in range(CATEGORY_LEVELS)]
 
 
+# --- the request ----------------------------------------------------------------------------------------
+
+
+def test_a_request_is_typed_once_whatever_form_its_date_takes() -> None:
+    raw = {"platform": "t", "seller": {"entity_type": "enterprise"}, "product": {"category": "bags"}}
+    for day in (dt.date(2024, 2, 29), dt.datetime(2024, 2, 29, 23, 59), "2024-02-29"):
+        req = normalize_request(raw, as_of=day)
+        assert (req.platform, req.as_of, req.body["as_of"]) == ("t", dt.date(2024, 2, 29), "2024-02-29")
+        assert req.body["seller"]["account_status"] == "active"  # the default, filled in the body
+    own = normalize_request({**raw, "as_of": "2023-12-31"})
+    assert own.as_of == dt.date(2023, 12, 31)
+    assert normalize_request(raw, platform="u").platform == "u"
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        own.as_of = dt.date(2024, 1, 1)  # type: ignore[misc]
+
+
+def test_a_path_reads_the_value_as_it_is_and_operators_see_null_and_empty_as_missing() -> None:
+    body = {"as_of": "2024-01-01", "seller": {"metrics": {"rate": 0.0}, "tags": [], "note": None}}
+    req = Request(platform="t", as_of=dt.date(2024, 1, 1), body=body)
+    assert req.read("seller.metrics.rate") == 0.0 and req.value("seller.metrics.rate") == 0.0
+    assert req.read("seller.tags") == [] and req.value("seller.tags") is MISSING
+    assert req.read("seller.note") is None and req.value("seller.note") is MISSING
+    assert req.read("seller.metrics.rate.deeper") is None and req.read("product.brand") is None
+    assert req.read("request.as_of") == req.read("as_of") == "2024-01-01"
+    assert req.read("item.mark", {"mark": "Acme"}) == "Acme" and req.value("item", ["a", "b"]) == ("a", "b")
+
+
+_PATHS = st.sampled_from(
+    ["seller.a", "seller.a.b", "product.a", "request.a", "request.a.b", "a", "item", "item.a", "item.a.b"]
+)
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 3) | st.sampled_from(["", "x"]),
+    lambda inner: st.lists(inner, max_size=2) | st.dictionaries(st.sampled_from(["a", "b"]), inner, max_size=2),
+    max_leaves=6,
+)
+
+
+@given(
+    body=st.dictionaries(st.sampled_from(["seller", "product", "a"]), _JSON, max_size=3),
+    path=_PATHS,
+    item=_JSON,
+)
+def test_the_pipelines_reader_and_the_reference_evaluators_read_every_path_alike(
+    body: dict[str, Any], path: str, item: Any
+) -> None:
+    assert operand_value(lookup(body, path, item)) == reference._value(body, path, item)
+
+
 # --- facts ----------------------------------------------------------------------------------------------
 
 
@@ -167,7 +221,7 @@ def test_each_list_element_is_a_fact_with_its_index_and_a_missing_field_is_absen
 # --- the network ----------------------------------------------------------------------------------------
 
 
-def _run(network: Network, compiled: Compiled, *requests: dict[str, Any]) -> list[Trace]:
+def _run(network: Network, compiled: Compiled, *requests: Request) -> list[Trace]:
     builder = FactBuilder(compiled.plan)
     return network.run([builder.facts(r) for r in requests])
 

@@ -48,7 +48,7 @@ class Literal:
     """A literal value or list of values (`ref` names the datum it came from, if any)."""
 
     value: Scalar | tuple[Scalar, ...]
-    ref: str | None = None
+    ref: str | None = attrs.field(default=None, kw_only=True)
 
 
 @attrs.frozen
@@ -107,7 +107,7 @@ class AsOf:
 Operand = Union[Literal, FieldRef, AsOf, None]
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class Compare:
     """`{"field": path, op: operand}`."""
 
@@ -117,7 +117,7 @@ class Compare:
     pointer: str = ""
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class Count:
     """`{"count": list, op: n}`."""
 
@@ -131,7 +131,7 @@ class Count:
     merge: tuple[str, int] | None = None  # (date field, days): counted elements close in date count once
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class Some:
     """Some element of a request list satisfies every `where` condition."""
 
@@ -145,25 +145,25 @@ class Derived:
     """A derived conclusion holds."""
 
     name: str
-    pointer: str = ""
+    pointer: str = attrs.field(default="", kw_only=True)
 
 
 @attrs.frozen
 class Not:
     condition: Condition
-    pointer: str = ""
+    pointer: str = attrs.field(default="", kw_only=True)
 
 
 @attrs.frozen
 class AnyOf:
     conditions: tuple[Condition, ...]
-    pointer: str = ""
+    pointer: str = attrs.field(default="", kw_only=True)
 
 
 @attrs.frozen
 class AllOf:
     conditions: tuple[Condition, ...]
-    pointer: str = ""
+    pointer: str = attrs.field(default="", kw_only=True)
 
 
 Condition = Union[Compare, Count, Some, Derived, Not, AnyOf, AllOf]

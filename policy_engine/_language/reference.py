@@ -26,7 +26,7 @@ from .model import (
     Policy,
     Some,
 )
-from .semantics import MISSING, compare, main_categories
+from .semantics import MISSING, Request, compare, main_categories
 from .strata import stratify
 
 __all__ = ["ReferenceResult", "evaluate"]
@@ -124,8 +124,12 @@ def holds(cond: Condition, req: dict[str, Any], derived: set[str], item: Any = N
     return all(holds(c, req, derived, item) for c in cond.conditions)
 
 
-def evaluate(policies: Sequence[Policy], req: dict[str, Any], default_outcome: str = "allow") -> ReferenceResult:
-    """Outcome, deciding rules, advisories and derived conclusions of a (normalised) request."""
+def evaluate(policies: Sequence[Policy], request: Request, default_outcome: str = "allow") -> ReferenceResult:
+    """Outcome, deciding rules, advisories and derived conclusions of a (normalised) request.
+
+    It reads the request's body with its own path reader (not the pipeline's `lookup`): a second opinion
+    shares as little as it can with what it checks."""
+    req = request.body
     pairs = [(p, r) for p in policies for r in p.rules]
     levels, problems = stratify(pairs)
     if problems:

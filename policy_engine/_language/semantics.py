@@ -1,18 +1,21 @@
 """What each comparison operator means on plain values (each operator's `meaning` in the registry,
-`operators`). Shared by the reference evaluator and the proof checker; the compiled network implements
-the same meanings with durable_rules tests.
+`operators`), and the request as the pipeline reads it. Shared by the reference evaluator and the proof
+checker; the compiled network implements the same meanings with durable_rules tests.
 
-A missing (absent or null) value satisfies no operator except `exists: false`.
+A missing (absent or null) value satisfies no operator except `exists: false`; an empty list is missing too.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
+
+import attrs
 
 from .operators import is_under, operator
 
-__all__ = ["MISSING", "compare", "is_under", "main_categories", "merged_count"]
+__all__ = ["MISSING", "Request", "compare", "is_under", "lookup", "main_categories", "merged_count", "operand_value"]
 
 
 class _Missing:
@@ -21,6 +24,57 @@ class _Missing:
 
 
 MISSING: Any = _Missing()
+
+
+@functools.lru_cache(maxsize=4096)
+def _split(path: str) -> tuple[str, tuple[str, ...]]:
+    root, *rest = path.split(".")
+    return root, tuple(rest)
+
+
+def lookup(body: dict[str, Any], path: str, element: Any = None) -> Any:
+    """The JSON value at a policy path (`seller.metrics.refund_rate`, `request.as_of`, `item.mark`), as it is
+    in the request: None when the path leads nowhere. `item` is the list element a `some` or `count` visits.
+
+    This is the one reader of request paths: the fact builder, the proofs, the messages and the request
+    generator read through it (the reference evaluator keeps its own, being the second opinion).
+    """
+    root, rest = _split(path)
+    value: Any = element if root == "item" else (body if root == "request" else body.get(root))
+    for part in rest:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def operand_value(value: Any) -> Any:
+    """A request value as operators compare it: MISSING for null or an empty list, a tuple for a list."""
+    if value is None or value == []:
+        return MISSING
+    return tuple(value) if isinstance(value, list) else value
+
+
+@attrs.frozen(kw_only=True)
+class Request:
+    """A checked, normalized request: the platform and the decision date, typed, and the JSON body.
+
+    `body` is the request as decided (what a decision carries and its receipt digests): `as_of` in it is
+    the same date as ISO text, and `seller.account_status` and the derived fields are filled in. It is
+    shared, not copied: read it, never change it.
+    """
+
+    platform: str
+    as_of: dt.date
+    body: dict[str, Any]
+
+    def read(self, path: str, element: Any = None) -> Any:
+        """The JSON value at a policy path, None when absent (see `lookup`)."""
+        return lookup(self.body, path, element)
+
+    def value(self, path: str, element: Any = None) -> Any:
+        """The value at a policy path as operators compare it (see `operand_value`)."""
+        return operand_value(lookup(self.body, path, element))
 
 
 def main_categories(values: Any, including: Any = None) -> set[str]:

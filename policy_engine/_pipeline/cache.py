@@ -117,9 +117,9 @@ def _operand_back(raw: Any) -> Operand:
     if raw is None:
         return None
     if "l" in raw:
-        return Literal(tuple(raw["l"]), raw["r"])
+        return Literal(tuple(raw["l"]), ref=raw["r"])
     if "v" in raw:
-        return Literal(raw["v"], raw["r"])
+        return Literal(raw["v"], ref=raw["r"])
     if "f" in raw:
         return FieldRef(raw["f"])
     years, months, days = raw["a"]
@@ -154,21 +154,30 @@ def _cond(c: Condition) -> Any:
 def _cond_back(raw: Any) -> Condition:
     tag = raw[0]
     if tag == "cmp":
-        return Compare(raw[1], raw[2], _operand_back(raw[3]), raw[4])
+        return Compare(path=raw[1], op=raw[2], operand=_operand_back(raw[3]), pointer=raw[4])
     if tag == "cnt":
         merge = (str(raw[8][0]), int(raw[8][1])) if raw[8] is not None else None
-        return Count(raw[1], raw[2], raw[3], raw[4], tuple(_cond_back(w) for w in raw[5]), raw[6], raw[7], merge)
+        return Count(
+            list_path=raw[1],
+            op=raw[2],
+            value=raw[3],
+            pointer=raw[4],
+            where=tuple(_cond_back(w) for w in raw[5]),
+            distinct=raw[6],
+            including=raw[7],
+            merge=merge,
+        )
     if tag == "some":
-        return Some(raw[1], tuple(_cond_back(w) for w in raw[2]), raw[3])
+        return Some(list_path=raw[1], where=tuple(_cond_back(w) for w in raw[2]), pointer=raw[3])
     if tag == "der":
-        return Derived(raw[1], raw[2])
+        return Derived(raw[1], pointer=raw[2])
     if tag == "not":
-        return Not(_cond_back(raw[1]), raw[2])
+        return Not(_cond_back(raw[1]), pointer=raw[2])
     parts = tuple(_cond_back(x) for x in raw[1])
     if tag == "any":
-        return AnyOf(parts, raw[2])
+        return AnyOf(parts, pointer=raw[2])
     if tag == "all":
-        return AllOf(parts, raw[2])
+        return AllOf(parts, pointer=raw[2])
     raise CorruptEntry(f"unknown condition {tag!r}")
 
 

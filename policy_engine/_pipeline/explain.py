@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import json
 import re
@@ -29,7 +28,7 @@ from .._language.model import (
     Text,
     condition_json,
 )
-from .._language.semantics import main_categories, merged_count
+from .._language.semantics import Request, main_categories, merged_count
 from ..decision import (
     SEVERITY,
     Decision,
@@ -44,7 +43,7 @@ from ..decision import (
     decision_fields,
 )
 from .compile import Compiled, RuleAction
-from .facts import _path_value, _predicate
+from .facts import _predicate
 from .runtime import Firing, Trace
 
 __all__ = ["LABELS", "build_decision", "condition_json", "describe", "error_decision", "render_text"]
@@ -96,23 +95,6 @@ def _pointer(path: str) -> str:
     return base + "".join("/" + p for p in rest.split(".")) if rest else base
 
 
-@functools.lru_cache(maxsize=1024)
-def _parts(path: str) -> tuple[str | None, tuple[str, ...]]:
-    """A dotted path as (root key, or None for the request itself; the keys below it)."""
-    root, *rest = path.split(".")
-    return (None if root == "request" and rest else root), tuple(rest)
-
-
-def _get(req: dict[str, Any], path: str) -> Any:
-    root, rest = _parts(path)
-    value: Any = req if root is None else req.get(root)
-    for part in rest:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    return value
-
-
 # Chinese names of the request's enumerated values, shown in Chinese messages with the value itself.
 _ZH_VALUES: dict[str, dict[str, str]] = {
     "seller.entity_type": {"enterprise": "企业", "individual_business": "个体工商户", "individual": "个人"},
@@ -144,15 +126,15 @@ def _template(text: str) -> tuple[str, ...]:
     return tuple(_PLACEHOLDER.split(text))
 
 
-def fill(text: str, req: dict[str, Any], lang: str = "en") -> str:
-    """Fill `{product.brand}`-style placeholders from the request."""
+def fill(text: str, request: Request, lang: str = "en") -> str:
+    """Fill `{product.brand}`-style placeholders from the request (`(none)` for a missing value)."""
     parts = _template(text)
     if len(parts) == 1:
         return text
     out = list(parts)
     for i in range(1, len(parts), 2):
         name = parts[i]
-        value = req.get("as_of") if name == "as_of" else _get(req, name)
+        value = request.read(name)
         if value is None:
             out[i] = "（无）" if lang == "zh" else "(none)"
         elif lang == "zh" and isinstance(value, str) and value in _ZH_VALUES.get(name, {}):
@@ -162,13 +144,13 @@ def fill(text: str, req: dict[str, Any], lang: str = "en") -> str:
     return "".join(out)
 
 
-def _messages(text: Text, req: dict[str, Any]) -> dict[str, str]:
-    return {"en": fill(text.en, req, "en"), "zh": fill(text.zh, req, "zh")}
+def _messages(text: Text, request: Request) -> dict[str, str]:
+    return {"en": fill(text.en, request, "en"), "zh": fill(text.zh, request, "zh")}
 
 
-def _evidence(req: dict[str, Any], path: str) -> list[Evidence]:
-    value = _get(req, path)
-    return [] if value is None else [Evidence(_pointer(path), value)]
+def _evidence(request: Request, path: str) -> list[Evidence]:
+    value = request.read(path)
+    return [] if value is None else [Evidence(pointer=_pointer(path), value=value)]
 
 
 def _compares(conds: tuple[Condition, ...]) -> list[Compare]:
@@ -184,9 +166,9 @@ def _compares(conds: tuple[Condition, ...]) -> list[Compare]:
 
 
 class _ProofBuilder:
-    def __init__(self, trace: Trace, req: dict[str, Any]) -> None:
+    def __init__(self, trace: Trace, request: Request) -> None:
         self.trace = trace
-        self.req = req
+        self.req = request
 
     def proof(self, firing: Firing, active: frozenset[str] = frozenset()) -> Proof:
         action: RuleAction = firing.action
@@ -195,49 +177,55 @@ class _ProofBuilder:
         steps = tuple(
             self.step(atom.condition, atom.negated, atom.alias, firing.match, active) for atom in action.atoms
         )
-        return Proof(action.citation, concludes, action.policy.cited_file, steps)
+        return Proof(rule=action.citation, concludes=concludes, file=action.policy.cited_file, steps=steps)
 
     def step(self, cond: Condition, negated: bool, alias: str, match: dict[str, Any], active: frozenset[str]) -> Step:
         shown = Not(cond) if negated else cond
         cjson, text, pointer = condition_json(shown), describe(shown), cond.pointer
+
+        def made(kind: StepKind, text: str, evidence: tuple[Evidence, ...] = (), because: Proof | None = None) -> Step:
+            return Step(kind=kind, condition=cjson, pointer=pointer, text=text, evidence=evidence, because=because)
+
         if isinstance(cond, Derived):
             if negated:
-                return Step("absent", cjson, pointer, f"{cond.name} was not derived")
+                return made("absent", f"{cond.name} was not derived")
             firing = self.trace.derived.get(cond.name)
             sub = None
             if firing is not None and cond.name not in active:
                 sub = self.proof(firing, active | {cond.name})
-            return Step("derived", cjson, pointer, text, because=sub)
+            return made("derived", text, because=sub)
         if isinstance(cond, Count):
-            items = _get(self.req, cond.list_path)
+            items = self.req.read(cond.list_path)
             if cond.where or cond.merge:  # the elements that were counted
                 keep = _predicate(cond.where)
                 base = _pointer(cond.list_path)
-                chosen = tuple(Evidence(f"{base}/{i}", e) for i, e in enumerate(items or ()) if keep(e, self.req))
+                chosen = tuple(
+                    Evidence(pointer=f"{base}/{i}", value=e) for i, e in enumerate(items or ()) if keep(e, self.req)
+                )
                 if cond.merge:
-                    dates = [_path_value(cond.merge[0], e.value, self.req) for e in chosen]
+                    dates = [self.req.value(cond.merge[0], e.value) for e in chosen]
                     groups = merged_count(dates, cond.merge[1])
-                    return Step("count", cjson, pointer, f"{text} ({len(chosen)} found, {groups} counted)", chosen)
-                return Step("count", cjson, pointer, f"{text} ({len(chosen)} counted)", chosen)
+                    return made("count", f"{text} ({len(chosen)} found, {groups} counted)", chosen)
+                return made("count", f"{text} ({len(chosen)} counted)", chosen)
             if cond.distinct:  # every category looked at; the proof names the distinct main categories
                 base = _pointer(cond.list_path)
-                looked = [Evidence(f"{base}/{i}", e) for i, e in enumerate(items or ())]
-                if cond.including and isinstance(also := _get(self.req, cond.including), str):
-                    looked.append(Evidence(_pointer(cond.including), also))
+                looked = [Evidence(pointer=f"{base}/{i}", value=e) for i, e in enumerate(items or ())]
+                if cond.including and isinstance(also := self.req.read(cond.including), str):
+                    looked.append(Evidence(pointer=_pointer(cond.including), value=also))
                 mains = sorted(main_categories([e.value for e in looked]))
-                return Step("count", cjson, pointer, f"{text} ({len(mains)}: {', '.join(mains)})", tuple(looked))
-            counted = (Evidence(_pointer(cond.list_path), len(items)),) if isinstance(items, list) else ()
-            return Step("count", cjson, pointer, text, counted)
+                return made("count", f"{text} ({len(mains)}: {', '.join(mains)})", tuple(looked))
+            counted = (Evidence(pointer=_pointer(cond.list_path), value=len(items)),) if isinstance(items, list) else ()
+            return made("count", text, counted)
         if isinstance(cond, Some):
             if negated:
-                return Step("absent", cjson, pointer, f"no element of {cond.list_path} satisfies the conditions")
+                return made("absent", f"no element of {cond.list_path} satisfies the conditions")
             if alias.startswith("@"):  # a shared `some`, derived once by an internal rule
                 firing = self.trace.derived.get(alias[1:])
                 match = firing.match if firing is not None else {}
                 alias = next((a for a in match if a.startswith("x")), "")
             fact = match.get(alias, {})
             base = f"{_pointer(cond.list_path)}/{fact.get('i', 0)}"
-            element = (_get(self.req, cond.list_path) or [])[int(fact.get("i", 0))]
+            element = (self.req.read(cond.list_path) or [])[int(fact.get("i", 0))]
             evidence: list[Evidence] = []
             seen: set[str] = set()
             for c in _compares(cond.where):
@@ -246,31 +234,31 @@ class _ProofBuilder:
                         continue
                     seen.add(path)
                     if path == "item":
-                        evidence.append(Evidence(base, element))
+                        evidence.append(Evidence(pointer=base, value=element))
                     elif path.startswith("item."):
                         field = path[5:]
                         if isinstance(element, dict) and field in element:
-                            evidence.append(Evidence(f"{base}/{field}", element[field]))
+                            evidence.append(Evidence(pointer=f"{base}/{field}", value=element[field]))
                     else:
                         evidence.extend(_evidence(self.req, path))
                 if isinstance(c.operand, AsOf) and "request.as_of" not in seen:
-                    evidence.append(Evidence("/as_of", self.req["as_of"]))
+                    evidence.append(Evidence(pointer="/as_of", value=self.req.body["as_of"]))
                     seen.add("request.as_of")
-            return Step("fact", cjson, pointer, text, tuple(evidence))
+            return made("fact", text, tuple(evidence))
         assert isinstance(cond, Compare)
         evidence = list(_evidence(self.req, cond.path))
         if isinstance(cond.operand, FieldRef):
             evidence += _evidence(self.req, cond.operand.path)
         elif isinstance(cond.operand, AsOf):
-            evidence.append(Evidence("/as_of", self.req["as_of"]))
+            evidence.append(Evidence(pointer="/as_of", value=self.req.body["as_of"]))
             text = self._shifted(text, cond.operand)
         kind: StepKind = "fact" if evidence else "absent"
-        return Step(kind, cjson, pointer, text, tuple(evidence))
+        return made(kind, text, tuple(evidence))
 
     def _shifted(self, text: str, shift: AsOf) -> str:
         if shift == AsOf():
             return text
-        return f"{text} (= {shift.iso(dt.date.fromisoformat(self.req['as_of']))})"
+        return f"{text} (= {shift.iso(self.req.as_of)})"
 
 
 class _PerNetwork:
@@ -397,7 +385,7 @@ def _shape(compiled: Compiled, trace: Trace) -> _Shape:
 
 
 def _texts(
-    shape: _Summary, trace: Trace, req: dict[str, Any], proofs: bool
+    shape: _Summary, trace: Trace, req: Request, proofs: bool
 ) -> tuple[tuple[Reason, ...], tuple[Reason, ...], tuple[RemedyRef, ...]]:
     """The reasons, advisories and remedies: messages filled from the request, proofs from the trace."""
     builder = _ProofBuilder(trace, req) if proofs else None
@@ -408,12 +396,12 @@ def _texts(
         proof = None
         if builder is not None:  # this trace's own firing (the shape may come from another trace)
             proof = builder.proof(trace.outcomes.get(f.action.citation, f))
-        return Reason(f.action.citation, rule.outcome, _messages(rule.message, req), proof)
+        return Reason(rule=f.action.citation, outcome=rule.outcome, message=_messages(rule.message, req), proof=proof)
 
     return (
         tuple(reason(f) for f in shape.chosen),
         tuple(reason(f) for f in shape.advised),
-        tuple(RemedyRef(r.code, citation, _messages(r.text, req)) for r, citation in shape.remedies),
+        tuple(RemedyRef(code=r.code, rule=citation, message=_messages(r.text, req)) for r, citation in shape.remedies),
     )
 
 
@@ -442,20 +430,22 @@ def _decision(
     )
 
 
-def build_decision(compiled: Compiled, trace: Trace, req: dict[str, Any], proofs: bool = True) -> Decision:
+def build_decision(compiled: Compiled, trace: Trace, request: Request, proofs: bool = True) -> Decision:
     """The decision for one request from what fired."""
     cached = trace.summary
     if cached is None or cached.owner.network() is not compiled:
         cached = trace.summary = _shape(compiled, trace)
     shape = cached.value
+    req = request.body
     if proofs:
-        return _decision(cached, req["as_of"], req.get("marketplace"), _texts(shape, trace, req, True), req)
+        texts = _texts(shape, trace, request, True)
+        return _decision(cached, req["as_of"], req.get("marketplace"), texts, req)
     # Without proofs, the decision depends on the shape, the date, the marketplace and the values its texts
     # quote: equal keys, equal bodies (1 and True differ, and so do 0.0 and -0.0).
     as_of, marketplace = req["as_of"], req.get("marketplace")
     quoted: list[Any] = [as_of, marketplace]
     for name in shape.placeholders:
-        v = as_of if name == "as_of" else _get(req, name)
+        v = request.read(name)
         quoted += (type(v), repr(v) if type(v) is float else v)
     key: Any = tuple(quoted)
     try:
@@ -463,7 +453,7 @@ def build_decision(compiled: Compiled, trace: Trace, req: dict[str, Any], proofs
     except TypeError:  # a quoted value that is a list or an object
         body = key = None
     if body is None:
-        body = decision_fields(_decision(cached, as_of, marketplace, _texts(shape, trace, req, False), None))
+        body = decision_fields(_decision(cached, as_of, marketplace, _texts(shape, trace, request, False), None))
         owner = cached.owner
         if key is not None and owner.bodies < _BODIES_PER_NETWORK:
             cached.bodies[key] = body
@@ -472,9 +462,10 @@ def build_decision(compiled: Compiled, trace: Trace, req: dict[str, Any], proofs
 
 
 def error_decision(
-    platform: str, as_of: str, error: str, compiled: Compiled | None = None, req: dict[str, Any] | None = None
+    platform: str, as_of: str, error: str, compiled: Compiled | None = None, request: Request | None = None
 ) -> Decision:
     """A `deny` that carries an engine error: a fault never turns into an allow."""
+    req = request.body if request is not None else None
     return Decision(
         outcome="deny",
         platform=platform,

@@ -24,7 +24,7 @@ import attrs
 
 from .._language.model import AllOf, AnyOf, AsOf, Compare, Condition, FieldRef, Literal, Not
 from .._language.operators import operator
-from .._language.semantics import MISSING, compare, main_categories, merged_count
+from .._language.semantics import Request, compare, main_categories, merged_count
 from .._language.vocab import LISTS
 
 __all__ = [
@@ -145,20 +145,10 @@ def _levels(category: str) -> Iterator[tuple[int, str]]:
         yield i, "/".join(parts[: i + 1])
 
 
-def _path_value(path: str, element: Any, req: dict[str, Any]) -> Any:
-    parts = path.split(".")
-    value: Any = element if parts[0] == "item" else (req if parts[0] == "request" else req.get(parts[0]))
-    for part in parts[1:]:
-        value = value.get(part) if isinstance(value, dict) else None
-    if value is None or value == []:
-        return MISSING
-    return tuple(value) if isinstance(value, list) else value
-
-
-def _predicate(conds: tuple[Condition, ...]) -> Callable[[Any, dict[str, Any]], bool]:
+def _predicate(conds: tuple[Condition, ...]) -> Callable[[Any, Request], bool]:
     """A Python predicate over one list element (and the request) for the `where` of a filtered count."""
 
-    def one(cond: Condition) -> Callable[[Any, dict[str, Any]], bool]:
+    def one(cond: Condition) -> Callable[[Any, Request], bool]:
         if isinstance(cond, Not):
             inner = one(cond.condition)
             return lambda e, r: not inner(e, r)
@@ -171,12 +161,12 @@ def _predicate(conds: tuple[Condition, ...]) -> Callable[[Any, dict[str, Any]], 
         path, op, operand = cond.path, cond.op, cond.operand
         if isinstance(operand, FieldRef):
             other = operand.path
-            return lambda e, r: compare(op, _path_value(path, e, r), _path_value(other, e, r))
+            return lambda e, r: compare(op, r.value(path, e), r.value(other, e))
         if isinstance(operand, AsOf):
             shift = operand
-            return lambda e, r: compare(op, _path_value(path, e, r), shift.iso(dt.date.fromisoformat(r["as_of"])))
+            return lambda e, r: compare(op, r.value(path, e), shift.iso(r.as_of))
         value = operand.value if isinstance(operand, Literal) else True
-        return lambda e, r: compare(op, _path_value(path, e, r), value)
+        return lambda e, r: compare(op, r.value(path, e), value)
 
     checks = [one(c) for c in conds]
     return lambda e, r: all(check(e, r) for check in checks)
@@ -236,7 +226,7 @@ class FactBuilder:
     def __init__(self, plan: FactPlan) -> None:
         cats = plan.category_keys
         computed = {(owner, key): _computed(field, op, value) for owner, key, field, op, value in plan.computed}
-        consts: dict[str, Any] = {"_put_category": _put_category, "_date": dt.date.fromisoformat}
+        consts: dict[str, Any] = {"_put_category": _put_category}
         filtered = {name: (path, where) for name, path, where in plan.filtered_counts}
         distinct = {name: (path, inc) for name, path, inc in plan.distinct_counts}
         merged = {name: (path, where, merge) for name, path, where, merge in plan.merged_counts}
@@ -248,8 +238,12 @@ class FactBuilder:
             or (key in merged and _reads_beyond(merged[key][1], ("seller",)))
             for key in seller_keys
         )
-        ctx = ["def _context(req):", "    as_of = req['as_of']", "    rq = {'t': 'request', 'as_of': as_of}"]
-        item = ["def _item(req):", "    out = []"]
+        ctx = [
+            "def _context(request):",
+            "    req = request.body",
+            "    rq = {'t': 'request', 'as_of': req['as_of']}",
+        ]
+        item = ["def _item(request):", "    req = request.body", "    out = []"]
         for key in sorted(k for k in plan.root_keys.get("request", ()) if k not in ("t", "i")):
             if not key.startswith("as_of"):
                 ctx += [f"    v = req.get({key!r})", f"    if v is not None: rq[{key!r}] = v"]
@@ -257,12 +251,11 @@ class FactBuilder:
             shifts = plan.shifts
 
             @functools.lru_cache(maxsize=4096)
-            def shifted(as_of: str) -> tuple[str, ...]:
-                day = dt.date.fromisoformat(as_of)
+            def shifted(day: dt.date) -> tuple[str, ...]:
                 return tuple(shift.iso(day) for shift in shifts)
 
             consts["_shifted"] = shifted
-            ctx.append("    sh = _shifted(as_of)")
+            ctx.append("    sh = _shifted(request.as_of)")
             for n, shift in enumerate(plan.shifts):
                 ctx.append(f"    rq[{date_key(shift)!r}] = sh[{n}]")
         ctx.append("    out = [rq]")
@@ -276,18 +269,16 @@ class FactBuilder:
                 if key in distinct:  # the distinct main categories of a category list (and of a field)
                     path, inc = distinct[key]
                     consts["_main_categories"] = main_categories
-                    also = f"_path_value({inc!r}, None, req)" if inc else "None"
-                    consts["_path_value"] = _path_value
+                    also = f"request.value({inc!r})" if inc else "None"
                     lines.append(f"    f[{key!r}] = len(_main_categories(o.get({path.split('.')[1]!r}), {also}))")
                     continue
                 if key in merged:  # the counted elements, those close in date counted once
                     path, where, (field, days) = merged[key]
                     consts[f"_p_{root}_{n}"] = _predicate(where)
                     consts["_merged_count"] = merged_count
-                    consts["_path_value"] = _path_value
                     lines.append(
-                        f"    f[{key!r}] = _merged_count([_path_value({field!r}, e, req) for e in "
-                        f"(o.get({path.split('.')[1]!r}) or ()) if _p_{root}_{n}(e, req)], {days!r})"
+                        f"    f[{key!r}] = _merged_count([request.value({field!r}, e) for e in "
+                        f"(o.get({path.split('.')[1]!r}) or ()) if _p_{root}_{n}(e, request)], {days!r})"
                     )
                     continue
                 if key in filtered:  # a count of the elements that satisfy a `where`
@@ -295,7 +286,7 @@ class FactBuilder:
                     consts[f"_p_{root}_{n}"] = _predicate(where)
                     lines.append(
                         f"    f[{key!r}] = sum(1 for e in (o.get({path.split('.')[1]!r}) or ()) "
-                        f"if _p_{root}_{n}(e, req))"
+                        f"if _p_{root}_{n}(e, request))"
                     )
                     continue
                 consts[f"_g_{root}_{n}"] = computed.get((root, key)) or _getter(key)
@@ -322,8 +313,8 @@ class FactBuilder:
         ctx.append("    return out")
         item.append("    return out")
         exec("\n".join([*ctx, *item]), consts)  # generated from the compiled plan, no user input
-        self.context: Callable[[dict[str, Any]], list[dict[str, Any]]] = consts["_context"]
-        self.item: Callable[[dict[str, Any]], list[dict[str, Any]]] = consts["_item"]
+        self.context: Callable[[Request], list[dict[str, Any]]] = consts["_context"]
+        self.item: Callable[[Request], list[dict[str, Any]]] = consts["_item"]
 
     @staticmethod
     def _put_lines(expr: str, key: str, category: bool, pad: str) -> list[str]:
@@ -331,6 +322,6 @@ class FactBuilder:
             return [f"{pad}_put_category(f, {key!r}, {expr})"]
         return [f"{pad}v = {expr}", f"{pad}if v is not None: f[{key!r}] = v"]
 
-    def facts(self, req: dict[str, Any]) -> list[dict[str, Any]]:
+    def facts(self, request: Request) -> list[dict[str, Any]]:
         """The facts of one request (ids and the session are added by the runtime)."""
-        return [*self.context(req), *self.item(req)]
+        return [*self.context(request), *self.item(request)]

@@ -495,7 +495,7 @@ class _Parser:
             operand = None if op == "exists" else self.operand(raw[op], f"{pointer}/{op}")
             if op == "exists":
                 operand = Literal(bool(raw[op]))
-            return Compare(raw["field"], op, operand, pointer)
+            return Compare(path=raw["field"], op=op, operand=operand, pointer=pointer)
         if "count" in raw:
             ops = [k for k in raw if k not in ("count", "where", "distinct", "including", "merge")]
             if len(ops) != 1:  # the schema bounds the number of fields, not of operators
@@ -509,18 +509,25 @@ class _Parser:
             where = tuple(self.condition(c, f"{pointer}/where/{i}") for i, c in enumerate(raw.get("where", ())))
             merge = (raw["merge"]["field"], int(raw["merge"]["within_days"])) if "merge" in raw else None
             return Count(
-                raw["count"], op, int(raw.get(op, 0)), pointer, where, raw.get("distinct"), raw.get("including"), merge
+                list_path=raw["count"],
+                op=op,
+                value=int(raw.get(op, 0)),
+                pointer=pointer,
+                where=where,
+                distinct=raw.get("distinct"),
+                including=raw.get("including"),
+                merge=merge,
             )
         if "some" in raw:
             where = tuple(self.condition(c, f"{pointer}/where/{i}") for i, c in enumerate(raw["where"]))
-            return Some(raw["some"], where, pointer)
+            return Some(list_path=raw["some"], where=where, pointer=pointer)
         if "derived" in raw:
-            return Derived(raw["derived"], pointer)
+            return Derived(raw["derived"], pointer=pointer)
         if "not" in raw:
-            return Not(self.condition(raw["not"], f"{pointer}/not"), pointer)
+            return Not(self.condition(raw["not"], f"{pointer}/not"), pointer=pointer)
         key = "any" if "any" in raw else "all"
         parts = tuple(self.condition(c, f"{pointer}/{key}/{i}") for i, c in enumerate(raw[key]))
-        return AnyOf(parts, pointer) if key == "any" else AllOf(parts, pointer)
+        return AnyOf(parts, pointer=pointer) if key == "any" else AllOf(parts, pointer=pointer)
 
     def fill(self, text: str, pointer: str) -> str:
         def value(match: re.Match[str]) -> str:
@@ -551,7 +558,7 @@ class _Parser:
     def rule(self, raw: dict[str, Any], pointer: str, provenance: str) -> Rule:
         when = AllOf(
             tuple(self.condition(c, f"{pointer}/when/{i}") for i, c in enumerate(raw["when"])),
-            f"{pointer}/when",
+            pointer=f"{pointer}/when",
         )
         msg = raw.get("message")
         return Rule(

@@ -1,4 +1,5 @@
-"""Requests: validation against the request schema, defaults, and flattening into engine facts."""
+"""Request stage: check a request against the request schema, fill in its defaults and derived fields, and
+return it typed (`Request`: platform, decision date, body), once, for every later stage."""
 
 from __future__ import annotations
 
@@ -7,15 +8,17 @@ from collections.abc import Iterator
 from typing import Any
 
 from .._language import schemas
+from .._language.semantics import Request
 from ..errors import Problem, RequestError
 
-__all__ = ["RequestReader", "normalize_request", "resolve_pointer"]
+__all__ = ["Request", "RequestReader", "normalize_request", "resolve_pointer"]
 
 
 def normalize_request(
     raw: Any, file: str = "", as_of: dt.date | str | None = None, platform: str | None = None
-) -> dict[str, Any]:
-    """A validated copy of the request with `as_of` (default: today, UTC) and `account_status` filled in.
+) -> Request:
+    """The request checked and typed: its body a copy with `as_of` (default: today, UTC), `account_status`
+    and the derived fields filled in, its platform and decision date read once.
 
     Anything the rule engine could not compare faithfully is refused with a RequestError naming the
     field: numbers that are not finite, integers that are not exactly a double, text that is not
@@ -36,12 +39,14 @@ def normalize_request(
         )
     req = dict(raw)
     if as_of is not None:
-        req["as_of"] = _as_of(as_of, file)
+        day = _as_of(as_of, file)
+        req["as_of"] = day.isoformat()
     elif "as_of" not in req:
-        req["as_of"] = dt.datetime.now(dt.timezone.utc).date().isoformat()
+        day = dt.datetime.now(dt.timezone.utc).date()
+        req["as_of"] = day.isoformat()
     else:
         try:
-            dt.date.fromisoformat(req["as_of"])
+            day = dt.date.fromisoformat(req["as_of"])
         except ValueError as exc:
             raise RequestError(
                 [
@@ -63,7 +68,7 @@ def normalize_request(
             {**t, "owned_by_seller": t.get("owner") is None or t.get("owner") == name} for t in seller["trademarks"]
         ]
     req["seller"] = seller
-    return req
+    return Request(platform=req["platform"], as_of=day, body=req)
 
 
 def _number_paths(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], type]]:
@@ -85,7 +90,8 @@ class RequestReader:
     but its product (`==`, with numbers and booleans of the same types: True == 1 in Python, not in
     JSON), only its product is checked, and it joins the previous request's run, taking its normalized
     context. Each call returns the normalized request and its run number; consecutive requests with the
-    same run number share the platform, the date, the seller and every other top-level field.
+    same run number share the platform, the date, the seller and every other top-level field (their
+    bodies are distinct dicts; the seller's is a shallow copy of the run's).
     """
 
     def __init__(self, as_of: dt.date | str | None = None, platform: str | None = None) -> None:
@@ -94,7 +100,7 @@ class RequestReader:
         self._product_ok = schemas.fast_checker("request", "/properties/product")
         self._rest: dict[str, Any] | None = None  # the previous raw request, valid, without its product
         self._numbers: list[tuple[tuple[Any, ...], type]] | None = None  # its numbers and booleans, typed
-        self._ctx: dict[str, Any] | None = None  # its normalized form
+        self._ctx: Request | None = None  # its normalized form
         self._seller: dict[str, Any] = {}  # the normalized seller
         self._run = 0
 
@@ -119,22 +125,22 @@ class RequestReader:
                 return False
         return True
 
-    def __call__(self, raw: Any, file: str = "") -> tuple[dict[str, Any], int]:
+    def __call__(self, raw: Any, file: str = "") -> tuple[Request, int]:
         rest, ctx = self._rest, self._ctx
         if rest is not None and ctx is not None and self._same_context(raw, rest):
             product = raw["product"]
             if self._product_ok(product):
-                req = ctx.copy()
-                req["seller"] = self._seller.copy()
-                req["product"] = product
-                return req, self._run
+                body = ctx.body.copy()
+                body["seller"] = self._seller.copy()
+                body["product"] = product
+                return Request(platform=ctx.platform, as_of=ctx.as_of, body=body), self._run
         self._rest = self._ctx = None
         req = normalize_request(raw, file, as_of=self._as_of, platform=self._platform)
         self._run += 1
         if type(raw) is dict and "product" in raw:
             rest = raw.copy()
             del rest["product"]
-            self._rest, self._ctx, self._seller = rest, req, req["seller"]
+            self._rest, self._ctx, self._seller = rest, req, req.body["seller"]
             self._numbers = None
         return req, self._run
 
@@ -184,13 +190,15 @@ def _dates_as_text(value: Any, schema: Any = None) -> Any:
     return value
 
 
-def _as_of(value: Any, file: str) -> str:
-    """The decision date given by a caller: a `datetime.date` or an ISO date string."""
+def _as_of(value: Any, file: str) -> dt.date:
+    """The decision date given by a caller: a `datetime.date` (or `datetime`) or an ISO date string."""
+    if isinstance(value, dt.datetime):
+        return value.date()
     if isinstance(value, dt.date):
-        return _date_text(value)
+        return value
     if isinstance(value, str):
         try:
-            return dt.date.fromisoformat(value).isoformat()
+            return dt.date.fromisoformat(value)
         except ValueError:
             pass
     raise RequestError(

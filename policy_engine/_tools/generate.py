@@ -40,7 +40,7 @@ from .._language.model import (
 )
 from .._language.operators import operator
 from .._language.reference import holds
-from .._language.semantics import MISSING, compare, is_under, merged_count
+from .._language.semantics import MISSING, compare, is_under, lookup, merged_count, operand_value
 from .._language.strata import stratify
 from .._language.vocab import LISTS, field_type
 
@@ -435,6 +435,7 @@ class RequestGenerator:
     ) -> None:
         self.platform = platform
         self.focus = set(focus)  # (policy id, rule id) of the rules to build first
+        self.day = as_of
         self.as_of = as_of.isoformat()
         self.pools = pools
         self.rng = rng
@@ -513,23 +514,11 @@ class RequestGenerator:
         return value
 
     def _get(self, path: str, element: _Element | None) -> Any:
-        parts = path.split(".")
-        if parts[0] == "item":
+        item = None
+        if path == "item" or path.startswith("item."):
             assert element is not None
-            node: Any = self._list(element.list_path)[element.index]
-            parts = parts[1:]
-        elif parts[0] == "request":
-            node = self._req
-            parts = parts[1:]
-        else:
-            node = self._req
-        for p in parts:
-            if not isinstance(node, dict) or p not in node or node[p] is None:
-                return MISSING
-            node = node[p]
-        if isinstance(node, list):
-            return tuple(node) if node else MISSING
-        return node
+            item = self._list(element.list_path)[element.index]
+        return operand_value(lookup(self._req, path, item))
 
     def _set(self, path: str, value: Any, element: _Element | None) -> None:
         parts = path.split(".")
@@ -703,7 +692,7 @@ class RequestGenerator:
         assert cond.merge is not None
         field, days = cond.merge[0].partition(".")[2], cond.merge[1]
         items = self._list(cond.list_path)
-        day = dt.date.fromisoformat(self.as_of)
+        day = self.day
         for k, i in enumerate(self._satisfying(cond)):
             old = items[i].get(field)
             try:
@@ -746,7 +735,7 @@ class RequestGenerator:
             self._choose(moving_path, list_path, related, test, path, element)
             return
         if isinstance(operand, AsOf):
-            right: Any = operand.iso(dt.date.fromisoformat(self.as_of))
+            right: Any = operand.iso(self.day)
         elif isinstance(operand, Literal):
             right = operand.value
         else:
@@ -858,7 +847,7 @@ class RequestGenerator:
                 if cond.path in _FIXED:
                     return
                 if isinstance(cond.operand, AsOf):
-                    related: tuple[Any, ...] = (cond.operand.iso(dt.date.fromisoformat(self.as_of)),)
+                    related: tuple[Any, ...] = (cond.operand.iso(self.day),)
                 else:
                     related = _examples(cond.op, _members(cond.operand.value))
                 kind = _type(cond.path, list_path)

@@ -180,7 +180,7 @@ def _never(engine: Engine, inv: Invariant, raw: dict[str, Any]) -> tuple[str, tu
         decision = engine.decide(raw)
     except RequestError:  # a request aimed at the invariant that is not valid (or no policy in force)
         return None
-    req = normalize_request(raw)
+    req = normalize_request(raw).body
     if decision.outcome in inv.never and _holds_all(inv.when, req, decision):
         return f"decided {decision.outcome} on {decision.as_of}", (("decision", decision),)
     return None
@@ -224,7 +224,7 @@ def _loosened(
         return None
     if SEVERITY[new.outcome] >= SEVERITY[old.outcome]:
         return None
-    req = normalize_request(raw)
+    req = normalize_request(raw).body
     if not _holds_all(inv.when, req, new) or (inv.except_when and _holds_all(inv.except_when, req, new)):
         return None
     return (
@@ -300,7 +300,7 @@ def _property(
         hit = _loosened(pair, inv, raw) if pair is not None else _never(engine, inv, raw)
         if hit is None:
             return
-        request = normalize_request(raw if pair is None else {**raw, "as_of": pair.day.isoformat()})
+        request = normalize_request(raw if pair is None else {**raw, "as_of": pair.day.isoformat()}).body
         last.append(Violation(file=invariants.file, invariant=inv, request=request, decisions=hit[1], message=hit[0]))
         raise AssertionError(hit[0])
 

@@ -24,8 +24,8 @@ from .._language import schemas
 from .._language.model import AllOf, AnyOf, Compare, Condition, Count, Literal, Not, Policy, Rule, Some
 from .._language.operators import operator
 from .._language.reference import holds
-from .._language.semantics import compare
-from .._pipeline.explain import _get, render_text
+from .._language.semantics import compare, lookup
+from .._pipeline.explain import render_text
 from .._pipeline.load import read_json
 from ..decision import Decision
 from ..engine import Engine
@@ -442,9 +442,9 @@ def _all_compares(cond: Condition, list_path: str | None) -> Iterable[tuple[Comp
 
 def _values(request: dict[str, Any], list_path: str | None, path: str) -> list[Any]:
     if list_path is None or not path.startswith("item"):
-        return [_get(request, path)]
+        return [lookup(request, path)]
     out = []
-    for element in _get(request, list_path) or ():
+    for element in lookup(request, list_path) or ():
         if path == "item":
             out.append(element)
         elif isinstance(element, dict):

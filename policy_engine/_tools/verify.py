@@ -142,7 +142,7 @@ def redecide(engine: Engine, request: Any, recorded: dict[str, Any], file: str =
     req = normalize_request(
         request, file, as_of=dt.date.fromisoformat(recorded["as_of"]), platform=recorded["platform"]
     )
-    return engine.decide(req, proofs=proofs)
+    return engine.decide(req.body, proofs=proofs)
 
 
 def _listing(items: list[str]) -> str:

@@ -115,8 +115,8 @@ def _compare_lits(cond: Compare, negated: bool) -> list[list[Lit]]:
                 "as_of; compare with the opposite operator instead",
                 cond.pointer,
             )
-        flipped = Compare(cond.path, spec.negation, cond.operand, cond.pointer)
-        missing = Compare(cond.path, "exists", Literal(False), cond.pointer)
+        flipped = Compare(path=cond.path, op=spec.negation, operand=cond.operand, pointer=cond.pointer)
+        missing = Compare(path=cond.path, op="exists", operand=Literal(False), pointer=cond.pointer)
         return [[(flipped, False, None)], [(missing, False, None)]]
     if cond.op == "under":
         return [[(cond, False, depth)] for depth in range(CATEGORY_LEVELS)]
@@ -250,10 +250,14 @@ def dnf(cond: Condition, negated: bool = False) -> list[list[Lit]]:
                     }
                 )
                 alts: list[list[Lit]] = [
-                    [(Compare(g, "exists", Literal(False), cond.pointer), False, None)] for g in guards
+                    [(Compare(path=g, op="exists", operand=Literal(False), pointer=cond.pointer), False, None)]
+                    for g in guards
                 ]
                 alts.append(
-                    [(Compare(g, "exists", Literal(True), cond.pointer), False, None) for g in guards]
+                    [
+                        (Compare(path=g, op="exists", operand=Literal(True), pointer=cond.pointer), False, None)
+                        for g in guards
+                    ]
                     + [(cond, True, tuple(b))]
                 )
                 per_branch.append(alts)
@@ -298,7 +302,7 @@ def share_some(
                         consumed.add(name)
                         helper = Rule(
                             id=name,
-                            when=AllOf((cond,), cond.pointer),
+                            when=AllOf((cond,), pointer=cond.pointer),
                             derive=name,
                             outcome=None,
                             message=None,
