@@ -329,7 +329,7 @@ def test_a_concurrent_writer_never_exposes_half_an_entry(one_entry: Any) -> None
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
-    writers = [threading.Thread(target=writer) for _ in range(2)]
+    writers = [threading.Thread(target=writer)]
     readers = [threading.Thread(target=reader) for _ in range(2)]
     for t in writers + readers:
         t.start()

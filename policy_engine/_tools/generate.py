@@ -251,6 +251,7 @@ class Pools:
         brands = {v for k in _BRAND_FIELDS for v in self.values.get(k, ()) if isinstance(v, str) and v}
         self.brands = sorted(brands) + [b for b in _DEFAULT_BRANDS if b not in brands]
         self._memo: dict[tuple[str, str, str, str, str], list[Any]] = {}
+        self._passed: dict[tuple[str, str, str, str, str, Any], list[Any]] = {}
 
     def _add(self, key: str, value: Any) -> None:
         bucket = self.values.setdefault(key, [])
@@ -263,6 +264,17 @@ class Pools:
         found = self._memo.get(memo)
         if found is None:
             found = self._memo[memo] = self._candidates(key, kind, related, platform, as_of)
+        return list(found)
+
+    def satisfying(
+        self, key: str, kind: str, related: Sequence[Any], platform: str, as_of: str, test: Any, test_key: Any
+    ) -> list[Any]:
+        """The candidates that pass a test; `test_key` names the test (equal keys, equal tests), so a pool
+        is filtered once per test, however many requests ask."""
+        memo = (key, kind, repr(tuple(related)), platform, as_of, test_key)
+        found = self._passed.get(memo)
+        if found is None:
+            found = self._passed[memo] = [v for v in self.candidates(key, kind, related, platform, as_of) if test(v)]
         return list(found)
 
     def _candidates(self, key: str, kind: str, related: Sequence[Any], platform: str, as_of: str) -> list[Any]:
@@ -374,6 +386,35 @@ def _inside(target: Path | None, path: Path) -> bool:
     return target is not None and len(target) > len(path) and target[: len(path)] == path
 
 
+_DERIVED_READ: dict[int, tuple[Condition, frozenset[str]]] = {}
+
+
+def _derived_read(cond: Condition) -> frozenset[str]:
+    """The derived conclusions a condition refers to anywhere inside it (none: it holds or fails whatever
+    has been derived, and the conclusions need not be worked out to test it)."""
+    known = _DERIVED_READ.get(id(cond))
+    if known is not None and known[0] is cond:
+        return known[1]
+    if isinstance(cond, Derived):
+        found = frozenset((cond.name,))
+    elif isinstance(cond, Not):
+        found = _derived_read(cond.condition)
+    elif isinstance(cond, (AnyOf, AllOf)):
+        found = frozenset().union(*(_derived_read(c) for c in cond.conditions))
+    elif isinstance(cond, (Some, Count)):
+        found = frozenset().union(*(_derived_read(c) for c in cond.where))
+    else:
+        found = frozenset()
+    if len(_DERIVED_READ) > 65536:
+        _DERIVED_READ.clear()
+    _DERIVED_READ[id(cond)] = (cond, found)  # the condition is kept: its id is not reused meanwhile
+    return found
+
+
+def _reads_derived(cond: Condition) -> bool:
+    return bool(_derived_read(cond))
+
+
 class _Element:
     """A list element under construction: its list and its index in the request."""
 
@@ -483,13 +524,15 @@ class RequestGenerator:
         req = self._normal()
         derived: set[str] = set()
         for layer in self._side.strata:
-            changed = True
-            while changed:
-                changed = False
-                for rule in layer:
+            pending = layer
+            while pending:
+                added: set[str] = set()
+                for rule in pending:
                     if rule.derive not in derived and holds(rule.when, req, derived):
                         derived.add(rule.derive)  # type: ignore[arg-type]
-                        changed = True
+                        added.add(rule.derive)  # type: ignore[arg-type]
+                # Only a rule that reads a conclusion just derived can hold now if it did not before.
+                pending = [r for r in layer if r.derive not in derived and added & _derived_read(r.when)]
         self._derived_cache = (id(self._side), snapshot, derived)
         return derived
 
@@ -502,7 +545,7 @@ class RequestGenerator:
         item = None
         if element is not None:
             item = self._list(element.list_path)[element.index]
-        return holds(cond, self._normal(), self._derived(), item)
+        return holds(cond, self._normal(), self._derived() if _reads_derived(cond) else set(), item)
 
     def _list(self, list_path: str) -> list[Any]:
         root, key = list_path.split(".")
@@ -641,7 +684,7 @@ class RequestGenerator:
 
     def _satisfying(self, cond: Some | Count) -> list[int]:
         items = self._list(cond.list_path)
-        req, derived = self._normal(), self._derived()
+        req, derived = self._normal(), self._derived() if _reads_derived(cond) else set()
         return [i for i, e in enumerate(items) if all(holds(c, req, derived, e) for c in cond.where)]
 
     def _fill(self, cond: Some | Count, path: Path) -> None:
@@ -732,7 +775,8 @@ class RequestGenerator:
                 pair = (other, value) if set_right else (value, other)
                 return compare(cond.op, *pair) == want
 
-            self._choose(moving_path, list_path, related, test, path, element)
+            test_key = ("field", cond.op, want, set_right, type(other), repr(other))
+            self._choose(moving_path, list_path, related, test, path, element, test_key)
             return
         if isinstance(operand, AsOf):
             right: Any = operand.iso(self.day)
@@ -745,10 +789,17 @@ class RequestGenerator:
             return compare(cond.op, tuple(v) if isinstance(v, list) else v, right) == want
 
         related = () if cond.op == "exists" else _examples(cond.op, _members(right))
-        self._choose(left_path, list_path, related, test_literal, path, element)
+        self._choose(left_path, list_path, related, test_literal, path, element, ("value", cond.op, want, repr(right)))
 
     def _choose(
-        self, field: str, list_path: str | None, related: Sequence[Any], test: Any, path: Path, element: _Element | None
+        self,
+        field: str,
+        list_path: str | None,
+        related: Sequence[Any],
+        test: Any,
+        path: Path,
+        element: _Element | None,
+        test_key: Any,
     ) -> None:
         if field in _FIXED:
             return
@@ -757,7 +808,7 @@ class RequestGenerator:
         if self._force is not None and self._force[0] == path:
             self._set(field, self._force[1], element)
             return
-        options = [v for v in self.pools.candidates(key, kind, related, self.platform, self.as_of) if test(v)]
+        options = self.pools.satisfying(key, kind, related, self.platform, self.as_of, test, test_key)
         if not options:
             return
         present = [v for v in options if v is not MISSING]
