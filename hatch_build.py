@@ -6,7 +6,9 @@ This hook fetches that exact source distribution with pip (hash pinned below; pi
 decides where from), compiles its C sources as one extension with `PyEval_CallObject` defined as its
 replacement `PyObject_CallObject` (the same call with the same arguments; the fix upstream merged but
 never released), and ships the result in our wheel as the top-level module `_policy_engine_dre`, next to
-the `policy_engine` package. `policy_engine.runtime` is the only importer.
+the `policy_engine` package. `policy_engine.runtime` is the only importer. Two repairs of the engine are
+compiled in as well, each explained where it is defined: pools that grow geometrically (`GROWTH`) and a
+bounded removal of a retracted fact from a dispatching action frame (`BOUNDED_REMOVAL`).
 
 The module is top level, not inside `policy_engine`, so that it is found whichever copy of
 `policy_engine` is imported: the installed one, or a checkout's when `python -m pytest` runs in it (the
@@ -74,7 +76,30 @@ void *pe_engine_realloc(void *block, size_t size) {
     return realloc(block, size);
 }
 """
-CORE_SOURCES = ["json", "rete", "state", "events", "regex"]  # src/rules/*.c, as durable_rules' own setup.py
+# A retraction that reaches an action frame while its action is dispatching (started, not completed)
+# removes the fact's message from the frame by zeroing its slot, and leaves the frame's message count as it
+# was. The engine's removal scans the frame's 16 slots until it has seen as many occupied slots as that
+# count: after one removal it never gets there, and reads (and may write) past the frame's slots into the
+# memory that follows (valgrind: "conditional jump depends on uninitialised value" in
+# deleteMessageFromFrame, on retract_facts). The engine's `state.c` is compiled through this file, which
+# renames the engine's own removal and defines one that looks at each of the frame's slots once.
+BOUNDED_REMOVAL = """
+#define deleteMessageFromFrame pe_engine_unbounded_delete_message_from_frame
+#include "state.c"
+#undef deleteMessageFromFrame
+
+unsigned int deleteMessageFromFrame(unsigned int messageNodeOffset, leftFrameNode *frame) {
+    for (unsigned int slot = 0; slot < MAX_MESSAGE_FRAMES; ++slot) {
+        messageFrame *message = &frame->messages[slot];
+        if (message->hash != 0 && message->messageNodeOffset == messageNodeOffset) {
+            message->hash = 0;
+            message->messageNodeOffset = UNDEFINED_HASH_OFFSET;
+        }
+    }
+    return RULES_OK;
+}
+"""
+CORE_SOURCES = ["json", "rete", "events", "regex"]  # src/rules/*.c, as durable_rules' own setup.py (and state.c)
 
 
 class EngineBuildHook(BuildHookInterface):
@@ -135,11 +160,14 @@ class EngineBuildHook(BuildHookInterface):
         src = source / "src"
         growth = work / "growth.c"
         growth.write_text(GROWTH, encoding="utf-8")
+        state = work / "state_bounded.c"  # the engine's state.c, with BOUNDED_REMOVAL
+        state.write_text(BOUNDED_REMOVAL, encoding="utf-8")
         extension = Extension(
             MODULE,
             sources=[
                 str(src / "rulespy" / "rules.c"),
                 *(str(src / "rules" / f"{name}.c") for name in CORE_SOURCES),
+                str(state),
                 str(growth),
             ],
             include_dirs=[str(src / "rules")],

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import os
+import re
+import shutil
+import subprocess
+import sys
 import sysconfig
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from policy_engine._pipeline import runtime
 
@@ -36,3 +43,70 @@ def test_engine_calls_back_into_python() -> None:
     assert code == 0
     facts = [(sid, mid, json.loads(content)) for _ruleset, sid, mid, _kind, content in stored]
     assert ("s1", "f1", {"sid": "s1", "id": "f1", "t": "a"}) in facts
+
+
+_JOIN = {"r": {"all": [{"a": {"t": "a"}}, {"b": {"$and": [{"t": "b"}, {"k": {"a": "k"}}]}}]}}
+
+
+def _retract_while_dispatching(dre: Any, rounds: int, extra: int) -> list[int]:
+    """Each round: facts `a` and `b` (and `extra` more `b`s) join; the first match's action is started, both
+    facts of that match are retracted before it completes, then the actions are completed. The number of
+    actions completed per round."""
+    handle = dre.create_ruleset(f"dispatching-{rounds}-{extra}", json.dumps(_JOIN))
+    completed = []
+    try:
+        for n in range(rounds):
+            pair = [{"sid": "1", "id": f"a{n}", "t": "a", "k": n}, {"sid": "1", "id": f"b{n}", "t": "b", "k": n}]
+            more = [{"sid": "1", "id": f"b{n}x{j}", "t": "b", "k": n} for j in range(extra)]
+            _code, state = dre.assert_facts(handle, json.dumps(pair + more))
+            count = 1 if dre.start_action_for_state(handle, state) else 0
+            dre.retract_facts(handle, json.dumps(pair))  # the started action's frame is dispatching
+            while dre.complete_and_start_action(handle, state):
+                count += 1
+            if more:
+                dre.retract_facts(handle, json.dumps(more))
+            assert dre.get_facts(handle, "1") == "[]"
+            completed.append(count)
+    finally:
+        dre.delete_ruleset(handle)
+    return completed
+
+
+def test_facts_retracted_while_their_action_is_dispatching_leave_the_engine_clean() -> None:
+    """A retraction that reaches an action while it is dispatching removes the fact from the action's frame
+    (hatch_build.py, BOUNDED_REMOVAL): the action still completes once, matches of the retracted facts that
+    had not started are dropped, and the session is empty after each round."""
+    assert _retract_while_dispatching(runtime.dre, rounds=5, extra=0) == [1] * 5
+    assert _retract_while_dispatching(runtime.dre, rounds=5, extra=3) == [1] * 5
+
+
+@pytest.mark.skipif(
+    not (os.environ.get("POLICY_ENGINE_VALGRIND") and shutil.which("valgrind")),
+    reason="set POLICY_ENGINE_VALGRIND=1 on a machine with valgrind (about 10 s)",
+)
+def test_the_engine_reads_no_uninitialised_memory_when_retracting_during_dispatch(tmp_path: Path) -> None:
+    """Under valgrind, the rounds above report no error inside the engine (the removal of a message from a
+    dispatching frame used to read past the frame's slots once one of its messages had been removed)."""
+    script = tmp_path / "rounds.py"
+    script.write_text(
+        "import sys\n"
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "from policy_engine._pipeline import runtime\n"
+        "from test_engine_module import _retract_while_dispatching\n"
+        "_retract_while_dispatching(runtime.dre, rounds=5, extra=3)\n",
+        encoding="utf-8",
+    )
+    run = subprocess.run(
+        ["valgrind", "--error-limit=no", sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONMALLOC": "malloc"},
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-4000:]
+    # valgrind's reports are separated by lines holding only its prefix (==PID==)
+    reports = re.split(r"^==\d+== *$", run.stderr, flags=re.M)
+    errors = [r for r in reports if re.search(r"uninitialised|Invalid (read|write)", r)]
+    assert not [r for r in errors if re.search(r"\((state|state_bounded|events|rete|json|regex|rules)\.c:\d+\)", r)], (
+        errors[:3]
+    )
