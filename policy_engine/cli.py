@@ -729,7 +729,12 @@ def _parser() -> argparse.ArgumentParser:
         d = sub.add_parser(name, help=helptext)
         deciders.append(d)
         d.add_argument("request", help="request .json, .jsonl, or - for JSON lines on stdin")
-        d.add_argument("--policies", action="append", metavar="DIR", help="policy folder (repeatable)")
+        d.add_argument(
+            "--policies",
+            action="append",
+            metavar="DIR",
+            help="policy folder (repeatable; default: the shipped policies)",
+        )
         d.add_argument("--as-of", type=_date, metavar="DATE", help="decide as of this date (YYYY-MM-DD)")
         d.add_argument("--lang", choices=("en", "zh"), default="en", help="language of the text")
         d.add_argument("--all-platforms", action="store_true", help="one decision per platform")

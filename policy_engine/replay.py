@@ -527,7 +527,7 @@ def map_chunks(
         raise LoadError(
             [
                 Problem(
-                    file="",
+                    file="--workers/--scheduler",
                     pointer="",
                     message='running on Dask needs the dask extra: pip install "policy-engine[dask]"',
                     code="PE001",

@@ -9,9 +9,12 @@ from typing import Any
 
 import pytest
 
+from policy_engine import Engine
 from policy_engine._pipeline.check import check_policies
 from policy_engine._pipeline.compile import compile_policies
 from policy_engine._pipeline.load import COMPARISON_OPS, parse_policy
+from policy_engine._pipeline.request import normalize_request
+from policy_engine.decision import policy_set_digest, request_digest
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -139,3 +142,30 @@ def test_test_case_and_taxonomy_fields_are_documented() -> None:
         missing = sorted(n for n in names - {"$schema"} if f"`{n}`" not in text)
         assert missing == [], f"{name} fields not documented in docs/language.md: {missing}"
     assert "### Lint codes" in text
+
+
+def test_digests_quoted_in_the_docs_are_those_of_the_shipped_policies_and_examples(engine: Engine) -> None:
+    """A receipt shown in the README or a docs page names a policy set in force for some platform and period
+    of the shipped policies, and a request digest one of the shipped example requests (as decided)."""
+    sets = {
+        policy_set_digest(p.digest for p in engine.in_force(platform, day))
+        for platform in engine.platforms
+        for day in engine.windows(platform)
+    }
+    requests = set()
+    for path in sorted((ROOT / "examples").glob("*.json")):
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(raw, dict) and "platform" in raw:
+            requests.add(request_digest(normalize_request(raw).body))
+    pages = [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
+    quoted_sets = quoted_requests = 0
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        for digest in re.findall(r'"policy_set_digest": "(sha256:[0-9a-f]{64})"', text):
+            assert digest in sets, f"{page.name}: policy set {digest} is not one of the shipped policies"
+            quoted_sets += 1
+        for digest in re.findall(r'"request_digest": "(sha256:[0-9a-f]{64})"|request (sha256:[0-9a-f]{64})', text):
+            found = digest[0] or digest[1]
+            assert found in requests, f"{page.name}: request {found} is not one of the shipped examples"
+            quoted_requests += 1
+    assert quoted_sets >= 2 and quoted_requests >= 3
