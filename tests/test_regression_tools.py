@@ -6,18 +6,27 @@ import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import strategies as st
+from profiles import scaled
 
 from policy_engine import Engine
 from policy_engine._language import schemas
-from policy_engine._tools.generate import outcome_rules
+from policy_engine._language.model import AllOf, AnyOf, Count, Not, Some
+from policy_engine._language.reference import holds
+from policy_engine._pipeline.load import parse_policy
+from policy_engine._pipeline.request import normalize_request
+from policy_engine._tools.generate import _test, outcome_rules
 from policy_engine.testing import (
     assert_equivalent,
     assert_matches_reference,
     assert_no_new_allows,
+    policy_documents,
     policy_requests,
+    requests,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,3 +103,45 @@ def test_a_loosened_threshold_fails_with_the_minimal_request_and_both_proofs(shi
         assert_no_new_allows(looser, shipped, platform="dhgate", max_examples=100, seed=2)
     finally:
         looser.close()
+
+
+def _parts(cond: Any) -> Iterator[Any]:
+    """A condition and every condition inside it."""
+    yield cond
+    inner = (
+        (cond.condition,)
+        if isinstance(cond, Not)
+        else cond.conditions
+        if isinstance(cond, (AnyOf, AllOf))
+        else cond.where
+        if isinstance(cond, (Some, Count))
+        else ()
+    )
+    for c in inner:
+        yield from _parts(c)
+
+
+@settings(max_examples=scaled(60), suppress_health_check=[HealthCheck.too_slow])
+@given(
+    doc=policy_documents(), raw=requests(platform="aliexpress"), derived=st.sets(st.sampled_from(["d0", "d1", "d2"]))
+)
+def test_the_generators_compiled_conditions_hold_where_the_reference_says(
+    doc: dict[str, Any], raw: dict[str, Any], derived: set[str]
+) -> None:
+    """The request generator tests conditions with functions made once per condition (`generate._test`);
+    each holds exactly where the reference evaluator's `holds` does, for the request and for each element
+    of every list a `some` or `count` visits."""
+    policy, _problems = parse_policy(doc, "generated.json")
+    if policy is None:
+        return
+    req = normalize_request(raw).body
+    names = derived | {r.derive for r in policy.rules if r.derive}
+    for rule in policy.rules:
+        for cond in _parts(rule.when):
+            for chosen in (set(), names):
+                assert _test(cond)(req, chosen, None) == holds(cond, req, chosen, None)
+                if isinstance(cond, (Some, Count)):
+                    root, key = cond.list_path.split(".")
+                    for element in (req.get(root) or {}).get(key) or ():
+                        for c in cond.where:
+                            assert _test(c)(req, chosen, element) == holds(c, req, chosen, element)
