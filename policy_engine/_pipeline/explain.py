@@ -267,11 +267,11 @@ class _PerNetwork:
     __slots__ = ("bodies", "network", "platform", "refs", "shapes")
 
     def __init__(self, compiled: Compiled) -> None:
-        key = id(compiled)
+        key, networks = id(compiled), _NETWORKS  # the dict itself: at exit the module's globals may be gone
 
         def forget(_: Any) -> None:  # the network is gone: so is what its decisions shared
-            if _NETWORKS.get(key) is self:
-                del _NETWORKS[key]
+            if networks.get(key) is self:
+                del networks[key]
 
         self.network = weakref.ref(compiled, forget)  # what it caches must not keep the network alive
         self.platform = compiled.platform

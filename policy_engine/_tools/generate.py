@@ -322,11 +322,26 @@ class Pools:
             if key == "seller.account_status":
                 out = [v for v in out if v in _ENUMS[key]]
         out.append(MISSING)
-        seen: list[Any] = []
-        for v in out:
-            if not any(type(s) is type(v) and s == v for s in seen):
-                seen.append(v)
-        return [v for v in seen if _fits(key, kind, v)]
+        return [v for v in _distinct(out) if _fits(key, kind, v)]
+
+
+def _distinct(values: Iterable[Any]) -> list[Any]:
+    """The values in order, each once: equal values of one type are one (1, 1.0 and True stay three)."""
+    kept: list[Any] = []
+    hashed: set[tuple[type, Any]] = set()
+    unhashable: list[Any] = []
+    for v in values:
+        try:
+            key = (type(v), v)
+            if key in hashed:
+                continue
+            hashed.add(key)
+        except TypeError:  # a list value: compared one by one
+            if any(type(u) is type(v) and u == v for u in unhashable):
+                continue
+            unhashable.append(v)
+        kept.append(v)
+    return kept
 
 
 def _fits(key: str, kind: str, value: Any) -> bool:
