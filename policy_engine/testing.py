@@ -767,7 +767,7 @@ def check_policy_documents(documents: dict[str, Any], requests: Sequence[dict[st
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(json.dumps(doc, ensure_ascii=True), encoding="utf-8")
         try:
-            engine = Engine.from_directory(root)
+            engine = Engine.from_directory(root, cache=False)  # one-off documents: nothing to keep
         except (LoadError, CompileError) as exc:
             assert exc.problems, "a refusal names at least one problem"
             for problem in exc.problems:

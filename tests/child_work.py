@@ -18,7 +18,7 @@ def decide_generated(
 ) -> tuple[list[Decision], list[Decision]]:
     """Build a network from (generated) policies and decide the requests as one batch and, with `singly`,
     each alone too. Raises CompileError as the engine would."""
-    engine = Engine(policies)
+    engine = Engine(policies, cache=False)  # generated networks are not met again: nothing to keep
     try:
         batch = engine.decide_many(requests)
         return batch, [engine.decide(r) for r in requests] if singly else []
