@@ -442,7 +442,8 @@ def _day(text: str) -> dt.date:
 
 def _test(cond: Condition) -> _Test:
     """`reference.holds(cond, req, derived, item)` as a function made once per condition: the generator
-    tests the same conditions on many requests under construction. Merged counts are left to `holds`."""
+    tests the same conditions on many requests under construction. Counts of distinct main categories and
+    merged counts are left to `holds`."""
     known = _TESTS.get(id(cond))
     if known is not None and known[0] is cond:
         return known[1]
