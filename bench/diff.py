@@ -4,9 +4,9 @@
     python bench/diff.py --runs 5 --budget 450
 
 NEW is a copy of the shipped policies with five changes that an analyst might make (a threshold, a named
-set's members, a dropped condition, an added condition, moved effective dates), the same kind of changes
-`tests/test_diff.py` plants. Each run is `diff_policies(OLD, NEW)` in this process with the compile cache
-off, so both sides are loaded and compiled every time, as on a first run. Prints CPU seconds (load and
+set's members, a dropped condition, an added condition, moved effective dates): `changed_copy`, which
+`tests/test_diff.py` plants too. Each run is `diff_policies(OLD, NEW)` in this process with the compile
+cache off, so both sides are loaded and compiled every time, as on a first run. Prints CPU seconds (load and
 compile, and the whole diff), the requests searched, the flips found and the peak RSS.
 """
 
@@ -42,27 +42,32 @@ def _rule(doc: dict[str, Any], rule_id: str) -> dict[str, Any]:
 
 
 def changed_copy(target: Path) -> Path:
-    """A copy of the shipped policies with five changes in three platforms."""
+    """A copy of the shipped policies at `target` with five changes in three platforms, none meeting another
+    (other policies or dates); `tests/test_diff.py` checks that the default search lists each of them."""
     shutil.copytree(POLICIES, target)
+    # A threshold (dates 2016-07-15 to 2023-01-12).
     _edit(target, "dhgate/cycling-admission.json", lambda d: d["data"].update(max_refund_rate=0.2))
 
+    # A named-set member removed and another added.
     def members(doc: dict[str, Any]) -> None:
-        doc["data"]["closed_categories"] = [
-            "toys" if c == "phone-cables" else c for c in doc["data"]["closed_categories"]
-        ]
+        closed = doc["data"]["closed_categories"]
+        doc["data"]["closed_categories"] = ["toys" if c == "phone-cables" else c for c in closed]
 
     _edit(target, "aliexpress/brand-closed-management.json", members)
 
+    # A dropped condition: a pure graphic mark now proves the brand of a phone.
     def drop(doc: dict[str, Any]) -> None:
         where = _rule(doc, "owns-phone-trademark")["when"][0]["where"]
         where[:] = [c for c in where if "not" not in c]
 
     _edit(target, "dhgate/phone-admission.json", drop)
 
+    # An added condition (dates from 2023-01-13): the dispute-rate limit now applies only to enterprises.
     def add(doc: dict[str, Any]) -> None:
         _rule(doc, "dispute-rate-too-high")["when"].append({"field": "seller.entity_type", "equals": "enterprise"})
 
     _edit(target, "dhgate/cycling-admission-2.0.0.json", add)
+    # A moved effective date: LazMall authorization 1.1.0 from 2023-10-01 instead of 2023-08-24.
     _edit(target, "lazada/lazmall-brand-authorization-1.0.0.json", lambda d: d.update(effective_until="2023-10-01"))
     _edit(target, "lazada/lazmall-brand-authorization-1.1.0.json", lambda d: d.update(effective_from="2023-10-01"))
     return target

@@ -6,6 +6,7 @@ import io
 import json
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,8 @@ from policy_engine.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
+sys.path.insert(0, str(ROOT))
+from bench.diff import changed_copy  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -138,34 +141,9 @@ def test_a_threshold_change_from_the_command_line(old: Engine, tmp_path: Path) -
 
 @pytest.fixture(scope="module")
 def planted(old: Engine, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DiffReport]:
-    """One copy of the shipped policies with five changes that do not meet (other policies or dates),
-    searched once with the default budget."""
-    folder = _copy(tmp_path_factory.mktemp("planted"))
-    # A threshold (dates 2016-07-15 to 2023-01-12).
-    _edit(folder, "dhgate/cycling-admission.json", lambda d: d["data"].update(max_refund_rate=0.2))
-
-    # A named-set member removed and another added.
-    def members(doc: dict[str, Any]) -> None:
-        closed = doc["data"]["closed_categories"]
-        doc["data"]["closed_categories"] = ["toys" if c == "phone-cables" else c for c in closed]
-
-    _edit(folder, "aliexpress/brand-closed-management.json", members)
-
-    # A dropped condition: a pure graphic mark now proves the brand of a phone.
-    def drop(doc: dict[str, Any]) -> None:
-        where = _rule(doc, "owns-phone-trademark")["when"][0]["where"]
-        where[:] = [c for c in where if "not" not in c]
-
-    _edit(folder, "dhgate/phone-admission.json", drop)
-
-    # An added condition (dates from 2023-01-13): the dispute-rate limit now applies only to enterprises.
-    def add(doc: dict[str, Any]) -> None:
-        _rule(doc, "dispute-rate-too-high")["when"].append({"field": "seller.entity_type", "equals": "enterprise"})
-
-    _edit(folder, "dhgate/cycling-admission-2.0.0.json", add)
-    # A moved effective date: LazMall authorization 1.1.0 from 2023-10-01 instead of 2023-08-24.
-    _edit(folder, "lazada/lazmall-brand-authorization-1.0.0.json", lambda d: d.update(effective_until="2023-10-01"))
-    _edit(folder, "lazada/lazmall-brand-authorization-1.1.0.json", lambda d: d.update(effective_from="2023-10-01"))
+    """One copy of the shipped policies with five changes that do not meet (other policies or dates;
+    `bench.diff.changed_copy` says which), searched once with the default budget."""
+    folder = changed_copy(tmp_path_factory.mktemp("planted") / "policies")
     return folder, _diff(old, folder)
 
 
