@@ -9,13 +9,25 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Callable
 from typing import Any
 
 import attrs
 
+from .model import AllOf, AnyOf, AsOf, Compare, Condition, Count, Derived, FieldRef, Literal, Not, Some
 from .operators import is_under, operator
 
-__all__ = ["MISSING", "Request", "compare", "is_under", "lookup", "main_categories", "merged_count", "operand_value"]
+__all__ = [
+    "MISSING",
+    "Request",
+    "compare",
+    "condition_test",
+    "is_under",
+    "lookup",
+    "main_categories",
+    "merged_count",
+    "operand_value",
+]
 
 
 class _Missing:
@@ -118,3 +130,91 @@ def compare(op: str, left: Any, right: Any) -> bool:
     if left is MISSING or left is None or right is MISSING or right is None:
         return False
     return meaning(left, right)
+
+
+Test = Callable[[dict[str, Any], Any, Any], bool]
+"""`test(body, derived, item)`: whether a condition holds for a request body, given the conclusions derived so
+far (a set of names) and the list element a `some` or `count` visits (None outside one)."""
+
+_TESTS: dict[int, tuple[Condition, Test]] = {}
+
+
+@functools.lru_cache(maxsize=256)
+def _day(text: str) -> dt.date:
+    return dt.date.fromisoformat(text)
+
+
+def condition_test(cond: Condition) -> Test:
+    """A condition's meaning as a Python function, made once per condition (memoized by identity).
+
+    What the fact builder computes for counts with a `where`, what proofs name as counted, and what the
+    request generator tests while it builds requests. The reference evaluator keeps its own reading
+    (`reference.holds`); a property test holds the two to the same answers.
+    """
+    known = _TESTS.get(id(cond))
+    if known is not None and known[0] is cond:
+        return known[1]
+    made = _make_test(cond)
+    if len(_TESTS) > 65536:
+        _TESTS.clear()
+    _TESTS[id(cond)] = (cond, made)  # the condition is kept: its id is not reused meanwhile
+    return made
+
+
+def _make_test(cond: Condition) -> Test:
+    if isinstance(cond, Compare):
+        path, op, operand = cond.path, cond.op, cond.operand
+
+        def left(body: dict[str, Any], item: Any) -> Any:
+            return operand_value(lookup(body, path, item))
+
+        if op == "exists":
+            want = operand.value if isinstance(operand, Literal) else True
+            return lambda body, derived, item: compare("exists", left(body, item), want)
+        if isinstance(operand, Literal):
+            value = operand.value
+            return lambda body, derived, item: compare(op, left(body, item), value)
+        if isinstance(operand, FieldRef):
+            other = operand.path
+            return lambda body, derived, item: compare(op, left(body, item), operand_value(lookup(body, other, item)))
+        if isinstance(operand, AsOf):
+            shift = operand
+            return lambda body, derived, item: compare(op, left(body, item), shift.iso(_day(body["as_of"])))
+        return lambda body, derived, item: False  # no operand: nothing to compare with
+    if isinstance(cond, Derived):
+        name = cond.name
+        return lambda body, derived, item: name in derived
+    if isinstance(cond, Not):
+        inner = condition_test(cond.condition)
+        return lambda body, derived, item: not inner(body, derived, item)
+    if isinstance(cond, (AnyOf, AllOf)):
+        parts = [condition_test(c) for c in cond.conditions]
+        if isinstance(cond, AnyOf):
+            return lambda body, derived, item: any(p(body, derived, item) for p in parts)
+        return lambda body, derived, item: all(p(body, derived, item) for p in parts)
+    assert isinstance(cond, (Some, Count))
+    root, key = cond.list_path.split(".")
+    where = [condition_test(c) for c in cond.where]
+
+    def elements(body: dict[str, Any]) -> Any:
+        return (body.get(root) or {}).get(key) or ()
+
+    def counted(body: dict[str, Any], derived: Any) -> list[Any]:
+        return [e for e in elements(body) if all(w(body, derived, e) for w in where)]
+
+    if isinstance(cond, Some):
+        return lambda body, derived, item: any(all(w(body, derived, e) for w in where) for e in elements(body))
+    op, value = cond.op, cond.value
+    if cond.distinct:
+        including = cond.including
+        return lambda body, derived, item: compare(
+            op,
+            len(main_categories(elements(body), lookup(body, including) if including else None)),
+            value,
+        )
+    if cond.merge:
+        field, days = cond.merge
+        return lambda body, derived, item: compare(
+            op, merged_count([operand_value(lookup(body, field, e)) for e in counted(body, derived)], days), value
+        )
+    return lambda body, derived, item: compare(op, len(counted(body, derived)), value)

@@ -22,9 +22,9 @@ from typing import Any
 
 import attrs
 
-from .._language.model import AllOf, AnyOf, AsOf, Compare, Condition, FieldRef, Literal, Not
+from .._language.model import AllOf, AnyOf, AsOf, Compare, Condition, FieldRef, Not
 from .._language.operators import operator
-from .._language.semantics import Request, compare, main_categories, merged_count
+from .._language.semantics import Request, condition_test, main_categories, merged_count
 from .._language.vocab import LISTS
 
 __all__ = [
@@ -147,29 +147,9 @@ def _levels(category: str) -> Iterator[tuple[int, str]]:
 
 def _predicate(conds: tuple[Condition, ...]) -> Callable[[Any, Request], bool]:
     """A Python predicate over one list element (and the request) for the `where` of a filtered count."""
-
-    def one(cond: Condition) -> Callable[[Any, Request], bool]:
-        if isinstance(cond, Not):
-            inner = one(cond.condition)
-            return lambda e, r: not inner(e, r)
-        if isinstance(cond, (AnyOf, AllOf)):
-            parts = [one(c) for c in cond.conditions]
-            if isinstance(cond, AnyOf):
-                return lambda e, r: any(p(e, r) for p in parts)
-            return lambda e, r: all(p(e, r) for p in parts)
-        assert isinstance(cond, Compare)
-        path, op, operand = cond.path, cond.op, cond.operand
-        if isinstance(operand, FieldRef):
-            other = operand.path
-            return lambda e, r: compare(op, r.value(path, e), r.value(other, e))
-        if isinstance(operand, AsOf):
-            shift = operand
-            return lambda e, r: compare(op, r.value(path, e), shift.iso(r.as_of))
-        value = operand.value if isinstance(operand, Literal) else True
-        return lambda e, r: compare(op, r.value(path, e), value)
-
-    checks = [one(c) for c in conds]
-    return lambda e, r: all(check(e, r) for check in checks)
+    tests = [condition_test(c) for c in conds]
+    nothing: frozenset[str] = frozenset()  # a `where` names no derived conclusion
+    return lambda e, r: all(t(r.body, nothing, e) for t in tests)
 
 
 def _computed(field_key: str, op: str, value: Any) -> Callable[[dict[str, Any]], Any]:

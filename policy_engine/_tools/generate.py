@@ -15,11 +15,10 @@ settle most of these, and what stays unsettled is still a useful request near th
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 import math
 import random
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from .._language import schemas
@@ -40,8 +39,7 @@ from .._language.model import (
     condition_json,
 )
 from .._language.operators import operator
-from .._language.reference import holds
-from .._language.semantics import MISSING, compare, is_under, lookup, merged_count, operand_value
+from .._language.semantics import MISSING, compare, condition_test, is_under, lookup, merged_count, operand_value
 from .._language.strata import stratify
 from .._language.vocab import LISTS, field_type
 
@@ -431,76 +429,6 @@ def _reads_derived(cond: Condition) -> bool:
     return bool(_derived_read(cond))
 
 
-_Test = Callable[[dict[str, Any], set[str], Any], bool]
-_TESTS: dict[int, tuple[Condition, _Test]] = {}
-
-
-@functools.lru_cache(maxsize=256)
-def _day(text: str) -> dt.date:
-    return dt.date.fromisoformat(text)
-
-
-def _test(cond: Condition) -> _Test:
-    """`reference.holds(cond, req, derived, item)` as a function made once per condition: the generator
-    tests the same conditions on many requests under construction. Counts of distinct main categories and
-    merged counts are left to `holds`."""
-    known = _TESTS.get(id(cond))
-    if known is not None and known[0] is cond:
-        return known[1]
-    made = _make_test(cond)
-    if len(_TESTS) > 65536:
-        _TESTS.clear()
-    _TESTS[id(cond)] = (cond, made)  # the condition is kept: its id is not reused meanwhile
-    return made
-
-
-def _make_test(cond: Condition) -> _Test:
-    if isinstance(cond, Compare):
-        path, op, operand = cond.path, cond.op, cond.operand
-        if op == "exists":
-            want = operand.value if isinstance(operand, Literal) else True
-            return lambda req, derived, item: compare("exists", operand_value(lookup(req, path, item)), want)
-        if isinstance(operand, Literal):
-            value = operand.value
-            return lambda req, derived, item: compare(op, operand_value(lookup(req, path, item)), value)
-        if isinstance(operand, FieldRef):
-            other = operand.path
-            return lambda req, derived, item: compare(
-                op, operand_value(lookup(req, path, item)), operand_value(lookup(req, other, item))
-            )
-        if isinstance(operand, AsOf):
-            shift = operand
-            return lambda req, derived, item: compare(
-                op, operand_value(lookup(req, path, item)), shift.iso(_day(req["as_of"]))
-            )
-        return lambda req, derived, item: compare(op, operand_value(lookup(req, path, item)), MISSING)
-    if isinstance(cond, Derived):
-        name = cond.name
-        return lambda req, derived, item: name in derived
-    if isinstance(cond, Not):
-        inner = _test(cond.condition)
-        return lambda req, derived, item: not inner(req, derived, item)
-    if isinstance(cond, (AnyOf, AllOf)):
-        parts = [_test(c) for c in cond.conditions]
-        if isinstance(cond, AnyOf):
-            return lambda req, derived, item: any(p(req, derived, item) for p in parts)
-        return lambda req, derived, item: all(p(req, derived, item) for p in parts)
-    if isinstance(cond, Some) or (isinstance(cond, Count) and not cond.distinct and not cond.merge):
-        root, key = cond.list_path.split(".")
-        where = [_test(c) for c in cond.where]
-
-        def elements(req: dict[str, Any]) -> Any:
-            return (req.get(root) or {}).get(key) or ()
-
-        if isinstance(cond, Some):
-            return lambda req, derived, item: any(all(w(req, derived, e) for w in where) for e in elements(req))
-        op, value = cond.op, cond.value
-        return lambda req, derived, item: compare(
-            op, sum(1 for e in elements(req) if all(w(req, derived, e) for w in where)), value
-        )
-    return lambda req, derived, item: holds(cond, req, derived, item)
-
-
 class _Element:
     """A list element under construction: its list and its index in the request."""
 
@@ -614,7 +542,7 @@ class RequestGenerator:
             while pending:
                 added: set[str] = set()
                 for rule in pending:
-                    if rule.derive not in derived and _test(rule.when)(req, derived, None):
+                    if rule.derive not in derived and condition_test(rule.when)(req, derived, None):
                         derived.add(rule.derive)  # type: ignore[arg-type]
                         added.add(rule.derive)  # type: ignore[arg-type]
                 # Only a rule that reads a conclusion just derived can hold now if it did not before.
@@ -631,7 +559,7 @@ class RequestGenerator:
         item = None
         if element is not None:
             item = self._list(element.list_path)[element.index]
-        return _test(cond)(self._normal(), self._derived() if _reads_derived(cond) else set(), item)
+        return condition_test(cond)(self._normal(), self._derived() if _reads_derived(cond) else set(), item)
 
     def _list(self, list_path: str) -> list[Any]:
         root, key = list_path.split(".")
@@ -771,7 +699,7 @@ class RequestGenerator:
     def _satisfying(self, cond: Some | Count) -> list[int]:
         items = self._list(cond.list_path)
         req, derived = self._normal(), self._derived() if _reads_derived(cond) else set()
-        tests = [_test(c) for c in cond.where]
+        tests = [condition_test(c) for c in cond.where]
         return [i for i, e in enumerate(items) if all(t(req, derived, e) for t in tests)]
 
     def _fill(self, cond: Some | Count, path: Path) -> None:
@@ -954,7 +882,7 @@ class RequestGenerator:
                 for _, r in self._side.rules
                 if r is not rule
                 and _SEVERITY.get(str(r.outcome), -1) >= max(rank, 0)
-                and _test(r.when)(req, derived, None)
+                and condition_test(r.when)(req, derived, None)
             ]
             if not blockers:
                 return
