@@ -87,3 +87,72 @@ def test_fast_policy_checker_agrees_with_jsonschema(doc: Any) -> None:
 
 def test_fast_policy_checker_accepts_every_shipped_policy() -> None:
     assert all(schemas.fast_checker("policy")(doc) for doc in _POLICY_DOCS)
+
+
+_ROOT = Path(__file__).resolve().parent.parent
+_CASE_DOCS = [
+    *(json.loads(p.read_text(encoding="utf-8")) for p in sorted((_ROOT / "policies").glob("*/tests/*.json"))[::40]),
+    {  # a table of cases (the schema's `if`: no `expect` at the top) with `outcome_not` (`uniqueItems`)
+        "name": "refunds",
+        "request": {"platform": "amazon", "seller": {"id": "S1"}, "product": {"category": "shoes"}},
+        "overrides": {"/product/brand": "Acme"},
+        "cases": [
+            {"name": "base", "expect": {"outcome_not": ["allow", "review"]}},
+            {
+                "name": "high",
+                "merge": {"seller": {"metrics": {"refund_rate": 0.2}}},
+                "as_of": "2023-06-01",
+                "expect": {"outcome": "deny", "rules": []},
+            },
+        ],
+    },
+    {"name": "one", "request_file": "r.json", "expect": {"outcome_not": ["allow"]}},  # the `else` branch
+]
+
+
+@settings(max_examples=scaled(100))
+@given(doc=mutated(_CASE_DOCS, max_mutations=2))
+def test_fast_case_checker_agrees_with_jsonschema(doc: Any) -> None:
+    """What the fast check accepts, the schema accepts (loading trusts it); what the schema accepts with
+    values the engine can take, the fast check accepts (otherwise loading is only slower). A case's
+    request is free-form in this schema, so a bad value there is left to the request check."""
+    fast = schemas.fast_checker("testcase")(doc)
+    valid = not schemas.validate("testcase", doc)
+    if fast:
+        assert valid
+    # nesting is bounded when the file is read (`read_json`), before either check
+    elif valid:
+        assert schemas.value_problems(doc, max_depth=10_000)
+
+
+@pytest.mark.parametrize(
+    ("change", "valid"),
+    [
+        (lambda d: None, True),
+        (lambda d: d.update(expect={"outcome": "deny"}), False),  # a table with its own `expect` (then)
+        (lambda d: d.pop("cases"), False),  # no cases: then `expect` is required (else)
+        (lambda d: d.pop("cases") and d.update(expect={"outcome": "deny"}), True),
+        (lambda d: d["cases"][0]["expect"].update(outcome_not=["allow", "allow"]), False),  # uniqueItems
+        (lambda d: d["cases"][0]["expect"].update(outcome_not=["allow", "deny"]), True),
+    ],
+)
+def test_fast_case_checker_on_each_branch(change: Any, valid: bool) -> None:
+    doc = copy.deepcopy(_CASE_DOCS[-2])
+    change(doc)
+    assert (not schemas.validate("testcase", doc)) is valid
+    assert schemas.fast_checker("testcase")(doc) is valid
+
+
+@pytest.mark.parametrize(
+    ("items", "unique"),
+    [
+        ([1, 1.0], False),
+        ([1, True], True),
+        ([0, False, None, "", [], {}], True),
+        ([{"a": [1], "b": 2}, {"b": 2, "a": [1.0]}], False),
+    ],
+)
+def test_unique_items_compare_as_json_values(items: list[Any], unique: bool) -> None:
+    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "array", "uniqueItems": True}
+    assert jsonschema.Draft202012Validator(schema).is_valid(items) is unique
+    assert schemas._unique(items) is unique

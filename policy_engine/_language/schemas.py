@@ -211,6 +211,29 @@ def _shown_int(value: int) -> str:
     return str(value)
 
 
+def _json_key(value: Any) -> Any:
+    """A hashable key equal for JSON-equal values, as `uniqueItems` compares them: numbers by value
+    (1 and 1.0 are one number), booleans apart from numbers, objects whatever their key order."""
+    kind = type(value)
+    if kind is bool:
+        return ("b", value)
+    if kind is int or kind is float:
+        return ("n", value)
+    if kind is list:
+        return ("l", tuple(_json_key(x) for x in value))
+    if kind is dict:
+        return ("d", frozenset((k, _json_key(x)) for k, x in value.items()))
+    return ("v", kind.__name__, value)
+
+
+def _unique(values: list[Any]) -> bool:
+    """No two items equal as JSON values (`uniqueItems`)."""
+    try:
+        return len({_json_key(x) for x in values}) == len(values)
+    except TypeError:  # an unhashable non-JSON value: not valid anyway
+        return False
+
+
 def _utf8(text: str) -> bool:
     try:
         text.encode("utf-8")
@@ -318,6 +341,10 @@ _FAST_KEYWORDS = {
     "$ref",
     "maxProperties",
     "propertyNames",
+    "if",
+    "then",
+    "else",
+    "uniqueItems",
     "minimum",
     "maximum",
     "minLength",
@@ -390,6 +417,12 @@ class _CodeGen:
                     body.append("if (" + " + ".join(f"bool({f}(v))" for f in parts) + ") != 1: return False")
         if "not" in schema:
             body.append(f"if {self.function(schema['not'])}(v): return False")
+        if "if" in schema and ("then" in schema or "else" in schema):
+            test = self.function(schema["if"])
+            if "then" in schema:
+                body.append(f"if {test}(v) and not {self.function(schema['then'])}(v): return False")
+            if "else" in schema:
+                body.append(f"if not {test}(v) and not {self.function(schema['else'])}(v): return False")
         if "minProperties" in schema:
             body.append(f"if type(v) is dict and len(v) < {int(schema['minProperties'])}: return False")
         for key, needed in schema.get("dependentRequired", {}).items():
@@ -400,6 +433,8 @@ class _CodeGen:
             body.append(f"if type(v) is list and len(v) < {int(schema['minItems'])}: return False")
         if "maxItems" in schema:
             body.append(f"if type(v) is list and len(v) > {int(schema['maxItems'])}: return False")
+        if schema.get("uniqueItems") is True:
+            body.append("if type(v) is list and len(v) > 1 and not _unique(v): return False")
         if "items" in schema:
             item = self.function(schema["items"])
             body += ["if type(v) is list:", "    for x in v:", f"        if not {item}(x): return False"]
@@ -520,6 +555,7 @@ class _CodeGen:
             _exact=_exact_int,
             _utf8=_utf8,
             _finite=math.isfinite,
+            _unique=_unique,
             _SCALARS=(str, int, float, bool, type(None)),
         )
         exec("\n".join(self.lines), namespace)  # generated from the schema file, no user input
