@@ -459,7 +459,7 @@ def _cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
     request, request_problems = read_json(Path(args.request))
     if problems or request_problems:
         raise _InputError([*problems, *request_problems])
-    engine = _engine(args.policies)
+    engine = _engine(args.policies, prepare=False)  # only the networks of the recorded decisions
     try:
         code = EXIT_OK
         for label, recorded in decisions:

@@ -163,10 +163,12 @@ class Engine:
                     days.add(p.effective_until)
         return sorted(days)
 
-    def prepare_all(self) -> None:
-        """Compile the network of every platform for every period (all problems at once, up front)."""
+    def prepare_all(self, platforms: Iterable[str] | None = None) -> None:
+        """Compile the network of every platform (or of the given ones) for every period (all problems at
+        once, up front)."""
         problems: list[Problem] = []
-        for platform in sorted(self._platforms):
+        chosen = self._platforms if platforms is None else self._platforms & set(platforms)
+        for platform in sorted(chosen):
             for day in self.windows(platform):
                 if any(p.platform == platform for p in self.in_force(platform, day)):
                     try:

@@ -15,6 +15,7 @@ it still differs in the same way and checked once more before it is reported.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import json
@@ -23,7 +24,7 @@ import subprocess
 import tarfile
 import tempfile
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ from .._language.model import Policy, condition_json
 from .._pipeline.load import read_json
 from ..decision import Decision
 from ..engine import Engine
-from ..errors import ItemError, LoadError, Problem
+from ..errors import CompileError, ItemError, LoadError, Problem
 from .generate import Pools, RequestGenerator, boundary_dates, signatures
 from .lint import load_taxonomies
 
@@ -544,6 +545,11 @@ def diff_policies(
                         for p in unknown
                     ]
                 )
+            # Only the networks of the platforms searched are compiled (all of them, up front, so that a
+            # side that cannot be compiled is reported before any search).
+            for engine, side in ((old, old_side), (new, new_side)):
+                with _on_side(side):
+                    engine.prepare_all(platforms or None)
             taxonomies = {**load_taxonomies([old_side.path]), **load_taxonomies([new_side.path])}
             return diff_engines(
                 old,
@@ -566,10 +572,17 @@ def diff_policies(
 
 
 def _load(side: PolicySide) -> Engine:
+    with _on_side(side):
+        return Engine.from_directory(side.path, prepare=False)
+
+
+@contextlib.contextmanager
+def _on_side(side: PolicySide) -> Iterator[None]:
+    """Problems of loading or compiling a side name its files as the side shows them (e.g. `git:REV:path`)."""
     try:
-        return Engine.from_directory(side.path)
-    except LoadError as exc:
-        raise LoadError(
+        yield
+    except (LoadError, CompileError) as exc:
+        raise type(exc)(
             [
                 Problem(file=side.display(p.file), pointer=p.pointer, message=p.message, code=p.code)
                 for p in exc.problems
