@@ -103,6 +103,23 @@ def _compile_cache_in_a_temporary_folder(tmp_path_factory: pytest.TempPathFactor
         os.environ[CACHE_ENV] = before
 
 
+@pytest.fixture
+def compilations(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The platform of each network compiled while the test runs, in order (the compile cache off)."""
+    from policy_engine._pipeline.cache import CACHE_ENV
+
+    monkeypatch.setenv(CACHE_ENV, "off")
+    platforms: list[str] = []
+    real = cache_module.compile_policies
+
+    def counted(platform: str, policies: Sequence[Policy]) -> Compiled:
+        platforms.append(platform)
+        return real(platform, policies)
+
+    monkeypatch.setattr(cache_module, "compile_policies", counted)
+    return platforms
+
+
 @pytest.fixture(scope="session")
 def engine() -> Iterator[Engine]:
     eng = Engine.from_directory(ROOT / "policies", verify=1.0)  # every decision checked by the reference

@@ -481,6 +481,23 @@ def test_test_command_passes_on_the_shipped_library(tmp_path: Path) -> None:
     assert r.out.rstrip().endswith("0 failed")
     assert "rules decisive" in r.out and "coverage: 100.0%" in r.out
     assert "<testsuite" in junit.read_text()
+    assert re.search(r"invariants: [1-9]\d* held, 0 broken \(30 requests each\)", r.out), r.out
+
+
+def test_test_command_on_named_case_files_runs_those_cases_with_the_networks_they_need(
+    compilations: list[str], tmp_path: Path
+) -> None:
+    import shutil
+
+    policies = tmp_path / "policies"  # not the shipped folder: loaded for real, not the session's engine
+    shutil.copytree(ROOT / "policies", policies)
+    cases = [ROOT / "policies/aliexpress/tests/aliexpress-001-closed-category-unqualified.json"]
+    cases.append(ROOT / "policies/aliexpress/tests/aliexpress-400-mark-registered-after-the-decision-date.json")
+    r = run("test", *map(str, cases), "--policies", str(policies))
+    assert r.code == 0, r.out + r.err
+    assert r.out.rstrip().endswith("2 passed, 0 failed")
+    assert "invariants: not checked (only case files were named" in r.out
+    assert compilations and set(compilations) == {"aliexpress"} and len(compilations) <= 2  # the cases' dates
 
 
 def test_test_command_shows_a_readable_failure(tmp_path: Path) -> None:
