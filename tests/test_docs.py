@@ -169,3 +169,38 @@ def test_digests_quoted_in_the_docs_are_those_of_the_shipped_policies_and_exampl
             assert found in requests, f"{page.name}: request {found} is not one of the shipped examples"
             quoted_requests += 1
     assert quoted_sets >= 2 and quoted_requests >= 3
+
+
+def test_the_readme_diff_example_is_what_the_command_prints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's `diff` session, replayed: a git repository of the shipped policies with the refund-rate limit
+    raised in the working tree (dhgate and the policies of every platform: the others are not searched)."""
+    import io
+    import shutil
+    import subprocess
+
+    from policy_engine.cli import main
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    found = re.search(
+        r"```text\n\$ policy-engine (diff git:HEAD policies[^\n]*)\n(.*?)\$ echo \$\?\n(\d+)\n```", readme, re.S
+    )
+    assert found, "the README's diff example"
+    argv, expected, code = found.group(1).split(), found.group(2), int(found.group(3))
+    repo = tmp_path / "repo"
+    for folder in ("dhgate", "common"):
+        shutil.copytree(ROOT / "policies" / folder, repo / "policies" / folder)
+    for args in (
+        ["init", "-q"],
+        ["add", "policies"],
+        ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "p"],
+    ):
+        subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+    path = repo / "policies" / "dhgate" / "cycling-admission.json"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    assert doc["data"]["max_refund_rate"] == 0.05
+    doc["data"]["max_refund_rate"] = 0.2
+    path.write_text(json.dumps(doc, ensure_ascii=False, indent=2), encoding="utf-8")
+    monkeypatch.chdir(repo)
+    out = io.StringIO()
+    assert main(argv, out, io.StringIO()) == code
+    assert out.getvalue() == expected
