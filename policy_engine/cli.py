@@ -484,7 +484,8 @@ def _cmd_test(args: argparse.Namespace, out: TextIO) -> int:
     from ._tools.suite import cases_from, junit_xml, measure_coverage, report_failure, run_cases
 
     paths = args.paths or [str(data_dir("policies"))]
-    policy_paths = args.policies or [p for p in paths if Path(p).is_dir()] or [str(data_dir("policies"))]
+    named_dirs = [p for p in paths if Path(p).is_dir()]
+    policy_paths = args.policies or _policy_folders_of(paths) or [str(data_dir("policies"))]
     junit = Path(args.junit) if args.junit else None
     if junit is not None:  # before the cases run, so a bad path costs no time
         if junit.is_dir():
@@ -505,7 +506,7 @@ def _cmd_test(args: argparse.Namespace, out: TextIO) -> int:
             raise _InputError([Problem(file=str(junit), pointer="", message=message, code="PE001")]) from None
     # Named case files alone: those cases, deciding with only the networks they need; a policy folder
     # (or none named): every case under it and its invariants, every network compiled up front.
-    files_only = bool(args.paths) and not any(Path(p).is_dir() for p in args.paths)
+    files_only = not named_dirs
     engine = _engine(policy_paths, prepare=not files_only)
     try:
         cases, problems = cases_from(paths)
@@ -543,12 +544,50 @@ def _cmd_test(args: argparse.Namespace, out: TextIO) -> int:
         if files_only and not args.no_invariants:
             print("invariants: not checked (only case files were named; name a policy folder to check them)", file=out)
         elif not args.no_invariants:
-            broken = _check_invariants(engine, policy_paths, args, out)
+            folders = [str(Path(d).parent) if Path(d).name == "tests" else d for d in named_dirs]
+            broken = _check_invariants(engine, folders, args, out)
             code = EXIT_FAULT if broken else code
         print(f"{len(results) - len(failed)} passed, {len(failed)} failed", file=out)
         return code
     finally:
         engine.close()
+
+
+def _policy_folders_of(paths: Sequence[str]) -> list[str]:
+    """The policy folders that decide the cases under `paths`: a folder named, or the platform folder of a
+    named case file (`<platform>/tests/<case>.json`), with the folders beside a platform folder that hold
+    policies of every platform (`"platform": "*"`, such as `policies/common`). Empty when none is found."""
+    folders: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            folder = p.parent if p.name == "tests" else p
+        elif p.parent.name == "tests":
+            folder = p.parent.parent
+        else:
+            continue
+        for f in (folder, *_shared_beside(folder)):
+            if f.resolve() not in [g.resolve() for g in folders]:
+                folders.append(f)
+    return [str(f) for f in folders]
+
+
+def _shared_beside(folder: Path) -> list[Path]:
+    """The folders beside a platform folder (one holding policy files itself) with `*` policies in them."""
+    if not any(folder.glob("*.json")):
+        return []  # a tree of platform folders, not one platform's: it holds what it holds
+    shared = []
+    for sibling in sorted(folder.resolve().parent.iterdir()):
+        if sibling.is_dir() and sibling != folder.resolve() and any(map(_applies_everywhere, sibling.glob("*.json"))):
+            shared.append(sibling)
+    return shared
+
+
+def _applies_everywhere(file: Path) -> bool:
+    try:
+        doc = json.loads(file.read_bytes())
+    except (OSError, ValueError):
+        return False  # loading names what is wrong with it, if it is a policy
+    return isinstance(doc, dict) and doc.get("platform") == "*" and "rules" in doc
 
 
 def _check_invariants(engine: Engine, paths: Sequence[str], args: argparse.Namespace, out: TextIO) -> int:
@@ -696,7 +735,13 @@ def _parser() -> argparse.ArgumentParser:
     fmt.add_argument("--check", action="store_true", help="change nothing; exit 1 if a file would change")
     t = sub.add_parser("test", help="run the analysts' test cases (tests/ folders beside the policies)")
     t.add_argument("paths", nargs="*", help="policy folders or test case files (default: the shipped policies)")
-    t.add_argument("--policies", action="append", metavar="DIR", help="policy folder (default: the folders given)")
+    t.add_argument(
+        "--policies",
+        action="append",
+        metavar="DIR",
+        help="policy folder (default: the folders given, or the platform folder of each case file given, with the "
+        "folders beside it that hold '*' policies, such as common/; otherwise the shipped policies)",
+    )
     t.add_argument("--junit", metavar="FILE", help="also write JUnit XML (missing folders are created)")
     t.add_argument("--coverage", action="store_true", help="report coverage in policy terms")
     t.add_argument("--min-coverage", type=_percent, metavar="N", help="fail below N percent of coverage (0-100)")

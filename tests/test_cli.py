@@ -500,6 +500,38 @@ def test_test_command_on_named_case_files_runs_those_cases_with_the_networks_the
     assert compilations and set(compilations) == {"aliexpress"} and len(compilations) <= 2  # the cases' dates
 
 
+def test_test_command_decides_cases_with_the_policies_beside_them(tmp_path: Path) -> None:
+    import shutil
+
+    tree = tmp_path / "policies"
+    for folder in ("dhgate", "common"):
+        shutil.copytree(ROOT / "policies" / folder, tree / folder)
+    # A platform folder, or its tests/ folder: its policies and the `*` policies beside it (common/), which
+    # cases such as dhgate-022 (a suspended account) need.
+    for named in (tree / "dhgate", tree / "dhgate" / "tests"):
+        r = run("test", str(named), "--no-invariants")
+        assert r.code == 0, r.out + r.err
+        assert re.search(r"^\d+ passed, 0 failed$", r.out.rstrip().splitlines()[-1]), r.out
+    # Case files alone: the platform folder they are in decides, not the shipped policies.
+    path = tree / "dhgate" / "cycling-admission.json"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc["data"]["max_refund_rate"] = 0.2  # this tree's limit; the shipped policies deny 0.1
+    path.write_text(json.dumps(doc, ensure_ascii=False, indent=2), encoding="utf-8")
+    seller = {
+        "commitments": ["cycling"],
+        "entity_type": "enterprise",
+        "grants": [{"category": "cycling", "kind": "category_admission", "status": "approved"}],
+        "metrics": {"refund_rate": 0.1},
+    }
+    request = {"platform": "dhgate", "as_of": "2020-11-10", "product": {"category": "cycling"}, "seller": seller}
+    case = {"name": "refund-under-this-trees-limit", "request": request, "expect": {"outcome": "allow"}}
+    named_case = write(tree / "dhgate" / "tests", "refund-under-this-trees-limit.json", case)
+    suspended = tree / "dhgate" / "tests" / "dhgate-022-suspended-account.json"
+    r = run("test", str(named_case), str(suspended))
+    assert r.code == 0, r.out + r.err
+    assert r.out.rstrip().endswith("2 passed, 0 failed")
+
+
 def test_test_command_shows_a_readable_failure(tmp_path: Path) -> None:
     case = json.loads((ROOT / "policies/aliexpress/tests/aliexpress-001-closed-category-unqualified.json").read_text())
     case["expect"] = {"outcome": "allow", "rules": []}
