@@ -252,7 +252,7 @@ def _decide_all(engine: Engine, items: Sequence[_Input], args: argparse.Namespac
 
 def _cmd_decide(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -> int:
     items, as_lines = _read_requests(args.request, stdin)
-    if as_lines and (args.workers or args.scheduler):
+    if as_lines and (getattr(args, "workers", None) or getattr(args, "scheduler", None)):  # decide only
         return _decide_on_dask(args, items, out, err)
     engine = _engine(args.policies, args.verify, prepare=False)
     results: list[_Result] = []
@@ -754,7 +754,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--examples", type=int, default=200, metavar="N", help="requests tried per invariant (200)")
     t.add_argument("--seed", type=int, default=0, help="seed of the generated requests (reproducible runs)")
     t.add_argument("--write-cases", metavar="DIR", help="write each invariant's counterexample as a test case")
-    deciders = []
+    on_dask = []  # the commands that can run on a Dask cluster (their output is JSON lines)
     df = sub.add_parser("diff", help="what a policy change does: static changes and decisions that differ")
     df.add_argument("old", help="the old policy folder, or git:REV for the policies/ tree at a git revision")
     df.add_argument("new", help="the new policy folder, or git:REV")
@@ -781,7 +781,8 @@ def _parser() -> argparse.ArgumentParser:
         ("explain", "decide and print the proof tree as readable text"),
     ):
         d = sub.add_parser(name, help=helptext)
-        deciders.append(d)
+        if name == "decide":
+            on_dask.append(d)
         d.add_argument("request", help="request .json, .jsonl, or - for JSON lines on stdin")
         d.add_argument(
             "--policies",
@@ -810,7 +811,7 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("--format", choices=("text", "json", "csv"), default="text", help="report format")
     rp.add_argument("--out", metavar="FILE", help="write the report to FILE instead of standard output")
     rp.add_argument("--chunk-size", type=int, default=500, metavar="N", help="lines per unit of work (default 500)")
-    for cmd in (rp, *deciders):
+    for cmd in (rp, *on_dask):
         where = cmd.add_mutually_exclusive_group()
         where.add_argument("--workers", type=int, metavar="N", help="run on a local Dask cluster of N worker processes")
         where.add_argument("--scheduler", metavar="ADDRESS", help="run on the Dask cluster at ADDRESS")

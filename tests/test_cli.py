@@ -633,3 +633,12 @@ def test_commands_default_to_the_shipped_policies() -> None:
     assert re.search(r"invariants: \d+ held, 0 broken", r.out), r.out
     passed = int(r.out.split()[-4])
     assert passed == len(list((ROOT / "policies").glob("*/tests/*.json"))) and r.out.rstrip().endswith("0 failed")
+
+
+def test_only_the_commands_that_can_run_on_dask_offer_it() -> None:
+    for command, offered in (("decide", True), ("replay", True), ("explain", False)):
+        r = run(command, "--help")
+        assert r.code == 0
+        assert ("--workers" in r.out and "--scheduler" in r.out) is offered, command
+    r = run("explain", str(ROOT / "examples/requests.jsonl"), "--workers", "1")
+    assert r.code == 2 and "unrecognized arguments: --workers" in r.err
