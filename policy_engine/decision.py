@@ -280,11 +280,11 @@ _new = object.__new__
 _set = object.__setattr__
 
 
-def assemble_decision(fields: dict[str, Any], request: dict[str, Any]) -> Decision:
-    """The decision with these fields (from `decision_fields`) for this request.
+def assemble_decision(fields: dict[str, Any], request: dict[str, Any], as_of: str) -> Decision:
+    """The decision with these fields (from `decision_fields`) for this request, decided as of this date.
 
-    What `Decision(**fields, request=request)` makes, without its call per field: the decisions of a
-    catalog share everything but their request."""
+    What `Decision(**fields, as_of=as_of, request=request)` makes, without its call per field: the
+    decisions of a catalog share everything but their request and date."""
     decision: Decision = _new(Decision)
-    _set(decision, "__dict__", {**fields, "request": request})
+    _set(decision, "__dict__", {**fields, "as_of": as_of, "request": request})
     return decision

@@ -237,3 +237,51 @@ def test_a_value_whose_comparison_fails_is_bad_input_not_a_crash(engine: Engine)
     each = engine.decide_each([first, second])
     assert isinstance(each[0], Decision) and isinstance(each[1], ItemError)
     assert any(p.pointer == "/seller/id" for p in each[1].problems)
+
+
+def test_decisions_of_other_days_share_their_fields_but_not_their_date(tmp_path: Any) -> None:
+    """Without proofs, decisions equal in all but their request and date share one set of fields: each still
+    carries its own date, and a message that quotes the date quotes its own."""
+    rule = {
+        "outcome": "deny",
+        "provenance": "article-only",
+        "source_refs": [0],
+    }
+    doc = {
+        "id": "t.dates",
+        "version": "1.0.0",
+        "platform": "aliexpress",
+        "effective_from": "2000-01-01",
+        "title": "t",
+        "sources": [{"document": "t", "provenance": "article-only"}],
+        "rules": [
+            {
+                **rule,
+                "id": "quotes",
+                "when": [{"field": "product.category", "under": "shoes"}],
+                "message": {"en": "closed as of {as_of}", "zh": "{as_of}"},
+            },
+            {
+                **rule,
+                "id": "plain",
+                "when": [{"field": "product.category", "under": "books"}],
+                "message": {"en": "closed", "zh": "closed"},
+            },
+        ],
+    }
+    (tmp_path / "p.json").write_text(__import__("json").dumps(doc))
+    eng = Engine.from_directory(tmp_path)
+    try:
+        days = ["2024-06-01", "2024-06-02", "2024-06-01", "2025-01-31"]
+        requests = [
+            _request({"id": f"S{k}"}, {"id": "P", "category": category}, as_of=day)
+            for k, day in enumerate(days)
+            for category in ("shoes/boots", "books")
+        ]
+        together = eng.decide_many(requests, proofs=False)
+        assert [d.as_of for d in together] == [day for day in days for _ in range(2)]
+        assert [d.reasons[0].message["en"] for d in together[::2]] == [f"closed as of {day}" for day in days]
+        assert [d.to_dict() for d in together] == [d.to_dict() for d in eng.decide_each(requests, proofs=False)]
+        assert [d.to_dict() for d in together] == [eng.decide(r, proofs=False).to_dict() for r in requests]
+    finally:
+        eng.close()

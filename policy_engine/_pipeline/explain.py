@@ -440,10 +440,11 @@ def build_decision(compiled: Compiled, trace: Trace, request: Request, proofs: b
     if proofs:
         texts = _texts(shape, trace, request, True)
         return _decision(cached, req["as_of"], req.get("marketplace"), texts, req)
-    # Without proofs, the decision depends on the shape, the date, the marketplace and the values its texts
-    # quote: equal keys, equal bodies (1 and True differ, and so do 0.0 and -0.0).
+    # Without proofs, the decision depends on the shape, the marketplace and the values its texts quote:
+    # equal keys, equal bodies (1 and True differ, and so do 0.0 and -0.0). The date is set with the request
+    # (a text that quotes it has it among its values), so requests of other days share a body too.
     as_of, marketplace = req["as_of"], req.get("marketplace")
-    quoted: list[Any] = [as_of, marketplace]
+    quoted: list[Any] = [marketplace]
     for name in shape.placeholders:
         v = request.read(name)
         quoted += (type(v), repr(v) if type(v) is float else v)
@@ -458,7 +459,7 @@ def build_decision(compiled: Compiled, trace: Trace, request: Request, proofs: b
         if key is not None and owner.bodies < _BODIES_PER_NETWORK:
             cached.bodies[key] = body
             owner.bodies += 1
-    return assemble_decision(body, req)
+    return assemble_decision(body, req, as_of)
 
 
 def error_decision(
