@@ -7,6 +7,7 @@ included; the shared path is an optimisation a caller can only notice by its spe
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -43,6 +44,21 @@ PRODUCTS: list[dict[str, Any]] = [
 
 def _request(seller: dict[str, Any], product: dict[str, Any], as_of: str = "2024-06-01") -> dict[str, Any]:
     return {"platform": "aliexpress", "as_of": as_of, "seller": copy.deepcopy(seller), "product": dict(product)}
+
+
+def _engine_of(tmp_path: Any, policy_id: str, rules: list[dict[str, Any]]) -> Engine:
+    """An engine of one AliExpress policy with these rules (each an outcome with its message), in force from 2000."""
+    doc = {
+        "id": policy_id,
+        "version": "1.0.0",
+        "platform": "aliexpress",
+        "effective_from": "2000-01-01",
+        "title": "t",
+        "sources": [{"document": "t", "provenance": "article-only"}],
+        "rules": [{"provenance": "article-only", "source_refs": [0], **rule} for rule in rules],
+    }
+    (tmp_path / "p.json").write_text(json.dumps(doc))
+    return Engine.from_directory(tmp_path)
 
 
 def _alone(engine: Engine, requests: list[dict[str, Any]]) -> list[Decision]:
@@ -126,33 +142,9 @@ def test_the_seller_facts_are_asserted_once_per_run(engine: Engine, monkeypatch:
 
 def test_a_count_that_reads_the_product_is_recomputed_for_each_product(tmp_path: Any) -> None:
     """The seller's fact carries a count including the product's category: it belongs to each product."""
-    doc = {
-        "id": "t.main-categories",
-        "version": "1.0.0",
-        "platform": "aliexpress",
-        "effective_from": "2000-01-01",
-        "title": "t",
-        "sources": [{"document": "t", "provenance": "article-only"}],
-        "rules": [
-            {
-                "id": "too-many",
-                "when": [
-                    {
-                        "count": "seller.categories",
-                        "distinct": "main_category",
-                        "including": "product.category",
-                        "greater_than": 1,
-                    }
-                ],
-                "outcome": "deny",
-                "message": {"en": "too many", "zh": "太多"},
-                "provenance": "article-only",
-                "source_refs": [0],
-            }
-        ],
-    }
-    (tmp_path / "p.json").write_text(__import__("json").dumps(doc))
-    eng = Engine.from_directory(tmp_path)
+    count = {"count": "seller.categories", "distinct": "main_category", "including": "product.category"}
+    rule = {"id": "too-many", "when": [{**count, "greater_than": 1}], "outcome": "deny"}
+    eng = _engine_of(tmp_path, "t.main-categories", [{**rule, "message": {"en": "too many", "zh": "太多"}}])
     try:
         seller = {"id": "S", "categories": ["shoes/boots"]}
         catalog = [_request(seller, {"category": "shoes/sneakers"}), _request(seller, {"category": "books"})]
@@ -189,27 +181,14 @@ def test_an_engine_fault_in_a_run_fails_only_the_faulty_request(monkeypatch: pyt
 
 def test_products_sharing_the_network_answer_quote_their_own_values(tmp_path: Any) -> None:
     """Products with identical facts share one trace; their messages still quote their own fields."""
-    doc = {
-        "id": "t.quotes",
-        "version": "1.0.0",
-        "platform": "aliexpress",
-        "effective_from": "2000-01-01",
-        "title": "t",
-        "sources": [{"document": "t", "provenance": "article-only"}],
-        "rules": [
-            {
-                "id": "closed",
-                "when": [{"field": "product.category", "under": "shoes"}],
-                "outcome": "deny",
-                "message": {"en": "{product.title} ({product.id}) is in {product.category}", "zh": "{product.title}"},
-                "remedies": [{"code": "move", "en": "Move {product.title}.", "zh": "移动 {product.title}。"}],
-                "provenance": "article-only",
-                "source_refs": [0],
-            }
-        ],
+    rule = {
+        "id": "closed",
+        "when": [{"field": "product.category", "under": "shoes"}],
+        "outcome": "deny",
+        "message": {"en": "{product.title} ({product.id}) is in {product.category}", "zh": "{product.title}"},
+        "remedies": [{"code": "move", "en": "Move {product.title}.", "zh": "移动 {product.title}。"}],
     }
-    (tmp_path / "p.json").write_text(__import__("json").dumps(doc))
-    eng = Engine.from_directory(tmp_path)
+    eng = _engine_of(tmp_path, "t.quotes", [rule])
     try:
         products = [{"id": f"P{k}", "title": title, "category": "shoes/boots"} for k, title in enumerate("aab")]
         for proofs in (False, True):
@@ -242,35 +221,22 @@ def test_a_value_whose_comparison_fails_is_bad_input_not_a_crash(engine: Engine)
 def test_decisions_of_other_days_share_their_fields_but_not_their_date(tmp_path: Any) -> None:
     """Without proofs, decisions equal in all but their request and date share one set of fields: each still
     carries its own date, and a message that quotes the date quotes its own."""
-    rule = {
-        "outcome": "deny",
-        "provenance": "article-only",
-        "source_refs": [0],
-    }
-    doc = {
-        "id": "t.dates",
-        "version": "1.0.0",
-        "platform": "aliexpress",
-        "effective_from": "2000-01-01",
-        "title": "t",
-        "sources": [{"document": "t", "provenance": "article-only"}],
-        "rules": [
-            {
-                **rule,
-                "id": "quotes",
-                "when": [{"field": "product.category", "under": "shoes"}],
-                "message": {"en": "closed as of {as_of}", "zh": "{as_of}"},
-            },
-            {
-                **rule,
-                "id": "plain",
-                "when": [{"field": "product.category", "under": "books"}],
-                "message": {"en": "closed", "zh": "closed"},
-            },
-        ],
-    }
-    (tmp_path / "p.json").write_text(__import__("json").dumps(doc))
-    eng = Engine.from_directory(tmp_path)
+    quotes = {"en": "closed as of {as_of}", "zh": "{as_of}"}
+    rules = [
+        {
+            "id": "quotes",
+            "when": [{"field": "product.category", "under": "shoes"}],
+            "outcome": "deny",
+            "message": quotes,
+        },
+        {
+            "id": "plain",
+            "when": [{"field": "product.category", "under": "books"}],
+            "outcome": "deny",
+            "message": {"en": "closed", "zh": "closed"},
+        },
+    ]
+    eng = _engine_of(tmp_path, "t.dates", rules)
     try:
         days = ["2024-06-01", "2024-06-02", "2024-06-01", "2025-01-31"]
         requests = [
