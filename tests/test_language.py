@@ -444,7 +444,28 @@ def test_a_table_runs_each_case_with_its_merged_request(tmp_path: Path) -> None:
     [
         (lambda t: t["cases"][1]["expect"].update(outcome="maybe"), "/cases/1/expect/outcome", "maybe"),
         (lambda t: t["cases"][2].update(name="base-allowed"), "/cases/2/name", "also the name of /cases/0"),
-        (lambda t: t["cases"][1].update(overrides={"/seller/id/x": 1}), "/cases/1/overrides//seller/id/x", "lead"),
+        (
+            lambda t: t["cases"][1].update(overrides={"/seller/id/x": 1}),
+            "/cases/1/overrides/~1seller~1id~1x",
+            '/seller/id is "S", not an object or a list',
+        ),
+        (  # an override does not invent the request's shape: a typo is not a new member
+            lambda t: t["cases"][1].update(overrides={"/selller/id": "S3"}),
+            "/cases/1/overrides/~1selller~1id",
+            "/ has no member 'selller'; expected one of its members (as_of, platform, product, seller)",
+        ),
+        (
+            lambda t: t.update(overrides={"/seller/trademarks/0/status": "registered"}),
+            "/overrides/~1seller~1trademarks~10~1status",
+            "/seller has no member 'trademarks'",
+        ),
+        (
+            lambda t: t["cases"][0].update(
+                merge={"seller": {"violations": [{"kind": "trademark"}]}}, overrides={"/seller/violations/1": {}}
+            ),
+            "/cases/0/overrides/~1seller~1violations~11",
+            "/seller/violations has no element '1'; expected an index from 0 to 0, or - to append",
+        ),
         (lambda t: t["cases"][0].update(request={}), "/cases/0", "request"),
         (lambda t: t.update(expect={"outcome": "allow"}), "", "not allowed"),
         (lambda t: t.update(cases=[]), "/cases", "empty"),
@@ -459,6 +480,28 @@ def test_errors_in_a_table_point_at_the_case(tmp_path: Path, change: Any, pointe
     (problem,) = info.value.problems
     assert (problem.file, problem.pointer) == (str(path), pointer), problem
     assert message in problem.message
+
+
+def test_overrides_change_members_replace_and_append_elements(tmp_path: Path) -> None:
+    table = copy.deepcopy(TABLE)
+    table["cases"] = [
+        {
+            "name": "changed",
+            "merge": {"seller": {"violations": [{"kind": "trademark"}]}},
+            "overrides": {
+                "/seller/violations/0/kind": "counterfeit",  # a member of an element
+                "/seller/violations/-": {"kind": "patent"},  # appended
+                "/seller/metrics": None,  # a member set to null
+                "/product/title": "New",  # a member added to an object that exists
+                "/seller/a~1b": 1,  # an escaped member name
+            },
+            "expect": {"outcome": "allow"},
+        }
+    ]
+    (case,) = load_cases(_table_tree(tmp_path, table))
+    assert case.request["seller"]["violations"] == [{"kind": "counterfeit"}, {"kind": "patent"}]
+    assert case.request["seller"]["metrics"] is None and case.request["seller"]["a/b"] == 1
+    assert case.request["product"]["title"] == "New"
 
 
 def test_request_files_resolve_from_the_case_or_the_tests_folder(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import json
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -119,29 +120,44 @@ def _merge_into(target: Any, patch: Any) -> Any:
     return out
 
 
-def _set_pointer(doc: dict[str, Any], pointer: str, value: Any, file: str, at: str = "/overrides") -> None:
-    parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.lstrip("/").split("/")]
+def _set_pointer(doc: dict[str, Any], pointer: str, value: Any) -> None:
+    """Set the value at a JSON pointer in the request; ValueError saying what is wrong if it does not apply.
+
+    Every step but the last must exist (an override changes a request, it does not invent its shape: use
+    `merge` to add objects); the last step is a member of an object (set or added), an index of a list
+    (replaced) or `-` (appended)."""
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer[1:].split("/")]
     target: Any = doc
-    for part in parts[:-1]:
-        target = target[int(part)] if isinstance(target, list) else target.setdefault(part, {})
-    if isinstance(target, list):
-        if parts[-1] == "-":
-            target.append(value)
-        else:
-            target[int(parts[-1])] = value
-    elif isinstance(target, dict):
-        target[parts[-1]] = value
-    else:
-        raise LoadError(
-            [
-                Problem(
-                    file=file,
-                    pointer=f"{at}/{pointer}",
-                    message="the pointer does not lead into an object or list",
-                    code="PE050",
+    walked = ""
+    for n, part in enumerate(parts):
+        last = n == len(parts) - 1
+        if isinstance(target, dict):
+            if last:
+                target[part] = value
+                return
+            if part not in target:
+                members = ", ".join(sorted(target)) or "none"
+                raise ValueError(
+                    f"{walked or '/'} has no member {part!r}; expected one of its members ({members}), "
+                    "or a `merge` to add it"
                 )
-            ]
-        )
+        elif isinstance(target, list):
+            if last and part == "-":
+                target.append(value)
+                return
+            if not (part.isdigit() and (part == "0" or not part.startswith("0")) and int(part) < len(target)):
+                expected = f"an index from 0 to {len(target) - 1}" if target else "none (the list is empty)"
+                raise ValueError(f"{walked} has no element {part!r}; expected {expected}, or - to append")
+            if last:
+                target[int(part)] = value
+                return
+            target = target[int(part)]
+            walked += f"/{part}"
+            continue
+        else:
+            raise ValueError(f"{walked} is {json.dumps(target)}, not an object or a list")
+        target = target[part]
+        walked += "/" + part.replace("~", "~0").replace("/", "~1")
 
 
 def _tests_folder(path: Path) -> Path | None:
@@ -191,10 +207,11 @@ def _read_request(path: Path, name: str, pointer: str) -> dict[str, Any]:
 def _apply_overrides(request: dict[str, Any], overrides: dict[str, Any], file: str, pointer: str) -> None:
     for ptr, value in overrides.items():
         try:
-            _set_pointer(request, ptr, value, file, pointer)
-        except (IndexError, ValueError, KeyError):
+            _set_pointer(request, ptr, value)
+        except ValueError as exc:
+            where = f"{pointer}/{ptr.replace('~', '~0').replace('/', '~1')}"  # the override's own member
             raise LoadError(
-                [Problem(file=file, pointer=pointer, message=f"cannot apply {ptr!r} to the request", code="PE050")]
+                [Problem(file=file, pointer=where, message=f"cannot apply {ptr!r} to the request: {exc}", code="PE050")]
             ) from None
 
 
