@@ -259,7 +259,7 @@ class Engine:
 
     def decide(self, request: Any, *, as_of: dt.date | str | None = None, proofs: bool = True) -> Decision:
         """Decide one request. Bad input raises RequestError; an engine fault gives a `deny` with the error."""
-        return self._decide_many([request], as_of, proofs, DEFAULT_BATCH)[0]
+        return self._decide_many([request], as_of, proofs, DEFAULT_BATCH, batch=False)[0]
 
     def decide_many(
         self,
@@ -280,15 +280,20 @@ class Engine:
             return self._decide_many(requests, as_of, proofs, batch_size)
 
     def _decide_many(
-        self, requests: Iterable[Any], as_of: dt.date | str | None, proofs: bool, batch_size: int
+        self, requests: Iterable[Any], as_of: dt.date | str | None, proofs: bool, batch_size: int, batch: bool = True
     ) -> list[Decision]:
         read = RequestReader(as_of)
         reqs: list[Request | ItemError] = []
         runs: list[int] = []
-        for raw in requests:
-            req, run = read(raw)
-            if not runs or run != runs[-1]:  # raise UnknownPlatformError up front, before any decision
-                self._prepared_or_fault(req)
+        for index, raw in enumerate(requests):
+            try:
+                req, run = read(raw)
+                if not runs or run != runs[-1]:  # raise UnknownPlatformError up front, before any decision
+                    self._prepared_or_fault(req)
+            except RequestError as exc:
+                if not batch:
+                    raise
+                raise type(exc)(exc.problems, index=index) from None  # which request of the batch it is
             reqs.append(req)
             runs.append(run)
         results = self._decide_normalized(reqs, proofs, batch_size, runs)

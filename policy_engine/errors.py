@@ -196,21 +196,33 @@ class _ProblemsError(PolicyEngineError):
 
 
 class LoadError(_ProblemsError):
-    """Policy documents failed validation; nothing was loaded."""
+    """Documents failed validation (policies, or `what` they are: test cases, invariants); nothing was loaded."""
 
-    def __init__(self, problems: Iterable[Problem]) -> None:
+    def __init__(self, problems: Iterable[Problem], what: str = "policies") -> None:
         problems = tuple(problems)
         n = len(problems)
-        super().__init__(problems, f"{n} problem{'s' if n != 1 else ''} in the policies; nothing was loaded")
+        self.what = what
+        super().__init__(problems, f"{n} problem{'s' if n != 1 else ''} in the {what}; nothing was loaded")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.problems, self.what))
 
 
 class RequestError(_ProblemsError):
-    """A request is not valid against the request schema."""
+    """A request is not valid against the request schema.
 
-    def __init__(self, problems: Iterable[Problem]) -> None:
+    Raised by a batch (`Engine.decide_many`, the worker pools), `index` is the bad request's place in it;
+    the problems' pointers are within that request."""
+
+    def __init__(self, problems: Iterable[Problem], index: int | None = None) -> None:
         problems = tuple(problems)
         n = len(problems)
-        super().__init__(problems, f"{n} problem{'s' if n != 1 else ''} in the request")
+        self.index = index
+        where = "the request" if index is None else f"the request at index {index} of the batch"
+        super().__init__(problems, f"{n} problem{'s' if n != 1 else ''} in {where}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.problems, self.index))
 
 
 class UnknownPlatformError(RequestError):

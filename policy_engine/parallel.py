@@ -161,7 +161,8 @@ class WorkerPool:
         results = self.decide_each(requests, as_of=as_of, proofs=proofs)
         for r in results:
             if isinstance(r, ItemError):
-                raise UnknownPlatformError(r.problems) if r.kind == "platform" else RequestError(r.problems)
+                error = UnknownPlatformError if r.kind == "platform" else RequestError
+                raise error(r.problems, index=r.index)
         return [r for r in results if isinstance(r, Decision)]
 
     def decide_each(

@@ -85,6 +85,26 @@ def test_bad_request_is_reported_with_pointer(engine: Engine) -> None:
     assert problem.pointer == "/seller/entity_type" and "enterprise" in problem.message
 
 
+def test_a_bad_request_of_a_batch_is_named_by_its_index(engine: Engine) -> None:
+    import pickle
+
+    good = {**CYCLING, "as_of": "2020-01-01"}
+    for bad, error, pointer in (
+        ({**CYCLING, "seller": {"entity_type": "corporation"}}, RequestError, "/seller/entity_type"),
+        ({**CYCLING, "platform": "nowhere"}, UnknownPlatformError, "/platform"),
+    ):
+        with pytest.raises(error) as info:
+            engine.decide_many([good, good, bad, good])
+        assert info.value.index == 2 and type(info.value) is error
+        assert [p.pointer for p in info.value.problems] == [pointer]  # within the request
+        assert str(info.value).startswith("1 problem in the request at index 2 of the batch\n")
+        again = pickle.loads(pickle.dumps(info.value))  # as it crosses from a worker process
+        assert (type(again), again.index, again.problems) == (error, 2, info.value.problems)
+    with pytest.raises(RequestError) as info:
+        engine.decide({**CYCLING, "seller": {"entity_type": "corporation"}})
+    assert info.value.index is None and str(info.value).startswith("1 problem in the request\n")
+
+
 def test_decision_round_trips_through_the_schema(engine: Engine) -> None:
     d = engine.decide({**CYCLING, "as_of": "2020-01-01"})
     assert schemas.validate("decision", d.to_dict()) == []

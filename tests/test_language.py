@@ -480,6 +480,7 @@ def test_errors_in_a_table_point_at_the_case(tmp_path: Path, change: Any, pointe
     (problem,) = info.value.problems
     assert (problem.file, problem.pointer) == (str(path), pointer), problem
     assert message in problem.message
+    assert str(info.value).startswith("1 problem in the test cases; nothing was loaded")
 
 
 def test_overrides_change_members_replace_and_append_elements(tmp_path: Path) -> None:

@@ -154,10 +154,12 @@ def test_per_item_results_keep_their_index(pool: WorkerPool, ae_engine: Engine, 
         else:
             assert g.to_dict() == w.to_dict()  # type: ignore[union-attr]
     assert [r.index for r in got if isinstance(r, ItemError)] == [2, 5, 9]
-    with pytest.raises(UnknownPlatformError):
+    with pytest.raises(UnknownPlatformError) as platform_error:
         pool.decide(reqs[4:])
-    with pytest.raises(RequestError):
+    assert platform_error.value.index == 1  # reqs[5], the first bad request of reqs[4:]
+    with pytest.raises(RequestError) as request_error:
         pool.decide(reqs)
+    assert request_error.value.index == 2
     assert decide_each_in_workers(reqs[:6], policies=AE, workers=1, chunk_size=4) == [
         attrs_without_request(r) for r in want[:6]
     ]

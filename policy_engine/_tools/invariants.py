@@ -80,7 +80,7 @@ def load_invariants(path: str | Path) -> InvariantSet:
     if not problems:
         problems = schemas.validate("invariants", doc, file)
     if problems:
-        raise LoadError(problems)
+        raise LoadError(problems, what="invariants")
     parser = _Parser({"data": doc.get("data", {})}, file)
     shell = Policy(
         id=f"{doc['platform']}.invariants",
@@ -125,7 +125,7 @@ def load_invariants(path: str | Path) -> InvariantSet:
         )
     problems = parser.problems + checker.problems
     if problems:
-        raise LoadError(problems)
+        raise LoadError(problems, what="invariants")
     return InvariantSet(file=file, platform=doc["platform"], invariants=tuple(invariants))
 
 

@@ -222,6 +222,13 @@ def _date(text: str | None) -> dt.date | None:
 def load_cases(path: Path) -> list[Case]:
     """Read and validate a test case file: one case, or a table of cases sharing a base request (LoadError
     with the file and the JSON pointer of the case when it is not valid)."""
+    try:
+        return _load_cases(path)
+    except LoadError as exc:
+        raise LoadError(exc.problems, what="test cases") from None
+
+
+def _load_cases(path: Path) -> list[Case]:
     doc, problems = read_json(path)
     if not problems and not schemas.fast_checker("testcase")(doc):  # the schema's problems, when there are any
         problems = schemas.validate("testcase", doc, str(path))
