@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from pathlib import Path
@@ -204,3 +205,55 @@ def test_the_readme_diff_example_is_what_the_command_prints(tmp_path: Path, monk
     out = io.StringIO()
     assert main(argv, out, io.StringIO()) == code
     assert out.getvalue() == expected
+
+
+def _sessions(page: str) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """The files a page asks to save (`Save as \\`name.json\\``: the JSON block that follows) and every command
+    of its console blocks with the output the page shows."""
+    files: dict[str, str] = {}
+    commands: list[tuple[str, str]] = []
+    save_as = None
+    lines = page.split("\n")
+    i = 0
+    while i < len(lines):
+        named = re.search(r"[Ss]ave as `([^`]+\.json)`", lines[i])
+        save_as = named.group(1) if named else save_as
+        fence = lines[i].strip()
+        if fence in ("```json", "```console") and (fence == "```console" or save_as):
+            end = lines.index("```", i + 1)
+            block = lines[i + 1 : end]
+            if fence == "```json":
+                files[save_as] = "\n".join(block) + "\n"  # type: ignore[index]
+                save_as = None
+            else:
+                starts = [k for k, line in enumerate(block) if line.startswith("$ ")] + [len(block)]
+                commands += [(block[a][2:], "\n".join(block[a + 1 : b])) for a, b in itertools.pairwise(starts)]
+            i = end
+        i += 1
+    return files, commands
+
+
+@pytest.mark.usefixtures("shipped_cli")
+def test_the_worked_examples_print_what_the_page_shows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import shlex
+    import shutil
+
+    from policy_engine.cli import main
+
+    files, commands = _sessions((DOCS / "examples.md").read_text(encoding="utf-8"))
+    assert len(files) >= 5 and len(commands) >= 10
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    for command, shown in commands:
+        argv = shlex.split(command)
+        if argv[0] == "cat":
+            printed = (tmp_path / argv[1]).read_text(encoding="utf-8")
+        else:
+            assert argv[0] == "policy-engine", command
+            out = io.StringIO()
+            main(argv[1:], out, io.StringIO())
+            printed = out.getvalue()
+        assert printed.rstrip("\n") == shown, command
