@@ -25,3 +25,6 @@ def test_the_examples_of_the_testing_guide_run(
         except SystemExit as exc:
             pytest.fail(f"docs/testing.md block {n}: {exc}")
     assert capsys.readouterr().out.splitlines() == ["the new policies allow a request the old ones do not"]
+    # The failure the page shows is the one the example gets.
+    shown = re.search(r"^```text\n(the new policies allow.*?)^```", PAGE.read_text(encoding="utf-8"), re.S | re.M)
+    assert shown and shown.group(1) == f"{namespace['report']}\n"
