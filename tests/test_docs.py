@@ -172,21 +172,40 @@ def test_digests_quoted_in_the_docs_are_those_of_the_shipped_policies_and_exampl
     assert quoted_sets >= 2 and quoted_requests >= 3
 
 
-def test_the_readme_diff_example_is_what_the_command_prints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The README's `diff` session, replayed: a git repository of the shipped policies with the refund-rate limit
-    raised in the working tree (dhgate and the policies of every platform: the others are not searched)."""
+def _raise_refund_limit(path: Path) -> None:
+    """The change of the README's examples: DHgate's cycling refund-rate limit from 0.05 to 0.2."""
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    assert doc["data"]["max_refund_rate"] == 0.05
+    doc["data"]["max_refund_rate"] = 0.2
+    path.write_text(json.dumps(doc, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def _main(argv: list[str]) -> tuple[int, str]:
+    """The command line run in this process: its exit code and what it printed."""
     import io
-    import shutil
-    import subprocess
 
     from policy_engine.cli import main
 
+    out = io.StringIO()
+    return main(argv, out, io.StringIO()), out.getvalue()
+
+
+def _readme_session(command: str) -> tuple[list[str], str, int]:
+    """The README's session that runs `policy-engine COMMAND...`: its arguments, its output and its exit code."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    found = re.search(
-        r"```text\n\$ policy-engine (diff git:HEAD policies[^\n]*)\n(.*?)\$ echo \$\?\n(\d+)\n```", readme, re.S
-    )
-    assert found, "the README's diff example"
-    argv, expected, code = found.group(1).split(), found.group(2), int(found.group(3))
+    pattern = r"```text\n\$ policy-engine (" + re.escape(command) + r"[^\n]*)\n(.*?)\$ echo \$\?\n(\d+)\n```"
+    found = re.search(pattern, readme, re.S)
+    assert found, f"the README's example of {command}"
+    return found.group(1).split(), found.group(2), int(found.group(3))
+
+
+def test_the_readme_diff_example_is_what_the_command_prints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's `diff` session, replayed: a git repository of the shipped policies with the refund-rate limit
+    raised in the working tree (dhgate and the policies of every platform: the others are not searched)."""
+    import shutil
+    import subprocess
+
+    argv, expected, code = _readme_session("diff git:HEAD policies")
     repo = tmp_path / "repo"
     for folder in ("dhgate", "common"):
         shutil.copytree(ROOT / "policies" / folder, repo / "policies" / folder)
@@ -196,15 +215,9 @@ def test_the_readme_diff_example_is_what_the_command_prints(tmp_path: Path, monk
         ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "p"],
     ):
         subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
-    path = repo / "policies" / "dhgate" / "cycling-admission.json"
-    doc = json.loads(path.read_text(encoding="utf-8"))
-    assert doc["data"]["max_refund_rate"] == 0.05
-    doc["data"]["max_refund_rate"] = 0.2
-    path.write_text(json.dumps(doc, ensure_ascii=False, indent=2), encoding="utf-8")
+    _raise_refund_limit(repo / "policies" / "dhgate" / "cycling-admission.json")
     monkeypatch.chdir(repo)
-    out = io.StringIO()
-    assert main(argv, out, io.StringIO()) == code
-    assert out.getvalue() == expected
+    assert _main(argv) == (code, expected)
 
 
 def _sessions(page: str) -> tuple[dict[str, str], list[tuple[str, str]]]:
@@ -257,3 +270,16 @@ def test_the_worked_examples_print_what_the_page_shows(tmp_path: Path, monkeypat
             main(argv[1:], out, io.StringIO())
             printed = out.getvalue()
         assert printed.rstrip("\n") == shown, command
+
+
+def test_the_readme_replay_example_is_what_the_command_prints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    argv, expected, code = _readme_session("replay examples/cycling-catalog.jsonl")
+    shutil.copytree(ROOT / "policies", tmp_path / "policies")
+    shutil.copytree(ROOT / "policies", tmp_path / "new-policies")
+    (tmp_path / "examples").mkdir()
+    shutil.copy(ROOT / "examples" / "cycling-catalog.jsonl", tmp_path / "examples")
+    _raise_refund_limit(tmp_path / "new-policies" / "dhgate" / "cycling-admission-2.0.0.json")
+    monkeypatch.chdir(tmp_path)
+    assert _main(argv) == (code, expected)
