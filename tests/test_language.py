@@ -123,6 +123,22 @@ def test_a_bad_remedy_placeholder_points_at_the_remedy(tmp_path: Path) -> None:
     assert "expected one of: closed, label, max_refund_rate, min_orders" in problem
 
 
+def test_a_bad_data_placeholder_hides_no_other_problem_of_its_document(tmp_path: Path) -> None:
+    doc = copy.deepcopy(BASE)
+    doc["rules"][0]["message"] = {"en": "{product.brnad}", "zh": "{data.min_orders:bogus} {data.nope}"}
+    doc["rules"][0]["when"].append({"field": "seller.metrics.orders", "equals": "many"})  # a number is never text
+    problems = sorted(_problems(tmp_path, doc))
+    assert [p.split(" ", 1)[0] for p in problems] == [
+        "p.json:/rules/0/message/en",
+        "p.json:/rules/0/message/zh",
+        "p.json:/rules/0/message/zh",
+        "p.json:/rules/0/when/3/equals",
+    ], problems
+    assert "placeholder {product.brnad} names no request field" in problems[0]
+    assert {"{data.min_orders:bogus}:", "{data.nope}"} == {p.split()[2] for p in problems[1:3]}
+    assert "'many' does not fit `seller.metrics.orders`" in problems[3]
+
+
 def test_lint_warns_of_a_number_that_repeats_named_data(tmp_path: Path) -> None:
     doc = copy.deepcopy(BASE)
     doc["rules"][0]["message"] = {

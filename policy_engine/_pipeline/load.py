@@ -613,10 +613,14 @@ class _Parser:
         )
 
 
-def parse_policy(doc: Any, file: str = "<memory>", path: str = "") -> tuple[Policy | None, list[Problem]]:
+def parse_policy(
+    doc: Any, file: str = "<memory>", path: str = "", *, checkable: bool = False
+) -> tuple[Policy | None, list[Problem]]:
     """Validate one document against the policy schema and build it; problems instead of a half policy.
 
-    `file` names the document in problems; `path` is how decisions cite it (default: the file's name)."""
+    `file` names the document in problems; `path` is how decisions cite it (default: the file's name).
+    `checkable`: a document whose only problems are in the placeholders of its texts is returned with
+    them, so that the checks across documents report its other problems too (loading still fails)."""
     rules = doc.get("rules") if isinstance(doc, dict) else None
     if isinstance(rules, list) and len(rules) > MAX_POLICY_RULES:  # refused before validating thousands of rules
         return None, [
@@ -640,7 +644,8 @@ def parse_policy(doc: Any, file: str = "<memory>", path: str = "") -> tuple[Poli
     digest = "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
     parser = _Parser(doc, file, path or Path(file).name)
     policy = parser.policy(digest)
-    return (None if parser.problems else policy), parser.problems
+    in_texts_only = checkable and all(p.code == "PE025" for p in parser.problems)
+    return (policy if not parser.problems or in_texts_only else None), parser.problems
 
 
 def relative_path(file: Path, paths: Iterable[str | Path]) -> str:
@@ -668,7 +673,7 @@ def read_texts(texts: dict[str, str]) -> tuple[list[Policy], list[Problem]]:
         if not errs:
             name = names[file]
             path = name.relative_to(common).as_posix() if common and name.is_relative_to(common) else name.name
-            policy, errs = parse_policy(doc, file, path)
+            policy, errs = parse_policy(doc, file, path, checkable=True)
             if policy is not None:
                 policies.append(policy)
         problems.extend(errs)
@@ -693,7 +698,7 @@ def read_documents(paths: Sequence[str | Path]) -> tuple[list[Policy], list[Prob
         if errs:
             problems.extend(errs)
             continue
-        policy, errs = parse_policy(doc, str(file), relative_path(file, paths))
+        policy, errs = parse_policy(doc, str(file), relative_path(file, paths), checkable=True)
         problems.extend(errs)
         if policy is not None:
             policies.append(policy)
