@@ -582,9 +582,19 @@ def _shared_beside(folder: Path) -> list[Path]:
     return shared
 
 
+_SHARED_MAX_BYTES = 4 << 20  # a policy document is far smaller; larger files beside it are not read
+
+
 def _applies_everywhere(file: Path) -> bool:
+    """A policy of every platform (`"platform": "*"`). Files too large to be one, or in which `"*"` does not
+    occur (and no escape that could spell it), are not parsed."""
     try:
-        doc = json.loads(file.read_bytes())
+        if file.stat().st_size > _SHARED_MAX_BYTES:
+            return False
+        data = file.read_bytes()
+        if b'"*"' not in data and b"\\" not in data:
+            return False
+        doc = json.loads(data)
     except (OSError, ValueError):
         return False  # loading names what is wrong with it, if it is a policy
     return isinstance(doc, dict) and doc.get("platform") == "*" and "rules" in doc
