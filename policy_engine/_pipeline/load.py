@@ -54,6 +54,7 @@ __all__ = [
     "check_depth",
     "discover",
     "format_data",
+    "json_pointer",
     "looks_like_policy",
     "parse_json",
     "parse_policy",
@@ -77,7 +78,8 @@ NON_POLICY_NAMES = {
 _POLICY_KEYS = ("id", "version", "platform", "rules")
 
 
-def _pointer(parts: Iterable[str | int]) -> str:
+def json_pointer(parts: Iterable[str | int]) -> str:
+    """The JSON pointer (RFC 6901) of a path of keys and indexes: `~` and `/` in a key escaped."""
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
@@ -109,7 +111,7 @@ def check_depth(value: Any, file: str = "", limit: int = MAX_DEPTH) -> list[Prob
             while path is not None:
                 path, key = path
                 parts.append(key)
-            return [_too_deep(file, _pointer(reversed(parts)), limit)]
+            return [_too_deep(file, json_pointer(reversed(parts)), limit)]
         stack.extend((child, depth + 1, (path, key)) for key, child in children)
     return []
 
@@ -206,7 +208,8 @@ def _locate(text: str, limit: int) -> tuple[str, str] | None:
         top = frames[-1] if frames else None
         if token in ("[", "{"):
             if len(frames) >= limit:
-                return _pointer(f[1] for f in frames), f"nested deeper than {limit} levels; expected at most {limit}"
+                too_deep = f"nested deeper than {limit} levels; expected at most {limit}"
+                return json_pointer(f[1] for f in frames), too_deep
             frames.append([token == "{", 0 if token == "[" else "", token == "{", set()])
         elif token in ("]", "}"):
             if frames:
@@ -225,12 +228,12 @@ def _locate(text: str, limit: int) -> tuple[str, str] | None:
                     key = token[1:-1]
                 top[1], top[2] = key, False
                 if key in top[3]:
-                    return _pointer(f[1] for f in frames), f"the key {key!r} appears twice; expected each key once"
+                    return json_pointer(f[1] for f in frames), f"the key {key!r} appears twice; expected each key once"
                 top[3].add(key)
         elif token != ":":
             problem = _scalar_problem(token)
             if problem is not None:
-                return _pointer(f[1] for f in frames), problem
+                return json_pointer(f[1] for f in frames), problem
     return None
 
 
@@ -244,7 +247,7 @@ def _lone_surrogate(value: Any) -> str | None:
             try:
                 node.encode("utf-8")
             except UnicodeEncodeError:
-                return _pointer(path)
+                return json_pointer(path)
         elif isinstance(node, dict):
             for key, child in reversed(node.items()):  # reversed onto the stack: visited in document order
                 stack.append((child, (*path, key)))
@@ -681,7 +684,8 @@ def read_texts(texts: dict[str, str]) -> tuple[list[Policy], list[Problem]]:
 
 
 def read_documents(paths: Sequence[str | Path]) -> tuple[list[Policy], list[Problem]]:
-    """The policies parsed from every policy file under `paths`, and the problems of every file.
+    """The policies parsed from every policy file under `paths`, and the problems of every file (a policy
+    whose only problems are in its texts' placeholders is among both, for the checks across documents).
 
     A file in the policy folders that looks like a policy but would not be loaded (a `.JSON` name, a policy
     in a `tests/` folder or named `taxonomy.json`) is a problem too.

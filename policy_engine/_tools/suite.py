@@ -27,7 +27,7 @@ from .._language.operators import operator
 from .._language.reference import holds
 from .._language.semantics import compare, lookup
 from .._pipeline.explain import render_text
-from .._pipeline.load import read_json
+from .._pipeline.load import json_pointer, read_json
 from ..decision import Decision
 from ..engine import Engine
 from ..errors import LoadError, PolicyEngineError, Problem, RequestError, UnknownPlatformError
@@ -128,36 +128,34 @@ def _set_pointer(doc: dict[str, Any], pointer: str, value: Any) -> None:
     (replaced) or `-` (appended)."""
     parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer[1:].split("/")]
     target: Any = doc
-    walked = ""
     for n, part in enumerate(parts):
         last = n == len(parts) - 1
-        if isinstance(target, dict):
+        if isinstance(target, list):
+            if last and part == "-":
+                target.append(value)
+                return
+            if not (part.isdigit() and (part == "0" or part[0] != "0") and int(part) < len(target)):
+                expected = f"an index from 0 to {len(target) - 1}" if target else "none (the list is empty)"
+                raise ValueError(
+                    f"{json_pointer(parts[:n])} has no element {part!r}; expected {expected}, or - to append"
+                )
+            if last:
+                target[int(part)] = value
+                return
+            target = target[int(part)]
+        elif isinstance(target, dict):
             if last:
                 target[part] = value
                 return
             if part not in target:
                 members = ", ".join(sorted(target)) or "none"
                 raise ValueError(
-                    f"{walked or '/'} has no member {part!r}; expected one of its members ({members}), "
-                    "or a `merge` to add it"
+                    f"{json_pointer(parts[:n]) or '/'} has no member {part!r}; expected one of its members "
+                    f"({members}), or a `merge` to add it"
                 )
-        elif isinstance(target, list):
-            if last and part == "-":
-                target.append(value)
-                return
-            if not (part.isdigit() and (part == "0" or not part.startswith("0")) and int(part) < len(target)):
-                expected = f"an index from 0 to {len(target) - 1}" if target else "none (the list is empty)"
-                raise ValueError(f"{walked} has no element {part!r}; expected {expected}, or - to append")
-            if last:
-                target[int(part)] = value
-                return
-            target = target[int(part)]
-            walked += f"/{part}"
-            continue
+            target = target[part]
         else:
-            raise ValueError(f"{walked} is {json.dumps(target)}, not an object or a list")
-        target = target[part]
-        walked += "/" + part.replace("~", "~0").replace("/", "~1")
+            raise ValueError(f"{json_pointer(parts[:n])} is {json.dumps(target)}, not an object or a list")
 
 
 def _tests_folder(path: Path) -> Path | None:
@@ -209,7 +207,7 @@ def _apply_overrides(request: dict[str, Any], overrides: dict[str, Any], file: s
         try:
             _set_pointer(request, ptr, value)
         except ValueError as exc:
-            where = f"{pointer}/{ptr.replace('~', '~0').replace('/', '~1')}"  # the override's own member
+            where = pointer + json_pointer([ptr])  # the override's own member
             raise LoadError(
                 [Problem(file=file, pointer=where, message=f"cannot apply {ptr!r} to the request: {exc}", code="PE050")]
             ) from None
