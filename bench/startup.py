@@ -72,7 +72,7 @@ def compile_child(policy_file: str, cache: str) -> None:
                 timed["compile_s"] = time.perf_counter() - start
 
     t1 = time.perf_counter()
-    policies = load_documents([policy_file])
+    policies = load_documents([policy_file], cache=cache)  # as Engine.from_directory loads
     t2 = time.perf_counter()
     engine = Engine(policies, cache=Timed(cache))
     decision = engine.decide(synthetic_request(), proofs=True)

@@ -136,18 +136,20 @@ class Engine:
 
         Compiled networks are kept in a disk cache (`policy_engine._pipeline.cache`): `cache=None` (the default)
         uses the folder `POLICY_ENGINE_CACHE` names (`off`: none) or the user's cache folder, `False`
-        none, and a path that folder.
+        none, and a path that folder. The cache also records which sets of policy files passed every
+        check of loading, byte for byte: loading the same files again rebuilds them without the checks.
 
         Shadow mode: with `verify` above 0, that fraction of decisions (sampled at random; 1.0 means
         every one) is recomputed by the independent reference evaluator. A disagreement turns the
         decision into a `deny` carrying both answers (fail closed), is logged on the
         `policy_engine.shadow` logger with the request, and is passed to `on_disagreement`.
         """
+        chosen = CompileCache.choose(cache)
         engine = cls(
-            load_documents(paths or (data_dir("policies"),)),
+            load_documents(paths or (data_dir("policies"),), cache=chosen),
             verify=verify,
             on_disagreement=on_disagreement,
-            cache=cache,
+            cache=chosen,
         )
         if prepare:
             engine.prepare_all()

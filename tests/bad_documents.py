@@ -147,22 +147,36 @@ def _plain(problems: Any, folder: Path | None = None) -> list[list[str]]:
     return out
 
 
-def _load_folder(folder: Path, files: dict[str, str | bytes]) -> dict[str, Any]:
-    """Write the files into a new policy folder and load it: whether it loaded, and its problems."""
+def _load_folder(folder: Path, files: dict[str, str | bytes], cache: Path | None = None) -> dict[str, Any]:
+    """Write the files into a new policy folder and load it: whether it loaded, and its problems.
+
+    With a `cache` folder, the policy files of the folder (`p*.json`) first hold valid policies, loaded
+    with that cache so that it records them as checked under the same names; then the files are written
+    and loaded with the cache again."""
     from policy_engine import LoadError
     from policy_engine._pipeline import load_documents
 
-    for rel, data in files.items():
+    def write(rel: str, data: str | bytes) -> None:
         (folder / rel).parent.mkdir(parents=True, exist_ok=True)
         (folder / rel).write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+
+    if cache is not None:
+        good = [rel for rel in files if rel.startswith("p") and "/" not in rel]
+        for n, rel in enumerate(good):
+            write(rel, json.dumps(dict(_base(), id=f"bench.good-{n}")))
+        load_documents([folder], cache=cache)
+    for rel, data in files.items():
+        write(rel, data)
     try:
-        load_documents([folder])
+        load_documents([folder], cache=cache)
     except LoadError as exc:
         return {"loaded": False, "problems": _plain(exc.problems, folder)}
     return {"loaded": True, "problems": []}
 
 
-def all_problems() -> dict[str, Any]:
+def all_problems(cache: Path | None = None) -> dict[str, Any]:
+    """Every case's outcome; with a `cache` folder, each folder of files is loaded through it, after the
+    same file names held valid policies that the cache recorded as checked (see `_load_folder`)."""
     from policy_engine import CompileError
     from policy_engine._pipeline.compile import compile_policies
     from policy_engine._pipeline.load import parse_policy
@@ -182,10 +196,10 @@ def all_problems() -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
         for name, make_text in FILES.items():
-            found[f"file/{name}"] = _load_folder(base / name, {"p.json": make_text()})
+            found[f"file/{name}"] = _load_folder(base / name, {"p.json": make_text()}, cache)
         for name, make_docs in CHECK.items():
             docs: dict[str, str | bytes] = {f"p{i}.json": json.dumps(d) for i, d in enumerate(make_docs())}
-            found[f"check/{name}"] = _load_folder(base / f"check-{name}", docs)
+            found[f"check/{name}"] = _load_folder(base / f"check-{name}", docs, cache)
         for name, make_files in SKIPPED.items():
-            found[f"skipped/{name}"] = _load_folder(base / f"skipped-{name}", dict(make_files()))
+            found[f"skipped/{name}"] = _load_folder(base / f"skipped-{name}", dict(make_files()), cache)
     return copy.deepcopy(found)

@@ -41,13 +41,14 @@ class CompileMemo:
         [
             "platform",
             "policies",
-            "ruleset",
+            "_ruleset",
             "actions",
             "strata",
             "triggers",
             "derived_groups",
             "plan",
             "default_outcome",
+            "engine_text",
         ]
     )
 

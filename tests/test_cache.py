@@ -231,19 +231,31 @@ def _older_format(path: Path) -> None:
     _reheader(path, format=0)
 
 
+def _body_and_ruleset(path: Path) -> tuple[Any, bytes]:
+    """An entry's body, parsed, and the ruleset's text on the line after it."""
+    body, newline, ruleset = path.read_bytes().partition(b"\n")[2].partition(b"\n")
+    assert newline and ruleset.startswith(b"{")
+    return json.loads(body), ruleset
+
+
 def _body_for_other_digests(path: Path) -> None:
     """A well-formed entry with a valid checksum whose body names other versions of the policies."""
-    blob = path.read_bytes().partition(b"\n")[2]
-    body = json.loads(blob)
+    body, ruleset = _body_and_ruleset(path)
     body["policies"][0][1] = "sha256:" + "0" * 64
-    _reheader(path, _body=json.dumps(body).encode())
+    _reheader(path, _body=json.dumps(body).encode() + b"\n" + ruleset)
 
 
 def _body_with_wrong_rule(path: Path) -> None:
     """A valid checksum, but an action pointing at another rule of its policy."""
-    body = json.loads(path.read_bytes().partition(b"\n")[2])
+    body, ruleset = _body_and_ruleset(path)
     action = next(a for a in body["actions"] if isinstance(a[2], list) and a[2][0] > 0)
     action[2][0] -= 1
+    _reheader(path, _body=json.dumps(body).encode() + b"\n" + ruleset)
+
+
+def _body_without_ruleset(path: Path) -> None:
+    """A valid checksum, but the ruleset's line is missing."""
+    body, _ = _body_and_ruleset(path)
     _reheader(path, _body=json.dumps(body).encode())
 
 
@@ -263,6 +275,7 @@ def _body_not_a_network(path: Path) -> None:
         _older_format,
         _body_for_other_digests,
         _body_with_wrong_rule,
+        _body_without_ruleset,
         _body_not_a_network,
     ],
 )
@@ -408,7 +421,8 @@ def test_decide_reads_the_networks_the_previous_run_wrote(tmp_path: Path, monkey
         cli.main(["decide", shoes, "--format", "json"], out=out, err=err)
         outs.append(out.getvalue())
     assert counting.calls == 1 and outs[0] == outs[1]
-    assert len(list(tmp_path.glob("*.json"))) == 1
+    kinds = sorted(json.loads(f.read_bytes().partition(b"\n")[0])["magic"] for f in tmp_path.glob("*.json"))
+    assert kinds == ["policy_engine checked policy files", "policy_engine compiled network"]
 
 
 def _fake_key(n: int) -> str:

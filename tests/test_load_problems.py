@@ -20,3 +20,12 @@ def test_bad_documents_give_exactly_the_problems_they_gave_before() -> None:
     for case, outcome in expected.items():
         assert found[case] == outcome, case
     assert sum(not o["loaded"] for o in expected.values()) >= 30
+
+
+def test_a_cache_that_recorded_valid_files_under_the_same_names_changes_no_problem(tmp_path: Path) -> None:
+    expected = json.loads(EXPECTED.read_text(encoding="utf-8"))
+    cache = tmp_path / "cache"
+    found = bad_documents.all_problems(cache=cache)
+    for case, outcome in expected.items():
+        assert found[case] == outcome, case
+    assert any(cache.glob("*.json"))  # the valid files were recorded: the bad ones were checked all the same

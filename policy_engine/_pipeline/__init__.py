@@ -18,21 +18,40 @@ from pathlib import Path
 
 from .._language.model import Policy
 from ..errors import LoadError, Problem
+from .cache import CompileCache
 from .check import check_policies
 from .gcpause import gc_paused
-from .load import read_documents, read_texts
+from .load import parse_sources, read_documents, read_sources, read_texts, rebuild
 
 __all__ = ["load_documents", "load_texts"]
 
 
-def load_documents(paths: Sequence[str | Path]) -> list[Policy]:
+def load_documents(paths: Sequence[str | Path], *, cache: CompileCache | str | Path | None = None) -> list[Policy]:
     """Load and check every policy file under `paths`; raise LoadError listing every problem.
 
     A file in the policy folders that looks like a policy but would not be loaded (a `.JSON` name, a policy
     in a `tests/` folder or named `taxonomy.json`) is a problem too.
+
+    With a `cache` (a folder, or the `CompileCache` of an engine), a set of files that passed every
+    check before, byte for byte, with this package and these schemas, is rebuilt without repeating the
+    checks (the folders are still searched and every file read); any other set is checked in full, and
+    recorded when it passes.
     """
+    if cache is not None and not isinstance(cache, CompileCache):
+        cache = CompileCache(cache)
     with gc_paused():
-        return _checked(*read_documents(paths))
+        if cache is None or cache.directory is None:
+            return _checked(*read_documents(paths))
+        sources, problems = read_sources(paths)
+        key, parts, digests = cache.checked_sources(sources)
+        if digests is not None and not problems:
+            policies = rebuild(sources, digests)
+            if policies is not None:
+                return policies
+        parsed, more = parse_sources(sources)
+        policies = _checked(parsed, [*problems, *more])
+        cache.remember_checked(key, parts, policies)
+        return policies
 
 
 def load_texts(texts: dict[str, str]) -> list[Policy]:

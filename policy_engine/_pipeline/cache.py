@@ -1,11 +1,14 @@
-"""A disk cache of compiled networks, so that a second run of a command does not compile again.
+"""A disk cache of compiled networks, so that a second run of a command does not compile again, and of
+the sets of policy files that passed every check of loading, so that loading them again does not check
+them again.
 
 An entry holds one `Compiled` (one platform, one set of policy versions in force) as JSON, never as a
 pickle: a cache folder is a place anyone with the user's rights may write to, and reading it must not run
 code. Policies are not stored: the entry names them by `policy@version` and digest, and reading it
 takes the policies just loaded; every rule of a policy is found again by its position, every condition
 the network tests by its path in the rule. What the compiler made up itself (internal rules, the
-negated and "missing" comparisons of its alternatives) is stored in full.
+negated and "missing" comparisons of its alternatives) is stored in full. The ruleset is stored as the
+text durable_rules reads, on a line of its own after the rest, and given to the engine as it is.
 
 The key covers everything a compiled network depends on: the digests of the policy versions in force,
 the platform, the package version, the rule engine's version, the format of entries and a digest of the
@@ -16,6 +19,14 @@ so a reader sees a whole entry or none. A reader trusts nothing: an entry whose 
 whose key or parts differ from the ones asked for, whose length or checksum is wrong, or whose body does
 not rebuild into a network of exactly the policies asked for, is ignored and compiled again (and the
 entry rewritten). Compile errors are never cached.
+
+Checked files: `load_documents(paths, cache=...)` (and `Engine.from_directory`) record, for a set of
+policy files that loaded without a problem, the canonical digest of each; the key covers every file's
+name, citation path and SHA-256 of its bytes, the package version, a digest of the package's source
+files and one of the shipped schemas. Loading exactly those files again (the folders are searched and
+every file read each time) rebuilds the policies from their JSON without repeating the checks; any
+other set, and any set with a problem, is checked in full, so a problem is always reported, and never
+cached.
 
 Where: `POLICY_ENGINE_CACHE` (a folder, or `off`), else the user's cache folder (`$XDG_CACHE_HOME` or
 `~/.cache` on Linux, `~/Library/Caches` on macOS, `%LOCALAPPDATA%` on Windows) under `policy_engine`.
@@ -60,10 +71,11 @@ from .._language.model import (
     Some,
     Text,
 )
-from ..resources import ENGINE_VERSION
+from ..resources import ENGINE_VERSION, SCHEMAS, schema_path
 from .compile import Atom, Compiled, RuleAction, compile_policies
-from .facts import FactPlan
+from .facts import FactPlan, engine_json
 from .gcpause import gc_paused
+from .load import SourceFile
 
 __all__ = [
     "CACHE_ENV",
@@ -82,8 +94,9 @@ DEFAULT_MAX_MB = 256
 STALE_TMP_SECONDS = 3600  # a temporary file this old belongs to a writer that died
 _ENTRY_NAME = re.compile(r"[0-9a-f]{64}\.json")
 _TMP_NAME = re.compile(r"\.[0-9a-f]{16}\..+\.tmp")
-FORMAT = 2
+FORMAT = 3
 _MAGIC = "policy_engine compiled network"
+_CHECKED_MAGIC = "policy_engine checked policy files"
 _PACKAGE = Path(__file__).resolve().parent.parent
 # Every module of the package takes part in the key: what a compiled network is (and how the fact
 # builder reads its plan) is decided by several of them, and a changed one must never meet old entries.
@@ -314,8 +327,11 @@ def encode_compiled(compiled: Compiled) -> dict[str, Any]:
     }
 
 
-def decode_compiled(body: dict[str, Any], policies: Sequence[Policy]) -> Compiled:
-    """The network of `encode_compiled`, over the given policies (CorruptEntry if they are not its own)."""
+def decode_compiled(body: dict[str, Any], policies: Sequence[Policy], engine_text: str | None = None) -> Compiled:
+    """The network of `encode_compiled`, over the given policies (CorruptEntry if they are not its own).
+
+    An entry stores the ruleset as the text durable_rules reads (`engine_text`) instead of in `body`:
+    the network is then loaded from that text, and the ruleset parsed only if something asks for it."""
     by_key = {p.key: p for p in policies}
     ordered: list[Policy] = []
     for key, digest in body["policies"]:
@@ -339,8 +355,11 @@ def decode_compiled(body: dict[str, Any], policies: Sequence[Policy]) -> Compile
             cond = _at(rule.when, cond_raw["@"]) if isinstance(cond_raw, dict) else _cond_back(cond_raw)
             atoms.append(Atom(cond, bool(negated), alias))
         actions[name] = RuleAction(policy, rule, tuple(atoms), int(stratum), bool(consumed))
-    ruleset = body["ruleset"]
-    if set(actions) - set(ruleset):
+    ruleset = body.get("ruleset")
+    if ruleset is None:
+        if not isinstance(engine_text, str):
+            raise CorruptEntry("no ruleset")
+    elif set(actions) - set(ruleset):
         raise CorruptEntry("an action names no rule of the ruleset")
     plan = body["plan"]
     return Compiled(
@@ -365,6 +384,7 @@ def decode_compiled(body: dict[str, Any], policies: Sequence[Policy]) -> Compile
             ),
         ),
         default_outcome=body["default_outcome"],
+        engine_text=engine_text if ruleset is None else None,
     )
 
 
@@ -406,6 +426,18 @@ def _user_cache_dir() -> Path:
 def _same_network(a: Compiled, b: Compiled) -> bool:
     """Equal in every field, including those compared by identity elsewhere (ruleset, actions)."""
     return a == b and a.ruleset == b.ruleset and a.actions == b.actions
+
+
+@functools.cache
+def schemas_digest() -> str:
+    """SHA-256 over the shipped JSON Schemas (empty when they cannot be read)."""
+    h = hashlib.sha256()
+    for name in SCHEMAS:
+        try:
+            h.update(name.encode() + b"\0" + schema_path(name).read_bytes() + b"\0")
+        except OSError:
+            return ""
+    return h.hexdigest()
 
 
 @functools.cache
@@ -486,6 +518,24 @@ class CompileCache:
 
     def read(self, key: str, parts: dict[str, Any], policies: Sequence[Policy]) -> Compiled | None:
         """The entry's network, or None when there is none or it is not exactly the one asked for."""
+        blob = self._body(key, _MAGIC, parts)
+        if blob is None:
+            return None
+        try:
+            with gc_paused():
+                head, newline, text = blob.partition(b"\n")
+                if not newline:
+                    raise CorruptEntry("no ruleset")
+                body = json.loads(head)
+                if body.get("platform") != parts["platform"]:
+                    raise CorruptEntry("an entry for another platform")
+                return decode_compiled(body, policies, text.decode("utf-8"))
+        except Exception:  # a damaged or foreign entry is never trusted, whatever is wrong with it
+            return None
+
+    def _body(self, key: str, magic: str, parts: dict[str, Any]) -> bytes | None:
+        """The body of the entry `key` when its header is `magic`'s with exactly these parts and its length
+        and checksum are right (the entry is then marked used); None otherwise."""
         path = self.path(key)
         if path is None:
             return None
@@ -494,13 +544,51 @@ class CompileCache:
         except OSError:
             return None
         try:
-            with gc_paused():
-                found = _parse_entry(data, key, parts, policies)
+            blob = _entry_body(data, magic, key, parts)
         except Exception:  # a damaged or foreign entry is never trusted, whatever is wrong with it
             return None
         with contextlib.suppress(OSError):
             os.utime(path)  # used now: the last to be pruned
-        return found
+        return blob
+
+    def checked_sources(self, sources: Sequence[SourceFile]) -> tuple[str, dict[str, Any], list[str] | None]:
+        """The key and parts of the entry for a set of policy files, and the canonical digest of each file
+        when exactly these files (names, citations and bytes) passed every check of loading before, with
+        this package and these schemas; None otherwise."""
+        from .. import __version__
+
+        parts = {
+            "format": FORMAT,
+            "package": __version__,
+            "code": compiler_digest(),
+            "schemas": schemas_digest(),
+            "files": [
+                [s.file, s.path, hashlib.sha256(s.data).hexdigest() if s.data is not None else None] for s in sources
+            ],
+        }
+        key = hashlib.sha256(_canonical(parts).encode("utf-8")).hexdigest()
+        if not (parts["code"] and parts["schemas"]) or any(s.data is None for s in sources):
+            return key, parts, None  # what the checks are cannot be told, or a file could not be read
+        blob = self._body(key, _CHECKED_MAGIC, parts)
+        if blob is None:
+            return key, parts, None
+        try:
+            digests = json.loads(blob)["digests"]
+        except Exception:
+            return key, parts, None
+        if not (
+            isinstance(digests, list) and len(digests) == len(sources) and all(isinstance(d, str) for d in digests)
+        ):
+            return key, parts, None
+        return key, parts, digests
+
+    def remember_checked(self, key: str, parts: dict[str, Any], policies: Sequence[Policy]) -> None:
+        """Record that the files of `checked_sources` passed every check of loading, as these policies
+        (one per file, in order)."""
+        if not (parts["code"] and parts["schemas"]):
+            return
+        body = json.dumps({"digests": [p.digest for p in policies]}, separators=(",", ":"))
+        self._store(key, _CHECKED_MAGIC, parts, body.encode("utf-8"))
 
     def write(
         self, key: str, parts: dict[str, Any], compiled: Compiled, policies: Sequence[Policy] | None = None
@@ -509,20 +597,31 @@ class CompileCache:
 
         Nothing is stored unless the entry decodes to exactly this network (every field of the network,
         its plan and its actions): a network the codec cannot hold whole is compiled again next time."""
-        path = self.path(key)
-        if path is None:
+        if self.directory is None:
             return
-        import tempfile  # only when writing: a run that reads its networks never needs it
-
-        tmp: str | None = None
         try:
             encoded = encode_compiled(compiled)
             if not _same_network(decode_compiled(encoded, policies or compiled.policies), compiled):
                 return
+            text = engine_json(encoded.pop("ruleset"))  # what a network made from `compiled` would read
             body = json.dumps(encoded, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-            blob = body.encode("utf-8")
+        except (TypeError, ValueError):
+            return
+        # the body (compact JSON: no line break) on one line, then the ruleset's text
+        self._store(key, _MAGIC, parts, body.encode("utf-8") + b"\n" + text.encode("utf-8"))
+
+    def _store(self, key: str, magic: str, parts: dict[str, Any], blob: bytes) -> None:
+        """Write the entry `key` atomically (a temporary file moved into place), then prune the folder;
+        failures are ignored."""
+        path = self.path(key)
+        if path is None:
+            return
+        import tempfile  # only when writing: a run that reads its entries never needs it
+
+        tmp: str | None = None
+        try:
             header = {
-                "magic": _MAGIC,
+                "magic": magic,
                 "format": FORMAT,
                 "key": key,
                 "parts": parts,
@@ -586,18 +685,15 @@ def _checksum(key: str, blob: bytes) -> str:
     return hashlib.sha256(key.encode("ascii") + b"\n" + blob).hexdigest()
 
 
-def _parse_entry(data: bytes, key: str, parts: dict[str, Any], policies: Sequence[Policy]) -> Compiled:
+def _entry_body(data: bytes, magic: str, key: str, parts: dict[str, Any]) -> bytes:
     line, newline, blob = data.partition(b"\n")
     if not newline:
         raise CorruptEntry("no header")
     header = json.loads(line)
-    if not isinstance(header, dict) or header.get("magic") != _MAGIC or header.get("format") != FORMAT:
+    if not isinstance(header, dict) or header.get("magic") != magic or header.get("format") != FORMAT:
         raise CorruptEntry("not an entry of this format")
     if header.get("key") != key or header.get("parts") != parts:
         raise CorruptEntry("an entry for another key")
     if header.get("length") != len(blob) or header.get("sha256") != _checksum(key, blob):
         raise CorruptEntry("truncated or damaged")
-    body = json.loads(blob)
-    if body.get("platform") != parts["platform"]:
-        raise CorruptEntry("an entry for another platform")
-    return decode_compiled(body, policies)
+    return blob

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -39,10 +41,56 @@ __all__ = [
     "FactBuilder",
     "FactPlan",
     "date_key",
+    "engine_json",
     "fact_key",
     "level_key",
     "typed_key",
 ]
+
+
+_EXPONENT_HINT = re.compile(r"e[-+]\d")  # a literal first: the regex engine skips to each "e"
+_NUMBER_OR_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|(?<![\d.])(-?\d+)(e[-+]?\d+)')
+
+
+def _encoder() -> Callable[[Any], str]:
+    """The text of `json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode`,
+    from one C encoder made once (`encode` makes a new one per call). Compact text is less for the engine's
+    parser to read. Without the circular-reference check: facts and rulesets are trees built here."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # pragma: no cover - CPython has the C encoder
+        return json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+
+    def default(value: Any) -> Any:
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+    chunks = make(None, default, json.encoder.encode_basestring, None, ":", ",", False, False, False)
+    join = "".join
+
+    def encode(value: Any) -> str:
+        return join(chunks(value, 0))
+
+    return encode
+
+
+_ENCODE = _encoder()
+
+
+def _decimal_point(m: re.Match[str]) -> str:
+    return m.group(0) if m.group(1) is None else f"{m.group(1)}.0{m.group(2)}"
+
+
+def engine_json(value: Any) -> str:
+    """JSON text that durable_rules' parser reads exactly as Python wrote it.
+
+    Python writes some floats with an exponent and no decimal point (`1e-05`, `1e+16`, `5e-324`); the
+    engine's parser reads an exponent only after a decimal point and otherwise stops, silently dropping
+    the rest of the batch. Those numbers are written `1.0e-05`: the same double, read exactly.
+    """
+    text = _ENCODE(value)
+    if _EXPONENT_HINT.search(text) is not None:
+        text = _NUMBER_OR_STRING.sub(_decimal_point, text)
+    return text
+
 
 CATEGORY_LEVELS = 8
 

@@ -51,6 +51,7 @@ __all__ = [
     "MAX_DEPTH",
     "NON_POLICY_NAMES",
     "Skipped",
+    "SourceFile",
     "check_depth",
     "discover",
     "format_data",
@@ -58,9 +59,12 @@ __all__ = [
     "looks_like_policy",
     "parse_json",
     "parse_policy",
+    "parse_sources",
     "read_documents",
     "read_json",
+    "read_sources",
     "read_texts",
+    "rebuild",
     "relative_path",
     "skipped_files",
 ]
@@ -683,6 +687,81 @@ def read_texts(texts: dict[str, str]) -> tuple[list[Policy], list[Problem]]:
     return policies, problems
 
 
+@attrs.frozen
+class SourceFile:
+    """A policy file as read: its name in problems, how decisions cite it, and its bytes (None when it
+    could not be read, with the reason)."""
+
+    file: str
+    path: str
+    data: bytes | None
+    error: str = ""
+
+
+def read_sources(paths: Sequence[str | Path]) -> tuple[list[SourceFile], list[Problem]]:
+    """Every policy file under `paths` with its bytes, and the problems of the folders: no policy file
+    found, and files that look like policies but would not be loaded (a `.JSON` name, a policy in a
+    `tests/` folder or named `taxonomy.json`)."""
+    files = discover(paths)
+    problems: list[Problem] = [s.problem for s in skipped_files(paths) if s.problem is not None]
+    if not files:
+        problems.append(
+            Problem(file=", ".join(map(str, paths)), pointer="", message="no policy files (*.json) found", code="PE005")
+        )
+    sources: list[SourceFile] = []
+    for file in files:
+        try:
+            sources.append(SourceFile(str(file), relative_path(file, paths), file.read_bytes()))
+        except OSError as exc:
+            sources.append(SourceFile(str(file), "", None, f"cannot read the file: {exc.strerror or exc}"))
+    return sources, problems
+
+
+def parse_sources(sources: Sequence[SourceFile]) -> tuple[list[Policy], list[Problem]]:
+    """The policies parsed from the files read, with every check of a single document, and the problems
+    of every file (a policy whose only problems are in its texts' placeholders is among both, for the
+    checks across documents)."""
+    policies: list[Policy] = []
+    problems: list[Problem] = []
+    for source in sources:
+        if source.data is None:
+            problems.append(Problem(file=source.file, pointer="", message=source.error, code="PE001"))
+            continue
+        doc, errs = _parse_bytes(source.data, source.file, MAX_DEPTH)
+        if errs:
+            problems.extend(errs)
+            continue
+        policy, errs = parse_policy(doc, source.file, source.path, checkable=True)
+        problems.extend(errs)
+        if policy is not None:
+            policies.append(policy)
+    return policies, problems
+
+
+def rebuild(sources: Sequence[SourceFile], digests: Sequence[str]) -> list[Policy] | None:
+    """The policies of files whose exact bytes passed every check before (`digests`: each one's canonical
+    digest, as `parse_policy` computed it), built without repeating the checks; None when anything
+    differs from that earlier load (the caller then loads them with every check)."""
+    if len(digests) != len(sources):
+        return None
+    policies: list[Policy] = []
+    for source, digest in zip(sources, digests, strict=True):
+        if source.data is None:
+            return None
+        try:
+            doc = json.loads(source.data.decode("utf-8").removeprefix("\ufeff"))
+            if not looks_like_policy(doc):
+                return None
+            parser = _Parser(doc, source.file, source.path or Path(source.file).name)
+            policy = parser.policy(digest)
+        except Exception:  # not what was checked (a damaged or forged record): the caller checks in full
+            return None
+        if parser.problems:
+            return None
+        policies.append(policy)
+    return policies
+
+
 def read_documents(paths: Sequence[str | Path]) -> tuple[list[Policy], list[Problem]]:
     """The policies parsed from every policy file under `paths`, and the problems of every file (a policy
     whose only problems are in its texts' placeholders is among both, for the checks across documents).
@@ -690,20 +769,6 @@ def read_documents(paths: Sequence[str | Path]) -> tuple[list[Policy], list[Prob
     A file in the policy folders that looks like a policy but would not be loaded (a `.JSON` name, a policy
     in a `tests/` folder or named `taxonomy.json`) is a problem too.
     """
-    files = discover(paths)
-    problems: list[Problem] = [s.problem for s in skipped_files(paths) if s.problem is not None]
-    if not files:
-        problems.append(
-            Problem(file=", ".join(map(str, paths)), pointer="", message="no policy files (*.json) found", code="PE005")
-        )
-    policies: list[Policy] = []
-    for file in files:
-        doc, errs = read_json(file)
-        if errs:
-            problems.extend(errs)
-            continue
-        policy, errs = parse_policy(doc, str(file), relative_path(file, paths), checkable=True)
-        problems.extend(errs)
-        if policy is not None:
-            policies.append(policy)
-    return policies, problems
+    sources, problems = read_sources(paths)
+    policies, more = parse_sources(sources)
+    return policies, [*problems, *more]

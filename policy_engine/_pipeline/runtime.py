@@ -17,7 +17,7 @@ How the engine's traps are avoided (see docs/performance.md and docs/design.md):
 * Negation is stratified by trigger facts asserted after the facts they negate are complete.
 * Numbers reach the engine in a form its JSON parser reads exactly: its parser accepts an exponent only
   after a decimal point, and silently stops reading a batch of facts at the first number it cannot
-  parse (`1e-05`), dropping that fact and every later one. `engine_json` writes `1.0e-05` instead.
+  parse (`1e-05`), dropping that fact and every later one. `engine_json` (facts.py) writes `1.0e-05`.
   Requests are validated before they get here (finite numbers, integers exactly representable as
   doubles, strings encodable as UTF-8), so every comparison in the network equals Python's.
 * Every request is proven seen: its facts end with a sentinel fact that a never-firing rule keeps in
@@ -34,7 +34,6 @@ from __future__ import annotations
 import itertools
 import json
 import json.scanner
-import re
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -44,39 +43,13 @@ import attrs
 
 from ..errors import EngineFault
 from .compile import Compiled, RuleAction
-from .facts import DERIVED_TYPE, INIT_RULE, SEEN_RULE, SEEN_TYPE, TRIGGER_TYPE
+from .facts import DERIVED_TYPE, INIT_RULE, SEEN_RULE, SEEN_TYPE, TRIGGER_TYPE, engine_json
 
 __all__ = ["Firing", "Network", "NetworkUnavailable", "Trace", "engine_json"]
 
+
 # A number written with an exponent but no decimal point (`1e-05`, `-5e+300`), outside strings. Strings
 # are matched first and kept as they are, so text such as "1e-05" inside a title is never touched.
-_EXPONENT_HINT = re.compile(r"e[-+]\d")  # a literal first: the regex engine skips to each "e"
-_NUMBER_OR_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|(?<![\d.])(-?\d+)(e[-+]?\d+)')
-
-
-def _encoder() -> Callable[[Any], str]:
-    """The text of `json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode`,
-    from one C encoder made once (`encode` makes a new one per call). Compact text is less for the engine's
-    parser to read. Without the circular-reference check: facts and rulesets are trees built here."""
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:  # pragma: no cover - CPython has the C encoder
-        return json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
-
-    def default(value: Any) -> Any:
-        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
-
-    chunks = make(None, default, json.encoder.encode_basestring, None, ":", ",", False, False, False)
-    join = "".join
-
-    def encode(value: Any) -> str:
-        return join(chunks(value, 0))
-
-    return encode
-
-
-_ENCODE = _encoder()
-
-
 def _decoder() -> Callable[[str], Any]:
     """`json.loads` for the engine's action messages, through the C scanner made once; anything but one
     JSON value from the first character to the last goes to `json.loads` (its answer, or its error)."""
@@ -96,23 +69,6 @@ def _decoder() -> Callable[[str], Any]:
 
 
 _DECODE = _decoder()
-
-
-def _decimal_point(m: re.Match[str]) -> str:
-    return m.group(0) if m.group(1) is None else f"{m.group(1)}.0{m.group(2)}"
-
-
-def engine_json(value: Any) -> str:
-    """JSON text that durable_rules' parser reads exactly as Python wrote it.
-
-    Python writes some floats with an exponent and no decimal point (`1e-05`, `1e+16`, `5e-324`); the
-    engine's parser reads an exponent only after a decimal point and otherwise stops, silently dropping
-    the rest of the batch. Those numbers are written `1.0e-05`: the same double, read exactly.
-    """
-    text = _ENCODE(value)
-    if _EXPONENT_HINT.search(text) is not None:
-        text = _NUMBER_OR_STRING.sub(_decimal_point, text)
-    return text
 
 
 class _Dirty(Exception):
@@ -240,7 +196,8 @@ class Network:
         self.compiled = compiled
         self.name = f"policy_engine_{next(_RULESET_NAMES)}_{compiled.platform}"
         try:
-            self._handle = dre.create_ruleset(self.name, engine_json(compiled.ruleset))
+            text = compiled.engine_text if compiled.engine_text is not None else engine_json(compiled.ruleset)
+            self._handle = dre.create_ruleset(self.name, text)
         except BaseException as exc:  # the C core reports problems as bare error codes
             raise EngineFault(f"durable_rules refused the compiled ruleset for {compiled.platform!r}: {exc}") from exc
         self._lock = threading.Lock()

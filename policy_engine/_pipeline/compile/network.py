@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -43,13 +44,30 @@ class Compiled:
 
     platform: str
     policies: tuple[Policy, ...]
-    ruleset: dict[str, Any] = attrs.field(eq=False)
+    # The durable_rules ruleset (`ruleset`); None when the network was read from the compile cache, which
+    # holds it as `engine_text` (it is then parsed only if something asks for it).
+    _ruleset: dict[str, Any] | None = attrs.field(eq=False, alias="ruleset")
     actions: dict[str, RuleAction] = attrs.field(eq=False)
     strata: int
     triggers: tuple[tuple[int, int], ...]  # (stratum, group) trigger facts, asserted stratum by stratum
     derived_groups: dict[str, int]  # copies of each derived fact (rules on one copy stay under MAX_SHARED)
     plan: FactPlan
     default_outcome: str
+    engine_text: str | None = attrs.field(default=None, eq=False, repr=False)
+    """The ruleset as the JSON text durable_rules reads, when it is known (a compile cache entry)."""
+
+    def __attrs_post_init__(self) -> None:
+        if self._ruleset is None and self.engine_text is None:
+            raise ValueError("a compiled network needs its ruleset or its engine text")
+
+    @functools.cached_property
+    def ruleset(self) -> dict[str, Any]:
+        """The durable_rules ruleset: one entry per rule of the network."""
+        if self._ruleset is not None:
+            return self._ruleset
+        assert self.engine_text is not None
+        parsed: dict[str, Any] = json.loads(self.engine_text)
+        return parsed
 
     def to_json(self) -> str:
         return json.dumps(self.ruleset, ensure_ascii=False, sort_keys=True, indent=1)
