@@ -203,6 +203,48 @@ def test_products_sharing_the_network_answer_quote_their_own_values(tmp_path: An
         eng.close()
 
 
+def test_products_equal_in_what_the_rules_read_are_decided_once_per_run(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Products that differ only in fields no rule reads (ids, titles) get their facts built and decided
+    once per run, and each decision is still the one the product gets alone, quoting its own values."""
+    rule = {
+        "id": "closed",
+        "when": [{"field": "product.category", "under": "shoes"}, {"field": "product.brand", "not_equals": "acme"}],
+        "outcome": "deny",
+        "message": {"en": "{product.title} ({product.id}) by {product.brand}", "zh": "{product.id}"},
+    }
+    eng = _engine_of(tmp_path, "t.once", [rule])
+    shared: list[int] = []
+    original = runtime_module.Network.run_shared
+
+    def counting(self: runtime_module.Network, context: Any, items: Any) -> Any:
+        shared.append(len(items))
+        return original(self, context, items)
+
+    monkeypatch.setattr(runtime_module.Network, "run_shared", counting)
+    try:
+        products = [
+            {"id": f"P{k}", "title": f"t{k}", "category": category, "brand": brand}
+            for k, (category, brand) in enumerate(
+                [("shoes/boots", "zeta"), ("shoes/boots", "zeta"), ("shoes/boots", "acme"), ("books", "zeta")] * 3
+            )
+        ]
+        products.append({"id": "P-no-brand", "category": "shoes/boots"})
+        products.append({"id": "P-null-brand", "category": "shoes/boots", "brand": None})
+        requests = [_request({"id": "S"}, p) for p in products]
+        for proofs in (False, True):
+            shared.clear()
+            together = eng.decide_many(requests, proofs=proofs)
+            assert shared == [5]  # zeta boots, acme boots, zeta books, boots without a brand, with a null one
+            alone = [eng.decide(r, proofs=proofs) for r in requests]
+            assert [d.to_dict() for d in together] == [d.to_dict() for d in alone]
+        assert [d.outcome for d in together[:4]] == ["deny", "deny", "allow", "allow"]
+        assert together[1].reasons[0].message["en"] == "t1 (P1) by zeta"
+    finally:
+        eng.close()
+
+
 def test_a_value_whose_comparison_fails_is_bad_input_not_a_crash(engine: Engine) -> None:
     class Odd:
         def __eq__(self, other: object) -> bool:

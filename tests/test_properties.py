@@ -9,6 +9,7 @@ evaluated, here.
 from __future__ import annotations
 
 import copy
+import json
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -23,6 +24,8 @@ from policy_engine import CompileError, Decision
 from policy_engine._language.model import Policy
 from policy_engine._language.reference import evaluate
 from policy_engine._pipeline.check import check_policies
+from policy_engine._pipeline.compile import compile_policies
+from policy_engine._pipeline.facts import FactBuilder
 from policy_engine._pipeline.load import parse_policy
 from policy_engine._pipeline.request import normalize_request
 from policy_engine.isolation import Isolated
@@ -121,6 +124,31 @@ def test_a_catalog_run_decides_each_product_as_if_alone(
         assert decision.to_dict() == single.to_dict()
         ref = evaluate(policies, normalize_request(raw))
         assert (decision.outcome, decision.rules, decision.derived) == (ref.outcome, ref.rules, ref.derived)
+
+
+@given(doc=policy_documents(), a=requests(platform="aliexpress"), b=requests(platform="aliexpress"))
+def test_products_equal_in_the_fields_the_facts_read_have_equal_item_facts(
+    doc: dict[str, Any], a: dict[str, Any], b: dict[str, Any]
+) -> None:
+    """A catalog run decides once the products whose `item_key` is equal: that must mean equal item facts.
+    Here a product takes another's values in the fields the facts are said to read, and keeps its own
+    elsewhere."""
+    try:
+        compiled = compile_policies("aliexpress", [_policy(doc)])
+    except CompileError:
+        reject()
+    builder = FactBuilder(compiled.plan)
+    if builder.item_fields is None:
+        return  # the item facts read more than the product: runs compare the facts themselves
+    mine, theirs = dict(b.get("product") or {}), a.get("product") or {}
+    for field in builder.item_fields:
+        if field in theirs:
+            mine[field] = copy.deepcopy(theirs[field])
+        else:
+            mine.pop(field, None)
+    first, second = normalize_request(a), normalize_request({**a, "product": mine})
+    assert builder.item_key(first) == builder.item_key(second)
+    assert json.dumps(builder.item(first), sort_keys=True) == json.dumps(builder.item(second), sort_keys=True)
 
 
 @settings(max_examples=scaled(50))  # two networks an example; the differential test above runs the profile's count

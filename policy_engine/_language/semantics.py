@@ -88,6 +88,19 @@ class Request:
         """The value at a policy path as operators compare it (see `operand_value`)."""
         return operand_value(lookup(self.body, path, element))
 
+    def with_body(self, body: dict[str, Any]) -> Request:
+        """This request's platform and date with another body (a catalog's next product): what
+        `Request(platform=..., as_of=..., body=body)` makes, without its call per field."""
+        request: Request = _new_request(Request)
+        _set_platform(request, self.platform)
+        _set_as_of(request, self.as_of)
+        _set_body(request, body)
+        return request
+
+
+_new_request = Request.__new__
+_set_platform, _set_as_of, _set_body = (Request.__dict__[name].__set__ for name in ("platform", "as_of", "body"))
+
 
 def main_categories(values: Any, including: Any = None) -> set[str]:
     """The distinct main categories (first levels) of a list of categories, and of `including` if it is one."""

@@ -242,6 +242,74 @@ def _reads_beyond(conds: tuple[Condition, ...], roots: tuple[str, ...]) -> bool:
     return False
 
 
+_ABSENT = ("absent",)  # a missing field (a tuple no value of a request hashes to)
+
+
+def _hashable(value: Any) -> Any:
+    """A hashable form of a JSON value, equal only for values of the same types (1, 1.0 and True differ,
+    and so do 0.0 and -0.0)."""
+    kind = type(value)
+    if kind is list:
+        return (list, tuple(_hashable(v) for v in value))
+    if kind is dict:
+        return (dict, tuple((k, _hashable(v)) for k, v in value.items()))
+    if kind is float:
+        return (float, repr(value))
+    return (kind, value)
+
+
+def _item_key(fields: tuple[str, ...]) -> Callable[[Request], Any]:
+    """The function `FactBuilder.item_key` over these product fields, generated as straight-line code."""
+    lines = [
+        "def _key(request):",
+        "    p = request.body.get('product')",
+        "    if type(p) is not dict: return _hashable(p)",
+    ]
+    names = []
+    for n, field in enumerate(fields):
+        lines.append(f"    v{n} = p.get({field!r}, _ABSENT)")
+        names.append(f"v{n} if type(v{n}) is str else _hashable(v{n})")
+    lines.append(f"    return ({', '.join(names)}{',' if len(names) == 1 else ''})")
+    namespace: dict[str, Any] = {"_hashable": _hashable, "_ABSENT": _ABSENT}
+    exec("\n".join(lines), namespace)  # generated from the plan's field names (repr), no user input
+    key: Callable[[Request], Any] = namespace["_key"]
+    return key
+
+
+def _field_of(key: str) -> str:
+    """The top-level field of an object that a fact property is read from (see `_getter`)."""
+    for suffix in _KIND_SUFFIX.values():
+        key = key.removesuffix(suffix)
+    if key.startswith("n__"):
+        key = key[3:]
+    return "id" if key == "id_" else key.split("__")[0]
+
+
+def _item_fields(plan: FactPlan) -> tuple[str, ...] | None:
+    """The product fields the item facts read (sorted), or None when they may read anything else: a
+    count of the product's that filters, merges or groups its elements (its conditions may read
+    the request)."""
+    special = {k for k, _, _ in plan.filtered_counts} | {k for k, _, _ in plan.distinct_counts}
+    special |= {k for k, _, _, _ in plan.merged_counts}
+    fields: set[str] = set()
+    for key in plan.root_keys.get("product", ()):
+        if key in ("t", "i"):
+            continue
+        if key in special:
+            return None
+        fields.add(_field_of(key))
+    for owner, _, field, _, _ in plan.computed:
+        if owner == "product":
+            fields.add(_field_of(field))
+    for path in plan.list_keys:
+        spec = LISTS[path]
+        if spec.root == "product":
+            fields.add(spec.key)
+        elif spec.root != "seller":
+            return None
+    return tuple(sorted(fields))
+
+
 class FactBuilder:
     """Turns a request into the facts the compiled network reads (nothing more).
 
@@ -343,6 +411,12 @@ class FactBuilder:
         exec("\n".join([*ctx, *item]), consts)  # generated from the compiled plan, no user input
         self.context: Callable[[Request], list[dict[str, Any]]] = consts["_context"]
         self.item: Callable[[Request], list[dict[str, Any]]] = consts["_item"]
+        self.item_fields = None if seller_reads_item else _item_fields(plan)
+        """The product's fields the item facts are made of, when they are made of nothing else (given the
+        context): products equal in these fields have equal item facts. None: they may read more."""
+        self.item_key: Callable[[Request], Any] = _item_key(self.item_fields or ())
+        """A hashable key of a request's product in `item_fields` (equal only for values of the same
+        types): requests of one context with equal keys have equal item facts (when `item_fields` is set)."""
 
     @staticmethod
     def _put_lines(expr: str, key: str, category: bool, pad: str) -> list[str]:

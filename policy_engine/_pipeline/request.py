@@ -83,6 +83,9 @@ def _number_paths(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tupl
         yield path, type(value)
 
 
+_ABSENT = object()
+
+
 class RequestReader:
     """Validates requests in order, like `normalize_request`, noticing runs that share a context.
 
@@ -102,23 +105,24 @@ class RequestReader:
         self._numbers: list[tuple[tuple[Any, ...], type]] | None = None  # its numbers and booleans, typed
         self._ctx: Request | None = None  # its normalized form
         self._seller: dict[str, Any] = {}  # the normalized seller
+        self._size = 0  # the number of fields of the run's first request
         self._run = 0
 
     def _same_context(self, raw: Any, rest: dict[str, Any]) -> bool:
-        if type(raw) is not dict or "product" not in raw:
+        if type(raw) is not dict or len(raw) != self._size or "product" not in raw:
             return False
-        other = raw.copy()
-        del other["product"]
         try:
-            if other != rest:  # one comparison in C; an identical value is equal at once
-                return False
+            for key, value in rest.items():  # each compared in C; an identical value is equal at once
+                other = raw.get(key, _ABSENT)
+                if other is not value and other != value:
+                    return False
         except Exception:  # a value whose == fails is not JSON: the full check refuses it with its pointer
             return False
         numbers = self._numbers
         if numbers is None:  # once per run, when a second request joins it
             numbers = self._numbers = [found for k, x in rest.items() for found in _number_paths(x, (k,))]
         for path, kind in numbers:  # equal containers: every path exists in both
-            value = other
+            value = raw
             for key in path:
                 value = value[key]
             if type(value) is not kind:
@@ -133,7 +137,7 @@ class RequestReader:
                 body = ctx.body.copy()
                 body["seller"] = self._seller.copy()
                 body["product"] = product
-                return Request(platform=ctx.platform, as_of=ctx.as_of, body=body), self._run
+                return ctx.with_body(body), self._run
         self._rest = self._ctx = None
         req = normalize_request(raw, file, as_of=self._as_of, platform=self._platform)
         self._run += 1
@@ -141,7 +145,7 @@ class RequestReader:
             rest = raw.copy()
             del rest["product"]
             self._rest, self._ctx, self._seller = rest, req, req.body["seller"]
-            self._numbers = None
+            self._numbers, self._size = None, len(raw)
         return req, self._run
 
 
