@@ -126,25 +126,14 @@ def _stage_times(engine: Any, reqs: list[Any]) -> dict[str, float]:
         groups.append((engine._prepared(run[0].platform, run[0].as_of), run))
         start = end
     t = time.process_time()
-    facts: list[tuple[list[Any], list[int] | None]] = []  # a run's facts, and which item decides each request
+    facts: list[tuple[list[Any], list[int]]] = []  # a run's facts, and which item decides each request
     for prepared, run in groups:
         builder = prepared.builder
         if len(run) == 1:
-            facts.append(([builder.facts(run[0])], None))
-        elif builder.item_fields is None:
-            facts.append(([builder.context(run[0]), *(builder.item(r) for r in run)], None))
+            facts.append(([builder.facts(run[0])], [0]))
         else:  # as Engine._traces: products equal in what the facts read get their facts built once
-            first: dict[Any, int] = {}
-            slots: list[int] = []
-            items: list[Any] = []
-            for r in run:
-                key = builder.item_key(r)
-                n = first.get(key)
-                if n is None:
-                    n = first[key] = len(items)
-                    items.append(builder.item(r))
-                slots.append(n)
-            facts.append(([builder.context(run[0]), *items], slots))
+            firsts, slots = builder.distinct_items(run)
+            facts.append(([builder.context(run[0]), *(builder.item(r) for r in firsts)], slots))
     out["facts"] = time.process_time() - t
     t = time.process_time()
     traces: list[Any] = []
@@ -153,7 +142,7 @@ def _stage_times(engine: Any, reqs: list[Any]) -> dict[str, float]:
             traces += prepared.network.run(made)
         else:
             found = prepared.network.run_shared(made[0], made[1:])
-            traces += found if slots is None else [found[n] for n in slots]
+            traces += [found[n] for n in slots]
     out["engine"] = time.process_time() - t
     pairs = [(prepared.compiled, req) for prepared, run in groups for req in run]
     t = time.process_time()

@@ -473,22 +473,9 @@ class Engine:
                 if alone:
                     traces += network.run(alone)
                     alone = []
-                run = reqs[start:end]
-                if builder.item_fields is None:
-                    traces += network.run_shared(builder.context(run[0]), [builder.item(r) for r in run])
-                else:  # products equal in what the facts read are decided once
-                    first: dict[Any, int] = {}
-                    slots: list[int] = []
-                    firsts: list[Request] = []
-                    for r in run:
-                        key = builder.item_key(r)
-                        n = first.get(key)
-                        if n is None:
-                            n = first[key] = len(firsts)
-                            firsts.append(r)
-                        slots.append(n)
-                    found = network.run_shared(builder.context(run[0]), [builder.item(r) for r in firsts])
-                    traces += [found[n] for n in slots]
+                firsts, slots = builder.distinct_items(reqs[start:end])  # equal products are decided once
+                found = network.run_shared(builder.context(firsts[0]), [builder.item(r) for r in firsts])
+                traces += found if len(firsts) == len(slots) else [found[n] for n in slots]
             start = end
         if alone:
             traces += network.run(alone)

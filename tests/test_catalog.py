@@ -124,15 +124,21 @@ def test_a_bad_product_in_a_run_is_refused_with_its_pointer(engine: Engine) -> N
     assert [p.pointer for p in err.value.problems] == ["/product/brand"]
 
 
-def test_the_seller_facts_are_asserted_once_per_run(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    shared: list[int] = []
+@pytest.fixture
+def shared(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The number of items of each run the network decides with a shared context, in order."""
+    items: list[int] = []
     original = runtime_module.Network.run_shared
 
-    def counting(self: runtime_module.Network, context: Any, items: Any) -> Any:
-        shared.append(len(items))
-        return original(self, context, items)
+    def counting(self: runtime_module.Network, context: Any, run: Any) -> Any:
+        items.append(len(run))
+        return original(self, context, run)
 
     monkeypatch.setattr(runtime_module.Network, "run_shared", counting)
+    return items
+
+
+def test_the_seller_facts_are_asserted_once_per_run(engine: Engine, shared: list[int]) -> None:
     engine.decide_many([_request(SELLER, p) for p in PRODUCTS * 3])
     assert shared == [len(PRODUCTS) * 3]
     with_numbers = {**SELLER, "metrics": {"refund_rate": 0.01, "dispute_rate": 2}}
@@ -203,9 +209,7 @@ def test_products_sharing_the_network_answer_quote_their_own_values(tmp_path: An
         eng.close()
 
 
-def test_products_equal_in_what_the_rules_read_are_decided_once_per_run(
-    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_products_equal_in_what_the_rules_read_are_decided_once_per_run(tmp_path: Any, shared: list[int]) -> None:
     """Products that differ only in fields no rule reads (ids, titles) get their facts built and decided
     once per run, and each decision is still the one the product gets alone, quoting its own values."""
     rule = {
@@ -215,14 +219,6 @@ def test_products_equal_in_what_the_rules_read_are_decided_once_per_run(
         "message": {"en": "{product.title} ({product.id}) by {product.brand}", "zh": "{product.id}"},
     }
     eng = _engine_of(tmp_path, "t.once", [rule])
-    shared: list[int] = []
-    original = runtime_module.Network.run_shared
-
-    def counting(self: runtime_module.Network, context: Any, items: Any) -> Any:
-        shared.append(len(items))
-        return original(self, context, items)
-
-    monkeypatch.setattr(runtime_module.Network, "run_shared", counting)
     try:
         products = [
             {"id": f"P{k}", "title": f"t{k}", "category": category, "brand": brand}

@@ -19,7 +19,7 @@ import datetime as dt
 import functools
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import attrs
@@ -417,6 +417,24 @@ class FactBuilder:
         self.item_key: Callable[[Request], Any] = _item_key(self.item_fields or ())
         """A hashable key of a request's product in `item_fields` (equal only for values of the same
         types): requests of one context with equal keys have equal item facts (when `item_fields` is set)."""
+
+    def distinct_items(self, run: Sequence[Request]) -> tuple[list[Request], list[int]]:
+        """For requests of one context: the first of each `item_key`, and the index among those of the one
+        each request equals (every request its own when `item_fields` is None)."""
+        if self.item_fields is None:
+            return list(run), list(range(len(run)))
+        first: dict[Any, int] = {}
+        slots: list[int] = []
+        firsts: list[Request] = []
+        key_of = self.item_key
+        for request in run:
+            key = key_of(request)
+            n = first.get(key)
+            if n is None:
+                n = first[key] = len(firsts)
+                firsts.append(request)
+            slots.append(n)
+        return firsts, slots
 
     @staticmethod
     def _put_lines(expr: str, key: str, category: bool, pad: str) -> list[str]:
