@@ -132,7 +132,7 @@ def _stage_times(engine: Any, reqs: list[Any]) -> dict[str, float]:
         if len(run) == 1:
             facts.append(([builder.facts(run[0])], [0]))
         else:  # as Engine._traces: products equal in what the facts read get their facts built once
-            firsts, slots = builder.distinct_items(run)
+            firsts, slots = builder.distinct_items(run, coarse=True)  # decide_many without proofs
             facts.append(([builder.context(run[0]), *(builder.item(r) for r in firsts)], slots))
     out["facts"] = time.process_time() - t
     t = time.process_time()

@@ -277,14 +277,17 @@ def decision_fields(decision: Decision) -> dict[str, Any]:
 
 
 _new = object.__new__
-_set = object.__setattr__
 
 
 def assemble_decision(fields: dict[str, Any], request: dict[str, Any], as_of: str) -> Decision:
     """The decision with these fields (from `decision_fields`) for this request, decided as of this date.
 
     What `Decision(**fields, as_of=as_of, request=request)` makes, without its call per field: the
-    decisions of a catalog share everything but their request and date."""
+    decisions of a catalog share everything but their request and date. (Filling the new instance's own
+    `__dict__` is a third of the cost of assigning it one.)"""
     decision: Decision = _new(Decision)
-    _set(decision, "__dict__", {**fields, "as_of": as_of, "request": request})
+    own = decision.__dict__
+    own.update(fields)
+    own["as_of"] = as_of
+    own["request"] = request
     return decision

@@ -66,7 +66,7 @@ class _Prepared:
 
     def __init__(self, compiled: Compiled) -> None:
         self.compiled = compiled
-        self.builder = FactBuilder(compiled.plan)
+        self.builder = FactBuilder(compiled.plan, [action.rule.when for action in compiled.actions.values()])
         self.network = Network(compiled)
         self.abandoned = 0
         self._lock = threading.Lock()
@@ -430,7 +430,7 @@ class Engine:
     ) -> list[Decision]:
         compiled = prepared.compiled
         try:
-            traces = self._traces(prepared, reqs, runs)
+            traces = self._traces(prepared, reqs, runs, coarse=not proofs)
             decisions = [build_decision(compiled, t, r, proofs) for t, r in zip(traces, reqs, strict=True)]
         except NetworkUnavailable as unavailable:
             # Another call poisoned the network before this one started: none of these requests is at
@@ -455,8 +455,12 @@ class Engine:
         return decisions
 
     @staticmethod
-    def _traces(prepared: _Prepared, reqs: list[Request], runs: Sequence[int] | None) -> list[Trace]:
-        """Run the requests through the network; consecutive requests of one run share their context facts."""
+    def _traces(
+        prepared: _Prepared, reqs: list[Request], runs: Sequence[int] | None, coarse: bool = False
+    ) -> list[Trace]:
+        """Run the requests through the network; consecutive requests of one run share their context facts.
+        Products of a run that the network cannot tell apart get one trace (`coarse`: also texts no
+        condition tells apart, when no proof will be read from the trace; see `FactBuilder.distinct_items`)."""
         builder, network = prepared.builder, prepared.network
         if runs is None:
             return network.run([builder.facts(req) for req in reqs])
@@ -473,7 +477,7 @@ class Engine:
                 if alone:
                     traces += network.run(alone)
                     alone = []
-                firsts, slots = builder.distinct_items(reqs[start:end])  # equal products are decided once
+                firsts, slots = builder.distinct_items(reqs[start:end], coarse)  # equal products are decided once
                 found = network.run_shared(builder.context(firsts[0]), [builder.item(r) for r in firsts])
                 traces += found if len(firsts) == len(slots) else [found[n] for n in slots]
             start = end

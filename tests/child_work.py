@@ -14,14 +14,14 @@ from policy_engine._language.model import Policy
 
 
 def decide_generated(
-    policies: Sequence[Policy], requests: Sequence[dict[str, Any]], singly: bool = False
+    policies: Sequence[Policy], requests: Sequence[dict[str, Any]], singly: bool = False, proofs: bool = True
 ) -> tuple[list[Decision], list[Decision]]:
     """Build a network from (generated) policies and decide the requests as one batch and, with `singly`,
     each alone too. Raises CompileError as the engine would."""
     engine = Engine(policies, cache=False)  # generated networks are not met again: nothing to keep
     try:
-        batch = engine.decide_many(requests)
-        return batch, [engine.decide(r) for r in requests] if singly else []
+        batch = engine.decide_many(requests, proofs=proofs)
+        return batch, [engine.decide(r, proofs=proofs) for r in requests] if singly else []
     finally:
         engine.close()
 

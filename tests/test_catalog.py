@@ -7,6 +7,7 @@ included; the shared path is an optimisation a caller can only notice by its spe
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 from typing import Any
 
@@ -237,6 +238,47 @@ def test_products_equal_in_what_the_rules_read_are_decided_once_per_run(tmp_path
             assert [d.to_dict() for d in together] == [d.to_dict() for d in alone]
         assert [d.outcome for d in together[:4]] == ["deny", "deny", "allow", "allow"]
         assert together[1].reasons[0].message["en"] == "t1 (P1) by zeta"
+    finally:
+        eng.close()
+
+
+@pytest.mark.parametrize(
+    ("conditions", "classes"),
+    [
+        ([{"field": "product.brand", "in": ["acme", "zeta"]}], {"brand": ({"acme", "zeta"}, set())}),
+        (
+            [
+                {"some": "seller.trademarks", "where": [{"field": "item.mark", "equals": {"field": "product.brand"}}]},
+                {"field": "product.brand", "exists": True},
+                {"field": "product.category", "not_equals": "books"},
+            ],
+            {
+                "brand": (set(), {("seller.trademarks", "item.mark")}),
+                "category": ({"books"}, set()),
+            },
+        ),
+        (
+            [{"field": "product.brand", "equals": {"field": "seller.legal_name"}}],
+            {"brand": (set(), {(None, "seller.legal_name")})},
+        ),
+        ([{"field": "product.brand", "contains": "acme"}], {}),  # tells texts apart by their content
+        ([{"field": "product.category", "under": "shoes"}], {}),
+        ([{"field": "product.brand", "equals": {"field": "product.title"}}], {}),  # both read from the product
+        (
+            [{"field": "product.brand", "matches": "a.*"}, {"field": "product.category", "in": ["x"]}],
+            {"category": ({"x"}, set())},
+        ),
+    ],
+)
+def test_fields_tested_for_equality_only_are_value_classes(
+    tmp_path: Any, conditions: list[Any], classes: dict[str, Any]
+) -> None:
+    rule = {"id": "r", "when": conditions, "outcome": "review", "message": {"en": "m", "zh": "m"}}
+    eng = _engine_of(tmp_path, "t.classes", [rule])
+    try:
+        builder = eng._prepared("aliexpress", dt.date(2024, 6, 1)).builder
+        found = {c.field: (set(c.constants), set(c.reads)) for c in builder.classes}
+        assert found == classes
     finally:
         eng.close()
 

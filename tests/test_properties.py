@@ -20,7 +20,7 @@ from hypothesis import given, reject, settings
 from hypothesis import strategies as st
 from profiles import scaled
 
-from policy_engine import CompileError, Decision
+from policy_engine import CompileError, Decision, RequestError
 from policy_engine._language.model import Policy
 from policy_engine._language.reference import evaluate
 from policy_engine._pipeline.check import check_policies
@@ -54,12 +54,12 @@ def _policy(doc: dict[str, Any]) -> Policy:
 
 
 def _decide_generated(
-    isolated: Isolated, policies: list[Policy], reqs: list[dict[str, Any]]
+    isolated: Isolated, policies: list[Policy], reqs: list[dict[str, Any]], proofs: bool = True
 ) -> tuple[list[Decision], list[Decision]]:
     """The requests decided as one batch and each alone, in a child; a policy the engine cannot run is
     rejected as an example."""
     try:
-        result: tuple[list[Decision], list[Decision]] = isolated.call(decide_generated, policies, reqs, True)
+        result: tuple[list[Decision], list[Decision]] = isolated.call(decide_generated, policies, reqs, True, proofs)
     except CompileError as exc:
         if all(p.code in ("PE035", "PE036") for p in exc.problems):
             reject()
@@ -124,6 +124,105 @@ def test_a_catalog_run_decides_each_product_as_if_alone(
         assert decision.to_dict() == single.to_dict()
         ref = evaluate(policies, normalize_request(raw))
         assert (decision.outcome, decision.rules, decision.derived) == (ref.outcome, ref.rules, ref.derived)
+
+
+_TEXTS = ["zz-1", "zz-2", "zz-3", "shoes", "acme", "other"]
+# Conditions that tell texts apart by equality (with the seller's values and with constants), and two
+# that tell them apart otherwise.
+_EQUALITY_CONDITIONS: list[dict[str, Any]] = [
+    {"some": "seller.trademarks", "where": [{"field": "item.mark", "equals": {"field": "product.brand"}}]},
+    {
+        "not": {
+            "some": "seller.authorizations",
+            "where": [{"field": "item.brand", "equals": {"field": "product.brand"}}],
+        }
+    },
+    {"field": "product.brand", "in": ["acme", "zz-1"]},
+    {"field": "product.brand", "not_equals": "zz-2"},
+    {"field": "product.brand", "exists": True},
+    {"field": "product.category", "equals": "shoes"},
+    {"some": "seller.categories", "where": [{"field": "item", "equals": {"field": "product.category"}}]},
+    {"field": "product.brand", "contains": "zz"},  # tells texts apart otherwise: the field is left out
+    {"field": "product.category", "under": "shoes"},
+]
+
+
+@st.composite
+def _equality_policies(draw: Any) -> dict[str, Any]:
+    rules = []
+    for i in range(draw(st.integers(1, 3))):
+        outcome = draw(st.sampled_from(["deny", "review", "advisory"]))
+        rule: dict[str, Any] = {
+            "id": f"r{i}",
+            "when": draw(st.lists(st.sampled_from(_EQUALITY_CONDITIONS), min_size=1, max_size=2)),
+            "outcome": outcome,
+            "message": {"en": "{product.brand} in {product.category}", "zh": "{product.brand}"},
+        }
+        if outcome == "deny":
+            rule["remedies"] = [{"code": "fix", "en": "Fix {product.brand}.", "zh": "修正。"}]
+        rules.append(rule)
+    return {
+        "id": "aliexpress.equality",
+        "version": "1.0.0",
+        "platform": "aliexpress",
+        "effective_from": "2000-01-01",
+        "title": "t",
+        "sources": [{"document": "t", "provenance": "illustrative"}],
+        "rules": rules,
+    }
+
+
+@settings(max_examples=scaled(50))  # two runs of up to 16 requests an example, in a child
+@given(
+    doc=_equality_policies(),
+    seller=requests(platform="aliexpress"),
+    products=st.lists(requests(platform="aliexpress"), min_size=1, max_size=4),
+    texts=st.lists(st.sampled_from(_TEXTS), min_size=1, max_size=4),
+    own=st.lists(
+        st.tuples(st.sampled_from(["trademarks", "authorizations", "categories"]), st.sampled_from(_TEXTS)),
+        min_size=1,
+        max_size=4,
+    ),
+    plan=st.lists(st.tuples(st.integers(0, 3), st.integers(0, 8), st.integers(0, 8)), min_size=2, max_size=16),
+)
+def test_without_proofs_texts_no_condition_tells_apart_are_decided_once_and_alike(
+    isolated: Isolated,
+    doc: dict[str, Any],
+    seller: dict[str, Any],
+    products: list[dict[str, Any]],
+    texts: list[str],
+    own: list[tuple[str, str]],
+    plan: list[tuple[int, int, int]],
+) -> None:
+    """Without proofs, a run decides once the products whose texts in fields the network only tests for
+    equality are known to no condition (neither its constants nor the seller's values it compares them
+    with): each decision must still be the one the request gets alone. The products' brands and
+    categories are taken from the seller's own values (some of them drawn here), the policy's and
+    made-up texts."""
+    body = copy.deepcopy(seller["seller"])
+    for where, text in own:
+        value: Any = text
+        if where == "authorizations":
+            value = {"brand": text, "valid_to": "2099-01-01"}
+        elif where == "trademarks":
+            value = {"mark": text, "status": "registered"}
+        body[where] = [*(body.get(where) or []), value]
+    pool = [*(text for _, text in own), *texts]
+    catalog = []
+    for p, brand, category in plan:
+        product = copy.deepcopy(products[p % len(products)]["product"])
+        product["brand"] = pool[brand % len(pool)]
+        if category < len(pool):
+            product["category"] = pool[category]
+        catalog.append({"platform": "aliexpress", "as_of": seller["as_of"], "seller": body, "product": product})
+    policies = [_policy(doc)]
+    try:
+        batch, singles = _decide_generated(isolated, policies, catalog, proofs=False)
+    except RequestError:
+        reject()  # a text the product's schema refuses
+    for decision, single in zip(batch, singles, strict=True):
+        assert decision.error is None, decision.error
+        assert decision.to_dict() == single.to_dict()
 
 
 @given(doc=policy_documents(), a=requests(platform="aliexpress"), b=requests(platform="aliexpress"))

@@ -19,14 +19,14 @@ import datetime as dt
 import functools
 import json
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import attrs
 
-from .._language.model import AllOf, AnyOf, AsOf, Compare, Condition, FieldRef, Not
+from .._language.model import AllOf, AnyOf, AsOf, Compare, Condition, Count, FieldRef, Literal, Not, Some
 from .._language.operators import operator
-from .._language.semantics import Request, condition_test, main_categories, merged_count
+from .._language.semantics import Request, condition_test, lookup, main_categories, merged_count
 from .._language.vocab import LISTS
 
 __all__ = [
@@ -258,19 +258,118 @@ def _hashable(value: Any) -> Any:
     return (kind, value)
 
 
-def _item_key(fields: tuple[str, ...]) -> Callable[[Request], Any]:
-    """The function `FactBuilder.item_key` over these product fields, generated as straight-line code."""
+_EQUALITY = frozenset({"equals", "not_equals", "in", "not_in"})
+_OTHER = ("other",)  # a text value that no condition can tell from another (a tuple no request value hashes to)
+
+
+@attrs.frozen
+class ValueClass:
+    """A product field whose text values the network only tests for equality: with these constants, and
+    with the context's values at these paths (`(list path, path)`: the path read on each element of the
+    list; `(None, path)`: one value). Two texts equal to none of those are told apart by no condition."""
+
+    field: str
+    constants: frozenset[str]
+    reads: tuple[tuple[str | None, str], ...]
+
+    def known(self, body: dict[str, Any]) -> frozenset[str]:
+        """The texts a condition may tell apart, for requests of this context."""
+        found = set(self.constants)
+        for within, path in self.reads:
+            if within is None:
+                values: Iterable[Any] = (lookup(body, path),)
+            else:
+                elements = lookup(body, within)
+                values = (lookup(body, path, e) for e in elements) if isinstance(elements, list) else ()
+            found.update(v for v in values if type(v) is str)
+        return frozenset(found)
+
+
+def value_classes(conditions: Iterable[Condition], fields: Sequence[str]) -> tuple[ValueClass, ...]:
+    """The product `fields` whose text values the conditions only test for equality (`equals`, `not_equals`,
+    `in`, `not_in`, and `exists`), with constants or with fields of the context; any other test of a field
+    (another operator, a comparison with the product itself or with a date shift, a count including it,
+    a nested path) leaves it out."""
+    constants: dict[str, set[str]] = {f: set() for f in fields}
+    reads: dict[str, set[tuple[str | None, str]]] = {f: set() for f in fields}
+    left_out: set[str] = set()
+
+    def product_field(path: str) -> str | None:
+        root, _, rest = path.partition(".")
+        return rest.split(".")[0] if root == "product" else None
+
+    def context(path: str, within: str | None) -> tuple[str | None, str] | None:
+        """Where a value compared with a product field comes from, if it is the context's."""
+        root = path.split(".")[0]
+        if root == "item":
+            return None if within is None or within.split(".")[0] == "product" else (within, path)
+        return None if root == "product" else (None, path)
+
+    def compare(field: str, cond: Compare, other: Any, within: str | None) -> None:
+        if cond.op == "exists":  # present or not: every text is present
+            return
+        if cond.op not in _EQUALITY:
+            left_out.add(field)
+        elif isinstance(other, Literal):
+            values = other.value if isinstance(other.value, tuple) else (other.value,)
+            constants[field].update(v for v in values if type(v) is str)
+        elif isinstance(other, FieldRef) and (where := context(other.path, within)) is not None:
+            reads[field].add(where)
+        else:
+            left_out.add(field)
+
+    def visit(cond: Condition, within: str | None) -> None:
+        if isinstance(cond, Compare):
+            mine = product_field(cond.path)
+            if mine in constants:
+                if cond.path.count(".") > 1:  # a field inside the product's field
+                    left_out.add(mine)
+                else:
+                    compare(mine, cond, cond.operand, within)
+            if isinstance(cond.operand, FieldRef):
+                theirs = product_field(cond.operand.path)
+                if theirs in constants:
+                    if cond.operand.path.count(".") > 1:
+                        left_out.add(theirs)
+                    else:
+                        compare(theirs, cond, FieldRef(cond.path), within)
+        elif isinstance(cond, (Count, Some)):
+            if isinstance(cond, Count) and cond.including and product_field(cond.including) in constants:
+                left_out.add(str(product_field(cond.including)))
+            for part in cond.where:
+                visit(part, cond.list_path)
+        elif isinstance(cond, Not):
+            visit(cond.condition, within)
+        elif isinstance(cond, (AnyOf, AllOf)):
+            for part in cond.conditions:
+                visit(part, within)
+
+    for cond in conditions:
+        visit(cond, None)
+    return tuple(
+        ValueClass(f, frozenset(constants[f]), tuple(sorted(reads[f], key=repr))) for f in fields if f not in left_out
+    )
+
+
+def _item_key(fields: tuple[str, ...], classes: tuple[str, ...] = ()) -> Callable[..., Any]:
+    """The function `FactBuilder.item_key` over these product fields, generated as straight-line code;
+    with `classes`, the key of `distinct_items(coarse=True)`: a text of one of those fields that is not
+    among its known texts (`known`, one set per class) is `_OTHER`."""
     lines = [
-        "def _key(request):",
+        f"def _key(request{', known' if classes else ''}):",
         "    p = request.body.get('product')",
         "    if type(p) is not dict: return _hashable(p)",
     ]
     names = []
     for n, field in enumerate(fields):
         lines.append(f"    v{n} = p.get({field!r}, _ABSENT)")
-        names.append(f"v{n} if type(v{n}) is str else _hashable(v{n})")
+        if field in classes:
+            k = classes.index(field)
+            names.append(f"(v{n} if v{n} in known[{k}] else _OTHER) if type(v{n}) is str else _hashable(v{n})")
+        else:
+            names.append(f"v{n} if type(v{n}) is str else _hashable(v{n})")
     lines.append(f"    return ({', '.join(names)}{',' if len(names) == 1 else ''})")
-    namespace: dict[str, Any] = {"_hashable": _hashable, "_ABSENT": _ABSENT}
+    namespace: dict[str, Any] = {"_hashable": _hashable, "_ABSENT": _ABSENT, "_OTHER": _OTHER}
     exec("\n".join(lines), namespace)  # generated from the plan's field names (repr), no user input
     key: Callable[[Request], Any] = namespace["_key"]
     return key
@@ -319,7 +418,7 @@ class FactBuilder:
     requests of one seller on one day share the context, so a catalog run asserts it once.
     """
 
-    def __init__(self, plan: FactPlan) -> None:
+    def __init__(self, plan: FactPlan, conditions: Iterable[Condition] = ()) -> None:
         cats = plan.category_keys
         computed = {(owner, key): _computed(field, op, value) for owner, key, field, op, value in plan.computed}
         consts: dict[str, Any] = {"_put_category": _put_category}
@@ -417,16 +516,26 @@ class FactBuilder:
         self.item_key: Callable[[Request], Any] = _item_key(self.item_fields or ())
         """A hashable key of a request's product in `item_fields` (equal only for values of the same
         types): requests of one context with equal keys have equal item facts (when `item_fields` is set)."""
+        self.classes = value_classes(conditions, self.item_fields or ())
+        """The item fields whose texts the network (its rules' `conditions`) only tests for equality."""
+        self._coarse_key = _item_key(self.item_fields or (), tuple(c.field for c in self.classes))
 
-    def distinct_items(self, run: Sequence[Request]) -> tuple[list[Request], list[int]]:
+    def distinct_items(self, run: Sequence[Request], coarse: bool = False) -> tuple[list[Request], list[int]]:
         """For requests of one context: the first of each `item_key`, and the index among those of the one
-        each request equals (every request its own when `item_fields` is None)."""
+        each request equals (every request its own when `item_fields` is None).
+
+        `coarse`: texts of a field of `classes` that no condition can tell apart (equal to none of its
+        constants and of the context's values it is compared with) count as one, so the network's answer
+        is the same for the whole class, but not the values it matched (deciding without proofs only)."""
         if self.item_fields is None:
             return list(run), list(range(len(run)))
         first: dict[Any, int] = {}
         slots: list[int] = []
         firsts: list[Request] = []
         key_of = self.item_key
+        if coarse and self.classes and run:
+            known = tuple(c.known(run[0].body) for c in self.classes)
+            key_of = functools.partial(self._coarse_key, known=known)
         for request in run:
             key = key_of(request)
             n = first.get(key)
