@@ -11,6 +11,7 @@ import pytest
 
 from policy_engine import Engine, LoadError, load_documents
 from policy_engine._language.reference import evaluate
+from policy_engine._pipeline import load as load_module
 from policy_engine._pipeline.check import check_policies
 from policy_engine._pipeline.load import parse_policy
 from policy_engine._pipeline.request import normalize_request
@@ -476,3 +477,50 @@ def test_distinct_count_needs_categories(tmp_path: Path, count: dict[str, Any], 
 def test_distinct_count_schema(tmp_path: Path, count: dict[str, Any]) -> None:
     write(tmp_path, "p.json", _main_count_doc(count))
     assert problems_of(tmp_path)
+
+
+def test_the_policy_folders_are_searched_as_pathlib_would_list_them(tmp_path: Path) -> None:
+    """The folders are walked with `os.walk` (pathlib's rglob costs a sixth of a `decide` run on the shipped
+    tree): the same files, in the same order, as `sorted(root.rglob("*"))` keeping files, and the same policy
+    files as `sorted(root.rglob("*.json"))` keeping files with a `.json` suffix outside `tests/` folders."""
+    import os
+
+    from policy_engine._pipeline.load import NON_POLICY_NAMES, discover
+
+    root = tmp_path / "policies"
+    for rel in [
+        "a.json",
+        "a-b.json",  # sorts before "a/..." as text, after it as paths
+        "a/b.json",
+        "a/tests/case.json",
+        "a/tests/deeper/case.json",
+        "tests.json",
+        ".hidden.json",
+        ".json",
+        "x.JSON",
+        "notes.md",
+        "taxonomy.json",
+        "dir.json/inner.json",
+        "é/ü.json",
+        "z/tests/x/tests/y.json",
+    ]:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text("{}", encoding="utf-8")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "linked.json").write_text("{}", encoding="utf-8")
+    os.symlink(outside / "linked.json", root / "file-link.json")
+    os.symlink(outside, root / "folder-link")
+    os.symlink(tmp_path / "missing.json", root / "broken.json")
+    files = [f for f in sorted(root.rglob("*")) if f.is_file()]
+    assert [f for _, f in load_module._files(root)] == files
+    expected = [
+        f
+        for f in sorted(root.rglob("*.json"))
+        if f.is_file()
+        and f.suffix == ".json"
+        and "tests" not in f.relative_to(root).parts[:-1]
+        and f.name not in NON_POLICY_NAMES
+    ]
+    assert discover([root]) == expected
+    assert root / "file-link.json" in expected and not any("folder-link" in str(f) for f in files)

@@ -332,8 +332,32 @@ def looks_like_policy(doc: Any) -> bool:
     return isinstance(doc, dict) and all(k in doc for k in _POLICY_KEYS)
 
 
-def _is_policy_file(f: Path, root: Path) -> bool:
-    return f.suffix == ".json" and "tests" not in f.relative_to(root).parts[:-1] and f.name not in NON_POLICY_NAMES
+def _suffix(name: str) -> str:
+    """`PurePath(name).suffix`: from the last dot, unless the name starts with it or ends with it."""
+    i = name.rfind(".")
+    return name[i:] if 0 < i < len(name) - 1 else ""
+
+
+def _is_policy_name(parts: tuple[str, ...]) -> bool:
+    """Whether a file at these parts (relative to its policy folder) is loaded as a policy."""
+    name = parts[-1]
+    return _suffix(name) == ".json" and "tests" not in parts[:-1] and name not in NON_POLICY_NAMES
+
+
+def _files(root: Path) -> list[tuple[tuple[str, ...], Path]]:
+    """Every file under a folder (symbolic links to files included; links to folders neither listed nor
+    followed), by its parts relative to the folder, in the order of sorted paths (`sorted(root.rglob("*"))`)."""
+    found: list[tuple[tuple[str, ...], Path]] = []
+    base = str(root)
+    for folder, _dirs, names in os.walk(base):
+        rel = os.path.relpath(folder, base)
+        parts = () if rel == os.curdir else tuple(rel.split(os.sep))
+        for name in names:
+            path = os.path.join(folder, name)
+            if os.path.isfile(path):
+                found.append(((*parts, name), root.joinpath(*parts, name)))
+    found.sort(key=lambda item: item[0])
+    return found
 
 
 def discover(paths: Iterable[str | Path]) -> list[Path]:
@@ -342,7 +366,7 @@ def discover(paths: Iterable[str | Path]) -> list[Path]:
     found: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            found.extend(f for f in sorted(p.rglob("*.json")) if f.is_file() and _is_policy_file(f, p))
+            found.extend(f for parts, f in _files(p) if _is_policy_name(parts))
         else:
             found.append(p)
     return found
@@ -390,14 +414,14 @@ def skipped_files(paths: Iterable[str | Path]) -> list[Skipped]:
         if not root.is_dir():
             continue
         test_folders: dict[Path, int] = {}
-        for f in sorted(root.rglob("*")):
-            if not f.is_file() or _is_policy_file(f, root):
+        for rel, f in _files(root):
+            if _is_policy_name(rel):
                 continue
-            parts = f.relative_to(root).parts[:-1]
+            parts = rel[:-1]
             if "tests" in parts:
                 folder = root.joinpath(*parts[: parts.index("tests") + 1])
                 test_folders[folder] = test_folders.get(folder, 0) + 1
-                if f.suffix.lower() == ".json" and _policy_shaped(f):
+                if _suffix(rel[-1]).lower() == ".json" and _policy_shaped(f):
                     message = (
                         f"a policy document in the test case folder {folder}: it is not loaded; "
                         "expected policies outside tests/ folders (move it up to its platform folder)"
@@ -409,7 +433,7 @@ def skipped_files(paths: Iterable[str | Path]) -> list[Skipped]:
                             Problem(file=str(f), pointer="", message=message, code="PE006"),
                         )
                     )
-            elif f.suffix.lower() == ".json" and f.suffix != ".json":
+            elif _suffix(rel[-1]).lower() == ".json" and _suffix(rel[-1]) != ".json":
                 message = (
                     f"the extension {f.suffix!r} is not loaded; expected a policy file name ending in "
                     "lowercase .json (rename it, or move it out of the policy folder)"
