@@ -360,12 +360,14 @@ class _Shape:
     Traces that fired the same rules (the same actions, the same conclusions) share one shape: the
     summary reads only the actions. Proofs read the firings of each trace, never the shape's."""
 
-    __slots__ = ("bodies", "owner", "value")
+    __slots__ = ("bodies", "owner", "paths", "value")
 
     def __init__(self, value: _Summary, owner: _PerNetwork) -> None:
         self.value = value
         self.owner = owner
         self.bodies: dict[Any, dict[str, Any]] = {}
+        # each placeholder's path as (root, keys below it), to read it as `lookup` does without a call
+        self.paths = tuple((root, tuple(rest)) for root, *rest in (name.split(".") for name in value.placeholders))
 
 
 def _shape(compiled: Compiled, trace: Trace) -> _Shape:
@@ -445,8 +447,10 @@ def build_decision(compiled: Compiled, trace: Trace, request: Request, proofs: b
     # (a text that quotes it has it among its values), so requests of other days share a body too.
     as_of, marketplace = req["as_of"], req.get("marketplace")
     quoted: list[Any] = [marketplace]
-    for name in shape.placeholders:
-        v = request.read(name)
+    for root, keys in cached.paths:  # request.read(placeholder), inlined
+        v = req if root == "request" else None if root == "item" else req.get(root)
+        for k in keys:
+            v = v.get(k) if isinstance(v, dict) else None
         quoted += (type(v), repr(v) if type(v) is float else v)
     key: Any = tuple(quoted)
     try:
