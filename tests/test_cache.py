@@ -476,3 +476,20 @@ def test_the_size_limit_comes_from_the_environment(
 ) -> None:
     monkeypatch.setenv(cache_module.MAX_MB_ENV, setting)
     assert CompileCache(tmp_path).max_bytes == expected
+
+
+@pytest.mark.parametrize("kind", ["link to a device", "pipe", "link to an entry"])
+def test_an_entry_that_is_not_a_plain_file_is_never_read(
+    one_entry: Any, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    """A link to /dev/zero would be read forever, a pipe would block: neither is opened."""
+    store, policies, path, compiled = one_entry
+    saved = path.with_name("saved")
+    path.rename(saved)
+    if kind == "pipe":
+        os.mkfifo(path)
+    else:
+        os.symlink("/dev/zero" if kind == "link to a device" else saved, path)
+    again, calls = _rebuilt(store, policies, monkeypatch)
+    assert calls == 1  # compiled again, not read
+    _same(again, compiled)

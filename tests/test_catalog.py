@@ -118,6 +118,26 @@ def test_a_seller_equal_only_up_to_type_is_not_taken_for_the_previous_one(engine
     assert isinstance(each[0], Decision) and isinstance(each[1], ItemError)
 
 
+@pytest.mark.parametrize(("first", "second"), [(0.0, -0.0), (-0.0, 0.0), (1, 1.0)])
+def test_sellers_equal_only_by_python_equality_are_two_runs_each_with_its_own_request(
+    engine: Engine, first: float, second: float
+) -> None:
+    """0.0 == -0.0 and 1 == 1.0, but the JSON differs: each decision carries its own request (its receipt
+    digests that request), as deciding it alone does."""
+    requests = [
+        _request({**SELLER, "metrics": {"refund_rate": value}}, PRODUCTS[0]) for value in (first, second, second)
+    ]
+    for proofs in (False, True):
+        together = engine.decide_many(requests, proofs=proofs)
+        alone = [engine.decide(r, proofs=proofs) for r in requests]
+        for a, b in zip(together, alone, strict=True):
+            assert a.to_dict() == b.to_dict()
+            assert repr(a.request["seller"]["metrics"]["refund_rate"]) == repr(
+                b.request["seller"]["metrics"]["refund_rate"]
+            )
+            assert a.receipt == b.receipt
+
+
 def test_a_bad_product_in_a_run_is_refused_with_its_pointer(engine: Engine) -> None:
     catalog = [_request(SELLER, PRODUCTS[0]), _request(SELLER, {"id": "P-x", "category": "shoes", "brand": 7})]
     with pytest.raises(RequestError) as err:

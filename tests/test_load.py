@@ -524,3 +524,31 @@ def test_the_policy_folders_are_searched_as_pathlib_would_list_them(tmp_path: Pa
     ]
     assert discover([root]) == expected
     assert root / "file-link.json" in expected and not any("folder-link" in str(f) for f in files)
+
+
+def test_links_to_folders_and_to_nothing_are_listed_and_hide_no_policy(tmp_path: Path) -> None:
+    """Links to folders are not followed: one that holds policies would silently drop their rules, so it
+    is an error; a link to nothing where a policy file would be read is one too."""
+    import os
+
+    from policy_engine._pipeline.load import skipped_files
+
+    root, elsewhere = tmp_path / "policies", tmp_path / "elsewhere"
+    (root / "tests").mkdir(parents=True)
+    write(root, "good.json", BASE)
+    for name, content in (("policies/p.json", dict(copy.deepcopy(BASE), id="test.linked")), ("docs/a.json", {"x": 1})):
+        (elsewhere / name).parent.mkdir(parents=True, exist_ok=True)
+        (elsewhere / name).write_text(json.dumps(content), encoding="utf-8")
+    os.symlink(elsewhere / "docs", root / "docs")
+    os.symlink(tmp_path / "missing-case.json", root / "tests" / "case.json")
+    assert [p.id for p in load_documents([root])] == ["test.policy"]  # neither link hides a policy
+    os.symlink(elsewhere / "policies", root / "linked")
+    os.symlink(tmp_path / "missing.json", root / "gone.json")
+    skipped = {s.path.name: (s.reason, s.problem and s.problem.code) for s in skipped_files([root])}
+    assert skipped["docs"] == ("a link to a folder (not followed)", None)
+    assert skipped["linked"] == ("a link to a folder (not followed)", "PE006")
+    assert skipped["gone.json"] == ("a link to nothing", "PE001")
+    assert skipped["case.json"] == ("a link to nothing", None)
+    with pytest.raises(LoadError) as raised:
+        load_documents([root])
+    assert sorted(Path(p.file).name for p in raised.value.problems) == ["gone.json", "linked"]

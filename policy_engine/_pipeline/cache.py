@@ -45,6 +45,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 import sys
 import time
 from collections.abc import Sequence
@@ -92,6 +93,7 @@ CACHE_ENV = "POLICY_ENGINE_CACHE"
 MAX_MB_ENV = "POLICY_ENGINE_CACHE_MAX_MB"
 DEFAULT_MAX_MB = 256
 STALE_TMP_SECONDS = 3600  # a temporary file this old belongs to a writer that died
+MAX_ENTRY_BYTES = 1 << 30  # a larger file under an entry's name is not one (never read)
 _ENTRY_NAME = re.compile(r"[0-9a-f]{64}\.json")
 _TMP_NAME = re.compile(r"\.[0-9a-f]{16}\..+\.tmp")
 FORMAT = 3
@@ -540,6 +542,9 @@ class CompileCache:
         if path is None:
             return None
         try:
+            info = os.lstat(path)  # an entry is a file this cache wrote: not a link, a device or a pipe
+            if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_ENTRY_BYTES:
+                return None
             data = path.read_bytes()
         except OSError:
             return None

@@ -360,6 +360,26 @@ def _files(root: Path) -> list[tuple[tuple[str, ...], Path]]:
     return found
 
 
+def _links(root: Path) -> list[tuple[Path, bool]]:
+    """The symbolic links under a folder that `_files` leaves out, sorted: links to folders (True; never
+    followed) and links to nothing (False)."""
+    found: list[tuple[Path, bool]] = []
+    for folder, dirs, names in os.walk(str(root)):
+        for name in dirs:
+            if os.path.islink(os.path.join(folder, name)):
+                found.append((Path(folder, name), True))
+        for name in names:
+            path = os.path.join(folder, name)
+            if os.path.islink(path) and not os.path.exists(path):
+                found.append((Path(path), False))
+    return sorted(found)
+
+
+def _holds_policies(folder: Path) -> bool:
+    """Whether a folder (links in it not followed) holds a file that is a policy document."""
+    return any(_suffix(parts[-1]).lower() == ".json" and _policy_shaped(f) for parts, f in _files(folder))
+
+
 def discover(paths: Iterable[str | Path]) -> list[Path]:
     """Policy files under the given files or folders (`*.json`, skipping `tests/` folders, `taxonomy.json` and
     `invariants.json`; `skipped_files` lists every file left out). A file given by name is always taken."""
@@ -461,6 +481,21 @@ def skipped_files(paths: Iterable[str | Path]) -> list[Skipped]:
             Skipped(folder, f"test cases ({n} file{'s' if n != 1 else ''}), not policies")
             for folder, n in test_folders.items()
         )
+        for link, to_folder in _links(root):
+            problem = None
+            if to_folder:
+                if _holds_policies(link):
+                    message = (
+                        "a link to a folder that holds policy documents: links to folders are not followed, so "
+                        "they are not loaded; expected the folder itself here, or its path given to the command"
+                    )
+                    problem = Problem(file=str(link), pointer="", message=message, code="PE006")
+                skipped.append(Skipped(link, "a link to a folder (not followed)", problem))
+            else:
+                if _is_policy_name(link.relative_to(root).parts):  # where a policy file would be loaded
+                    message = "a link to a file that does not exist; expected a policy file (or remove the link)"
+                    problem = Problem(file=str(link), pointer="", message=message, code="PE001")
+                skipped.append(Skipped(link, "a link to nothing", problem))
     return sorted(skipped, key=lambda s: str(s.path))
 
 

@@ -4,6 +4,7 @@ return it typed (`Request`: platform, decision date, body), once, for every late
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -71,8 +72,9 @@ def normalize_request(
     return Request(platform=req["platform"], as_of=day, body=req)
 
 
-def _number_paths(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], type]]:
-    """Where a value holds numbers or booleans, and their types (`==` confuses them: True == 1 == 1.0)."""
+def _number_paths(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], type, bool]]:
+    """Where a value holds numbers or booleans, their types and whether each is a negative zero (`==`
+    confuses them: True == 1 == 1.0, and 0.0 == -0.0)."""
     if isinstance(value, dict):
         for k, x in value.items():
             yield from _number_paths(x, (*path, k))
@@ -80,7 +82,11 @@ def _number_paths(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tupl
         for i, x in enumerate(value):
             yield from _number_paths(x, (*path, i))
     elif isinstance(value, (int, float)):
-        yield path, type(value)
+        yield path, type(value), _negative_zero(value)
+
+
+def _negative_zero(value: Any) -> bool:
+    return type(value) is float and value == 0.0 and math.copysign(1.0, value) < 0
 
 
 _ABSENT = object()
@@ -90,11 +96,12 @@ class RequestReader:
     """Validates requests in order, like `normalize_request`, noticing runs that share a context.
 
     A catalog lists many products of one seller: when a request equals the previous one in everything
-    but its product (`==`, with numbers and booleans of the same types: True == 1 in Python, not in
-    JSON), only its product is checked, and it joins the previous request's run, taking its normalized
-    context. Each call returns the normalized request and its run number; consecutive requests with the
-    same run number share the platform, the date, the seller and every other top-level field (their
-    bodies are distinct dicts; the seller's is a shallow copy of the run's).
+    but its product (`==`, with numbers and booleans of the same types, True == 1 in Python, not in
+    JSON, and zeros of the same sign, 0.0 == -0.0), only its product is checked, and it joins the
+    previous request's run, taking its normalized context. Each call returns the normalized request and
+    its run number; consecutive requests with the same run number share the platform, the date, the
+    seller and every other top-level field (their bodies are distinct dicts; the seller's is a shallow
+    copy of the run's).
     """
 
     def __init__(self, as_of: dt.date | str | None = None, platform: str | None = None) -> None:
@@ -102,7 +109,7 @@ class RequestReader:
         self._platform = platform
         self._product_ok = schemas.fast_checker("request", "/properties/product")
         self._rest: dict[str, Any] | None = None  # the previous raw request, valid, without its product
-        self._numbers: list[tuple[tuple[Any, ...], type]] | None = None  # its numbers and booleans, typed
+        self._numbers: list[tuple[tuple[Any, ...], type, bool]] | None = None  # its numbers and booleans, typed
         self._ctx: Request | None = None  # its normalized form
         self._seller: dict[str, Any] = {}  # the normalized seller
         self._size = 0  # the number of fields of the run's first request
@@ -121,11 +128,11 @@ class RequestReader:
         numbers = self._numbers
         if numbers is None:  # once per run, when a second request joins it
             numbers = self._numbers = [found for k, x in rest.items() for found in _number_paths(x, (k,))]
-        for path, kind in numbers:  # equal containers: every path exists in both
+        for path, kind, negative_zero in numbers:  # equal containers: every path exists in both
             value = raw
             for key in path:
                 value = value[key]
-            if type(value) is not kind:
+            if type(value) is not kind or (kind is float and _negative_zero(value) is not negative_zero):
                 return False
         return True
 
