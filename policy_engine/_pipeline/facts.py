@@ -47,7 +47,8 @@ __all__ = [
     "typed_key",
 ]
 
-
+# A number written with an exponent but no decimal point (`1e-05`, `-5e+300`), outside strings. Strings
+# are matched first and kept as they are, so text such as "1e-05" inside a title is never touched.
 _EXPONENT_HINT = re.compile(r"e[-+]\d")  # a literal first: the regex engine skips to each "e"
 _NUMBER_OR_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|(?<![\d.])(-?\d+)(e[-+]?\d+)')
 

@@ -48,8 +48,6 @@ from .facts import DERIVED_TYPE, INIT_RULE, SEEN_RULE, SEEN_TYPE, TRIGGER_TYPE, 
 __all__ = ["Firing", "Network", "NetworkUnavailable", "Trace", "engine_json"]
 
 
-# A number written with an exponent but no decimal point (`1e-05`, `-5e+300`), outside strings. Strings
-# are matched first and kept as they are, so text such as "1e-05" inside a title is never touched.
 def _decoder() -> Callable[[str], Any]:
     """`json.loads` for the engine's action messages, through the C scanner made once; anything but one
     JSON value from the first character to the last goes to `json.loads` (its answer, or its error)."""
