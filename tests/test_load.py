@@ -513,7 +513,9 @@ def test_the_policy_folders_are_searched_as_pathlib_would_list_them(tmp_path: Pa
     os.symlink(outside, root / "folder-link")
     os.symlink(tmp_path / "missing.json", root / "broken.json")
     files = [f for f in sorted(root.rglob("*")) if f.is_file()]
-    assert [f for _, f in load_module._files(root)] == files
+    found, links = load_module._walk(root)
+    assert [f for _, f in found] == files
+    assert links == [(root / "broken.json", False), (root / "folder-link", True)]
     expected = [
         f
         for f in sorted(root.rglob("*.json"))

@@ -28,7 +28,7 @@ from .._language.model import (
     Text,
     condition_json,
 )
-from .._language.semantics import Request, main_categories, merged_count
+from .._language.semantics import Request, lookup, main_categories, merged_count
 from ..decision import (
     SEVERITY,
     Decision,
@@ -360,14 +360,12 @@ class _Shape:
     Traces that fired the same rules (the same actions, the same conclusions) share one shape: the
     summary reads only the actions. Proofs read the firings of each trace, never the shape's."""
 
-    __slots__ = ("bodies", "owner", "paths", "value")
+    __slots__ = ("bodies", "owner", "value")
 
     def __init__(self, value: _Summary, owner: _PerNetwork) -> None:
         self.value = value
         self.owner = owner
         self.bodies: dict[Any, dict[str, Any]] = {}
-        # each placeholder's path as (root, keys below it), to read it as `lookup` does without a call
-        self.paths = tuple((root, tuple(rest)) for root, *rest in (name.split(".") for name in value.placeholders))
 
 
 def _shape(compiled: Compiled, trace: Trace) -> _Shape:
@@ -447,10 +445,8 @@ def build_decision(compiled: Compiled, trace: Trace, request: Request, proofs: b
     # (a text that quotes it has it among its values), so requests of other days share a body too.
     as_of, marketplace = req["as_of"], req.get("marketplace")
     quoted: list[Any] = [marketplace]
-    for root, keys in cached.paths:  # request.read(placeholder), inlined
-        v = req if root == "request" else None if root == "item" else req.get(root)
-        for k in keys:
-            v = v.get(k) if isinstance(v, dict) else None
+    for name in shape.placeholders:
+        v = lookup(req, name)  # request.read, without the method call
         quoted += (type(v), repr(v) if type(v) is float else v)
     key: Any = tuple(quoted)
     try:

@@ -517,7 +517,7 @@ class FactBuilder:
         self.item_key: Callable[[Request], Any] = _item_key(self.item_fields or ())
         """A hashable key of a request's product in `item_fields` (equal only for values of the same
         types): requests of one context with equal keys have equal item facts (when `item_fields` is set)."""
-        self.classes = value_classes(conditions, self.item_fields or ())
+        self.classes = value_classes(conditions, self.item_fields) if self.item_fields else ()
         """The item fields whose texts the network (its rules' `conditions`) only tests for equality."""
         self._coarse_key = _item_key(self.item_fields or (), tuple(c.field for c in self.classes))
 

@@ -344,40 +344,30 @@ def _is_policy_name(parts: tuple[str, ...]) -> bool:
     return _suffix(name) == ".json" and "tests" not in parts[:-1] and name not in NON_POLICY_NAMES
 
 
-def _files(root: Path) -> list[tuple[tuple[str, ...], Path]]:
+def _walk(root: Path) -> tuple[list[tuple[tuple[str, ...], Path]], list[tuple[Path, bool]]]:
     """Every file under a folder (symbolic links to files included; links to folders neither listed nor
-    followed), by its parts relative to the folder, in the order of sorted paths (`sorted(root.rglob("*"))`)."""
-    found: list[tuple[tuple[str, ...], Path]] = []
+    followed), by its parts relative to the folder, in the order of sorted paths (`sorted(root.rglob("*"))`);
+    and the links left out, sorted: to folders (True) and to nothing (False)."""
+    files: list[tuple[tuple[str, ...], Path]] = []
+    links: list[tuple[Path, bool]] = []
     base = str(root)
-    for folder, _dirs, names in os.walk(base):
+    for folder, dirs, names in os.walk(base):
         rel = os.path.relpath(folder, base)
         parts = () if rel == os.curdir else tuple(rel.split(os.sep))
+        links += [(Path(folder, name), True) for name in dirs if os.path.islink(os.path.join(folder, name))]
         for name in names:
             path = os.path.join(folder, name)
             if os.path.isfile(path):
-                found.append(((*parts, name), root.joinpath(*parts, name)))
-    found.sort(key=lambda item: item[0])
-    return found
-
-
-def _links(root: Path) -> list[tuple[Path, bool]]:
-    """The symbolic links under a folder that `_files` leaves out, sorted: links to folders (True; never
-    followed) and links to nothing (False)."""
-    found: list[tuple[Path, bool]] = []
-    for folder, dirs, names in os.walk(str(root)):
-        for name in dirs:
-            if os.path.islink(os.path.join(folder, name)):
-                found.append((Path(folder, name), True))
-        for name in names:
-            path = os.path.join(folder, name)
-            if os.path.islink(path) and not os.path.exists(path):
-                found.append((Path(path), False))
-    return sorted(found)
+                files.append(((*parts, name), root.joinpath(*parts, name)))
+            elif os.path.islink(path) and not os.path.exists(path):
+                links.append((Path(path), False))
+    files.sort(key=lambda item: item[0])
+    return files, sorted(links)
 
 
 def _holds_policies(folder: Path) -> bool:
     """Whether a folder (links in it not followed) holds a file that is a policy document."""
-    return any(_suffix(parts[-1]).lower() == ".json" and _policy_shaped(f) for parts, f in _files(folder))
+    return any(_suffix(parts[-1]).lower() == ".json" and _policy_shaped(f) for parts, f in _walk(folder)[0])
 
 
 def discover(paths: Iterable[str | Path]) -> list[Path]:
@@ -386,7 +376,7 @@ def discover(paths: Iterable[str | Path]) -> list[Path]:
     found: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            found.extend(f for parts, f in _files(p) if _is_policy_name(parts))
+            found.extend(f for parts, f in _walk(p)[0] if _is_policy_name(parts))
         else:
             found.append(p)
     return found
@@ -434,7 +424,8 @@ def skipped_files(paths: Iterable[str | Path]) -> list[Skipped]:
         if not root.is_dir():
             continue
         test_folders: dict[Path, int] = {}
-        for rel, f in _files(root):
+        files, links = _walk(root)
+        for rel, f in files:
             if _is_policy_name(rel):
                 continue
             parts = rel[:-1]
@@ -455,7 +446,7 @@ def skipped_files(paths: Iterable[str | Path]) -> list[Skipped]:
                     )
             elif _suffix(rel[-1]).lower() == ".json" and _suffix(rel[-1]) != ".json":
                 message = (
-                    f"the extension {f.suffix!r} is not loaded; expected a policy file name ending in "
+                    f"the extension {_suffix(rel[-1])!r} is not loaded; expected a policy file name ending in "
                     "lowercase .json (rename it, or move it out of the policy folder)"
                 )
                 skipped.append(
@@ -481,7 +472,7 @@ def skipped_files(paths: Iterable[str | Path]) -> list[Skipped]:
             Skipped(folder, f"test cases ({n} file{'s' if n != 1 else ''}), not policies")
             for folder, n in test_folders.items()
         )
-        for link, to_folder in _links(root):
+        for link, to_folder in links:
             problem = None
             if to_folder:
                 if _holds_policies(link):
