@@ -108,7 +108,7 @@ def stages(engine: Any, reqs: list[Any], rounds: int) -> dict[str, float]:
 
 def _stage_times(engine: Any, reqs: list[Any]) -> dict[str, float]:
 
-    from policy_engine._pipeline.explain import build_decision
+    from policy_engine._pipeline.explain import build_decisions
     from policy_engine._pipeline.request import RequestReader
 
     out: dict[str, float] = {}
@@ -144,10 +144,11 @@ def _stage_times(engine: Any, reqs: list[Any]) -> dict[str, float]:
             found = prepared.network.run_shared(made[0], made[1:])
             traces += [found[n] for n in slots]
     out["engine"] = time.process_time() - t
-    pairs = [(prepared.compiled, req) for prepared, run in groups for req in run]
     t = time.process_time()
-    for (compiled, req), trace in zip(pairs, traces, strict=True):
-        build_decision(compiled, trace, req, False)
+    start = 0
+    for prepared, run in groups:  # as Engine._run: one call per run (decide_many's batches hold whole runs)
+        build_decisions(prepared.compiled, traces[start : start + len(run)], run)
+        start += len(run)
     out["decision"] = time.process_time() - t
     return out
 

@@ -19,7 +19,7 @@ from ._language.reference import evaluate
 from ._pipeline import load_documents
 from ._pipeline.cache import CompileCache
 from ._pipeline.compile import Compiled
-from ._pipeline.explain import build_decision, error_decision
+from ._pipeline.explain import build_decision, build_decisions, error_decision
 from ._pipeline.facts import FactBuilder
 from ._pipeline.gcpause import gc_paused
 from ._pipeline.request import Request, RequestReader, normalize_request
@@ -431,7 +431,10 @@ class Engine:
         compiled = prepared.compiled
         try:
             traces = self._traces(prepared, reqs, runs, coarse=not proofs)
-            decisions = [build_decision(compiled, t, r, proofs) for t, r in zip(traces, reqs, strict=True)]
+            if proofs:
+                decisions = [build_decision(compiled, t, r) for t, r in zip(traces, reqs, strict=True)]
+            else:
+                decisions = build_decisions(compiled, traces, reqs)
         except NetworkUnavailable as unavailable:
             # Another call poisoned the network before this one started: none of these requests is at
             # fault, so they run again on a new network.

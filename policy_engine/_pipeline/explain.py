@@ -7,6 +7,7 @@ import json
 import re
 import typing
 import weakref
+from collections.abc import Iterable
 from typing import Any
 
 import attrs
@@ -46,7 +47,7 @@ from .compile import Compiled, RuleAction
 from .facts import _predicate
 from .runtime import Firing, Trace
 
-__all__ = ["LABELS", "build_decision", "condition_json", "describe", "error_decision", "render_text"]
+__all__ = ["LABELS", "build_decision", "build_decisions", "condition_json", "describe", "error_decision", "render_text"]
 
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
 
@@ -432,34 +433,60 @@ def _decision(
 
 def build_decision(compiled: Compiled, trace: Trace, request: Request, proofs: bool = True) -> Decision:
     """The decision for one request from what fired."""
-    cached = trace.summary
+    if not proofs:
+        return build_decisions(compiled, (trace,), (request,))[0]
+    cached = _cached_shape(compiled, trace)
+    req = request.body
+    return _decision(cached, req["as_of"], req.get("marketplace"), _texts(cached.value, trace, request, True), req)
+
+
+def _cached_shape(compiled: Compiled, trace: Trace) -> _Shape:
+    """The trace's shape, kept on the trace for the decisions of the products that share it."""
+    cached: _Shape | None = trace.summary
     if cached is None or cached.owner.network() is not compiled:
         cached = trace.summary = _shape(compiled, trace)
-    shape = cached.value
-    req = request.body
-    if proofs:
-        texts = _texts(shape, trace, request, True)
-        return _decision(cached, req["as_of"], req.get("marketplace"), texts, req)
-    # Without proofs, the decision depends on the shape, the marketplace and the values its texts quote:
-    # equal keys, equal bodies (1 and True differ, and so do 0.0 and -0.0). The date is set with the request
-    # (a text that quotes it has it among its values), so requests of other days share a body too.
-    as_of, marketplace = req["as_of"], req.get("marketplace")
-    quoted: list[Any] = [marketplace]
-    for name in shape.placeholders:
-        v = lookup(req, name)  # request.read, without the method call
-        quoted += (type(v), repr(v) if type(v) is float else v)
-    key: Any = tuple(quoted)
-    try:
-        body = cached.bodies.get(key)
-    except TypeError:  # a quoted value that is a list or an object
-        body = key = None
-    if body is None:
-        body = decision_fields(_decision(cached, as_of, marketplace, _texts(shape, trace, request, False), None))
-        owner = cached.owner
-        if key is not None and owner.bodies < _BODIES_PER_NETWORK:
-            cached.bodies[key] = body
-            owner.bodies += 1
-    return assemble_decision(body, req, as_of)
+    return cached
+
+
+def build_decisions(compiled: Compiled, traces: Iterable[Trace], requests: Iterable[Request]) -> list[Decision]:
+    """The decisions without proofs for requests decided by one network, each from its trace, in order.
+
+    Without proofs a decision depends on the trace's shape, the marketplace and the values its texts
+    quote: equal keys, equal fields (1 and True differ, and so do 0.0 and -0.0), so a catalog's decisions
+    share their fields and each is one copy of them. The date is set with the request (a text that quotes
+    it has it among its values), so requests of other days share fields too."""
+    out: list[Decision] = []
+    last: Trace | None = None
+    cached: _Shape | None = None
+    names: tuple[str, ...] = ()
+    bodies: dict[Any, dict[str, Any]] = {}
+    for trace, request in zip(traces, requests, strict=True):
+        if trace is not last:  # a catalog's products that fired alike share their trace
+            last = trace
+            cached = _cached_shape(compiled, trace)
+            names, bodies = cached.value.placeholders, cached.bodies
+        assert cached is not None
+        req = request.body
+        as_of, marketplace = req["as_of"], req.get("marketplace")
+        quoted: list[Any] = [marketplace]
+        for name in names:
+            v = lookup(req, name)
+            quoted += (type(v), repr(v) if type(v) is float else v)
+        key: Any = tuple(quoted)
+        try:
+            body = bodies.get(key)
+        except TypeError:  # a quoted value that is a list or an object
+            body = key = None
+        if body is None:
+            body = decision_fields(
+                _decision(cached, as_of, marketplace, _texts(cached.value, trace, request, False), None)
+            )
+            owner = cached.owner
+            if key is not None and owner.bodies < _BODIES_PER_NETWORK:
+                bodies[key] = body
+                owner.bodies += 1
+        out.append(assemble_decision(body, req, as_of))
+    return out
 
 
 def error_decision(

@@ -352,28 +352,52 @@ def value_classes(conditions: Iterable[Condition], fields: Sequence[str]) -> tup
     )
 
 
-def _item_key(fields: tuple[str, ...], classes: tuple[str, ...] = ()) -> Callable[..., Any]:
-    """The function `FactBuilder.item_key` over these product fields, generated as straight-line code;
-    with `classes`, the key of `distinct_items(coarse=True)`: a text of one of those fields that is not
-    among its known texts (`known`, one set per class) is `_OTHER`."""
+def _item_key(
+    fields: tuple[str, ...], classes: tuple[str, ...] = ()
+) -> tuple[Callable[..., Any], Callable[..., tuple[list[Request], list[int]]]]:
+    """`FactBuilder.item_key` over these product fields, and `distinct_items` over its keys, generated as
+    straight-line code; with `classes`, the keys of `distinct_items(coarse=True)`: a text of one of those
+    fields that is not among its known texts (`known`, one set per class) is `_OTHER`."""
+
+    def key(pad: str) -> list[str]:  # the lines that set `key` for `request`
+        lines = [
+            f"{pad}p = request.body.get('product')",
+            f"{pad}if type(p) is not dict:",
+            f"{pad}    key = _hashable(p)",
+            f"{pad}else:",
+        ]
+        names = []
+        for n, field in enumerate(fields):
+            lines.append(f"{pad}    v{n} = p.get({field!r}, _ABSENT)")
+            if field in classes:
+                k = classes.index(field)
+                names.append(f"(v{n} if v{n} in known[{k}] else _OTHER) if type(v{n}) is str else _hashable(v{n})")
+            else:
+                names.append(f"v{n} if type(v{n}) is str else _hashable(v{n})")
+        lines.append(f"{pad}    key = ({', '.join(names)}{',' if len(names) == 1 else ''})")
+        return lines
+
+    known = ", known" if classes else ""
     lines = [
-        f"def _key(request{', known' if classes else ''}):",
-        "    p = request.body.get('product')",
-        "    if type(p) is not dict: return _hashable(p)",
+        f"def _key(request{known}):",
+        *key("    "),
+        "    return key",
+        f"def _distinct(run{known}):",
+        "    first = {}",
+        "    slots = []",
+        "    firsts = []",
+        "    for request in run:",
+        *key("        "),
+        "        n = first.get(key)",
+        "        if n is None:",
+        "            n = first[key] = len(firsts)",
+        "            firsts.append(request)",
+        "        slots.append(n)",
+        "    return firsts, slots",
     ]
-    names = []
-    for n, field in enumerate(fields):
-        lines.append(f"    v{n} = p.get({field!r}, _ABSENT)")
-        if field in classes:
-            k = classes.index(field)
-            names.append(f"(v{n} if v{n} in known[{k}] else _OTHER) if type(v{n}) is str else _hashable(v{n})")
-        else:
-            names.append(f"v{n} if type(v{n}) is str else _hashable(v{n})")
-    lines.append(f"    return ({', '.join(names)}{',' if len(names) == 1 else ''})")
     namespace: dict[str, Any] = {"_hashable": _hashable, "_ABSENT": _ABSENT, "_OTHER": _OTHER}
     exec("\n".join(lines), namespace)  # generated from the plan's field names (repr), no user input
-    key: Callable[[Request], Any] = namespace["_key"]
-    return key
+    return namespace["_key"], namespace["_distinct"]
 
 
 def _field_of(key: str) -> str:
@@ -514,12 +538,13 @@ class FactBuilder:
         self.item_fields = None if seller_reads_item else _item_fields(plan)
         """The product's fields the item facts are made of, when they are made of nothing else (given the
         context): products equal in these fields have equal item facts. None: they may read more."""
-        self.item_key: Callable[[Request], Any] = _item_key(self.item_fields or ())
+        self.item_key: Callable[[Request], Any]
+        self.item_key, self._distinct = _item_key(self.item_fields or ())
         """A hashable key of a request's product in `item_fields` (equal only for values of the same
         types): requests of one context with equal keys have equal item facts (when `item_fields` is set)."""
         self.classes = value_classes(conditions, self.item_fields) if self.item_fields else ()
         """The item fields whose texts the network (its rules' `conditions`) only tests for equality."""
-        self._coarse_key = _item_key(self.item_fields or (), tuple(c.field for c in self.classes))
+        self._coarse = _item_key(self.item_fields or (), tuple(c.field for c in self.classes))[1]
 
     def distinct_items(self, run: Sequence[Request], coarse: bool = False) -> tuple[list[Request], list[int]]:
         """For requests of one context: the first of each `item_key`, and the index among those of the one
@@ -530,21 +555,9 @@ class FactBuilder:
         is the same for the whole class, but not the values it matched (deciding without proofs only)."""
         if self.item_fields is None:
             return list(run), list(range(len(run)))
-        first: dict[Any, int] = {}
-        slots: list[int] = []
-        firsts: list[Request] = []
-        key_of = self.item_key
         if coarse and self.classes and run:
-            known = tuple(c.known(run[0].body) for c in self.classes)
-            key_of = functools.partial(self._coarse_key, known=known)
-        for request in run:
-            key = key_of(request)
-            n = first.get(key)
-            if n is None:
-                n = first[key] = len(firsts)
-                firsts.append(request)
-            slots.append(n)
-        return firsts, slots
+            return self._coarse(run, tuple(c.known(run[0].body) for c in self.classes))
+        return self._distinct(run)
 
     @staticmethod
     def _put_lines(expr: str, key: str, category: bool, pad: str) -> list[str]:

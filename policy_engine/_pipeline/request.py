@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterator
+import operator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from .._language import schemas
@@ -89,9 +90,6 @@ def _negative_zero(value: Any) -> bool:
     return type(value) is float and value == 0.0 and math.copysign(1.0, value) < 0
 
 
-_ABSENT = object()
-
-
 class RequestReader:
     """Validates requests in order, like `normalize_request`, noticing runs that share a context.
 
@@ -108,28 +106,23 @@ class RequestReader:
         self._as_of = as_of
         self._platform = platform
         self._product_ok = schemas.fast_checker("request", "/properties/product")
-        self._rest: dict[str, Any] | None = None  # the previous raw request, valid, without its product
+        self._fields: Callable[[Any], Any] | None = None  # reads the run's fields but the product from a request
+        self._values: Any = None  # the run's first request's values of those fields, as `_fields` reads them
+        self._rest: dict[str, Any] = {}  # the run's first raw request, valid, without its product
         self._numbers: list[tuple[tuple[Any, ...], type, bool]] | None = None  # its numbers and booleans, typed
         self._ctx: Request | None = None  # its normalized form
         self._seller: dict[str, Any] = {}  # the normalized seller
         self._size = 0  # the number of fields of the run's first request
         self._run = 0
 
-    def _same_context(self, raw: Any, rest: dict[str, Any]) -> bool:
-        if type(raw) is not dict or len(raw) != self._size or "product" not in raw:
-            return False
-        try:
-            for key, value in rest.items():  # each compared in C; an identical value is equal at once
-                other = raw.get(key, _ABSENT)
-                if other is not value and other != value:
-                    return False
-        except Exception:  # a value whose == fails is not JSON: the full check refuses it with its pointer
-            return False
+    def _typed(self, raw: dict[str, Any]) -> bool:
+        """Whether the numbers and booleans of a request equal to the run's first have the same types and
+        zero signs (`==` confuses True, 1 and 1.0, and 0.0 and -0.0)."""
         numbers = self._numbers
         if numbers is None:  # once per run, when a second request joins it
-            numbers = self._numbers = [found for k, x in rest.items() for found in _number_paths(x, (k,))]
+            numbers = self._numbers = [found for k, x in self._rest.items() for found in _number_paths(x, (k,))]
         for path, kind, negative_zero in numbers:  # equal containers: every path exists in both
-            value = raw
+            value: Any = raw
             for key in path:
                 value = value[key]
             if type(value) is not kind or (kind is float and _negative_zero(value) is not negative_zero):
@@ -137,20 +130,29 @@ class RequestReader:
         return True
 
     def __call__(self, raw: Any, file: str = "") -> tuple[Request, int]:
-        rest, ctx = self._rest, self._ctx
-        if rest is not None and ctx is not None and self._same_context(raw, rest):
-            product = raw["product"]
-            if self._product_ok(product):
-                body = ctx.body.copy()
-                body["seller"] = self._seller.copy()
-                body["product"] = product
-                return ctx.with_body(body), self._run
-        self._rest = self._ctx = None
+        ctx, fields = self._ctx, self._fields
+        if ctx is not None and fields is not None and type(raw) is dict and len(raw) == self._size and "product" in raw:
+            try:  # the run's fields but the product compared in one comparison, field by field in C
+                same = fields(raw) == self._values
+            except Exception:  # a missing field, or a value whose == fails (not JSON): the full check says which
+                same = False
+            if same and (self._numbers == [] or self._typed(raw)):
+                product = raw["product"]
+                if self._product_ok(product):
+                    body = ctx.body.copy()
+                    body["seller"] = self._seller.copy()
+                    body["product"] = product
+                    return ctx.with_body(body), self._run
+        self._ctx = self._fields = None
         req = normalize_request(raw, file, as_of=self._as_of, platform=self._platform)
         self._run += 1
         if type(raw) is dict and "product" in raw:
             rest = raw.copy()
             del rest["product"]
+            keys = list(rest)
+            if keys:
+                self._fields = operator.itemgetter(*keys, keys[0])  # a tuple even for one field
+                self._values = self._fields(rest)
             self._rest, self._ctx, self._seller = rest, req, req.body["seller"]
             self._numbers, self._size = None, len(raw)
         return req, self._run
