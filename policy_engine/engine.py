@@ -463,10 +463,11 @@ class Engine:
     ) -> list[Trace]:
         """Run the requests through the network; consecutive requests of one run share their context facts.
         Products of a run that the network cannot tell apart get one trace (`coarse`: also texts no
-        condition tells apart, when no proof will be read from the trace; see `FactBuilder.distinct_items`)."""
+        condition tells apart, when no proof will be read from the trace; see `FactBuilder.distinct_items`;
+        and the firings keep their rules, not the facts they matched)."""
         builder, network = prepared.builder, prepared.network
         if runs is None:
-            return network.run([builder.facts(req) for req in reqs])
+            return network.run([builder.facts(req) for req in reqs], not coarse)
         traces: list[Trace] = []
         alone: list[list[dict[str, Any]]] = []
         start = 0
@@ -478,14 +479,14 @@ class Engine:
                 alone.append(builder.facts(reqs[start]))
             else:
                 if alone:
-                    traces += network.run(alone)
+                    traces += network.run(alone, not coarse)
                     alone = []
                 firsts, slots = builder.distinct_items(reqs[start:end], coarse)  # equal products are decided once
-                found = network.run_shared(builder.context(firsts[0]), [builder.item(r) for r in firsts])
+                found = network.run_shared(builder.context(firsts[0]), [builder.item(r) for r in firsts], not coarse)
                 traces += found if len(firsts) == len(slots) else [found[n] for n in slots]
             start = end
         if alone:
-            traces += network.run(alone)
+            traces += network.run(alone, not coarse)
         return traces
 
     @staticmethod

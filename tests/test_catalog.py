@@ -151,9 +151,9 @@ def shared(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     items: list[int] = []
     original = runtime_module.Network.run_shared
 
-    def counting(self: runtime_module.Network, context: Any, run: Any) -> Any:
+    def counting(self: runtime_module.Network, context: Any, run: Any, *args: Any) -> Any:
         items.append(len(run))
-        return original(self, context, run)
+        return original(self, context, run, *args)
 
     monkeypatch.setattr(runtime_module.Network, "run_shared", counting)
     return items

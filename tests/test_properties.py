@@ -14,6 +14,7 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
+import attrs
 import pytest
 from child_work import decide_generated
 from hypothesis import given, reject, settings
@@ -65,6 +66,31 @@ def _decide_generated(
             reject()
         raise
     return result
+
+
+@given(doc=policy_documents(), reqs=st.lists(requests(platform="aliexpress"), min_size=1, max_size=6))
+def test_without_proofs_the_network_agrees_with_reference(
+    isolated: Isolated, doc: dict[str, Any], reqs: list[dict[str, Any]]
+) -> None:
+    """Decisions without proofs record only the rules that fired (the engine's messages are not decoded):
+    the same outcome, rules, advisories and conclusions as the reference, alone and in a batch, and the
+    decision with proofs but for its proofs (the same rule chosen for each conclusion among those that
+    derive it)."""
+    policies = [_policy(doc)]
+    batch, singles = _decide_generated(isolated, policies, reqs, proofs=False)
+    with_proofs, _ = _decide_generated(isolated, policies, reqs)
+    for raw, decision, single, full in zip(reqs, batch, singles, with_proofs, strict=True):
+        ref = evaluate(policies, normalize_request(raw))
+        assert decision.error is None, decision.error
+        got = (decision.outcome, decision.rules, tuple(a.rule for a in decision.advisories), decision.derived)
+        assert got == (ref.outcome, ref.rules, ref.advisories, ref.derived)
+        assert single.to_dict() == decision.to_dict()
+        unproved = attrs.evolve(
+            full,
+            reasons=tuple(attrs.evolve(r, proof=None) for r in full.reasons),
+            advisories=tuple(attrs.evolve(r, proof=None) for r in full.advisories),
+        )
+        assert decision.to_dict() == unproved.to_dict()
 
 
 @given(doc=policy_documents(), reqs=st.lists(requests(platform="aliexpress"), min_size=1, max_size=6))

@@ -228,7 +228,7 @@ def test_abandoned_networks_are_bounded_then_fail_closed(monkeypatch: pytest.Mon
         raw = _dhgate()
         prepared = engine._prepared("dhgate", dt.date(2016, 9, 1))
 
-        def poison(self: runtime.Network, batches: Any) -> Any:
+        def poison(self: runtime.Network, batches: Any, *args: Any) -> Any:
             self.poisoned = True
             raise EngineFault("simulated fault beyond repair")
 

@@ -235,6 +235,26 @@ def test_the_network_derives_and_fires_what_holds(network: Network, compiled: Co
     assert set(trace.outcomes) == {"t.stage@1.0.0#shoes-need-enterprise", "t.stage@1.0.0#brand-advice"}
 
 
+def test_without_matches_the_firings_are_the_same_rules_and_read_no_facts(network: Network, compiled: Compiled) -> None:
+    """`matches=False` (decisions without proofs): the same rules fire and are chosen, their matched facts
+    unread; a message that is not `{"<known rule>":...}` is decoded whole, as with matches."""
+    builder = FactBuilder(compiled.plan)
+    for req in (request("shoes/boots", "enterprise"), request("shoes/boots"), request("toys", brand=None)):
+        (full,) = network.run([builder.facts(req)])
+        (bare,) = network.run([builder.facts(req)], matches=False)
+        assert {n: f.action for n, f in bare.derived.items()} == {n: f.action for n, f in full.derived.items()}
+        assert {n: f.action for n, f in bare.outcomes.items()} == {n: f.action for n, f in full.outcomes.items()}
+        assert all(f.match for f in (*full.derived.values(), *full.outcomes.values()))
+        assert not any(f.match for f in (*bare.derived.values(), *bare.outcomes.values()))
+    name = next(iter(compiled.actions))
+    assert network._rule_only('{"' + name + '":{"pr":{"t":"product"}}}') == {name: {}}
+    assert network._rule_only('{"unknown":{"pr":{"t":"product"}}}') == {"unknown": {"pr": {"t": "product"}}}
+    spaced = '{"' + name + '" :{"pr":{"t":"product"}}}'  # not the engine's form: decoded whole
+    assert network._rule_only(spaced) == {name: {"pr": {"t": "product"}}}
+    with pytest.raises(ValueError):
+        network._rule_only('{"' + name + '"')
+
+
 def test_no_fact_of_one_request_is_seen_by_the_next(network: Network, compiled: Compiled) -> None:
     counterfeit = request("shoes", "enterprise", violations=[{"kind": "counterfeit", "status": "upheld"}])
     clean = request("shoes", "enterprise")

@@ -80,6 +80,8 @@ class NetworkUnavailable(EngineFault):
 _FNV_PRIME = 16777619
 _FNV_BASIS = 0x811C9DC5
 _ENGINE_OK, _NOT_HANDLED, _OBSERVED = 0, 1, 2
+_HOUSEKEEPING = (INIT_RULE, SEEN_RULE)  # the network's own rules: no outcome, no conclusion
+_UNREAD: dict[str, dict[str, Any]] = {}  # the matched facts of a firing recorded without them (never changed)
 
 
 def _fnv1a32(data: bytes) -> int:
@@ -223,17 +225,21 @@ class Network:
                         dre.delete_state(self._handle, self._slots.sid)
                     dre.delete_ruleset(self._handle)
 
-    def run(self, batches: Sequence[list[dict[str, Any]]]) -> list[Trace]:
+    def run(self, batches: Sequence[list[dict[str, Any]]], matches: bool = True) -> list[Trace]:
         """Decide the facts of each request in turn, each alone in the session; one Trace each.
 
-        An EngineFault stops the run and poisons the network.
+        `matches=False`: the firings record their rules but not the facts they matched (`Firing.match`
+        empty), which only proofs read; the engine's messages are then not decoded. An EngineFault stops
+        the run and poisons the network.
         """
         with self._lock:
             if self._closed or self.poisoned:
                 raise NetworkUnavailable("the network is closed or was poisoned by an earlier engine error")
-            return [self._request(facts) for facts in batches]
+            return [self._request(facts, matches) for facts in batches]
 
-    def run_shared(self, context: list[dict[str, Any]], items: Sequence[list[dict[str, Any]]]) -> list[Trace]:
+    def run_shared(
+        self, context: list[dict[str, Any]], items: Sequence[list[dict[str, Any]]], matches: bool = True
+    ) -> list[Trace]:
         """Decide requests that share their context facts (one seller on one day): one Trace per item.
 
         The context facts are asserted once and stay in the session, with every conclusion drawn from
@@ -243,7 +249,8 @@ class Network:
         Items whose facts are identical get the same Trace: the network's answer depends on the facts
         in working memory only. After the run the context is retracted and the session must be empty;
         if it is not, the whole run is decided again item by item (never an answer from a dirty session).
-        An EngineFault stops the run (the caller decides the items alone to isolate it).
+        An EngineFault stops the run (the caller decides the items alone to isolate it). `matches` as
+        in `run`.
         """
         with self._lock:
             if self._closed or self.poisoned:
@@ -254,7 +261,7 @@ class Network:
             base = Trace()
             shared: list[tuple[bool, str]] = []
             try:
-                self._assert(_payload(context, sid, ids, slots.first, slots.seen[0]), slots, base, shared, 0)
+                self._assert(_payload(context, sid, ids, slots.first, slots.seen[0]), slots, base, shared, 0, matches)
                 first = slots.first + len(context)
                 decided: dict[str, Trace] = {}
                 traces: list[Trace] = []
@@ -267,8 +274,8 @@ class Network:
                     trace = Trace(dict(base.derived), dict(base.outcomes))
                     asserted: list[tuple[bool, str]] = []
                     try:
-                        self._assert(payload, slots, trace, asserted, 1)
-                        self._fire_strata(slots, trace, asserted)
+                        self._assert(payload, slots, trace, asserted, 1, matches)
+                        self._fire_strata(slots, trace, asserted, matches)
                         if self._retract(asserted):
                             raise _Dirty
                     except BaseException:
@@ -288,7 +295,7 @@ class Network:
                         "the rule engine kept facts of a finished request; the network is replaced"
                     ) from None
                 self._reset(sid)
-                return [self._request([*context, *facts]) for facts in items]
+                return [self._request([*context, *facts], matches) for facts in items]
             except BaseException as exc:
                 self._recover(sid, shared)
                 if isinstance(exc, EngineFault):
@@ -304,19 +311,21 @@ class Network:
             self._slots = _Slots(str(next(self._sids)), self.compiled)
         return self._slots
 
-    def _fire_strata(self, slots: _Slots, trace: Trace, asserted: list[tuple[bool, str]]) -> None:
+    def _fire_strata(self, slots: _Slots, trace: Trace, asserted: list[tuple[bool, str]], matches: bool = True) -> None:
         """Assert the stratum triggers in order: rules with negations fire once all below is complete."""
         for payload in slots.triggers:
-            self._assert(payload, slots, trace, asserted)
+            self._assert(payload, slots, trace, asserted, None, matches)
 
-    def _request(self, facts: list[dict[str, Any]]) -> Trace:
+    def _request(self, facts: list[dict[str, Any]], matches: bool = True) -> Trace:
         slots = self._session()
         trace = Trace()
         ids = _IDS.take(slots.first + len(facts))
         asserted: list[tuple[bool, str]] = []  # (many, payload), to retract in reverse
         try:
-            self._assert(_payload(facts, slots.sid, ids, slots.first, slots.seen[0]), slots, trace, asserted, 0)
-            self._fire_strata(slots, trace, asserted)
+            self._assert(
+                _payload(facts, slots.sid, ids, slots.first, slots.seen[0]), slots, trace, asserted, 0, matches
+            )
+            self._fire_strata(slots, trace, asserted, matches)
             self._clean(slots.sid, asserted)
         except BaseException as exc:
             fault = (
@@ -378,11 +387,18 @@ class Network:
             self._reset(sid)
 
     def _assert(
-        self, payload: str, slots: _Slots, trace: Trace, asserted: list[tuple[bool, str]], seen: int | None = None
+        self,
+        payload: str,
+        slots: _Slots,
+        trace: Trace,
+        asserted: list[tuple[bool, str]],
+        seen: int | None = None,
+        matches: bool = True,
     ) -> None:
         """Assert a batch of facts and run every action it wakes, recording the firings in `trace`.
 
-        With `seen`, the batch ends with that sentinel, which the engine must then hold already."""
+        With `seen`, the batch ends with that sentinel, which the engine must then hold already. Without
+        `matches`, a firing's matched facts are not read (see `run`)."""
         asserted.append((True, payload))
         handle = self._handle
         code, state = dre.assert_facts(handle, payload)
@@ -401,8 +417,9 @@ class Network:
             return
         message = result[1]
         actions = self._actions
+        read = _DECODE if matches else self._rule_only
         while message:
-            for name, match in _DECODE(message).items():
+            for name, match in read(message).items():
                 if name in (INIT_RULE, SEEN_RULE):
                     continue
                 action = actions[name]
@@ -425,6 +442,19 @@ class Network:
                     if known is None or self._rank(action, match) < self._rank(known.action, known.match):
                         trace.outcomes[citation] = Firing(action, match)
             message = dre.complete_and_start_action(handle, state)
+
+    def _rule_only(self, message: str) -> dict[str, dict[str, Any]]:
+        """The rule an action message is for, without the facts it matched (`{}`).
+
+        The engine writes every message as `{"<rule name>":<the matched facts>}`, the name as the ruleset
+        gave it; any message that does not start with a known rule name that way is decoded whole."""
+        if message.startswith('{"'):
+            end = message.find('"', 2)
+            name = message[2:end]
+            if end > 2 and message[end + 1 : end + 2] == ":" and (name in self._actions or name in _HOUSEKEEPING):
+                return {name: _UNREAD}
+        found: dict[str, dict[str, Any]] = _DECODE(message)
+        return found
 
     def _rank(self, action: RuleAction, match: dict[str, dict[str, Any]]) -> tuple[int, tuple[tuple[str, int], ...]]:
         """The order in which firings of one conclusion or outcome are preferred as its justification.
