@@ -287,10 +287,12 @@ class Engine:
         read = RequestReader(as_of)
         reqs: list[Request | ItemError] = []
         runs: list[int] = []
+        last = 0  # the run of the previous request (runs are numbered from 1)
         for index, raw in enumerate(requests):
             try:
                 req, run = read(raw)
-                if not runs or run != runs[-1]:  # raise UnknownPlatformError up front, before any decision
+                if run != last:  # raise UnknownPlatformError up front, before any decision
+                    last = run
                     self._prepared_or_fault(req)
             except RequestError as exc:
                 if not batch:
@@ -299,7 +301,7 @@ class Engine:
             reqs.append(req)
             runs.append(run)
         results = self._decide_normalized(reqs, proofs, batch_size, runs)
-        return [r for r in results if isinstance(r, Decision)]
+        return results  # type: ignore[return-value]  # an invalid request raised: every result is a Decision
 
     def decide_each(
         self,
@@ -399,6 +401,14 @@ class Engine:
                     end += 1  # a seller's run is not cut at a batch boundary (up to 4 batches long)
                 chunk = members[start:end]
                 start = end
+                first, last = chunk[0], chunk[-1]
+                if last - first == len(chunk) - 1:  # consecutive requests (all valid, one network): sliced
+                    span = slice(first, last + 1)
+                    decisions = self._run(prepared, reqs[span], proofs, runs=runs[span])  # type: ignore[arg-type]
+                    if len(decisions) != len(chunk):  # one decision per request, in order, or none at all
+                        raise EngineFault(f"{len(decisions)} decisions for {len(chunk)} requests")
+                    out[span] = decisions
+                    continue
                 decisions = self._run(
                     prepared,
                     [reqs[i] for i in chunk],  # type: ignore[misc]
