@@ -320,15 +320,22 @@ class Engine:
             read = RequestReader(as_of)
             reqs: list[Request | ItemError] = []
             runs: list[int] = []
+            last = 0  # the run of the previous request (runs are numbered from 1)
+            unknown: UnknownPlatformError | None = None  # that run's platform, when no policy governs it
             for i, raw in enumerate(requests):
                 run = -1
                 try:
                     req, run = read(raw)
-                    if not runs or run != runs[-1]:
-                        self._prepared_or_fault(req)
-                    reqs.append(req)
-                except UnknownPlatformError as exc:
-                    reqs.append(ItemError(index=i, problems=exc.problems, kind="platform"))
+                    if run != last:
+                        last, unknown = run, None
+                        try:
+                            self._prepared_or_fault(req)
+                        except UnknownPlatformError as exc:
+                            unknown = exc
+                    if unknown is not None:  # every request of the run, not only its first
+                        reqs.append(ItemError(index=i, problems=unknown.problems, kind="platform"))
+                    else:
+                        reqs.append(req)
                 except RequestError as exc:
                     reqs.append(ItemError(index=i, problems=exc.problems))
                 runs.append(run)

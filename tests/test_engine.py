@@ -231,3 +231,22 @@ def test_decide_each_answers_every_good_request_and_marks_bad_ones_in_place(engi
     assert isinstance(bad_platform, ItemError) and bad_platform.kind == "platform"
     assert bad_platform.to_dict()["problems"][0]["pointer"] == "/platform"
     assert results[0] == results[3] == engine.decide(good)
+
+
+def test_every_product_of_a_catalog_on_an_ungoverned_platform_is_an_item_error(engine: Engine) -> None:
+    """A run of one seller's products on a platform no policy governs: each product is an ItemError in its
+    place (not only the run's first), and the requests around it are decided."""
+    from policy_engine import ItemError
+
+    good = json.loads((Path(__file__).parent.parent / "examples" / "aliexpress-shoes-denied.json").read_text())
+    lost = {**good, "platform": "nowhere"}
+    other = {**lost, "product": {**good["product"], "id": "second"}}
+    results = engine.decide_each([good, lost, other, lost, good])
+    assert [type(r).__name__ for r in results] == ["Decision", "ItemError", "ItemError", "ItemError", "Decision"]
+    assert all(
+        isinstance(r, ItemError) and r.kind == "platform" and r.index == i
+        for i, r in enumerate(results)
+        if i in (1, 2, 3)
+    )
+    catalog = engine.decide_catalog(good["seller"], [good["product"]] * 3, platform="nowhere", as_of=good["as_of"])
+    assert [(type(r).__name__, getattr(r, "index", None)) for r in catalog] == [("ItemError", n) for n in range(3)]
