@@ -351,3 +351,43 @@ def test_decisions_of_other_days_share_their_fields_but_not_their_date(tmp_path:
         assert [d.to_dict() for d in together] == [eng.decide(r, proofs=False).to_dict() for r in requests]
     finally:
         eng.close()
+
+
+def test_a_caller_changing_its_objects_between_requests_changes_no_decision(engine: Engine) -> None:
+    """`decide_many` reads every request before deciding any: a generator that reuses one seller dict and
+    one product dict, changing them between requests (the account closed, a category added to a nested
+    list, another product), gets for each request the decision that request had when it was handed over,
+    not the run of the first nor the values of the last."""
+    expected = {
+        proofs: [engine.decide(r, proofs=proofs).to_dict() for r in _changing(copied=True)] for proofs in (True, False)
+    }
+    assert {"allow", "deny"} <= {d["outcome"] for d in expected[False]}
+    for proofs in (True, False):
+        assert [d.to_dict() for d in engine.decide_many(_changing(), proofs=proofs)] == expected[proofs]
+        assert [d.to_dict() for d in engine.decide_each(_changing(), proofs=proofs)] == expected[proofs]
+
+
+def _changing(copied: bool = False) -> Any:
+    """Requests made from one seller dict and one product dict, changed after each is handed over (each
+    handed over as a copy with `copied`)."""
+    seller, product = copy.deepcopy(SELLER), dict(PRODUCTS[0])
+    steps = [("account_status", "active"), ("account_status", "closed"), ("account_status", "active")]
+    steps += [("categories", "toys"), ("categories", "books"), ("categories", "garden")]
+    for n, (field, value) in enumerate(steps):
+        if field == "categories":
+            seller["categories"].append(value)  # the same nested list, longer
+        else:
+            seller[field] = value
+        product.update(PRODUCTS[n % len(PRODUCTS)])
+        request = {"platform": "aliexpress", "as_of": "2024-06-01", "seller": seller, "product": product}
+        yield copy.deepcopy(request) if copied else request
+
+
+def test_a_request_whose_values_only_compare_equal_is_checked_alone(engine: Engine) -> None:
+    """A value whose `==` says equal to anything (not JSON) after a run's first request: an ItemError in its
+    place, as alone, not an exception out of the call nor the run's decision."""
+    from unittest import mock
+
+    first = _request(SELLER, PRODUCTS[0])
+    results = engine.decide_each([first, {**first, "seller": mock.ANY}, first])
+    assert [type(r).__name__ for r in results] == ["Decision", "ItemError", "Decision"]

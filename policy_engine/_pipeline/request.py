@@ -4,6 +4,7 @@ return it typed (`Request`: platform, decision date, body), once, for every late
 from __future__ import annotations
 
 import datetime as dt
+import marshal
 import math
 import operator
 from collections.abc import Callable, Iterator
@@ -100,6 +101,11 @@ class RequestReader:
     its run number; consecutive requests with the same run number share the platform, the date, the
     seller and every other top-level field (their bodies are distinct dicts; the seller's is a shallow
     copy of the run's).
+
+    Requests are read before any is decided, so what is read is the reader's own copy (`_own`): a caller
+    that changes a request's objects once it has handed them over (a generator reusing one seller dict)
+    changes neither the requests read before nor the run they are compared with. A request that is not
+    plain JSON data (a date object, a dict subclass) is checked alone and starts no run.
     """
 
     def __init__(self, as_of: dt.date | str | None = None, platform: str | None = None) -> None:
@@ -133,21 +139,23 @@ class RequestReader:
         ctx, fields = self._ctx, self._fields
         if ctx is not None and fields is not None and type(raw) is dict and len(raw) == self._size and "product" in raw:
             try:  # the run's fields but the product compared in one comparison, field by field in C
-                same = fields(raw) == self._values
+                same = fields(raw) == self._values and (self._numbers == [] or self._typed(raw))
             except Exception:  # a missing field, or a value whose == fails (not JSON): the full check says which
                 same = False
-            if same and (self._numbers == [] or self._typed(raw)):
+            if same:
                 product = raw["product"]
-                if self._product_ok(product):
+                own_product = _own(product) if self._product_ok(product) else None
+                if own_product is not None:
                     body = ctx.body.copy()
                     body["seller"] = self._seller.copy()
-                    body["product"] = product
+                    body["product"] = own_product
                     return ctx.with_body(body), self._run
         self._ctx = self._fields = None
-        req = normalize_request(raw, file, as_of=self._as_of, platform=self._platform)
+        own = _own(raw)
+        req = normalize_request(raw if own is None else own, file, as_of=self._as_of, platform=self._platform)
         self._run += 1
-        if type(raw) is dict and "product" in raw:
-            rest = raw.copy()
+        if type(own) is dict and "product" in own:
+            rest = own
             del rest["product"]
             keys = list(rest)
             if keys:
@@ -156,6 +164,15 @@ class RequestReader:
             self._rest, self._ctx, self._seller = rest, req, req.body["seller"]
             self._numbers, self._size = None, len(raw)
         return req, self._run
+
+
+def _own(value: Any) -> Any:
+    """A deep copy of plain JSON data (dicts, lists, texts, numbers, booleans, null: marshal copies them in
+    C, keeping types and zero signs); None for anything else."""
+    try:
+        return marshal.loads(marshal.dumps(value))
+    except (ValueError, TypeError):
+        return None
 
 
 def _with_chain(auth: dict[str, Any]) -> dict[str, Any]:
