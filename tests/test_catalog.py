@@ -388,6 +388,14 @@ def test_a_request_whose_values_only_compare_equal_is_checked_alone(engine: Engi
     place, as alone, not an exception out of the call nor the run's decision."""
     from unittest import mock
 
+    class Text(str):
+        pass
+
     first = _request(SELLER, PRODUCTS[0])
     results = engine.decide_each([first, {**first, "seller": mock.ANY}, first])
     assert [type(r).__name__ for r in results] == ["Decision", "ItemError", "Decision"]
+    text_id = {**first, "seller": {**first["seller"], "id": Text(first["seller"]["id"])}}
+    with pytest.raises(RequestError):
+        engine.decide(text_id)
+    results = engine.decide_each([first, text_id, first, first])
+    assert [type(r).__name__ for r in results] == ["Decision", "ItemError", "Decision", "Decision"]

@@ -119,6 +119,7 @@ class RequestReader:
         self._ctx: Request | None = None  # its normalized form
         self._seller: dict[str, Any] = {}  # the normalized seller
         self._size = 0  # the number of fields of the run's first request
+        self._joined = False  # whether a second request joined the run (`_values` then share its texts)
         self._run = 0
 
     def _typed(self, raw: dict[str, Any]) -> bool:
@@ -144,7 +145,12 @@ class RequestReader:
                 same = False
             if same:
                 product = raw["product"]
-                own_product = _own(product) if self._product_ok(product) else None
+                own_product = _own_product(product) if self._product_ok(product) else None
+                if own_product is not None and not self._joined:  # compare the next with copies sharing its texts
+                    try:
+                        self._values, self._joined = _containers_copied(fields(raw)), True
+                    except ValueError:  # equal, but not JSON data: the full check says why
+                        own_product = None
                 if own_product is not None:
                     body = ctx.body.copy()
                     body["seller"] = self._seller.copy()
@@ -162,7 +168,7 @@ class RequestReader:
                 self._fields = operator.itemgetter(*keys, keys[0])  # a tuple even for one field
                 self._values = self._fields(rest)
             self._rest, self._ctx, self._seller = rest, req, req.body["seller"]
-            self._numbers, self._size = None, len(raw)
+            self._numbers, self._size, self._joined = None, len(raw), False
         return req, self._run
 
 
@@ -173,6 +179,35 @@ def _own(value: Any) -> Any:
         return marshal.loads(marshal.dumps(value))
     except (ValueError, TypeError):
         return None
+
+
+def _own_product(product: dict[str, Any]) -> dict[str, Any] | None:
+    """`_own` for a checked product: a copy of the dict, with copies of its lists and objects."""
+    out = product.copy()
+    for key, value in out.items():  # replacing values does not resize the dict
+        if type(value) is dict or type(value) is list:
+            copied = _own(value)
+            if copied is None:
+                return None
+            out[key] = copied
+    return out
+
+
+def _containers_copied(value: Any) -> Any:
+    """A copy of every dict, list and tuple in plain JSON data, sharing its texts and numbers (immutable):
+    compared with a request that shares them too (a catalog's copies of one seller), equal texts are
+    equal at once, and no container of the caller's is ever taken as equal for being the same object."""
+    kind = type(value)
+    if kind is dict:
+        return {k: _containers_copied(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return kind(_containers_copied(v) for v in value)
+    if kind in _SCALARS:
+        return value
+    raise ValueError(f"not JSON data: {kind.__name__}")
+
+
+_SCALARS = (str, int, float, bool, type(None))
 
 
 def _with_chain(auth: dict[str, Any]) -> dict[str, Any]:
