@@ -362,3 +362,64 @@ def test_an_integer_too_long_to_print_is_a_request_error(engine: Engine) -> None
     raw = _dhgate(refund_rate=10**5000)  # Python refuses to turn it into text
     with pytest.raises(RequestError, match=r"about 5001 digits"):
         engine.decide(raw)
+
+
+class _Interrupted(Exception):
+    """What a caller's signal handler raises in the middle of a decision (a timeout, say)."""
+
+
+@pytest.mark.parametrize("where", ["message", "start", "complete"])
+def test_an_exception_while_an_engine_action_is_open_leaves_no_session_locked(
+    monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """An exception between the engine handing over an action and its completion (while the action's
+    message is read, or right after the call that started it returned) must not leave the session's
+    30-second action lock held: every later request would be decided with no rule firing, a deny turned
+    into the platform's allow. The interrupted call fails closed, and the next ones are decided right."""
+    eng = Engine.default()
+    try:
+        examples = Path(__file__).parent.parent / "examples"
+        denied = json.loads((examples / "aliexpress-shoes-denied.json").read_text())
+        allowed = json.loads((examples / "aliexpress-shoes-allowed.json").read_text())
+        assert (eng.decide(denied).outcome, eng.decide(allowed).outcome) == ("deny", "allow")
+        real = runtime.dre
+        armed = [True]
+
+        class Dre:
+            def __getattr__(self, name: str) -> Any:
+                return getattr(real, name)
+
+            def start_action_for_state(self, *args: Any) -> Any:
+                result = real.start_action_for_state(*args)
+                if where == "start" and result and armed[0]:
+                    armed[0] = False
+                    raise _Interrupted
+                return result
+
+            def complete_and_start_action(self, *args: Any) -> Any:
+                result = real.complete_and_start_action(*args)
+                if where == "complete" and result and armed[0]:
+                    armed[0] = False
+                    raise _Interrupted
+                return result
+
+        def interrupted(message: str) -> Any:
+            if armed[0]:
+                armed[0] = False
+                raise _Interrupted
+            return runtime._DECODE(message)
+
+        monkeypatch.setattr(runtime, "dre", Dre())
+        if where == "message":
+            monkeypatch.setattr(runtime.Network, "_rule_only", lambda self, message: interrupted(message))
+        for _ in range(3):
+            first = eng.decide_many([copy.deepcopy(denied), copy.deepcopy(allowed)], proofs=False)
+            assert first[0].outcome == "deny"
+            assert first[1].outcome == "allow" or first[1].error is not None
+        assert not armed[0]  # the exception was raised
+        later = eng.decide_many([copy.deepcopy(denied), copy.deepcopy(allowed)] * 2, proofs=False)
+        assert [(d.outcome, d.error) for d in later] == [("deny", None), ("allow", None)] * 2
+        assert (eng.decide(denied).outcome, eng.decide(denied).error) == ("deny", None)
+    finally:
+        monkeypatch.undo()
+        eng.close()

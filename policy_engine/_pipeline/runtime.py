@@ -203,6 +203,11 @@ class Network:
         self._lock = threading.Lock()
         self._sids = itertools.count(1)
         self._slots: _Slots | None = None
+        # Whether an action the engine handed over is still open: 0 none, 2 one is (its message was read),
+        # 1 unknown (a call that may have started one returned, or not, before an exception). An open
+        # action holds the session's lock for the engine's 30-second lease: no other action would fire.
+        self._acting = 0
+        self._state = 0  # the live session's state in the engine (as the engine's calls return it)
         self._uses = 0
         self._actions = compiled.actions
         self._closed = False
@@ -345,7 +350,17 @@ class Network:
         The session is kept, not deleted: the engine may not have fired any action in it yet, and
         deleting such a session frees an uninitialised pointer. The next request checks it is empty.
         """
+        if self.poisoned:
+            return
         try:
+            if self._acting == 1:  # maybe open: release the lease (a no-op otherwise); it is then offered again
+                dre.abandon_action(self._handle, self._state)
+                if dre.start_action_for_state(self._handle, self._state):
+                    self._acting = 2
+            if self._acting == 2:  # complete the open action (and any it starts) before retracting its facts
+                while dre.complete_and_start_action(self._handle, self._state):
+                    pass
+            self._acting = 0
             for many, payload in reversed(asserted):
                 _code, state = (dre.retract_facts if many else dre.retract_fact)(self._handle, payload)
                 if dre.start_action_for_state(self._handle, state):
@@ -365,17 +380,19 @@ class Network:
             code, state = (dre.retract_facts if many else dre.retract_fact)(handle, payload)
             if code != _ENGINE_OK and code != _NOT_HANDLED:
                 self._check(code)
+            self._acting = 1
             if dre.start_action_for_state(handle, state):
                 woke = True
                 while dre.complete_and_start_action(handle, state):
                     pass
+            self._acting = 0
         return woke
 
     def _reset(self, sid: str) -> None:
         """Start the next request on a new session."""
         dre.delete_state(self._handle, sid)
         self._slots = None
-        self._uses = 0
+        self._uses = self._acting = 0
 
     def _clean(self, sid: str, asserted: list[tuple[bool, str]]) -> None:
         """Retract what the request asserted, newest first; recycle the session if anything is left."""
@@ -402,6 +419,7 @@ class Network:
         asserted.append((True, payload))
         handle = self._handle
         code, state = dre.assert_facts(handle, payload)
+        self._state = state
         if code != _ENGINE_OK and code != _NOT_HANDLED:
             self._check(code)
         if seen is not None:
@@ -412,10 +430,13 @@ class Network:
                     "the rule engine did not read every fact of the request (the end-of-request marker "
                     f"was not found; code {again}): deciding on part of a request is refused"
                 )
+        self._acting = 1
         result = dre.start_action_for_state(handle, state)
         if not result:
+            self._acting = 0
             return
         message = result[1]
+        self._acting = 2
         actions = self._actions
         read = _DECODE if matches else self._rule_only
         while message:
@@ -441,7 +462,9 @@ class Network:
                     known = trace.outcomes.get(citation)
                     if known is None or self._rank(action, match) < self._rank(known.action, known.match):
                         trace.outcomes[citation] = Firing(action, match)
+            self._acting = 1
             message = dre.complete_and_start_action(handle, state)
+            self._acting = 2 if message else 0
 
     def _rule_only(self, message: str) -> dict[str, dict[str, Any]]:
         """The rule an action message is for, without the facts it matched (`{}`).
