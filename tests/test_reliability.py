@@ -385,23 +385,22 @@ def test_an_exception_while_an_engine_action_is_open_leaves_no_session_locked(
         real = runtime.dre
         armed = [True]
 
+        interrupting = {"start": "start_action_for_state", "complete": "complete_and_start_action"}.get(where)
+
         class Dre:
             def __getattr__(self, name: str) -> Any:
-                return getattr(real, name)
+                call = getattr(real, name)
+                if name != interrupting:
+                    return call
 
-            def start_action_for_state(self, *args: Any) -> Any:
-                result = real.start_action_for_state(*args)
-                if where == "start" and result and armed[0]:
-                    armed[0] = False
-                    raise _Interrupted
-                return result
+                def interrupted_after(*args: Any) -> Any:  # the engine's call returned, then the exception
+                    result = call(*args)
+                    if result and armed[0]:
+                        armed[0] = False
+                        raise _Interrupted
+                    return result
 
-            def complete_and_start_action(self, *args: Any) -> Any:
-                result = real.complete_and_start_action(*args)
-                if where == "complete" and result and armed[0]:
-                    armed[0] = False
-                    raise _Interrupted
-                return result
+                return interrupted_after
 
         def interrupted(message: str) -> Any:
             if armed[0]:
