@@ -23,10 +23,13 @@ How the engine's traps are avoided (see docs/performance.md and docs/design.md):
 * Every request is proven seen: its facts end with a sentinel fact that a never-firing rule keeps in
   the network, and asserting the sentinel again must be refused as "already observed". Anything else
   means the engine did not read the whole request: an EngineFault, never the platform default.
-* Any error code from the engine, and any exception while running actions, raises EngineFault. The
-  session is then cleaned (every fact retracted, checked empty) and reused; only when cleaning fails is
-  the network poisoned: its session is never touched again (deleting a session in an inconsistent state
-  can crash the process), and the caller builds a new network and turns the fault into a `deny`.
+* Any error code from the engine, and any exception while running actions, raises EngineFault
+  (without proofs an action message is read up to its rule's name only: its matched facts are not
+  decoded, so not checked). An action left open by an exception is completed first (its lease would
+  otherwise keep every other action of the session from firing). The session is then cleaned (every
+  fact retracted, checked empty) and reused; only when cleaning fails is the network poisoned: its
+  session is never touched again (deleting a session in an inconsistent state can crash the process),
+  and the caller builds a new network and turns the fault into a `deny`.
 """
 
 from __future__ import annotations
