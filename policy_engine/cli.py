@@ -241,7 +241,8 @@ def _decide_all(engine: Engine, items: Sequence[_Input], args: argparse.Namespac
                 results[i] = _Failed(item, "request", _relabel(item.label, exc.problems))
         else:
             good.append(i)
-    decided = engine.decide_each([items[i].value for i in good], as_of=args.as_of)
+    # parsed from the input here: read without a copy
+    decided = engine._decide_each([items[i].value for i in good], args.as_of, True, owned=True)
     for i, result in zip(good, decided, strict=True):
         if isinstance(result, ItemError):
             results[i] = _Failed(items[i], result.kind, _relabel(items[i].label, result.problems))

@@ -316,8 +316,21 @@ class Engine:
         Every good request gets its decision whatever the others hold: an invalid request, or one for a
         platform or date that no policy governs, is an `ItemError` with its index and its problems.
         """
+        return self._decide_each(requests, as_of, proofs, batch_size)
+
+    def _decide_each(
+        self,
+        requests: Iterable[Any],
+        as_of: dt.date | str | None,
+        proofs: bool,
+        batch_size: int = DEFAULT_BATCH,
+        *,
+        owned: bool = False,
+    ) -> list[Decision | ItemError]:
+        """`decide_each`; `owned`: the requests are the engine's own (parsed from files or received from
+        another process, held by no one else), so they are read without a copy."""
         with gc_paused():  # as decide_many
-            read = RequestReader(as_of)
+            read = RequestReader(as_of, copy=not owned)
             reqs: list[Request | ItemError] = []
             runs: list[int] = []
             last = 0  # the run of the previous request (runs are numbered from 1)

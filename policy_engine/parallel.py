@@ -68,7 +68,7 @@ def _decide_chunk(chunk: list[Any], as_of: dt.date | None, proofs: bool, crash: 
     # The request goes back to the caller anyway: not sending it again halves what crosses the pipe.
     return [
         _without_request(r) if isinstance(r, Decision) else r
-        for r in _ENGINE.decide_each(chunk, as_of=as_of, proofs=proofs)
+        for r in _ENGINE._decide_each(chunk, as_of, proofs, owned=True)  # unpickled here: the worker's own
     ]
 
 

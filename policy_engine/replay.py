@@ -188,8 +188,9 @@ def _replay_chunk(old: dict[str, str], new: dict[str, str], lines: list[Line], v
             labels.append(line.label)
         except ValueError as exc:
             part.bad.append((line.label, f"malformed JSON: {exc}"))
-    before = _engine_for(old, verify).decide_each(raw, proofs=False)
-    after = _engine_for(new, verify).decide_each(raw, proofs=False)
+    # the requests were parsed here: the engines read them without a copy (neither changes them)
+    before = _engine_for(old, verify)._decide_each(raw, None, False, owned=True)
+    after = _engine_for(new, verify)._decide_each(raw, None, False, owned=True)
     for label, request, a, b in zip(labels, raw, before, after, strict=True):
         if isinstance(a, ItemError) or isinstance(b, ItemError):
             err = a if isinstance(a, ItemError) else b
@@ -472,7 +473,7 @@ def _decide_chunk(texts: dict[str, str], lines: list[Line], verify: float, proof
             where.append(i)
         except ValueError as exc:
             out[i] = {"line": line.label, "error": "json", "message": f"malformed JSON: {exc}"}
-    for i, result in zip(where, engine.decide_each(raw, proofs=proofs), strict=True):
+    for i, result in zip(where, engine._decide_each(raw, None, proofs, owned=True), strict=True):
         if isinstance(result, ItemError):
             out[i] = {"line": lines[i].label, **result.to_dict()}
             out[i].pop("index", None)  # type: ignore[union-attr]

@@ -399,3 +399,19 @@ def test_a_request_whose_values_only_compare_equal_is_checked_alone(engine: Engi
         engine.decide(text_id)
     results = engine.decide_each([first, text_id, first, first])
     assert [type(r).__name__ for r in results] == ["Decision", "ItemError", "Decision", "Decision"]
+
+
+def test_requests_the_engine_parsed_itself_are_read_without_a_copy_and_left_unchanged(engine: Engine) -> None:
+    """Replay, the CLI and the worker processes decide requests they parsed themselves (`owned`): read as
+    they are, with the decisions of the copying path, proofs included, and not one of them changed (the run's
+    comparison values are taken without the product, from a copy of the request's top level only)."""
+    sellers = [SELLER, {**SELLER, "account_status": "closed"}, SELLER]
+    requests = [_request(s, p, as_of) for s in sellers for as_of in ("2024-06-01", "2031-01-01") for p in PRODUCTS]
+    snapshot = json.dumps(requests, sort_keys=True)
+    for proofs in (True, False):
+        expected = [d.to_dict() for d in engine.decide_each(requests, proofs=proofs)]  # type: ignore[union-attr]
+        got = engine._decide_each(requests, None, proofs, owned=True)
+        assert [d.to_dict() for d in got] == expected  # type: ignore[union-attr]
+        assert {d["outcome"] for d in expected} >= {"allow", "deny"}
+        assert json.dumps(requests, sort_keys=True) == snapshot
+        assert all(d.request["product"] is r["product"] for d, r in zip(got, requests, strict=True))  # type: ignore[union-attr,index]

@@ -105,12 +105,15 @@ class RequestReader:
     Requests are read before any is decided, so what is read is the reader's own copy (`_own`): a caller
     that changes a request's objects once it has handed them over (a generator reusing one seller dict)
     changes neither the requests read before nor the run they are compared with. A request that is not
-    plain JSON data (a date object, a dict subclass) is checked alone and starts no run.
+    plain JSON data (a date object, a dict subclass) is checked alone and starts no run. With
+    `copy=False` the requests are taken as they are: for requests nobody else holds (parsed from a file
+    or received from another process by the caller), which no one can change while they are read.
     """
 
-    def __init__(self, as_of: dt.date | str | None = None, platform: str | None = None) -> None:
+    def __init__(self, as_of: dt.date | str | None = None, platform: str | None = None, *, copy: bool = True) -> None:
         self._as_of = as_of
         self._platform = platform
+        self._copy = copy
         self._product_ok = schemas.fast_checker("request", "/properties/product")
         self._fields: Callable[[Any], Any] | None = None  # reads the run's fields but the product from a request
         self._values: Any = None  # the run's first request's values of those fields, as `_fields` reads them
@@ -145,8 +148,8 @@ class RequestReader:
                 same = False
             if same:
                 product = raw["product"]
-                own_product = _own_product(product) if self._product_ok(product) else None
-                if own_product is not None and not self._joined:  # compare the next with copies sharing its texts
+                own_product = (_own_product(product) if self._copy else product) if self._product_ok(product) else None
+                if own_product is not None and not self._joined and self._copy:  # compare with copies sharing texts
                     try:
                         self._values, self._joined = _containers_copied(fields(raw)), True
                     except ValueError:  # equal, but not JSON data: the full check says why
@@ -157,11 +160,11 @@ class RequestReader:
                     body["product"] = own_product
                     return ctx.with_body(body), self._run
         self._ctx = self._fields = None
-        own = _own(raw)
+        own = _own(raw) if self._copy else raw
         req = normalize_request(raw if own is None else own, file, as_of=self._as_of, platform=self._platform)
         self._run += 1
         if type(own) is dict and "product" in own:
-            rest = own
+            rest = own if self._copy else own.copy()
             del rest["product"]
             keys = list(rest)
             if keys:
