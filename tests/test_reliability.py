@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from policy_engine import Disagreement, Engine, EngineFault, RequestError
+from policy_engine import Decision, Disagreement, Engine, EngineFault, LoadError, RequestError
 from policy_engine import engine as engine_module
 from policy_engine._language.reference import evaluate
 from policy_engine._pipeline import runtime
@@ -422,3 +422,85 @@ def test_an_exception_while_an_engine_action_is_open_leaves_no_session_locked(
     finally:
         monkeypatch.undo()
         eng.close()
+
+
+def _watch(kind: str) -> dict[str, Any]:
+    """Amazon's gated watches: denied without an approved `category_approval` grant."""
+    return {
+        "platform": "amazon",
+        "marketplace": "amazon.com",
+        "as_of": "2018-02-01",
+        "seller": {"grants": [{"kind": kind, "platform": "amazon", "category": "watches", "status": "approved"}]},
+        "product": {"category": "watches/wrist", "brand": "Horatio", "condition": "new"},
+    }
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "category_approval" + "x" * (65_536 - 17),  # 65,536 bytes: would compare as its first 0
+        "category_approval" + "x" * 65_000,  # 65,017 bytes: over the limit by a little
+        "category_approval" + "\u00e9" * 32_768,  # 32,785 characters, 65,553 bytes: its first 17
+        "category_approval" + "\x01" * 10_920,  # 10,937 characters, 65,537 bytes escaped (\u0001)
+    ],
+)
+def test_a_text_longer_than_the_engine_compares_is_refused_not_cut(engine: Engine, text: str) -> None:
+    """durable_rules keeps a text's length in 16 bits: a text of 65,536 + k bytes (UTF-8, JSON-escaped) would
+    compare as its first k bytes, so a grant of another kind would pass for the approval. Refused with its
+    pointer, as in a batch; the rule still denies without it."""
+    assert engine.decide(_watch("other")).outcome == "deny"
+    with pytest.raises(RequestError) as info:
+        engine.decide(_watch(text))
+    problems = info.value.problems
+    assert {p.pointer for p in problems} == {"/seller/grants/0/kind"}
+    assert any("bytes as the rule engine reads it; expected at most 65000" in p.message for p in problems), problems
+    (result,) = engine.decide_each([_watch(text)])
+    assert not isinstance(result, Decision)
+
+
+def test_a_text_at_the_engines_limit_is_compared_whole(engine: Engine) -> None:
+    """Texts of exactly the engine's limit are decided, and compared whole: a grant kind that only starts
+    with the approval's is no approval, and brands of every width of character agree with the reference."""
+    from policy_engine._language.schemas import MAX_TEXT_BYTES, engine_bytes
+
+    def filled(start: str, pad: str) -> str:
+        while engine_bytes(start + pad) <= MAX_TEXT_BYTES:
+            start += pad * max(1, (MAX_TEXT_BYTES - engine_bytes(start)) // 8)
+        assert engine_bytes(start) <= MAX_TEXT_BYTES < engine_bytes(start + pad)
+        return start
+
+    kind = filled("category_approval", "x")
+    assert engine.decide(_watch(kind)).outcome == "deny"
+    _agrees(engine, _watch(kind))
+    for pad in ("x", "\u00e9", "\x01", "\U0001f600", '"'):
+        raw = _watch("category_approval")
+        raw["product"]["brand"] = filled("Horatio", pad)
+        _agrees(engine, raw)
+
+
+def test_a_policy_text_longer_than_the_engine_compares_is_a_load_problem(tmp_path: Path) -> None:
+    policy = {
+        "id": "long-text",
+        "version": "1.0.0",
+        "platform": "aliexpress",
+        "effective_from": "2000-01-01",
+        "title": "t",
+        "sources": [{"document": "t", "provenance": "article-only"}],
+        "rules": [
+            {
+                "id": "r",
+                "provenance": "article-only",
+                "source_refs": [0],
+                "when": [{"field": "product.brand", "equals": "acme" + "\u00e9" * 32_768}],
+                "outcome": "deny",
+                "message": {"en": "no", "zh": "否"},
+            }
+        ],
+    }
+    (tmp_path / "p.json").write_text(json.dumps(policy))
+    with pytest.raises(LoadError) as info:
+        Engine.from_directory(tmp_path)
+    assert any(
+        p.pointer == "/rules/0/when/0/equals" and "bytes as the rule engine reads it" in p.message
+        for p in info.value.problems
+    ), info.value.problems

@@ -19,10 +19,12 @@ from ..resources import data_dir
 __all__ = [
     "MAX_DEPTH",
     "MAX_STRING",
+    "MAX_TEXT_BYTES",
     "SCHEMA_NAMES",
     "TOO_DEEP",
     "load_schema",
     "quoted",
+    "text_fits",
     "validate",
     "value_problems",
 ]
@@ -183,7 +185,10 @@ _Check = Any  # Callable[[Any], bool]
 _TYPE_TESTS = {
     "object": "type({v}) is dict",
     "array": "type({v}) is list",
-    "string": "(type({v}) is str and len({v}) <= _MAXSTR and ({v}.isascii() or _utf8({v})))",
+    "string": (
+        "(type({v}) is str and len({v}) <= _MAXSTR and ({v}.isascii() or _utf8({v}))"
+        " and (len({v}) <= _SHORT or _fits({v})))"
+    ),
     "number": "(type({v}) is float and _finite({v}) or type({v}) is int and (-_SAFE <= {v} <= _SAFE or _exact({v})))",
     "integer": (
         "(type({v}) is int and (-_SAFE <= {v} <= _SAFE or _exact({v})) or type({v}) is float and {v}.is_integer())"
@@ -192,6 +197,10 @@ _TYPE_TESTS = {
     "null": "{v} is None",
 }
 MAX_STRING = 65_536  # characters in one string value
+# Bytes of one text as the rule engine reads it (UTF-8, with JSON's escapes): durable_rules keeps a text's
+# length in 16 bits, so a text of 65,536 bytes or more would compare as its first (length - 65,536) bytes.
+MAX_TEXT_BYTES = 65_000
+_SHORT_TEXT = MAX_TEXT_BYTES // 6  # no text this short can exceed it (at most 6 bytes a character, `\u001f`)
 MAX_DEPTH = 32  # nesting of arrays and objects in a request (the schema needs 5)
 _SAFE_INT = 2**53  # every integer up to this magnitude is exactly a double
 _BAD_TEXT = "the text is not valid Unicode (a lone surrogate); expected text encodable as UTF-8"
@@ -242,11 +251,26 @@ def _utf8(text: str) -> bool:
     return True
 
 
+_ESCAPED = json.encoder.encode_basestring  # the text between quotes, as facts and rulesets are encoded
+
+
+def engine_bytes(text: str) -> int:
+    """The length of a text as the rule engine reads it: UTF-8, with JSON's escapes (lone surrogates, refused
+    anyway, counted as three bytes)."""
+    return len(_ESCAPED(text).encode("utf-8", "surrogatepass")) - 2
+
+
+def text_fits(text: str) -> bool:
+    """Whether the rule engine can compare the whole text (at most MAX_TEXT_BYTES bytes as it reads it)."""
+    return len(text) <= _SHORT_TEXT or engine_bytes(text) <= MAX_TEXT_BYTES
+
+
 def value_problems(instance: Any, file: str = "", max_depth: int = MAX_DEPTH) -> list[Problem]:
     """What the schema cannot say about a JSON value but the rule engine needs, each with its pointer.
 
     Numbers must be finite; integers exactly representable as a double (any up to 2^53 in magnitude);
-    strings at most MAX_STRING characters and encodable as UTF-8 (no lone surrogates); nesting at
+    strings at most MAX_STRING characters, encodable as UTF-8 (no lone surrogates) and at most MAX_TEXT_BYTES
+    bytes as the engine reads them (it keeps lengths in 16 bits); nesting at
     most MAX_DEPTH deep. Anything else could not be compared faithfully, so it is refused.
     """
     problems: list[Problem] = []
@@ -283,6 +307,16 @@ def value_problems(instance: Any, file: str = "", max_depth: int = MAX_DEPTH) ->
                 )
             elif not value.isascii() and not _utf8(value):
                 problems.append(Problem(file=file, pointer=pointer, message=_BAD_TEXT, code="PE010"))
+            elif not text_fits(value):
+                problems.append(
+                    Problem(
+                        file=file,
+                        pointer=pointer,
+                        message=f"a text of {engine_bytes(value)} bytes as the rule engine reads it; expected at "
+                        f"most {MAX_TEXT_BYTES} (UTF-8, JSON-escaped: the engine compares no further)",
+                        code="PE010",
+                    )
+                )
         elif kind is bool or value is None:
             pass
         elif kind is not dict and kind is not list:
@@ -551,6 +585,8 @@ class _CodeGen:
         namespace["_is_date"] = is_date
         namespace.update(
             _MAXSTR=MAX_STRING,
+            _SHORT=_SHORT_TEXT,
+            _fits=text_fits,
             _SAFE=_SAFE_INT,
             _exact=_exact_int,
             _utf8=_utf8,
