@@ -19,8 +19,10 @@ exists to test and measure recovery from a worker death; leave it unset otherwis
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime as dt
 import json
+import marshal
 import os
 import signal
 import threading
@@ -158,19 +160,17 @@ class WorkerPool:
 
         The decisions do not carry the request (`Decision.request` is None): the caller has it.
         """
-        results = self.decide_each(requests, as_of=as_of, proofs=proofs)
-        for r in results:
-            if isinstance(r, ItemError):
-                error = UnknownPlatformError if r.kind == "platform" else RequestError
-                raise error(r.problems, index=r.index)
-        return [r for r in results if isinstance(r, Decision)]
+        return _decisions(self.decide_each(requests, as_of=as_of, proofs=proofs))
 
     def decide_each(
         self, requests: Iterable[Any], *, as_of: dt.date | None = None, proofs: bool = False
     ) -> list[Result]:
         """Decide requests in order, like `Engine.decide_each`: a bad request gives an `ItemError` in its
         place, with its index in `requests`. Every request gets exactly one result."""
-        reqs = list(requests)
+        return self._decide_read(_read(requests), as_of, proofs)
+
+    def _decide_read(self, reqs: list[Any], as_of: dt.date | None, proofs: bool) -> list[Result]:
+        """`decide_each` of requests already read (`_read`)."""
         size = self.chunk_size
         chunks = [reqs[i : i + size] for i in range(0, len(reqs), size)]
         crash = os.environ.get(CRASH_ENV) or None
@@ -283,11 +283,20 @@ def decide_in_workers(
     A bad request raises RequestError. The decisions do not carry the request (`Decision.request` is
     None): the caller has it. To decide several batches, keep a `WorkerPool` instead (workers start once).
     """
-    reqs = list(requests)
+    reqs = _read(requests)
     if not reqs:
         return []
     with _pool_for(reqs, policies, workers, chunk_size) as pool:
-        return pool.decide(reqs, as_of=as_of, proofs=proofs)
+        return _decisions(pool._decide_read(reqs, as_of, proofs))
+
+
+def _decisions(results: list[Result]) -> list[Decision]:
+    """The decisions, or the first bad request's error (as `Engine.decide_many` raises it)."""
+    for r in results:
+        if isinstance(r, ItemError):
+            error = UnknownPlatformError if r.kind == "platform" else RequestError
+            raise error(r.problems, index=r.index)
+    return [r for r in results if isinstance(r, Decision)]
 
 
 def decide_each_in_workers(
@@ -301,11 +310,27 @@ def decide_each_in_workers(
 ) -> list[Decision | ItemError]:
     """Like `decide_in_workers`, with per-item results like `Engine.decide_each`: a bad request gives an
     `ItemError` in its place, with its index in `requests`."""
-    reqs = list(requests)
+    reqs = _read(requests)
     if not reqs:
         return []
     with _pool_for(reqs, policies, workers, chunk_size) as pool:
-        return pool.decide_each(reqs, as_of=as_of, proofs=proofs)
+        return pool._decide_read(reqs, as_of, proofs)
+
+
+def _read(requests: Iterable[Any]) -> list[Any]:
+    """The requests, each as a copy taken when it is read: they are sent to the workers only once all are
+    read, and a caller that changes a request's objects after handing it over (a generator reusing one
+    seller dict) must not change what is decided (as `Engine.decide_many` reads them)."""
+    out = []
+    for raw in requests:
+        try:
+            out.append(marshal.loads(marshal.dumps(raw)))  # plain JSON data, copied in C
+        except (ValueError, TypeError):
+            try:
+                out.append(copy.deepcopy(raw))  # dates and other values the workers check and refuse
+            except Exception:  # not even that: sent as it is, and refused by the worker's check
+                out.append(raw)
+    return out
 
 
 def _pool_for(reqs: list[Any], policies: Sequence[str | Path], workers: int | None, chunk_size: int) -> WorkerPool:

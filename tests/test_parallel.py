@@ -169,3 +169,30 @@ def attrs_without_request(result: Any) -> Any:
     import attrs
 
     return attrs.evolve(result, request=None) if not isinstance(result, ItemError) else result
+
+
+def _refilled(reqs: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """The requests made from one request dict and one seller dict, refilled for each (a streaming
+    pattern): a caller that changes its objects once it has handed them over."""
+    seller: dict[str, Any] = {}
+    request: dict[str, Any] = {}
+    for raw in reqs:
+        seller.clear()
+        seller.update(json.loads(json.dumps(raw["seller"])))
+        request.clear()
+        request.update({**json.loads(json.dumps(raw)), "seller": seller})
+        yield request
+
+
+def test_a_generator_refilling_its_dicts_gets_the_decisions_of_each_request(
+    pool: WorkerPool, ae_engine: Engine, ae_requests: list[Any]
+) -> None:
+    """The workers are sent the requests once all are read: each is read as a copy, so a generator that
+    refills one dict gets what `Engine.decide_many` gives, not the last request's decision for every one."""
+    reqs = ae_requests[:12]
+    want = [attrs_without_request(d) for d in ae_engine.decide_many(reqs, proofs=False)]
+    assert len({d.outcome for d in want}) > 1
+    assert pool.decide(_refilled(reqs)) == want
+    assert pool.decide_each(_refilled(reqs)) == want
+    assert decide_in_workers(_refilled(reqs), policies=AE, workers=1, chunk_size=4) == want
+    assert decide_each_in_workers(_refilled(reqs), policies=AE, workers=1, chunk_size=4) == want
