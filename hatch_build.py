@@ -7,8 +7,9 @@ decides where from), compiles its C sources as one extension with `PyEval_CallOb
 replacement `PyObject_CallObject` (the same call with the same arguments; the fix upstream merged but
 never released), and ships the result in our wheel as the top-level module `_policy_engine_dre`, next to
 the `policy_engine` package. `policy_engine.runtime` is the only importer. Two repairs of the engine are
-compiled in as well, each explained where it is defined: pools that grow geometrically (`GROWTH`) and a
-bounded removal of a retracted fact from a dispatching action frame (`BOUNDED_REMOVAL`).
+compiled in as well, each explained where it is defined: pools that grow geometrically (`GROWTH`), a
+bounded removal of a retracted fact from a dispatching action frame (`BOUNDED_REMOVAL`), and decimal
+numbers read the same whatever the process's locale (`NUMBERS`).
 
 The module is top level, not inside `policy_engine`, so that it is found whichever copy of
 `policy_engine` is imported: the installed one, or a checkout's when `python -m pytest` runs in it (the
@@ -99,7 +100,48 @@ unsigned int deleteMessageFromFrame(unsigned int messageNodeOffset, leftFrameNod
     return RULES_OK;
 }
 """
-CORE_SOURCES = ["json", "rete", "events", "regex"]  # src/rules/*.c, as durable_rules' own setup.py (and state.c)
+# durable_rules reads the decimal numbers of facts (state.c) and of the ruleset's tests (rete.c) with C's
+# `atof`, which follows the process's LC_NUMERIC locale: once a host application calls
+# `setlocale(LC_ALL, "")` under a locale whose decimal separator is a comma (de_DE, fr_FR, ...), 0.31 reads
+# as 0 and a refund rate over a limit passes it. Those two files are compiled through a prelude that
+# declares stdlib.h's functions first (so its own inline `atof` keeps its name) and then has their `atof`
+# call this function, which parses in the "C" locale whatever the process's locale.
+NUMBERS = """
+#include <stdlib.h>
+#include <locale.h>
+#if defined(_WIN32)
+static _locale_t pe_engine_c_numeric(void) {
+    static _locale_t c = NULL;
+    if (c == NULL) {
+        c = _create_locale(LC_NUMERIC, "C");
+    }
+    return c;
+}
+double pe_engine_atof(const char *text) {
+    return _strtod_l(text, NULL, pe_engine_c_numeric());
+}
+#else
+#if defined(__APPLE__)
+#include <xlocale.h>
+#endif
+static locale_t pe_engine_c_locale = (locale_t)0;
+__attribute__((constructor)) static void pe_engine_numbers_init(void) {
+    pe_engine_c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+}
+double pe_engine_atof(const char *text) {
+    if (pe_engine_c_locale == (locale_t)0) {
+        abort();  /* no "C" locale: never parse numbers by the process's locale */
+    }
+    return strtod_l(text, NULL, pe_engine_c_locale);
+}
+#endif
+"""
+NUMBERS_PRELUDE = """
+#include <stdlib.h>
+double pe_engine_atof(const char *text);
+#define atof pe_engine_atof
+"""
+CORE_SOURCES = ["json", "events", "regex"]  # src/rules/*.c, as durable_rules' own setup.py (and rete.c, state.c)
 
 
 class EngineBuildHook(BuildHookInterface):
@@ -160,15 +202,21 @@ class EngineBuildHook(BuildHookInterface):
         src = source / "src"
         growth = work / "growth.c"
         growth.write_text(GROWTH, encoding="utf-8")
-        state = work / "state_bounded.c"  # the engine's state.c, with BOUNDED_REMOVAL
-        state.write_text(BOUNDED_REMOVAL, encoding="utf-8")
+        state = work / "state_bounded.c"  # the engine's state.c, with BOUNDED_REMOVAL and NUMBERS_PRELUDE
+        state.write_text(NUMBERS_PRELUDE + BOUNDED_REMOVAL, encoding="utf-8")
+        rete = work / "rete_numbers.c"  # the engine's rete.c, with NUMBERS_PRELUDE
+        rete.write_text(NUMBERS_PRELUDE + '#include "rete.c"\n', encoding="utf-8")
+        numbers = work / "numbers.c"
+        numbers.write_text(NUMBERS, encoding="utf-8")
         extension = Extension(
             MODULE,
             sources=[
                 str(src / "rulespy" / "rules.c"),
                 *(str(src / "rules" / f"{name}.c") for name in CORE_SOURCES),
                 str(state),
+                str(rete),
                 str(growth),
+                str(numbers),
             ],
             include_dirs=[str(src / "rules")],
             define_macros=MACROS,

@@ -110,3 +110,65 @@ def test_the_engine_reads_no_uninitialised_memory_when_retracting_during_dispatc
     assert not [r for r in errors if re.search(r"\((state|state_bounded|events|rete|json|regex|rules)\.c:\d+\)", r)], (
         errors[:3]
     )
+
+
+_COMMA_LOCALE_CHILD = r"""
+import json, locale, sys
+from policy_engine import Engine
+from policy_engine._language.reference import evaluate
+from policy_engine._pipeline.request import normalize_request
+
+engine_before = Engine.from_directory(sys.argv[1])  # built in the "C" locale
+locale.setlocale(locale.LC_ALL, "")
+assert locale.localeconv()["decimal_point"] == ",", locale.localeconv()
+engine_after = Engine.from_directory(sys.argv[1], cache=False)  # its network built under the comma locale
+out = []
+for rate in (0.31, 0.051, 0.05, 0.049, 1e-05, 0.5):
+    req = json.loads(sys.argv[2])
+    req["seller"]["metrics"]["refund_rate"] = rate
+    n = normalize_request(req)
+    ref = evaluate(engine_before.in_force(n.platform, n.as_of), n)
+    for engine in (engine_before, engine_after):
+        d = engine.decide(req)
+        out.append([rate, d.outcome, list(d.rules), ref.outcome, list(ref.rules)])
+print(json.dumps(out))
+"""
+
+
+def test_decimal_numbers_read_the_same_under_a_comma_decimal_locale(tmp_path: Path) -> None:
+    """A host that sets its locale (`setlocale(LC_ALL, "")`) under de_DE has C's `atof` read 0.31 as 0: the
+    engine is built to parse numbers in the "C" locale (hatch_build.py, NUMBERS), so a refund rate over
+    DHgate's limit is denied, by a network built before and one built after the locale changed."""
+    localedef = shutil.which("localedef")
+    if localedef is None:
+        pytest.skip("no localedef to build a comma-decimal locale with")
+    built = subprocess.run(
+        [localedef, "-i", "de_DE", "-f", "UTF-8", str(tmp_path / "de_DE.UTF-8")], capture_output=True, text=True
+    )
+    if not (tmp_path / "de_DE.UTF-8").exists():
+        pytest.skip(f"localedef could not build de_DE.UTF-8: {built.stderr.strip()[:200]}")
+    root = Path(__file__).resolve().parent.parent
+    request = {
+        "platform": "dhgate",
+        "as_of": "2024-03-01",
+        "seller": {
+            "entity_type": "enterprise",
+            "commitments": ["cycling"],
+            "grants": [{"kind": "category_admission", "category": "cycling", "status": "approved"}],
+            "metrics": {"refund_rate": 0.31, "dispute_rate": 0.02},
+        },
+        "product": {"category": "cycling/bikes", "brand": None},
+    }
+    env = {**os.environ, "LOCPATH": str(tmp_path), "LANG": "de_DE.UTF-8", "LC_ALL": "de_DE.UTF-8"}
+    env["POLICY_ENGINE_CACHE"] = str(tmp_path / "cache")
+    child = subprocess.run(
+        [sys.executable, "-c", _COMMA_LOCALE_CHILD, str(root / "policies"), json.dumps(request)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert child.returncode == 0, child.stderr[-2000:]
+    rows = json.loads(child.stdout)
+    assert [(r[1], r[2]) for r in rows] == [(r[3], r[4]) for r in rows]
+    assert {r[0] for r in rows if r[1] == "deny"} >= {0.31, 0.5}
