@@ -156,3 +156,38 @@ def test_unique_items_compare_as_json_values(items: list[Any], unique: bool) -> 
     schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "array", "uniqueItems": True}
     assert jsonschema.Draft202012Validator(schema).is_valid(items) is unique
     assert schemas._unique(items) is unique
+
+
+@pytest.mark.parametrize("tail", ["\n", "\n\n", "\r", " ", "\u2028"])
+def test_a_pattern_holds_to_the_end_of_the_text_as_in_json_schema(tail: str) -> None:
+    """JSON Schema's `$` (ECMA-262) holds only at the very end: a category with a final newline is not a
+    category (Python's `$` also holds before a final newline). The fast check and the validator agree, and
+    the problem names the field."""
+    from policy_engine import RequestError
+    from policy_engine._pipeline.request import normalize_request
+
+    req = {
+        "platform": "amazon",
+        "as_of": "2024-01-01",
+        "seller": {"grants": [{"kind": "category_approval", "category": "watches", "status": "approved"}]},
+        "product": {"category": "cell-phones/accessories/chargers/car", "brand": "x"},
+    }
+    normalize_request(req)
+    for pointer in ("/product/category", "/seller/grants/0/kind", "/platform"):
+        bad = copy.deepcopy(req)
+        *parents, last = pointer.strip("/").split("/")
+        target: Any = bad
+        for part in parents:
+            target = target[int(part)] if isinstance(target, list) else target[part]
+        target[last] += tail
+        assert not schemas.fast_checker("request")(bad)
+        with pytest.raises(RequestError) as info:
+            normalize_request(bad)
+        assert [p.pointer for p in info.value.problems] == [pointer], info.value.problems
+        assert "does not have the expected form" in info.value.problems[0].message
+
+
+def test_ecma_patterns_keep_escapes_and_classes() -> None:
+    assert schemas.ecma_regex(r"^[a-z$]+\$$").pattern == r"^[a-z$]+\$\Z"
+    assert schemas.ecma_regex(r"^a$").search("a\n") is None
+    assert schemas.ecma_regex(r"^\d$").search("\u0663") is None  # an Arabic-Indic three: not ECMA's \d

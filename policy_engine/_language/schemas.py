@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -51,14 +52,41 @@ def _registry() -> Any:
 
 
 @functools.cache
+def ecma_regex(pattern: str) -> re.Pattern[str]:
+    """A schema's `pattern` as JSON Schema reads it (ECMA-262, no flags): `$` holds only at the very end of
+    the text, where Python's `$` also holds before a final newline (`"shoes\\n"` would pass
+    `^[a-z]+$`); `\\d`, `\\w` and `\\s` stand for ASCII characters only."""
+    out: list[str] = []
+    escaped = in_class = False
+    for char in pattern:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "$":
+            out.append("\\Z")
+            continue
+        out.append(char)
+    return re.compile("".join(out), re.ASCII)
+
+
+@functools.cache
 def _validator(name: str) -> Any:
     schema = load_schema(name)
     import jsonschema
+    import jsonschema.validators
+
+    def pattern(validator: Any, expected: str, instance: Any, _schema: Any) -> Iterator[Any]:
+        if validator.is_type(instance, "string") and ecma_regex(expected).search(instance) is None:
+            yield jsonschema.ValidationError(f"{instance!r} does not match {expected!r}")
 
     jsonschema.Draft202012Validator.check_schema(schema)
-    return jsonschema.Draft202012Validator(
-        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER, registry=_registry()
-    )
+    checker = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"pattern": pattern})
+    return checker(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER, registry=_registry())
 
 
 def _pointer(path: Any) -> str:
@@ -517,7 +545,6 @@ class _CodeGen:
 
     def scalar_checks(self, schema: dict[str, Any], v: str) -> list[str]:
         """Lines that return False when the value named `v` breaks one of the schema's value keywords."""
-        import re as _re
 
         lines: list[str] = []
         if "maxLength" in schema:
@@ -530,7 +557,7 @@ class _CodeGen:
             allowed = self.const(frozenset((type(a), a) for a in schema["enum"]))
             lines.append(f"if type({v}) not in _SCALARS or (type({v}), {v}) not in {allowed}: return False")
         if "pattern" in schema:
-            rx = self.const(_re.compile(schema["pattern"]))
+            rx = self.const(ecma_regex(schema["pattern"]))
             lines.append(f"if type({v}) is str and {rx}.search({v}) is None: return False")
         if "minLength" in schema:
             lines.append(f"if type({v}) is str and len({v}) < {int(schema['minLength'])}: return False")
