@@ -278,6 +278,7 @@ class Engine:
         """
         # A batch makes no reference cycles, so the cyclic collector is paused meanwhile: its collections
         # would walk the caller's whole heap again and again (reference counting still frees everything).
+        _check_batch_size(batch_size)
         with gc_paused():
             return self._decide_many(requests, as_of, proofs, batch_size)
 
@@ -329,6 +330,7 @@ class Engine:
     ) -> list[Decision | ItemError]:
         """`decide_each`; `owned`: the requests are the engine's own (parsed from files or received from
         another process, held by no one else), so they are read without a copy."""
+        _check_batch_size(batch_size)
         with gc_paused():  # as decide_many
             read = RequestReader(as_of, copy=not owned)
             reqs: list[Request | ItemError] = []
@@ -555,3 +557,9 @@ class Engine:
         if self._on_disagreement is not None:
             self._on_disagreement(found)
         return error_decision(compiled.platform, decision.as_of, found.describe(), compiled, request)
+
+
+def _check_batch_size(batch_size: Any) -> None:
+    """A batch size is a whole number of requests, at least one (ValueError otherwise, before any is read)."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a whole number of requests, at least 1; got {batch_size!r}")

@@ -250,3 +250,20 @@ def test_every_product_of_a_catalog_on_an_ungoverned_platform_is_an_item_error(e
     )
     catalog = engine.decide_catalog(good["seller"], [good["product"]] * 3, platform="nowhere", as_of=good["as_of"])
     assert [(type(r).__name__, getattr(r, "index", None)) for r in catalog] == [("ItemError", n) for n in range(3)]
+
+
+@pytest.mark.parametrize("size", [0, -1, True, 2.5, None, "256"])
+def test_a_batch_size_that_is_not_a_positive_whole_number_is_refused_before_anything_is_read(
+    engine: Engine, size: Any
+) -> None:
+    read: list[int] = []
+
+    def requests() -> Any:
+        read.append(1)
+        yield {}
+
+    for call in (engine.decide_many, engine.decide_each):
+        with pytest.raises(ValueError, match="batch_size must be a whole number of requests, at least 1"):
+            call(requests(), batch_size=size)
+    assert read == []
+    assert len(engine.decide_each([{}, {}], batch_size=1)) == 2
