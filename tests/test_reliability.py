@@ -504,3 +504,46 @@ def test_a_policy_text_longer_than_the_engine_compares_is_a_load_problem(tmp_pat
         p.pointer == "/rules/0/when/0/equals" and "bytes as the rule engine reads it" in p.message
         for p in info.value.problems
     ), info.value.problems
+
+
+@pytest.mark.parametrize("interrupt", [KeyboardInterrupt, SystemExit])
+@pytest.mark.parametrize("call", ["assert_facts", "start_action_for_state", "retract_facts"])
+def test_an_interrupt_inside_the_engine_stops_the_call_and_leaves_the_network_right(
+    monkeypatch: pytest.MonkeyPatch, interrupt: type[BaseException], call: str
+) -> None:
+    """Ctrl-C (or a SystemExit) while the engine works stops `decide_many` with that interrupt, not a
+    `deny` carrying it while the batch goes on; the network is left clean, and the next calls are right."""
+    eng = Engine.default()
+    try:
+        examples = Path(__file__).parent.parent / "examples"
+        denied = json.loads((examples / "aliexpress-shoes-denied.json").read_text())
+        allowed = json.loads((examples / "aliexpress-shoes-allowed.json").read_text())
+        batch = [copy.deepcopy(r) for r in (denied, allowed) * 3]
+        expected = [(d.outcome, d.error) for d in eng.decide_many(batch, proofs=False)]
+        assert {o for o, _ in expected} == {"deny", "allow"} and all(e is None for _, e in expected)
+        real = runtime.dre
+        armed = [True]
+
+        class Dre:
+            def __getattr__(self, name: str) -> Any:
+                target = getattr(real, name)
+                if name != call:
+                    return target
+
+                def interrupted(*args: Any) -> Any:
+                    if armed[0]:
+                        armed[0] = False
+                        raise interrupt
+                    return target(*args)
+
+                return interrupted
+
+        monkeypatch.setattr(runtime, "dre", Dre())
+        with pytest.raises(interrupt):
+            eng.decide_many(batch, proofs=False)
+        assert not armed[0]
+        assert [(d.outcome, d.error) for d in eng.decide_many(batch, proofs=False)] == expected
+        assert [(d.outcome, d.error) for d in eng.decide_many(batch, proofs=True)] == expected
+    finally:
+        monkeypatch.undo()
+        eng.close()

@@ -306,8 +306,8 @@ class Network:
                 return [self._request([*context, *facts], matches) for facts in items]
             except BaseException as exc:
                 self._recover(sid, shared)
-                if isinstance(exc, EngineFault):
-                    raise
+                if isinstance(exc, EngineFault) or not isinstance(exc, Exception):
+                    raise  # an interrupt (KeyboardInterrupt, SystemExit) stops the call: nothing is decided
                 raise EngineFault(f"the rule engine failed: {type(exc).__name__}: {exc}") from exc
             if self._uses >= self.RECYCLE:
                 self._reset(sid)
@@ -336,15 +336,10 @@ class Network:
             self._fire_strata(slots, trace, asserted, matches)
             self._clean(slots.sid, asserted)
         except BaseException as exc:
-            fault = (
-                exc
-                if isinstance(exc, EngineFault)
-                else EngineFault(f"the rule engine failed: {type(exc).__name__}: {exc}")
-            )
             self._recover(slots.sid, asserted)
-            if fault is exc:
-                raise
-            raise fault from exc
+            if isinstance(exc, EngineFault) or not isinstance(exc, Exception):
+                raise  # an interrupt (KeyboardInterrupt, SystemExit) stops the call: nothing is decided
+            raise EngineFault(f"the rule engine failed: {type(exc).__name__}: {exc}") from exc
         return trace
 
     def _recover(self, sid: str, asserted: list[tuple[bool, str]]) -> None:
