@@ -29,7 +29,7 @@ from typing import Any, TextIO
 import attrs
 
 from ._pipeline import load_texts
-from ._pipeline.load import discover, skipped_files
+from ._pipeline.load import decode_utf8, discover, parse_json, skipped_files
 from .decision import Decision
 from .engine import Engine
 from .errors import ItemError, LoadError, Problem
@@ -172,6 +172,17 @@ class _Partial:
             mine.example = min(examples, key=lambda e: _line_order(e[0])) if examples else None
 
 
+def _parse_line(line: Line) -> tuple[Any, str | None]:
+    """A line's request, or why it is not one: read as `policy-engine decide` reads a file (bytes that are not
+    UTF-8, malformed JSON, a key repeated in one object, nesting too deep, numbers the engine cannot read)."""
+    text, problems = decode_utf8(line.text.encode("utf-8", "surrogateescape"), line.label)
+    if text is not None:
+        value, problems = parse_json(text, line.label)
+        if not problems:
+            return value, None
+    return None, "; ".join(f"{p.pointer}: {p.message}" if p.pointer else p.message for p in problems)
+
+
 def _line_order(label: str) -> tuple[str, int]:
     file, _, n = label.rpartition(":")
     return file, int(n) if n.isdigit() else 0
@@ -183,11 +194,12 @@ def _replay_chunk(old: dict[str, str], new: dict[str, str], lines: list[Line], v
     raw: list[Any] = []
     labels: list[str] = []
     for line in lines:
-        try:
-            raw.append(json.loads(line.text))
+        value, problem = _parse_line(line)
+        if problem is None:
+            raw.append(value)
             labels.append(line.label)
-        except ValueError as exc:
-            part.bad.append((line.label, f"malformed JSON: {exc}"))
+        else:
+            part.bad.append((line.label, problem))
     # the requests were parsed here: the engines read them without a copy (neither changes them)
     before = _engine_for(old, verify)._decide_each(raw, None, False, owned=True)
     after = _engine_for(new, verify)._decide_each(raw, None, False, owned=True)
@@ -468,11 +480,12 @@ def _decide_chunk(texts: dict[str, str], lines: list[Line], verify: float, proof
     raw: list[Any] = []
     where: list[int] = []
     for i, line in enumerate(lines):
-        try:
-            raw.append(json.loads(line.text))
+        value, problem = _parse_line(line)
+        if problem is None:
+            raw.append(value)
             where.append(i)
-        except ValueError as exc:
-            out[i] = {"line": line.label, "error": "json", "message": f"malformed JSON: {exc}"}
+        else:
+            out[i] = {"line": line.label, "error": "json", "message": problem}
     for i, result in zip(where, engine._decide_each(raw, None, proofs, owned=True), strict=True):
         if isinstance(result, ItemError):
             out[i] = {"line": lines[i].label, **result.to_dict()}

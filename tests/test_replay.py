@@ -191,3 +191,30 @@ def test_bad_policies_on_one_side_name_the_users_file(tmp_path: Path) -> None:
     err = io.StringIO()
     assert cli.main(["replay", str(catalog), "--old", str(bad), "--new", str(POLICIES)], io.StringIO(), err) == 2
     assert str(path) in err.getvalue() and "policy-engine-replay" not in err.getvalue()
+
+
+def test_lines_are_read_as_decide_reads_a_file(tmp_path: Path) -> None:
+    """A line with a key twice (the JSON parser would keep the last: an account `closed` then `active`),
+    bytes that are not UTF-8, or nesting too deep is a bad line with the reason `policy-engine decide` gives,
+    never a decision; the good lines are decided."""
+    example = json.loads((POLICIES.parent / "examples" / "dhgate-cycling.json").read_text())
+    good = json.dumps(example)
+    twice = good.replace('"seller": {', '"seller": {"account_status": "closed", "account_status": "active", ', 1)
+    assert twice != good
+    catalog = tmp_path / "c.jsonl"
+    catalog.write_bytes(
+        b"\n".join([good.encode(), twice.encode(), b'{"platform": "dhgate\xff"}', b"[" * 40 + b"]" * 40, good.encode()])
+        + b"\n"
+    )
+    report = replay(read_catalog(str(catalog)), [POLICIES], [POLICIES])
+    assert report.decided == 2
+    bad = dict(report.bad)
+    assert set(bad) == {f"{catalog}:2", f"{catalog}:3", f"{catalog}:4"}
+    assert "'account_status' appears twice" in bad[f"{catalog}:2"]
+    assert "not valid UTF-8 at column 21 (byte 0xff)" in bad[f"{catalog}:3"]
+    assert "nested deeper" in bad[f"{catalog}:4"]
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.main(["decide", str(catalog), "--format", "json"], out, err) == 2
+    records = [json.loads(x) for x in out.getvalue().splitlines()]
+    assert [r.get("error") for r in records][:3] == [None, "json", "json"]
+    assert [r.get("error") is None for r in records][3:] == [False, True]  # too deep: refused as a request
