@@ -61,6 +61,9 @@ def _day(offset: int) -> str:
 
 
 _dates = st.integers(-3, 3).map(_day)
+# Sellers, brand owners and distributors: a trademark is the seller's when its owner is the seller's legal
+# name (or missing); an authorization's chain is complete when its letters link down to its grantor.
+_LEGAL_NAMES = ("Acme Trading Ltd", "Bolt Holdings", "Cato Distribution")
 _cats = st.sampled_from(CATEGORIES)
 _brands = st.sampled_from(BRANDS)
 
@@ -73,6 +76,7 @@ def requests(draw: Any, platform: str | None = None) -> dict[str, Any]:
         return {key: draw(strategy)} if draw(st.booleans()) else {}
 
     seller: dict[str, Any] = {
+        **maybe("legal_name", st.sampled_from(_LEGAL_NAMES)),
         **maybe("entity_type", st.sampled_from(["enterprise", "individual_business", "individual"])),
         **maybe("account_status", st.sampled_from(["active", "warned", "suspended", "closed"])),
         **maybe("categories", st.lists(_cats, max_size=4)),
@@ -83,6 +87,7 @@ def requests(draw: Any, platform: str | None = None) -> dict[str, Any]:
                 st.fixed_dictionaries(
                     {"mark": _brands, "status": st.sampled_from(["registered", "pending", "expired"])},
                     optional={
+                        "owner": st.sampled_from(_LEGAL_NAMES),  # the seller's own or another's
                         "mark_type": st.sampled_from(["word", "design_only"]),
                         "filed_on": _dates,
                         "classes": st.lists(st.sampled_from([9, 25]), min_size=1, max_size=2),
@@ -100,6 +105,14 @@ def requests(draw: Any, platform: str | None = None) -> dict[str, Any]:
                         "valid_from": _dates,
                         "valid_to": _dates,
                         "level": st.integers(1, 3),
+                        "grantor": st.sampled_from(_LEGAL_NAMES),
+                        "chain": st.lists(
+                            st.fixed_dictionaries(
+                                {"grantor": st.sampled_from(_LEGAL_NAMES), "grantee": st.sampled_from(_LEGAL_NAMES)},
+                                optional={"sublicensable": st.booleans()},
+                            ),
+                            max_size=2,
+                        ),
                         "platforms": st.lists(st.sampled_from(PLATFORMS), min_size=1, max_size=2),
                     },
                 ),
@@ -824,13 +837,23 @@ def policy_requests(
     """
     import random
 
-    from ._tools.generate import Pools, RequestGenerator, signatures, targets
+    from ._tools.generate import (
+        Pools,
+        RequestGenerator,
+        condition_texts,
+        differing_targets,
+        signatures,
+        targets,
+    )
 
     platforms = [platform] if platform is not None else sorted(engine.platforms)
     by_rule: dict[str, list[tuple[str, dt.date, int]]] = {}
     changed: dict[str, list[tuple[str, dt.date, int]]] = {}
     generators: dict[tuple[str, dt.date], Any] = {}
     pools: dict[str, Pools] = {}
+    # With `against`: per changed rule, the nodes of its conditions (or of the rules deriving what it uses)
+    # that the other side has nowhere, such as a condition one side dropped: near misses there first.
+    differing: dict[tuple[str, dt.date, int], list[Any]] = {}
     for name in platforms:
         own = [p for p in engine.policies if p.platform in (name, "*")]
         pools[name] = Pools(own, (taxonomies or {}).get(name, ()))
@@ -843,13 +866,16 @@ def policy_requests(
             generators[(name, day)] = generator
             mine = signatures(in_force)
             theirs: set[str] = set()
+            their_conditions: dict[Any, set[str]] = {}
             if against is not None and name in against.platforms:
                 theirs = set(signatures(against.in_force(name, day)).values())
+                their_conditions = condition_texts(against.in_force(name, day))
             for i, (side, rule) in enumerate(generator.rules):
                 policy = next(p for p in side.policies if rule in p.rules)
                 by_rule.setdefault(policy.cite(rule), []).append((name, day, i))
                 if against is not None and mine[(policy.id, rule.id)] not in theirs:
                     changed.setdefault(policy.cite(rule), []).append((name, day, i))
+                    differing[(name, day, i)] = differing_targets(rule, generator.derive_rules, their_conditions)
     entries = sorted((changed or by_rule).values())
     if not entries:
         where = f"platform {platform!r}" if platform else "any platform"
@@ -863,12 +889,13 @@ def policy_requests(
         generator = generators[(name, day)]
         generator.rng = rng
         rule = generator.rule(index)
-        mode = rng.choice(_MODES)
+        preferred = differing.get((name, day, index))
+        mode = "near" if preferred and rng.random() < 0.5 else rng.choice(_MODES)
         req: dict[str, Any] | None = None
         if mode in ("decisive", "fire"):
             req = generator.build(rule, decisive=mode == "decisive")
         elif mode == "near":
-            near = targets(rule, generator.derive_rules)
+            near = preferred if preferred and rng.random() < 0.8 else targets(rule, generator.derive_rules)
             if near:
                 req = generator.build(rule, rng.choice(near), decisive=rng.random() < 0.5)
         elif mode == "constant":

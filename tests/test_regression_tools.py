@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 from collections.abc import Iterator
@@ -173,3 +174,81 @@ def test_compiled_distinct_and_merged_counts_read_what_the_reference_reads() -> 
         {"seller": {"categories": ["shoes/a"]}, "product": {"category": "bags/x"}}, set(), None
     )
     assert condition_test(merged)({"seller": {"violations": [{"occurred_on": d} for d in dates]}}, set(), None)
+
+
+LAZMALL = "lazada/lazmall-brand-authorization-1.1.0.json"
+
+
+def _dropped(tmp_path: Path, rule_id: str, field: str) -> Engine:
+    """The shipped policies with the LazMall rule `rule_id` no longer testing `field` (anywhere in its
+    first condition's `where`, negated or not): a loosening."""
+    folder = tmp_path / "policies"
+    shutil.copytree(POLICIES, folder)
+    path = folder / LAZMALL
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    (rule,) = [r for r in doc["rules"] if r["id"] == rule_id]
+    where = rule["when"][0]["where"]
+    kept = [c for c in where if field not in json.dumps(c)]
+    assert len(kept) == len(where) - 1
+    rule["when"][0]["where"] = kept
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    return Engine.from_directory(folder)
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "field"),
+    [
+        ("owns-registered-trademark", "item.owned_by_seller"),  # a trademark someone else owns now proves the brand
+        ("holds-long-authorization", "item.chain_complete"),  # a distributor's letter without the letters above it
+    ],
+)
+def test_a_dropped_condition_on_a_derived_field_is_a_new_allow(
+    shipped: Engine, tmp_path: Path, rule_id: str, field: str
+) -> None:
+    """Requests carry the fields `owned_by_seller` and `chain_complete` derive from (a trademark's owner and
+    the seller's legal name; an authorization's level and letters), never those fields themselves: the
+    generators set the former, so loosening a rule on the latter is found, by both properties and by diff."""
+    looser = _dropped(tmp_path, rule_id, field)
+    try:
+        for run in (1, 2, 3):
+            with pytest.raises(AssertionError, match="the new policies allow a request the old ones do not"):
+                assert_no_new_allows(shipped, looser, platform="lazada", max_examples=200, seed=run)
+        with pytest.raises(AssertionError, match="decide this request differently"):
+            assert_equivalent(shipped, looser, platform="lazada", max_examples=200, seed=1)
+        from policy_engine._tools.diff import diff_engines
+
+        report = diff_engines(shipped, looser, platforms=["lazada"])
+        assert any(f.old[0] == "deny" and f.new[0] == "allow" for f in report.flips), report.flips
+    finally:
+        looser.close()
+
+
+@pytest.mark.parametrize("owned", [True, False])
+@pytest.mark.parametrize("complete", [True, False, None])
+@pytest.mark.parametrize("sublicensed", [True, False, None])
+def test_the_generator_sets_derived_fields_through_what_they_derive_from(
+    owned: bool, complete: bool | None, sublicensed: bool | None
+) -> None:
+    import random
+
+    from policy_engine._language.semantics import MISSING
+    from policy_engine._tools.generate import Pools, RequestGenerator
+
+    generator = RequestGenerator([[]], "lazada", dt.date(2024, 6, 1), Pools([]), random.Random(0))
+    generator._req = {"platform": "lazada", "as_of": "2024-06-01", "seller": {}, "product": {"category": "x"}}
+    mark = generator._new_element("seller.trademarks")
+    letter = generator._new_element("seller.authorizations")
+    generator._set("item.owned_by_seller", owned, mark)
+    wanted = {"chain_complete": complete, "chain_sublicensed": sublicensed}
+    for name, value in wanted.items():
+        generator._set(f"item.{name}", MISSING if value is None else value, letter)
+    seller = normalize_request(generator._req).body["seller"]
+    assert seller["trademarks"][0]["owned_by_seller"] is owned
+    assert generator._get("item.owned_by_seller", mark) is owned
+    authorization = seller["authorizations"][0]
+    if complete is None and sublicensed is None:
+        assert "chain_complete" not in authorization and "chain_sublicensed" not in authorization
+    for name, value in wanted.items():
+        if value is not None:
+            assert authorization[name] is value, (name, authorization)
+            assert generator._get(f"item.{name}", letter) is value

@@ -14,7 +14,7 @@ from .._language import schemas
 from .._language.semantics import Request
 from ..errors import Problem, RequestError
 
-__all__ = ["Request", "RequestReader", "normalize_request", "resolve_pointer"]
+__all__ = ["Request", "RequestReader", "normalize_request", "resolve_pointer", "seller_view"]
 
 
 def normalize_request(
@@ -61,7 +61,16 @@ def normalize_request(
                     )
                 ]
             ) from None
-    seller = dict(req.get("seller") or {})
+    req["seller"] = seller_view(req.get("seller") or {})
+    return Request(platform=req["platform"], as_of=day, body=req)
+
+
+def seller_view(seller: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the seller as the rules read it: `account_status` defaulted to `active`, and the fields
+    derived from others filled in (each trademark's `owned_by_seller` from its `owner` and the seller's
+    `legal_name`; each authorization's `chain_complete` and `chain_sublicensed` from its `level` and
+    `chain`), whatever the request said of them."""
+    seller = dict(seller)
     seller.setdefault("account_status", "active")
     if seller.get("authorizations"):
         seller["authorizations"] = [_with_chain(a) for a in seller["authorizations"]]
@@ -70,8 +79,7 @@ def normalize_request(
         seller["trademarks"] = [
             {**t, "owned_by_seller": t.get("owner") is None or t.get("owner") == name} for t in seller["trademarks"]
         ]
-    req["seller"] = seller
-    return Request(platform=req["platform"], as_of=day, body=req)
+    return seller
 
 
 def _number_paths(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], type, bool]]:

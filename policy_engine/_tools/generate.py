@@ -42,13 +42,17 @@ from .._language.operators import operator
 from .._language.semantics import MISSING, compare, condition_test, is_under, lookup, merged_count, operand_value
 from .._language.strata import stratify
 from .._language.vocab import LISTS, field_type
+from .._pipeline.request import seller_view
 
 __all__ = [
     "Pools",
     "RequestGenerator",
     "boundary_dates",
+    "condition_texts",
+    "differing_targets",
     "outcome_rules",
     "signatures",
+    "target_nodes",
     "targets",
 ]
 
@@ -72,6 +76,16 @@ _FRESH: dict[str, str] = {
     "seller.grants.item.kind": "other_kind",
     "seller.violations.item.kind": "other_kind",
 }
+# Fields a request may carry but normalization derives from others (the generator sets those instead).
+_DERIVED_FIELDS = {
+    ("seller.trademarks", "owned_by_seller"),
+    ("seller.authorizations", "chain_complete"),
+    ("seller.authorizations", "chain_sublicensed"),
+}
+_SELLER_NAME = "Seller Trading Ltd"  # the seller's legal name, when a trademark must be someone else's
+_OTHER_OWNERS = ("Brand Holder Ltd", "Other Holder Ltd")
+_DISTRIBUTOR = "Regional Distributor Ltd"
+
 _REQUIRED: dict[str, tuple[str, ...]] = {
     "seller.trademarks": ("mark", "status"),
     "seller.authorizations": ("brand",),
@@ -375,25 +389,58 @@ def _fits(key: str, kind: str, value: Any) -> bool:
 def targets(rule: Rule, derive_rules: dict[str, list[Rule]]) -> list[Path]:
     """The nodes of a rule's conditions that a near miss may flip: comparisons, counts, `some`, conclusions,
     and the same inside `where` and inside the rules that derive a conclusion the rule uses."""
-    out: list[Path] = []
+    return [path for path, _, _ in target_nodes(rule, derive_rules)]
 
-    def visit(cond: Condition, path: Path, depth: int) -> None:
+
+def target_nodes(rule: Rule, derive_rules: dict[str, list[Rule]]) -> list[tuple[Path, Condition, Rule]]:
+    """`targets`, each with its condition and the rule whose conditions hold it."""
+    out: list[tuple[Path, Condition, Rule]] = []
+
+    def visit(cond: Condition, path: Path, depth: int, owner: Rule) -> None:
         if isinstance(cond, (Compare, Count, Some, Derived)):
-            out.append(path)
+            out.append((path, cond, owner))
         if isinstance(cond, (Some, Count)):
             for i, c in enumerate(cond.where):
-                visit(c, (*path, i), depth)
+                visit(c, (*path, i), depth, owner)
         elif isinstance(cond, Not):
-            visit(cond.condition, (*path, 0), depth)
+            visit(cond.condition, (*path, 0), depth, owner)
         elif isinstance(cond, (AnyOf, AllOf)):
             for i, c in enumerate(cond.conditions):
-                visit(c, (*path, i), depth)
+                visit(c, (*path, i), depth, owner)
         elif isinstance(cond, Derived) and depth < 2:
             for k, r in enumerate(derive_rules.get(cond.name, ())):
-                visit(r.when, (*path, "d", k), depth + 1)
+                visit(r.when, (*path, "d", k), depth + 1, r)
 
-    visit(rule.when, (), 0)
+    visit(rule.when, (), 0, rule)
     return out
+
+
+RuleKey = tuple[str, str | None, str | None]  # a rule as the other side's version of it is found: id, derive, outcome
+
+
+def _rule_key(rule: Rule) -> RuleKey:
+    return (rule.id, rule.derive, rule.outcome)
+
+
+def condition_texts(policies: Iterable[Policy]) -> dict[RuleKey, set[str]]:
+    """Per rule, the canonical text of every condition of it, at every depth."""
+    out: dict[RuleKey, set[str]] = {}
+    for policy in policies:
+        for rule in policy.rules:
+            texts = out.setdefault(_rule_key(rule), set())
+            texts.update(json.dumps(condition_json(cond), sort_keys=True) for cond, _ in _walk(rule.when))
+    return out
+
+
+def differing_targets(rule: Rule, derive_rules: dict[str, list[Rule]], theirs: dict[RuleKey, set[str]]) -> list[Path]:
+    """The `targets` of a rule whose condition the other side's version of the rule holding it lacks
+    (`condition_texts` of the other policies): where a near miss tells the two apart, such as a condition one
+    side dropped or changed."""
+    return [
+        path
+        for path, cond, owner in target_nodes(rule, derive_rules)
+        if json.dumps(condition_json(cond), sort_keys=True) not in theirs.get(_rule_key(owner), ())
+    ]
 
 
 def _inside(target: Path | None, path: Path) -> bool:
@@ -551,8 +598,9 @@ class RequestGenerator:
         return derived
 
     def _normal(self) -> dict[str, Any]:
+        """The request as the rules read it (defaults and derived fields filled in, as when deciding)."""
         req = dict(self._req)
-        req["seller"] = {"account_status": "active", **req["seller"]}
+        req["seller"] = seller_view(req["seller"])
         return req
 
     def _holds(self, cond: Condition, element: _Element | None = None) -> bool:
@@ -575,6 +623,8 @@ class RequestGenerator:
         if path == "item" or path.startswith("item."):
             assert element is not None
             item = self._list(element.list_path)[element.index]
+            if (element.list_path, path[5:]) in _DERIVED_FIELDS:  # as the rules read it
+                item = self._normal()["seller"][element.list_path.split(".")[1]][element.index]
         return operand_value(lookup(self._req, path, item))
 
     def _set(self, path: str, value: Any, element: _Element | None) -> None:
@@ -588,6 +638,9 @@ class RequestGenerator:
                 return
             node: dict[str, Any] = items[element.index]
             key = element.list_path
+            if (key, parts[1]) in _DERIVED_FIELDS:  # made by setting what it is derived from
+                self._set_derived(node, parts[1], value)
+                return
             if value is MISSING and parts[1] in _REQUIRED.get(key, ()):
                 return
             parts = parts[1:]
@@ -615,6 +668,33 @@ class RequestGenerator:
             node.pop(parts[-1], None)
         else:
             node[parts[-1]] = list(value) if isinstance(value, tuple) else value
+
+    def _set_derived(self, item: dict[str, Any], name: str, value: Any) -> None:
+        """Make a derived field of a trademark or an authorization read `value` by setting the fields it is
+        derived from (normalization overwrites the derived field itself): a trademark is the seller's when
+        its `owner` is missing or the seller's `legal_name`; an authorization's chain is complete when its
+        letters link down to its `grantor` and its `level` counts them, and sublicensed when every letter
+        allows it. A derived field cannot be made missing on its own."""
+        if name == "owned_by_seller":
+            if value is True:
+                item.pop("owner", None)
+            elif value is not MISSING:
+                legal = self._req["seller"].setdefault("legal_name", _SELLER_NAME)
+                item["owner"] = next(n for n in _OTHER_OWNERS if n != legal)
+            return
+        current = seller_view({"authorizations": [item]})["authorizations"][0]
+        wanted = {k: current.get(k, MISSING) for k in ("chain_complete", "chain_sublicensed")}
+        wanted[name] = value
+        if all(v is MISSING for v in wanted.values()):
+            for key in ("level", "chain"):
+                item.pop(key, None)
+            return
+        if value is MISSING:
+            return
+        complete, sublicensed = (wanted[k] is not False for k in ("chain_complete", "chain_sublicensed"))
+        item["level"] = 2
+        item["chain"] = [{"grantor": _OTHER_OWNERS[0], "grantee": _DISTRIBUTOR, "sublicensable": sublicensed}]
+        item["grantor"] = _DISTRIBUTOR if complete else _OTHER_OWNERS[1]
 
     def _new_element(self, list_path: str) -> _Element:
         items = self._list(list_path)
