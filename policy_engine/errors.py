@@ -66,6 +66,7 @@ ProblemCode = Literal[
     "PE109",
     "PE110",
     "PE111",
+    "PE112",
 ]
 """Every code a problem can have; `CATALOGUE` says what each means."""
 
@@ -138,6 +139,7 @@ CATALOGUE: Final[dict[ProblemCode, tuple[Severity, str]]] = {
         "warning",
         "a message or remedy writes out a number equal to a named data value instead of `{data.NAME}`",
     ),
+    "PE112": ("warning", "the English and Chinese texts of a message or remedy show different numeric named data"),
 }
 """Code → (severity, meaning): the one catalogue of problems, listed in docs/language.md (a test keeps it so).
 

@@ -145,8 +145,7 @@ def test_lint_warns_of_a_number_that_repeats_named_data(tmp_path: Path) -> None:
         "en": "Refund rate above 0.10 on 2024-01-01, 10 % of 2,500 orders (version 0.1.2).",
         "zh": "退款率高于 {data.max_refund_rate}，即 10%。",
     }
-    found = [f"{f.code} {f.pointer} {f.message}" for f in lint_policies(_load(tmp_path, doc), {}) if f.code == "PE111"]
-    assert found == [
+    assert _findings(tmp_path, doc, "PE111") == [
         "PE111 /rules/0/message/en 0.10 is the named data 'max_refund_rate'; write {data.max_refund_rate:.2f} "
         "so that the text follows the value",
         "PE111 /rules/0/message/en 2,500 is the named data 'min_orders'; write {data.min_orders:,} "
@@ -154,6 +153,27 @@ def test_lint_warns_of_a_number_that_repeats_named_data(tmp_path: Path) -> None:
     ]
     clean = lint_policies(_load(tmp_path, BASE), {})
     assert [f for f in clean if f.code in ("PE106", "PE111")] == []  # data used in texts only counts as used
+
+
+def test_lint_warns_when_the_two_languages_show_different_named_data(tmp_path: Path) -> None:
+    """A translation that writes a value out its own way (50 万元 for 500,000) goes stale with the value."""
+    doc = copy.deepcopy(BASE)
+    doc["rules"][0]["message"] = {
+        "en": "Orders below {data.min_orders:,}; refund rate above {data.max_refund_rate}.",
+        "zh": "订单少于 2500 笔；退款率高于 {data.max_refund_rate}。",
+    }
+    doc["rules"][0]["remedies"] = [{"code": "x", "en": "Ship more orders.", "zh": "至少发货 {data.min_orders:,} 笔。"}]
+    assert _findings(tmp_path, doc, "PE112") == [
+        "PE112 /rules/0/message/zh the English text shows {data.min_orders} and this one does not; write the same "
+        "placeholders in both, so that both follow the value",
+        "PE112 /rules/0/remedies/0/en the Chinese text shows {data.min_orders} and this one does not; write the same "
+        "placeholders in both, so that both follow the value",
+    ]
+    assert _findings(tmp_path, BASE, "PE112") == []
+
+
+def _findings(tmp_path: Path, doc: dict[str, Any], code: str) -> list[str]:
+    return [f"{f.code} {f.pointer} {f.message}" for f in lint_policies(_load(tmp_path, doc), {}) if f.code == code]
 
 
 def test_shipped_messages_render_as_before_their_thresholds_became_placeholders() -> None:

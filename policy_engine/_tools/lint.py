@@ -215,6 +215,7 @@ def _lint_policy(
             if text is None:
                 continue
             out.extend(_repeated_data(policy, f"{rule.pointer}/{where}", text, used_refs))
+            out.extend(_translated_data(policy, f"{rule.pointer}/{where}", text))
             if not text.en.strip() or not text.zh.strip():
                 out.append(
                     Problem(
@@ -307,6 +308,26 @@ def _repeated_data(policy: Policy, pointer: str, text: Text, used: set[str]) -> 
                     f"write {{data.{name}{':' + spec if spec else ''}}} "
                     "so that the text follows the value",
                 )
+
+
+def _translated_data(policy: Policy, pointer: str, text: Text) -> Iterable[Problem]:
+    """PE112 when the English and the Chinese text of a message or remedy show different numeric named data:
+    the one that writes the number out its own way (or leaves it out) says something else once the value
+    changes. (Texts and lists, such as an English label, may be left out of a translation.)"""
+    if text.templates is None:
+        return
+    numeric = {n for n, v in policy.data.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+    en, zh = ({m.group(1) for m in DATA_PLACEHOLDER.finditer(raw)} & numeric for raw in text.templates)
+    for lang, missing, other in (("zh", en - zh, "English"), ("en", zh - en, "Chinese")):
+        if missing:
+            shown = ", ".join(f"{{data.{name}}}" for name in sorted(missing))
+            yield Problem(
+                file=policy.file,
+                pointer=f"{pointer}/{lang}",
+                code="PE112",
+                message=f"the {other} text shows {shown} and this one does not; write the same placeholders in "
+                "both, so that both follow the value",
+            )
 
 
 def _formats(policy: Policy, name: str, spec: str, match: re.Match[str]) -> bool:
