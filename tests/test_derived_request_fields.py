@@ -57,10 +57,44 @@ def test_chain_complete_and_sublicensed(fields: dict[str, Any], complete: bool, 
     assert (auth["chain_complete"], auth["chain_sublicensed"]) == (complete, sublicensed)
 
 
-def test_chain_unknown_without_level_or_chain_and_given_values_replaced() -> None:
-    auth = _auth(grantor="B", chain_complete=True, chain_sublicensed=True)
+def test_chain_unknown_without_level_or_chain() -> None:
+    auth = _auth(grantor="B")
     assert "chain_complete" not in auth and "chain_sublicensed" not in auth
-    assert _auth(level=2, grantor="B", chain_complete=True)["chain_complete"] is False
+
+
+@pytest.mark.parametrize(
+    ("fields", "pointers"),
+    [
+        ({"grantor": "B", "chain_complete": True, "chain_sublicensed": True}, ["chain_complete", "chain_sublicensed"]),
+        ({"level": 2, "grantor": "B", "chain_complete": True}, ["chain_complete"]),  # no letter above it
+        (
+            {"level": 2, "grantor": "B", "chain": [{**OWNER_TO_B, "sublicensable": False}], "chain_sublicensed": True},
+            ["chain_sublicensed"],
+        ),
+    ],
+)
+def test_a_given_chain_field_that_contradicts_its_derivation_is_refused(
+    fields: dict[str, Any], pointers: list[str]
+) -> None:
+    """The seller's own system saying a chain is complete, where the letters on record say otherwise, is not
+    taken at its word (nor overruled in silence): the request is refused at the field."""
+    with pytest.raises(RequestError) as info:
+        _auth(**fields)
+    assert [p.pointer for p in info.value.problems] == [f"/seller/authorizations/0/{name}" for name in pointers]
+    assert "give what it is derived from, or leave" in info.value.problems[0].message
+
+
+def test_given_derived_fields_that_agree_are_accepted() -> None:
+    """A decided request sent again (its derived fields filled in) decides the same."""
+    auth = _auth(level=2, grantor="B", chain=[OWNER_TO_B], chain_complete=True, chain_sublicensed=True)
+    assert (auth["chain_complete"], auth["chain_sublicensed"]) == (True, True)
+    req = {
+        "platform": "wish",
+        "seller": {"legal_name": "S Ltd", "trademarks": [{"mark": "B", "status": "registered", "owner": "S Ltd"}]},
+        "product": {"category": "shoes/running"},
+    }
+    body = normalize_request(req).body
+    assert normalize_request(body).body == body
 
 
 def test_owned_by_seller() -> None:
@@ -74,6 +108,10 @@ def test_owned_by_seller() -> None:
     assert owned({"legal_name": "S Ltd", "trademarks": [{**mark, "owner": "S Ltd"}]})
     assert not owned({"legal_name": "S Ltd", "trademarks": [{**mark, "owner": "Other Ltd"}]})
     assert not owned({"trademarks": [{**mark, "owner": "Other Ltd"}]})
+    assert owned({"trademarks": [{**mark, "owned_by_seller": True}]})
+    with pytest.raises(RequestError) as info:  # the seller's system says not its own: not overruled into owned
+        owned({"trademarks": [{**mark, "owned_by_seller": False}]})
+    assert [p.pointer for p in info.value.problems] == ["/seller/trademarks/0/owned_by_seller"]
 
 
 def test_chain_letters_are_validated() -> None:
@@ -130,3 +168,65 @@ def test_the_request_digest_leaves_out_derived_fields() -> None:
     assert request_digest(normalized) == request_digest(given)
     decision = Engine.default().decide(raw)
     assert decision.to_dict()["receipt"]["request_digest"] == request_digest(given)
+
+
+def test_proofs_mark_the_values_the_request_did_not_carry(tmp_path: Any) -> None:
+    """Evidence of a value normalization filled in (no `as_of`: today; no `account_status`: active) or derived
+    (a trademark's `owned_by_seller`) is `defaulted`: an auditor reading the proof against the request as
+    sent knows why it is not there. Values the request gave are not marked."""
+    import json
+
+    from policy_engine import Engine
+
+    doc = {
+        "id": "zz.marks",
+        "version": "1.0.0",
+        "platform": "zz",
+        "effective_from": "2000-01-01",
+        "title": "t",
+        "sources": [{"document": "t", "provenance": "illustrative"}],
+        "rules": [
+            {
+                "id": "own-mark-active",
+                "provenance": "illustrative",
+                "source_refs": [0],
+                "when": [
+                    {"field": "seller.account_status", "equals": "active"},
+                    {"field": "request.as_of", "at_least": "2000-01-01"},
+                    {
+                        "some": "seller.trademarks",
+                        "where": [
+                            {"field": "item.mark", "equals": {"field": "product.brand"}},
+                            {"field": "item.owned_by_seller", "equals": True},
+                        ],
+                    },
+                ],
+                "outcome": "review",
+                "message": {"en": "review", "zh": "审核"},
+                "remedies": [{"code": "wait", "en": "Wait.", "zh": "等待。"}],
+            }
+        ],
+    }
+    (tmp_path / "p.json").write_text(json.dumps(doc))
+    engine = Engine.from_directory(tmp_path, cache=False)
+    try:
+        bare = {
+            "platform": "zz",
+            "seller": {"trademarks": [{"mark": "B", "status": "registered"}]},
+            "product": {"category": "x", "brand": "B"},
+        }
+        given = {**bare, "as_of": "2024-01-01", "seller": {**bare["seller"], "account_status": "active"}}
+        for req, filled in ((bare, {"/as_of", "/seller/account_status"}), (given, set())):
+            decision = engine.decide(req)
+            assert decision.outcome == "review"
+            marks = {
+                e.pointer: e.defaulted
+                for p in decision.reasons[0].proof.walk()  # type: ignore[union-attr]
+                for s in p.steps
+                for e in s.evidence
+            }
+            assert {k for k, v in marks.items() if v} == filled | {"/seller/trademarks/0/owned_by_seller"}, marks
+            assert {"/seller/account_status", "/as_of", "/seller/trademarks/0/mark"} <= set(marks)
+            assert '"defaulted": true' in json.dumps(decision.to_dict())
+    finally:
+        engine.close()

@@ -73,12 +73,15 @@ class Request:
 
     `body` is the request as decided (what a decision carries and its receipt digests): `as_of` in it is
     the same date as ISO text, and `seller.account_status` and the derived fields are filled in. It is
-    shared, not copied: read it, never change it.
+    shared, not copied: read it, never change it. `filled` holds the JSON pointers of the values the
+    request did not carry and normalization filled in with their defaults (`/as_of`, today;
+    `/seller/account_status`, active).
     """
 
     platform: str
     as_of: dt.date
     body: dict[str, Any]
+    filled: frozenset[str] = frozenset()
 
     def read(self, path: str, element: Any = None) -> Any:
         """The JSON value at a policy path, None when absent (see `lookup`)."""
@@ -95,11 +98,14 @@ class Request:
         _set_platform(request, self.platform)
         _set_as_of(request, self.as_of)
         _set_body(request, body)
+        _set_filled(request, self.filled)
         return request
 
 
 _new_request = Request.__new__
-_set_platform, _set_as_of, _set_body = (Request.__dict__[name].__set__ for name in ("platform", "as_of", "body"))
+_set_platform, _set_as_of, _set_body, _set_filled = (
+    Request.__dict__[name].__set__ for name in ("platform", "as_of", "body", "filled")
+)
 
 
 def main_categories(values: Any, including: Any = None) -> set[str]:

@@ -166,6 +166,12 @@ def _compares(conds: tuple[Condition, ...]) -> list[Compare]:
     return out
 
 
+# Fields normalization derives from others, whatever the request said of them (`request.seller_view`).
+_DERIVED_POINTER = re.compile(
+    r"/seller/(trademarks/[0-9]+/owned_by_seller|authorizations/[0-9]+/chain_(complete|sublicensed))\Z"
+)
+
+
 class _ProofBuilder:
     def __init__(self, trace: Trace, request: Request) -> None:
         self.trace = trace
@@ -180,11 +186,20 @@ class _ProofBuilder:
         )
         return Proof(rule=action.citation, concludes=concludes, file=action.policy.cited_file, steps=steps)
 
+    def _marked(self, evidence: Evidence) -> Evidence:
+        """Evidence of a value the request as sent did not carry (`defaulted`): a default normalization filled
+        in, or a field derived from others (a trademark's `owned_by_seller`, an authorization's chain)."""
+        if evidence.pointer in self.req.filled or _DERIVED_POINTER.match(evidence.pointer):
+            return Evidence(pointer=evidence.pointer, value=evidence.value, defaulted=True)
+        return evidence
+
     def step(self, cond: Condition, negated: bool, alias: str, match: dict[str, Any], active: frozenset[str]) -> Step:
         shown = Not(cond) if negated else cond
         cjson, text, pointer = condition_json(shown), describe(shown), cond.pointer
 
         def made(kind: StepKind, text: str, evidence: tuple[Evidence, ...] = (), because: Proof | None = None) -> Step:
+            if evidence:
+                evidence = tuple(self._marked(e) for e in evidence)
             return Step(kind=kind, condition=cjson, pointer=pointer, text=text, evidence=evidence, because=because)
 
         if isinstance(cond, Derived):

@@ -4,6 +4,7 @@ return it typed (`Request`: platform, decision date, body), once, for every late
 from __future__ import annotations
 
 import datetime as dt
+import json
 import marshal
 import math
 import operator
@@ -41,12 +42,14 @@ def normalize_request(
             or [Problem(file=file, pointer="", message="the request does not match schemas/request.json", code="PE010")]
         )
     req = dict(raw)
+    filled: set[str] = set()
     if as_of is not None:
         day = _as_of(as_of, file)
         req["as_of"] = day.isoformat()
     elif "as_of" not in req:
         day = dt.datetime.now(dt.timezone.utc).date()
         req["as_of"] = day.isoformat()
+        filled.add("/as_of")
     else:
         try:
             day = dt.date.fromisoformat(req["as_of"])
@@ -61,8 +64,41 @@ def normalize_request(
                     )
                 ]
             ) from None
-    req["seller"] = seller_view(req.get("seller") or {})
-    return Request(platform=req["platform"], as_of=day, body=req)
+    given = req.get("seller") or {}
+    if "account_status" not in given:
+        filled.add("/seller/account_status")
+    seller = req["seller"] = seller_view(given)
+    if given.get("trademarks") or given.get("authorizations"):
+        _check_derived(given, seller, file)
+    return Request(platform=req["platform"], as_of=day, body=req, filled=frozenset(filled))
+
+
+_DERIVED_FROM = {
+    ("trademarks", "owned_by_seller"): "the mark's `owner` and the seller's `legal_name`",
+    ("authorizations", "chain_complete"): "the authorization's `level`, `chain` and `grantor`",
+    ("authorizations", "chain_sublicensed"): "the authorization's `level` and `chain`",
+}
+
+
+def _check_derived(given: dict[str, Any], seller: dict[str, Any], file: str) -> None:
+    """A derived field the request gives must say what the engine derives: a seller's own system saying a
+    mark is not the seller's (or a chain incomplete) must not be overruled into an allow, nor the reverse."""
+    problems = []
+    for (field, name), source in _DERIVED_FROM.items():
+        for i, (sent, derived) in enumerate(zip(given.get(field) or (), seller.get(field) or (), strict=True)):
+            if name in sent and sent[name] != derived.get(name):
+                problems.append(
+                    Problem(
+                        file=file,
+                        pointer=f"/seller/{field}/{i}/{name}",
+                        message=f"{name} is derived from {source}, which give "
+                        f"{json.dumps(derived.get(name))}; the request says {json.dumps(sent[name])}: give what "
+                        f"it is derived from, or leave {name} out",
+                        code="PE010",
+                    )
+                )
+    if problems:
+        raise RequestError(problems)
 
 
 def seller_view(seller: dict[str, Any]) -> dict[str, Any]:
