@@ -74,29 +74,42 @@ def normalize_request(
 
 
 _DERIVED_FROM = {
-    ("trademarks", "owned_by_seller"): "the mark's `owner` and the seller's `legal_name`",
-    ("authorizations", "chain_complete"): "the authorization's `level`, `chain` and `grantor`",
-    ("authorizations", "chain_sublicensed"): "the authorization's `level` and `chain`",
+    "owned_by_seller": ("trademarks", "the mark's `owner` and the seller's `legal_name`"),
+    "chain_complete": ("authorizations", "the authorization's `level`, `chain` and `grantor`"),
+    "chain_sublicensed": ("authorizations", "the authorization's `level` and `chain`"),
 }
 
 
 def _check_derived(given: dict[str, Any], seller: dict[str, Any], file: str) -> None:
     """A derived field the request gives must say what the engine derives: a seller's own system saying a
     mark is not the seller's (or a chain incomplete) must not be overruled into an allow, nor the reverse."""
+    found = [
+        (i, name, sent[name])
+        for i, sent in enumerate(given.get("trademarks") or ())
+        if "owned_by_seller" in sent
+        for name in ("owned_by_seller",)
+    ]
+    found += [
+        (i, name, sent[name])
+        for i, sent in enumerate(given.get("authorizations") or ())
+        if "chain_complete" in sent or "chain_sublicensed" in sent
+        for name in ("chain_complete", "chain_sublicensed")
+        if name in sent
+    ]
     problems = []
-    for (field, name), source in _DERIVED_FROM.items():
-        for i, (sent, derived) in enumerate(zip(given.get(field) or (), seller.get(field) or (), strict=True)):
-            if name in sent and sent[name] != derived.get(name):
-                problems.append(
-                    Problem(
-                        file=file,
-                        pointer=f"/seller/{field}/{i}/{name}",
-                        message=f"{name} is derived from {source}, which give "
-                        f"{json.dumps(derived.get(name))}; the request says {json.dumps(sent[name])}: give what "
-                        f"it is derived from, or leave {name} out",
-                        code="PE010",
-                    )
+    for i, name, value in found:
+        field, source = _DERIVED_FROM[name]
+        derived = seller[field][i].get(name)
+        if value != derived:
+            problems.append(
+                Problem(
+                    file=file,
+                    pointer=f"/seller/{field}/{i}/{name}",
+                    message=f"{name} is derived from {source}, which give {json.dumps(derived)}; the request says "
+                    f"{json.dumps(value)}: give what it is derived from, or leave {name} out",
+                    code="PE010",
                 )
+            )
     if problems:
         raise RequestError(problems)
 
