@@ -22,7 +22,7 @@ from ._pipeline.compile import Compiled
 from ._pipeline.explain import build_decision, build_decisions, error_decision
 from ._pipeline.facts import FactBuilder
 from ._pipeline.gcpause import gc_paused
-from ._pipeline.request import Request, RequestReader, normalize_request
+from ._pipeline.request import Request, RequestReader, decision_date, normalize_request
 from ._pipeline.runtime import Network, NetworkUnavailable, Trace
 from .decision import Decision
 from .errors import CompileError, EngineFault, ItemError, Problem, RequestError, UnknownPlatformError
@@ -200,8 +200,11 @@ class Engine:
         """Platforms that have at least one policy of their own."""
         return self._platforms
 
-    def in_force(self, platform: str, day: dt.date) -> tuple[Policy, ...]:
-        """The policy versions in force for a platform on a day (shared `*` policies included)."""
+    def in_force(self, platform: str, day: dt.date | str) -> tuple[Policy, ...]:
+        """The policy versions in force for a platform on a day, a date or `YYYY-MM-DD` (shared `*` policies
+        included); RequestError for anything else."""
+        if type(day) is not dt.date:
+            day = decision_date(day, "")
         return tuple(p for p in self._policies if p.platform in (platform, "*") and p.in_force(day))
 
     def compiled(self, platform: str, day: dt.date) -> Compiled:

@@ -256,7 +256,7 @@ def test_git_revisions_and_bad_input(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert "static changes: 0" in out.getvalue()
     # A revision git does not know, a revision without policies/, a folder that does not exist.
     for argv, expected in (
-        (["git:nope", "policies"], "git:nope:/: error PE001: git rev-parse failed"),
+        (["git:nope", "policies"], "git:nope:/: error PE001: 'nope' names no commit of this repository"),
         (["git:HEAD~1", "policies"], "git:HEAD~1:/: error PE001: no policies/ folder at HEAD~1"),
         (["missing", "policies"], "missing:/: error PE001: not a folder"),
     ):

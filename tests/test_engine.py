@@ -267,3 +267,15 @@ def test_a_batch_size_that_is_not_a_positive_whole_number_is_refused_before_anyt
             call(requests(), batch_size=size)
     assert read == []
     assert len(engine.decide_each([{}, {}], batch_size=1)) == 2
+
+
+def test_in_force_takes_a_date_or_its_iso_text(engine: Engine) -> None:
+    import datetime as dt
+
+    assert engine.in_force("dhgate", "2016-07-14") == engine.in_force("dhgate", dt.date(2016, 7, 14))
+    assert engine.in_force("dhgate", dt.datetime(2016, 7, 15, 23, 59)) == engine.in_force("dhgate", "2016-07-15")
+    assert {p.id for p in engine.in_force("dhgate", "2016-07-15")} - {
+        p.id for p in engine.in_force("dhgate", "2016-07-14")
+    } == {"dhgate.cycling-admission"}
+    with pytest.raises(RequestError, match="not a date"):
+        engine.in_force("dhgate", "2016-13-01")

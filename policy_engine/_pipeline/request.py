@@ -15,7 +15,7 @@ from .._language import schemas
 from .._language.semantics import Request
 from ..errors import Problem, RequestError
 
-__all__ = ["Request", "RequestReader", "normalize_request", "resolve_pointer", "seller_view"]
+__all__ = ["Request", "RequestReader", "decision_date", "normalize_request", "resolve_pointer", "seller_view"]
 
 
 def normalize_request(
@@ -44,7 +44,7 @@ def normalize_request(
     req = dict(raw)
     filled: set[str] = set()
     if as_of is not None:
-        day = _as_of(as_of, file)
+        day = decision_date(as_of, file)
         req["as_of"] = day.isoformat()
     elif "as_of" not in req:
         day = dt.datetime.now(dt.timezone.utc).date()
@@ -315,7 +315,7 @@ def _dates_as_text(value: Any, schema: Any = None) -> Any:
     return value
 
 
-def _as_of(value: Any, file: str) -> dt.date:
+def decision_date(value: Any, file: str) -> dt.date:
     """The decision date given by a caller: a `datetime.date` (or `datetime`) or an ISO date string."""
     if isinstance(value, dt.datetime):
         return value.date()

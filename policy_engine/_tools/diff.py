@@ -198,7 +198,21 @@ def open_side(spec: str, cwd: str | Path | None = None) -> PolicySide:
         )
     top = git("rev-parse", "--show-toplevel").decode().strip()
     prefix = git("rev-parse", "--show-prefix").decode().strip()
-    git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+    known = subprocess.run(
+        ["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], cwd=top, capture_output=True, check=False
+    )
+    if known.returncode != 0:
+        raise LoadError(
+            [
+                Problem(
+                    file=spec,
+                    pointer="",
+                    message=f"{rev!r} names no commit of this repository; expected a branch, tag or commit, "
+                    "e.g. git:main",
+                    code="PE001",
+                )
+            ]
+        )
     tree = f"{prefix}policies" if prefix else "policies"
     data = subprocess.run(["git", "archive", "--format=tar", rev, tree], cwd=top, capture_output=True, check=False)
     if data.returncode != 0:
