@@ -42,14 +42,14 @@ def normalize_request(
             or [Problem(file=file, pointer="", message="the request does not match schemas/request.json", code="PE010")]
         )
     req = dict(raw)
-    filled: set[str] = set()
+    today = False  # `as_of` filled in with today's date
     if as_of is not None:
         day = decision_date(as_of, file)
         req["as_of"] = day.isoformat()
     elif "as_of" not in req:
         day = dt.datetime.now(dt.timezone.utc).date()
         req["as_of"] = day.isoformat()
-        filled.add("/as_of")
+        today = True
     else:
         try:
             day = dt.date.fromisoformat(req["as_of"])
@@ -65,12 +65,19 @@ def normalize_request(
                 ]
             ) from None
     given = req.get("seller") or {}
-    if "account_status" not in given:
-        filled.add("/seller/account_status")
     seller = req["seller"] = seller_view(given)
     if given.get("trademarks") or given.get("authorizations"):
         _check_derived(given, seller, file)
-    return Request(platform=req["platform"], as_of=day, body=req, filled=frozenset(filled))
+    filled = _FILLED[today, "account_status" not in given]
+    return Request(platform=req["platform"], as_of=day, body=req, filled=filled)
+
+
+# The values a request did not carry and normalization filled in: (`as_of`, `account_status`) -> pointers.
+_FILLED = {
+    (today, status): frozenset(p for p, f in (("/as_of", today), ("/seller/account_status", status)) if f)
+    for today in (False, True)
+    for status in (False, True)
+}
 
 
 _DERIVED_FROM = {
