@@ -22,7 +22,7 @@ from ._pipeline.compile import Compiled
 from ._pipeline.explain import build_decision, build_decisions, error_decision
 from ._pipeline.facts import FactBuilder
 from ._pipeline.gcpause import gc_paused
-from ._pipeline.request import Request, RequestReader, decision_date, normalize_request
+from ._pipeline.request import Request, RequestReader, decision_date, normalize_request, own_copy
 from ._pipeline.runtime import Network, NetworkUnavailable, Trace
 from .decision import Decision
 from .errors import CompileError, EngineFault, ItemError, Problem, RequestError, UnknownPlatformError
@@ -449,6 +449,7 @@ class Engine:
     ) -> dict[str, Decision]:
         """One decision per platform that has policies in force (the request's `platform` is ignored)."""
         results: dict[str, Decision] = {}
+        request = own_copy(request)  # the decisions' request is the engine's own, as for decide
         for platform in sorted(self._platforms):
             req = normalize_request(request, as_of=as_of, platform=platform)
             if any(p.platform == platform for p in self.in_force(platform, req.as_of)):

@@ -19,10 +19,8 @@ exists to test and measure recovery from a worker death; leave it unset otherwis
 from __future__ import annotations
 
 import contextlib
-import copy
 import datetime as dt
 import json
-import marshal
 import os
 import signal
 import threading
@@ -34,7 +32,7 @@ from typing import Any
 import attrs
 
 from ._pipeline.explain import error_decision
-from ._pipeline.request import normalize_request
+from ._pipeline.request import normalize_request, own_copy
 from ._tools.child import Child, ChildDied
 from .decision import Decision, request_digest
 from .engine import Engine
@@ -321,16 +319,7 @@ def _read(requests: Iterable[Any]) -> list[Any]:
     """The requests, each as a copy taken when it is read: they are sent to the workers only once all are
     read, and a caller that changes a request's objects after handing it over (a generator reusing one
     seller dict) must not change what is decided (as `Engine.decide_many` reads them)."""
-    out = []
-    for raw in requests:
-        try:
-            out.append(marshal.loads(marshal.dumps(raw)))  # plain JSON data, copied in C
-        except (ValueError, TypeError):
-            try:
-                out.append(copy.deepcopy(raw))  # dates and other values the workers check and refuse
-            except Exception:  # not even that: sent as it is, and refused by the worker's check
-                out.append(raw)
-    return out
+    return [own_copy(raw) for raw in requests]
 
 
 def _pool_for(reqs: list[Any], policies: Sequence[str | Path], workers: int | None, chunk_size: int) -> WorkerPool:

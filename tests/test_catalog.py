@@ -415,3 +415,25 @@ def test_requests_the_engine_parsed_itself_are_read_without_a_copy_and_left_unch
         assert {d["outcome"] for d in expected} >= {"allow", "deny"}
         assert json.dumps(requests, sort_keys=True) == snapshot
         assert all(d.request["product"] is r["product"] for d, r in zip(got, requests, strict=True))  # type: ignore[union-attr,index]
+
+
+def test_requests_holding_date_objects_are_copied_too(engine: Engine) -> None:
+    """A request with a `datetime.date` (accepted in date fields) is not plain JSON, so it starts no run, but
+    it is still read as a copy: a generator reusing its dicts gets each request's own decision, every path,
+    and a decision's receipt does not follow the caller's later changes."""
+
+    def dated() -> Any:
+        for request in _changing():
+            yield {**request, "as_of": dt.date(2024, 6, 1)}
+
+    expected = [engine.decide(r, proofs=False).to_dict() for r in _changing(copied=True)]
+    assert {"allow", "deny"} <= {d["outcome"] for d in expected}
+    assert [d.to_dict() for d in engine.decide_many(dated(), proofs=False)] == expected
+    assert [d.to_dict() for d in engine.decide_each(dated(), proofs=False)] == expected  # type: ignore[union-attr]
+    request = {**_request(SELLER, PRODUCTS[0]), "as_of": dt.date(2024, 6, 1)}
+    for decision in (engine.decide(request), *engine.decide_everywhere(request).values()):
+        digest = decision.receipt.request_digest
+        request["product"]["category"] = "books"
+        request["seller"]["categories"].append("toys")
+        assert decision.receipt.request_digest == digest
+        request = {**_request(SELLER, PRODUCTS[0]), "as_of": dt.date(2024, 6, 1)}

@@ -3,6 +3,7 @@ return it typed (`Request`: platform, decision date, body), once, for every late
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 import marshal
@@ -15,7 +16,15 @@ from .._language import schemas
 from .._language.semantics import Request
 from ..errors import Problem, RequestError
 
-__all__ = ["Request", "RequestReader", "decision_date", "normalize_request", "resolve_pointer", "seller_view"]
+__all__ = [
+    "Request",
+    "RequestReader",
+    "decision_date",
+    "normalize_request",
+    "own_copy",
+    "resolve_pointer",
+    "seller_view",
+]
 
 
 def normalize_request(
@@ -225,9 +234,12 @@ class RequestReader:
                     return ctx.with_body(body), self._run
         self._ctx = self._fields = None
         own = _own(raw) if self._copy else raw
-        req = normalize_request(raw if own is None else own, file, as_of=self._as_of, platform=self._platform)
+        plain = own is not None  # plain JSON data: it may start a run
+        if own is None:  # not only JSON (a date object, a dict subclass): a deep copy all the same, checked alone
+            own = own_copy(raw)
+        req = normalize_request(own, file, as_of=self._as_of, platform=self._platform)
         self._run += 1
-        if type(own) is dict and "product" in own:
+        if plain and type(own) is dict and "product" in own:
             rest = own if self._copy else own.copy()
             del rest["product"]
             keys = list(rest)
@@ -246,6 +258,18 @@ def _own(value: Any) -> Any:
         return marshal.loads(marshal.dumps(value))
     except (ValueError, TypeError):
         return None
+
+
+def own_copy(value: Any) -> Any:
+    """A deep copy of a request, whatever it holds (plain JSON data through `_own`, in C); the value itself
+    only when it cannot be copied (refused by the request check anyway)."""
+    own = _own(value)
+    if own is not None:
+        return own
+    try:
+        return copy.deepcopy(value)
+    except Exception:
+        return value
 
 
 def _own_product(product: dict[str, Any]) -> dict[str, Any] | None:
