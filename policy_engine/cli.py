@@ -329,6 +329,7 @@ def _decide_on_dask(args: argparse.Namespace, items: Sequence[_Input], out: Text
         scheduler=args.scheduler,
         verify=args.verify,
         proofs=True,
+        as_of=args.as_of,
     )
     meter = Progress(err, len(items))
     bad: list[_Failed] = []

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import collections
 import csv
+import datetime as dt
 import hashlib
 import io
 import json
@@ -473,7 +474,9 @@ def _on_dask(
 _DIED = "the worker deciding this line died twice; it was not decided"
 
 
-def _decide_chunk(texts: dict[str, str], lines: list[Line], verify: float, proofs: bool) -> list[dict[str, Any]]:
+def _decide_chunk(
+    texts: dict[str, str], lines: list[Line], verify: float, proofs: bool, as_of: dt.date | str | None = None
+) -> list[dict[str, Any]]:
     """Decide one chunk under one policy set: per line, the decision's dict or an error record."""
     engine = _engine_for(texts, verify)
     out: list[dict[str, Any] | None] = [None] * len(lines)
@@ -486,7 +489,7 @@ def _decide_chunk(texts: dict[str, str], lines: list[Line], verify: float, proof
             where.append(i)
         else:
             out[i] = {"line": line.label, "error": "json", "message": problem}
-    for i, result in zip(where, engine._decide_each(raw, None, proofs, owned=True), strict=True):
+    for i, result in zip(where, engine._decide_each(raw, as_of, proofs, owned=True), strict=True):
         if isinstance(result, ItemError):
             out[i] = {"line": lines[i].label, **result.to_dict()}
             out[i].pop("index", None)  # type: ignore[union-attr]
@@ -504,8 +507,10 @@ def decide_catalog_on_dask(
     chunk_size: int = DEFAULT_CHUNK,
     verify: float = 0.0,
     proofs: bool = False,
+    as_of: dt.date | str | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Decide every line on Dask, in order: each decision's dict, or an error record with its line."""
+    """Decide every line on Dask, in order: each decision's dict, or an error record with its line; `as_of`
+    decides every line on that date, as `Engine.decide_each(..., as_of=)`."""
     texts = policy_texts(policies)
     _engine_for(texts, verify)  # bad policies fail here, with their file and pointer
     _release(texts, verify)
@@ -514,7 +519,7 @@ def decide_catalog_on_dask(
         return [{"line": line.label, "error": "engine", "message": _DIED} for line in chunk]
 
     for _chunk, results in map_chunks(
-        _decide_chunk, _chunks(lines, chunk_size), (texts,), (verify, proofs), lost, workers, scheduler
+        _decide_chunk, _chunks(lines, chunk_size), (texts,), (verify, proofs, as_of), lost, workers, scheduler
     ):
         yield from results
 

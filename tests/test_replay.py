@@ -138,6 +138,12 @@ def test_dask_gives_the_local_answer_line_for_line(catalog: Path, planted: Path,
     assert cli.main(["decide", str(catalog)], out_local, io.StringIO()) == 2
     assert cli.main(["decide", str(catalog), "--workers", "1"], out_dask, io.StringIO()) == 2
     assert out_dask.getvalue() == out_local.getvalue()
+    # With --as-of, every line on that date, on the cluster as here.
+    out_local, out_dask = io.StringIO(), io.StringIO()
+    assert cli.main(["decide", str(catalog), "--as-of", "2016-07-14"], out_local, io.StringIO()) == 2
+    assert cli.main(["decide", str(catalog), "--as-of", "2016-07-14", "--workers", "1"], out_dask, io.StringIO()) == 2
+    assert out_dask.getvalue() == out_local.getvalue()
+    assert {json.loads(x).get("as_of") for x in out_dask.getvalue().splitlines()} == {"2016-07-14", None}
 
 
 _KILLER = """
