@@ -111,6 +111,9 @@ class Engine:
         self.disagreements = 0
         self._policies = tuple(policies)
         self._platforms = frozenset(p.platform for p in self._policies) - {"*"}
+        # A platform's default outcome is the one any of its documents sets, in any version (they agree: a
+        # load check), whichever versions are in force; `allow` when none sets it.
+        self._defaults = {p.platform: p.default_outcome for p in self._policies if p.default_outcome}
         self._cache: dict[tuple[str, tuple[str, ...]], _Prepared] = {}
         # The same versions are in force from one window start to the next: look networks up by period.
         self._periods = {platform: self.windows(platform) for platform in self._platforms}
@@ -248,11 +251,19 @@ class Engine:
             with self._lock:
                 prepared = self._cache.get(key)
                 if prepared is None:
-                    prepared = _Prepared(self._compile_cache.compile(platform, policies))
+                    compiled = self._compile_cache.compile(platform, policies)
+                    default = self._platform_default(platform)
+                    if compiled.default_outcome != default:  # set by a version not in force on this day
+                        compiled = attrs.evolve(compiled, default_outcome=default)
+                    prepared = _Prepared(compiled)
                     self._cache[key] = prepared
         if periods is not None:
             self._by_period[(platform, start)] = prepared
         return prepared
+
+    def _platform_default(self, platform: str) -> str:
+        """The outcome of a listing on the platform that no rule decides."""
+        return self._defaults.get(platform) or "allow"
 
     def close(self) -> None:
         """Release the engine's compiled networks."""

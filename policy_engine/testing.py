@@ -748,7 +748,7 @@ def assert_refused_or_matches_reference(engine: Engine, raw: Any) -> str:
     assert schemas.validate("request", raw) == [], "the engine accepted a request the schema refuses"
     assert schemas.value_problems(raw) == [], "the engine accepted a value it cannot compare faithfully"
     req = normalize_request(raw)
-    ref = evaluate(engine.in_force(req.platform, req.as_of), req)
+    ref = evaluate(engine.in_force(req.platform, req.as_of), req, engine._platform_default(req.platform))
     assert decision.error is None, decision.error
     got = (decision.outcome, decision.rules, tuple(a.rule for a in decision.advisories), decision.derived)
     want = (ref.outcome, ref.rules, ref.advisories, ref.derived)
@@ -1087,7 +1087,7 @@ def assert_matches_reference(
         else:
             problem = "(passes now)"
         norm = normalize_request(req)
-        ref = evaluate(engine.in_force(norm.platform, norm.as_of), norm)
+        ref = evaluate(engine.in_force(norm.platform, norm.as_of), norm, engine._platform_default(norm.platform))
         reference = f"{ref.outcome} by [{', '.join(ref.rules)}], advisories [{', '.join(ref.advisories)}]"
         title = f"the network and the reference evaluator disagree: {problem}"
         return _explain(title, req, {"network": engine.decide_each([req])[0], "reference evaluator": reference})

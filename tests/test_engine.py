@@ -279,3 +279,44 @@ def test_in_force_takes_a_date_or_its_iso_text(engine: Engine) -> None:
     } == {"dhgate.cycling-admission"}
     with pytest.raises(RequestError, match="not a date"):
         engine.in_force("dhgate", "2016-13-01")
+
+
+def test_the_platform_default_holds_in_every_version_whichever_sets_it(tmp_path: Any) -> None:
+    """A platform's default outcome is what any of its documents sets, in any version (they must agree): a
+    later version that leaves it out does not turn the platform's `deny` into `allow`."""
+    import json
+
+    def version(number: str, start: str, **more: Any) -> dict[str, Any]:
+        return {
+            "id": "zz.listing",
+            "version": number,
+            "platform": "zz",
+            "effective_from": start,
+            "title": "t",
+            "sources": [{"document": "t", "provenance": "illustrative"}],
+            "rules": [
+                {
+                    "id": "closed",
+                    "provenance": "illustrative",
+                    "source_refs": [0],
+                    "when": [{"field": "seller.account_status", "equals": "closed"}],
+                    "outcome": "deny",
+                    "message": {"en": "closed", "zh": "关闭"},
+                    "remedies": [{"code": "reopen", "en": "Reopen.", "zh": "重开。"}],
+                }
+            ],
+            **more,
+        }
+
+    (tmp_path / "v1.json").write_text(
+        json.dumps(version("1.0.0", "2000-01-01", effective_until="2022-01-01", default_outcome="deny"))
+    )
+    (tmp_path / "v2.json").write_text(json.dumps(version("2.0.0", "2022-01-01")))
+    engine = Engine.from_directory(tmp_path, cache=False, verify=1.0)
+    try:
+        for as_of in ("2021-06-01", "2023-06-01"):
+            decision = engine.decide({"platform": "zz", "as_of": as_of, "seller": {}, "product": {"category": "x"}})
+            assert (decision.outcome, decision.default_applied, decision.error) == ("deny", True, None), as_of
+        assert engine.disagreements == 0  # the reference evaluator reads the same default
+    finally:
+        engine.close()
