@@ -216,8 +216,14 @@ def test_proofs_mark_the_values_the_request_did_not_carry(tmp_path: Any) -> None
             "product": {"category": "x", "brand": "B"},
         }
         given = {**bare, "as_of": "2024-01-01", "seller": {**bare["seller"], "account_status": "active"}}
-        for req, filled in ((bare, {"/as_of", "/seller/account_status"}), (given, set())):
-            decision = engine.decide(req)
+        cases = [(bare, None, {"/as_of", "/seller/account_status"}), (given, None, set())]
+        cases += [
+            (given, "2024-01-01", set()),
+            (given, "2024-02-01", {"/as_of"}),
+            (bare, "2024-01-01", {"/as_of", "/seller/account_status"}),
+        ]
+        for req, as_of, filled in cases:
+            decision = engine.decide(req, as_of=as_of)
             assert decision.outcome == "review"
             marks = {
                 e.pointer: e.defaulted

@@ -527,7 +527,8 @@ def _render_proof(proof: Proof, label: dict[str, str], depth: int, out: list[str
         mark = {"fact": "✓", "derived": "⇐", "absent": "∅", "count": "#"}[step.kind]
         out.append(f"{pad}{mark} {_step_text(step, label)}")
         for ev in step.evidence:
-            out.append(f"{pad}    {ev.pointer} = {json.dumps(ev.value, ensure_ascii=False)}")
+            filled = f" {label['filled_in']}" if ev.defaulted else ""
+            out.append(f"{pad}    {ev.pointer} = {json.dumps(ev.value, ensure_ascii=False)}{filled}")
         if step.because is not None:
             out.append(f"{pad}    {label['derived_by']} {step.because.rule}:")
             _render_proof(step.because, label, depth + 2, out)
@@ -554,6 +555,7 @@ _LABELS = {
         "remedies": "remedies:",
         "policies": "policies in force:",
         "derived_by": "derived by",
+        "filled_in": "(filled in by the engine)",
         "deny": "deny",
         "review": "review",
         "allow": "allow",
@@ -577,6 +579,7 @@ _LABELS = {
         "remedies": "补救措施：",
         "policies": "生效的政策：",
         "derived_by": "推导规则",
+        "filled_in": "（由引擎补全）",
         "deny": "拒绝",
         "review": "审核",
         "allow": "允许",

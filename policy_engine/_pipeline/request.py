@@ -51,14 +51,15 @@ def normalize_request(
             or [Problem(file=file, pointer="", message="the request does not match schemas/request.json", code="PE010")]
         )
     req = dict(raw)
-    today = False  # `as_of` filled in with today's date
+    dated = False  # `as_of` not the request's own: today's date, or the caller's `as_of` over another one
     if as_of is not None:
         day = decision_date(as_of, file)
+        dated = req.get("as_of") != day.isoformat()
         req["as_of"] = day.isoformat()
     elif "as_of" not in req:
         day = dt.datetime.now(dt.timezone.utc).date()
         req["as_of"] = day.isoformat()
-        today = True
+        dated = True
     else:
         try:
             day = dt.date.fromisoformat(req["as_of"])
@@ -77,7 +78,7 @@ def normalize_request(
     seller = req["seller"] = seller_view(given)
     if given.get("trademarks") or given.get("authorizations"):
         _check_derived(given, seller, file)
-    filled = _FILLED[today, "account_status" not in given]
+    filled = _FILLED[dated, "account_status" not in given]
     return Request(platform=req["platform"], as_of=day, body=req, filled=filled)
 
 
