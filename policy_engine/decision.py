@@ -207,7 +207,12 @@ class Decision:
     """The answer for one request on one platform.
 
     Its fields live in the instance's `__dict__` (not in slots): decisions that differ only in their
-    request are made from one shared set of fields by `assemble_decision`, one dict copy each."""
+    request are made from one shared set of fields by `assemble_decision`, one dict copy each.
+
+    `request` is the request as decided: the engine's own copy, never the caller's objects, but shared
+    between the decisions of one batch that have the same seller (their seller's lists are the same
+    objects). Read it, never change it: the receipt's request digest is computed from it when asked for;
+    copy it (`copy.deepcopy`) before redacting it."""
 
     outcome: Outcome
     platform: str
