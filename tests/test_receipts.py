@@ -173,3 +173,22 @@ def test_receipt_fields_are_documented() -> None:
     fields = schemas.load_schema("decision")["properties"]["receipt"]["properties"]
     assert set(fields) == {"request_digest", "policy_set_digest", "package_version", "engine_version"}
     assert [f for f in fields if f"`{f}`" not in text] == []
+
+
+def test_every_proof_pointer_quotes_the_value_it_points_at(engine: Engine) -> None:
+    """A count without `where` cites each element it counted, by its own pointer, not the list's pointer
+    with the list's length as its value: every pointer of every proof resolves in the decided request to
+    the value the proof quotes (Amazon's brand registry counts the seller's trademarks)."""
+    from policy_engine._pipeline.request import resolve_pointer
+    from policy_engine.testing import check_proofs
+
+    root = Path(__file__).resolve().parent.parent
+    case = json.loads((root / "policies/amazon/tests/amazon-062-brand-registry-2019-09-30.json").read_text())
+    decision = engine.decide(case["request"])
+    steps = [s for r in (*decision.reasons, *decision.advisories) for p in r.proof.walk() for s in p.steps]  # type: ignore[union-attr]
+    counts = [s for s in steps if s.kind == "count"]
+    assert counts and all(s.text.endswith(" counted)") for s in counts)
+    for step in steps:
+        for evidence in step.evidence:
+            assert resolve_pointer(decision.request, evidence.pointer) == evidence.value, (step.text, evidence)
+    assert check_proofs(decision, decision.request) == []  # type: ignore[arg-type]

@@ -230,8 +230,10 @@ class _ProofBuilder:
                     looked.append(Evidence(pointer=_pointer(cond.including), value=also))
                 mains = sorted(main_categories([e.value for e in looked]))
                 return made("count", f"{text} ({len(mains)}: {', '.join(mains)})", tuple(looked))
-            counted = (Evidence(pointer=_pointer(cond.list_path), value=len(items)),) if isinstance(items, list) else ()
-            return made("count", text, counted)
+            # every element, each by its own pointer (the list's pointer would quote a list, not its length)
+            base = _pointer(cond.list_path)
+            every = tuple(Evidence(pointer=f"{base}/{i}", value=e) for i, e in enumerate(items or ()))
+            return made("count", f"{text} ({len(every)} counted)", every)
         if isinstance(cond, Some):
             if negated:
                 return made("absent", f"no element of {cond.list_path} satisfies the conditions")
