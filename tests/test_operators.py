@@ -506,3 +506,58 @@ def test_a_catalog_run_matches_text_as_single_decisions_do(
         ref = evaluate(policies, req)
         assert not isinstance(decision, Exception)
         assert (decision.outcome, tuple(sorted(decision.derived))) == (ref.outcome, ref.derived)
+
+
+_KINDS: tuple[Any, ...] = (True, False, 1, 0, 1.0, 2, "1", "true", "no", "")
+
+
+def test_equality_operators_on_values_of_any_kind_agree_with_the_reference(tmp_path: Path) -> None:
+    """`product.attributes.*` holds values of any kind. `not_equals` and `not_in` hold for a value of another
+    kind than the operand's (present, and different: a boolean is not a number), so a deny on `not_equals
+    true` denies `"no"` and `0`; negated, they hold only when the field is missing or equal. Every operator of
+    equality, plain and negated, against operands of every kind, decided by the network and by the reference
+    for values of every kind and a missing one."""
+    for op in ("equals", "not_equals", "in", "not_in"):
+        for negated in (False, True):
+            rules: list[dict[str, Any]] = []
+            for n, operand in enumerate(_KINDS):
+                partner = (
+                    "x" if isinstance(operand, str) else (not operand) if isinstance(operand, bool) else operand + 7
+                )
+                value: Any = [operand, partner] if op in ("in", "not_in") else operand
+                test: dict[str, Any] = {"field": "product.attributes.v", op: value}
+                rules.append(
+                    {
+                        "id": f"r{n}",
+                        "provenance": "illustrative",
+                        "source_refs": [0],
+                        "when": [{"not": test} if negated else test],
+                        "outcome": "advisory",
+                        "message": {"en": "m", "zh": "m"},
+                    }
+                )
+            folder = tmp_path / f"{op}-{negated}"
+            folder.mkdir()
+            doc = {
+                "id": "zz.kinds",
+                "version": "1.0.0",
+                "platform": "zz",
+                "effective_from": "2000-01-01",
+                "title": "t",
+                "sources": [{"document": "t", "provenance": "illustrative"}],
+                "rules": rules,
+            }
+            (folder / "p.json").write_text(json.dumps(doc))
+            engine = Engine.from_directory(folder, cache=False)
+            try:
+                for attribute in (*({"v": k} for k in _KINDS), {}):
+                    product = {"category": "x", "attributes": attribute}
+                    raw = {"platform": "zz", "as_of": "2024-01-01", "seller": {}, "product": product}
+                    decision = engine.decide(raw, proofs=False)
+                    reference = evaluate(engine.in_force("zz", "2024-01-01"), normalize_request(raw))
+                    got = sorted(a.rule for a in decision.advisories)
+                    assert got == sorted(reference.advisories), (op, negated, attribute)
+                    if op == "not_equals" and not negated and attribute.get("v") in ("no", 0):
+                        assert "zz.kinds@1.0.0#r0" in got  # `not_equals true` holds for "no" and for 0
+            finally:
+                engine.close()

@@ -64,6 +64,11 @@ def _seq(op: str, items: list[Any]) -> Any:
     return {op: items}
 
 
+# Operators that hold for a value of another kind than the operand's (present, and so not equal to any of
+# them): the typed property the test reads is missing then, as it is when the field is.
+_OTHER_KINDS_HOLD = ("not_equals", "not_in")
+
+
 def close_joins(expr: Any) -> Any:
     """The pattern with every `$and` whose expression sequence would end with a join closed by a join that
     always holds, right after it: stopping at a false join, durable_rules skips one entry too many and
@@ -162,6 +167,7 @@ class RuleCompiler:
         operand: Any = cond.operand
         if isinstance(operand, FieldRef) and operand.path == "request.platform":
             operand = Literal(self.platform)
+        present = None  # the property that holds the field's value whatever its kind, when a test needs it
         if (
             (item is None or not cond.path.startswith("item"))
             and field_type(cond.path) == "scalar"
@@ -170,6 +176,9 @@ class RuleCompiler:
         ):
             # Values of any kind: the fact holds one property per kind, so "220" never compares with 110.
             first = operand.value[0] if isinstance(operand.value, tuple) else operand.value
+            if cond.op in _OTHER_KINDS_HOLD:  # a value of another kind is present, and differs
+                present = key
+                self.use(owner, present)
             key = typed_key(key, first)
         if not isinstance(operand, (FieldRef, AsOf)) and operator(cond.op).network == "fact":
             assert isinstance(operand, Literal)
@@ -179,7 +188,15 @@ class RuleCompiler:
         if not isinstance(operand, (FieldRef, AsOf)):
             self.use(owner, key, category=cond.op == "under")
             value = operand.value if operand is not None else True
-            return [self.literal_test(cond.op, key, value, negated)], [], {}, owner
+            if present is None:
+                literal = self.literal_test(cond.op, key, value, negated)
+            elif not negated:  # a value of another kind is present and equals none of the values: it holds
+                other_kind = {"$and": [{"$ex": {present: 1}}, {"$nex": {key: 1}}]}
+                literal = _seq("$or", [self.literal_test(cond.op, key, value, False), other_kind])
+            else:  # negated, it holds only when the field is missing, or equals one of the values
+                equal = self.literal_test("in" if cond.op == "not_in" else "equals", key, value, False)
+                literal = _seq("$or", [{"$nex": {present: 1}}, equal])
+            return [literal], [], {}, owner
         assert not negated
         if isinstance(operand, AsOf):
             other, other_key = "request", date_key(operand)
