@@ -678,12 +678,12 @@ def _cmd_fmt(args: argparse.Namespace, out: TextIO) -> int:
             continue
         text = format_document(doc)
         if path.read_bytes().decode("utf-8") != text:
-            changed += 1
             if args.check:
+                changed += 1
                 print(f"would reformat {path}", file=out)
             else:
                 try:
-                    path.write_text(text, encoding="utf-8")
+                    _replace_file(path, text)
                 except OSError as exc:
                     problems.append(
                         Problem(
@@ -694,11 +694,32 @@ def _cmd_fmt(args: argparse.Namespace, out: TextIO) -> int:
                         )
                     )
                     continue
+                changed += 1
                 print(f"reformatted {path}", file=out)
+    print(f"{changed} file{'s' if changed != 1 else ''} {'to reformat' if args.check else 'reformatted'}", file=out)
     if problems:
         raise _InputError(problems)
-    print(f"{changed} file{'s' if changed != 1 else ''} {'to reformat' if args.check else 'reformatted'}", file=out)
     return EXIT_FAULT if args.check and changed else EXIT_OK
+
+
+def _replace_file(path: Path, text: str) -> None:
+    """Write `text` over `path` all at once: into a new file beside it, then renamed over it, so that a
+    failed write (a full disk, an interruption) leaves the original as it was."""
+    import os
+    import tempfile
+
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(name, path.stat().st_mode & 0o7777)
+        os.replace(name, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+        raise
 
 
 def _cmd_diff(args: argparse.Namespace, out: TextIO) -> int:

@@ -133,3 +133,36 @@ def test_format_is_canonical_and_idempotent() -> None:
     shuffled = dict(reversed(list(BASE.items())))
     text = format_document(shuffled)
     assert text.index('"id"') < text.index('"version"') < text.index('"rules"') and text.endswith("}\n")
+
+
+def test_fmt_that_cannot_write_leaves_the_original_whole(tmp_path: Path, monkeypatch: Any) -> None:
+    """A write that fails part-way (a full disk, an interrupted process) must not leave half a policy: fmt
+    writes the new text beside the file and renames it over, so the original stays as it was, loadable,
+    and no stray file is left; a write that succeeds replaces it whole and keeps its permissions."""
+    import io
+    import os
+
+    from policy_engine.cli import main
+
+    source = Path(__file__).resolve().parent.parent / "policies" / "lazada" / "lazmall-brand-authorization-1.1.0.json"
+    one_line = json.dumps(json.loads(source.read_text(encoding="utf-8")))
+    policy = tmp_path / "p.json"
+    policy.write_text(one_line, encoding="utf-8")
+    policy.chmod(0o640)
+    real_fsync = os.fsync
+
+    def full_disk(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["fmt", str(tmp_path)], out, err) == 2
+    assert "cannot write the file: No space left on device" in err.getvalue()
+    assert "0 files reformatted" in out.getvalue()
+    assert policy.read_text(encoding="utf-8") == one_line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.json"]
+    monkeypatch.setattr(os, "fsync", real_fsync)
+    assert main(["fmt", str(tmp_path)], io.StringIO(), io.StringIO()) == 0
+    assert policy.read_text(encoding="utf-8") == format_document(json.loads(one_line))
+    assert policy.stat().st_mode & 0o777 == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.json"]
