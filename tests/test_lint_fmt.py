@@ -78,6 +78,65 @@ def test_contradictory_rule(tmp_path: Path) -> None:
     assert any(f.startswith("PE104 error /rules/0") for f in findings(tmp_path, doc, ["shoes"]))
 
 
+def test_rules_that_can_fire_are_not_called_contradictory(tmp_path: Path) -> None:
+    """`not (x not_equals a)` also holds when x is missing, so it does not contradict `x exists false`, nor
+    another such negation; `1` is not `true` (values compare with their kind). Each rule below fires for
+    some request; `equals true` with `equals 1` cannot, and is reported."""
+    field = "product.attributes.ce"
+    fire = {
+        "not-not-equals-and-missing": [{"not": {"field": field, "not_equals": "a"}}, {"field": field, "exists": False}],
+        "two-not-not-equals": [
+            {"not": {"field": field, "not_equals": "a"}},
+            {"not": {"field": field, "not_equals": "b"}},
+        ],
+        "one-but-not-true": [{"field": field, "equals": 1}, {"field": field, "not_equals": True}],
+    }
+    doc = copy.deepcopy(BASE)
+    for name, when in [
+        *fire.items(),
+        ("true-and-one", [{"field": field, "equals": True}, {"field": field, "equals": 1}]),
+    ]:
+        doc["rules"].append({"id": name, "outcome": "review", "message": MESSAGE, "source_refs": [0], "when": when})
+    contradictions = [f for f in findings(tmp_path, doc, ["shoes"]) if f.startswith("PE104")]
+    assert contradictions == [
+        "PE104 error /rules/4 rule 'true-and-one' can never fire: its conditions contradict each other"
+    ]
+
+
+def test_never_decides_only_where_a_stronger_rule_always_fires(tmp_path: Path) -> None:
+    """PE105 holds a rule to a stronger one only with the same named data values (names are each document's
+    own), only when the stronger one's policy is in force on every day the rule's is, and never for an
+    advisory (reported whatever decides)."""
+    stronger = copy.deepcopy(BASE)
+    stronger["id"], stronger["data"] = "t.deny", {"limit": 1000}
+    stronger["rules"] = [
+        {
+            "id": "over",
+            "outcome": "deny",
+            "message": MESSAGE,
+            "source_refs": [0],
+            "remedies": [{"code": "fix", "en": "Fix.", "zh": "修正。"}],
+            "when": [{"field": "product.attributes.price", "at_least": {"ref": "limit"}}],
+        }
+    ]
+    weaker = copy.deepcopy(stronger)
+    weaker["id"], weaker["data"] = "t.review", {"limit": 100}
+    weaker["rules"][0].update(id="over-review", outcome="review")
+    weaker["rules"].append({**weaker["rules"][0], "id": "note", "outcome": "advisory"})
+
+    def never_decides(stronger_doc: dict[str, Any], weaker_doc: dict[str, Any]) -> list[str]:
+        for f in tmp_path.glob("*.json"):
+            f.unlink()
+        (tmp_path / "a.json").write_text(json.dumps(stronger_doc), encoding="utf-8")
+        (tmp_path / "b.json").write_text(json.dumps(weaker_doc), encoding="utf-8")
+        return sorted(f.pointer for f in lint_policies(load_documents([tmp_path]), {}) if f.code == "PE105")
+
+    assert never_decides(stronger, weaker) == []  # limits 1000 and 100: a price of 500 is a review
+    same = {**weaker, "data": {"limit": 1000}}
+    assert never_decides(stronger, same) == ["/rules/0"]  # the same limit: the deny fires whenever; not the advisory
+    assert never_decides({**stronger, "effective_until": "2024-06-01"}, same) == []  # the review decides later
+
+
 def test_shadowed_rule(tmp_path: Path) -> None:
     doc = copy.deepcopy(BASE)
     doc["rules"].append(

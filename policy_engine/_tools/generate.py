@@ -54,6 +54,7 @@ __all__ = [
     "signatures",
     "target_nodes",
     "targets",
+    "with_data",
 ]
 
 Path = tuple[Any, ...]  # a node of a rule's condition tree: indexes, and ("d", name, k) into derive rules
@@ -158,14 +159,15 @@ def boundary_dates(policies: Iterable[Policy], platform: str) -> set[dt.date]:
     return days
 
 
-def _resolved(node: Any, data: dict[str, Any]) -> Any:
+def with_data(node: Any, data: dict[str, Any]) -> Any:
+    """A condition's JSON with its named data (`{"ref": NAME}`) replaced by the values."""
     if isinstance(node, dict):
         if set(node) == {"ref"} and node["ref"] in data:
             value = data[node["ref"]]
             return list(value) if isinstance(value, tuple) else value
-        return {k: _resolved(v, data) for k, v in node.items()}
+        return {k: with_data(v, data) for k, v in node.items()}
     if isinstance(node, list):
-        return [_resolved(v, data) for v in node]
+        return [with_data(v, data) for v in node]
     return node
 
 
@@ -184,7 +186,7 @@ def signatures(policies: Sequence[Policy]) -> dict[tuple[str, str], str]:
     def own(p: Policy, r: Rule) -> str:
         found = memo.get(id(r))
         if found is None:
-            conditions = _resolved(condition_json(r.when), p.data)
+            conditions = with_data(condition_json(r.when), p.data)
             found = memo[id(r)] = json.dumps([p.id, r.id, r.outcome, r.derive, conditions], sort_keys=True)
         return found
 

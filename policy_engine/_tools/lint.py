@@ -35,6 +35,7 @@ from .._language.vocab import LISTS, field_type
 from .._pipeline.compile.normal_form import dnf, prune
 from .._pipeline.load import DATA_PLACEHOLDER, format_data, read_json
 from ..errors import Problem
+from .generate import with_data
 
 __all__ = ["lint_policies", "load_taxonomies"]
 
@@ -102,14 +103,14 @@ def _contradictory(alternative: list[tuple[Any, bool, Any]]) -> bool:
                 exists[cond.path].add(bool(value) != negated)
                 continue
             spec = operator(op)
-            if negated:  # "not (x < 5)" also holds when x is missing: only equalities flip exactly here
-                op = spec.negation if spec.negation and spec.order is None else ""
-                spec = operator(op) if op else spec
+            if negated:  # "not (x < 5)" also holds when x is missing; "not (x equals a)" is "x not_equals a"
+                # or missing, while "not (x not_equals a)" is "x equals a" *or missing*: only `equals` flips
+                op = "not_equals" if op == "equals" else ""
             if op == "equals":
-                equals[cond.path].add(value)
+                equals[cond.path].add(_kinded(value))
                 exists[cond.path].add(True)
             elif op == "not_equals":
-                not_equals[cond.path].add(value)
+                not_equals[cond.path].add(_kinded(value))
             elif op == "in" and isinstance(value, tuple):
                 exists[cond.path].add(True)
             elif op and spec.order and isinstance(value, (int, float)):
@@ -127,8 +128,24 @@ def _contradictory(alternative: list[tuple[Any, bool, Any]]) -> bool:
     return False
 
 
-def _conditions_key(rule: Rule) -> set[str]:
-    return {json.dumps(condition_json(c), sort_keys=True) for c in rule.when.conditions}
+def _kinded(value: Any) -> tuple[str, Any]:
+    """A value with its kind, so that equal values of different kinds stay apart (`1` is not `true`)."""
+    kind = "boolean" if isinstance(value, bool) else "number" if isinstance(value, (int, float)) else "text"
+    return kind, value
+
+
+def _conditions_key(rule: Rule, policy: Policy) -> set[str]:
+    """The rule's conditions as texts, with the policy's named data filled in (names are the document's own)."""
+    return {json.dumps(with_data(condition_json(c), policy.data), sort_keys=True) for c in rule.when.conditions}
+
+
+def _covers(stronger: Policy, policy: Policy) -> bool:
+    """Whether `stronger` is in force on every day `policy` is."""
+    if stronger.effective_from > policy.effective_from:
+        return False
+    if stronger.effective_until is None:
+        return True
+    return policy.effective_until is not None and stronger.effective_until >= policy.effective_until
 
 
 def lint_policies(policies: Sequence[Policy], taxonomies: dict[str, tuple[str, set[str]]]) -> list[Problem]:
@@ -244,14 +261,15 @@ def _lint_policy(
                     "says so: cite one, or mark the rule with what its sources support",
                 )
             )
-        if rule.outcome in _SEVERITY:
-            for other in (p for p in policies if p.platform in (policy.platform, "*") and p.in_force_overlap(policy)):
+        if rule.outcome in _SEVERITY and rule.outcome != "advisory":  # advisories are reported whatever decides
+            mine = _conditions_key(rule, policy)
+            for other in (p for p in policies if p.platform in (policy.platform, "*") and _covers(p, policy)):
                 for higher in other.rules:
                     if (
                         higher is not rule
                         and higher.outcome in _SEVERITY
                         and _SEVERITY[str(higher.outcome)] > _SEVERITY[str(rule.outcome)]
-                        and _conditions_key(higher) <= _conditions_key(rule)
+                        and _conditions_key(higher, other) <= mine
                     ):
                         out.append(
                             Problem(
