@@ -320,3 +320,50 @@ def test_the_platform_default_holds_in_every_version_whichever_sets_it(tmp_path:
         assert engine.disagreements == 0  # the reference evaluator reads the same default
     finally:
         engine.close()
+
+
+def test_negation_is_stratified_among_the_versions_in_force_together(tmp_path: Any) -> None:
+    """Version 1 derives `a` from not `b`, version 2 (from the day version 1 ends) `b` from not `a`: never
+    in force together, so no cycle through negation (validate refused it); each period decides by its own
+    version, as the reference does. The same two rules in force together are still refused."""
+    import json
+
+    from policy_engine import LoadError
+
+    def policy(number: str, start: str, until: str | None, negated: str, plain: str) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "id": "vd.a",
+            "version": number,
+            "platform": "vd",
+            "effective_from": start,
+            "title": "t",
+            "sources": [{"document": "t", "provenance": "illustrative"}],
+            "rules": [
+                {"id": f"r{negated}", "when": [{"not": {"derived": plain}}], "derive": negated},
+                {"id": f"r{plain}", "when": [{"field": "product.brand", "equals": "B"}], "derive": plain},
+                {"id": "deny-a", "when": [{"derived": "a"}], "outcome": "deny", "message": {"en": "a", "zh": "甲"}},
+            ],
+        }
+        if until:
+            doc["effective_until"] = until
+        return doc
+
+    (tmp_path / "v1.json").write_text(json.dumps(policy("1.0.0", "2024-01-01", "2025-01-01", "a", "b")))
+    (tmp_path / "v2.json").write_text(json.dumps(policy("2.0.0", "2025-01-01", None, "b", "a")))
+    engine = Engine.from_directory(tmp_path, cache=False, verify=1.0)
+    try:
+        for as_of, brand, outcome in (
+            ("2024-06-01", "B", "allow"),  # b derived, so not a
+            ("2024-06-01", "C", "deny"),  # no b: a
+            ("2025-06-01", "B", "deny"),  # a derived
+            ("2025-06-01", "C", "allow"),  # neither
+        ):
+            request = {"platform": "vd", "as_of": as_of, "seller": {}, "product": {"category": "x", "brand": brand}}
+            assert engine.decide(request).outcome == outcome, (as_of, brand)
+        assert engine.disagreements == 0
+    finally:
+        engine.close()
+    (tmp_path / "v2.json").write_text(json.dumps(policy("2.0.0", "2024-06-01", None, "b", "a")))  # overlapping
+    (tmp_path / "v1.json").write_text(json.dumps({**policy("1.0.0", "2024-01-01", None, "a", "b"), "id": "vd.b"}))
+    with pytest.raises(LoadError, match="cycle through negation"):
+        Engine.from_directory(tmp_path, cache=False)

@@ -344,7 +344,10 @@ def check_policies(policies: Iterable[Policy]) -> list[Problem]:
                 checker.condition(rule.when)
                 problems.extend(_check_text(p, rule))
             problems.extend(checker.problems)
-        pairs = [(p, r) for p in scope for r in p.rules]
-        _, cyc = stratify(pairs)
-        problems.extend(x for x in cyc if x not in problems)
+        # Negation must be stratified among the versions in force together (a network is compiled per
+        # period): two versions never in force on one day may each negate what the other derives.
+        for day in sorted({p.effective_from for p in scope} | {p.effective_until for p in scope if p.effective_until}):
+            pairs = [(p, r) for p in scope if p.in_force(day) for r in p.rules]
+            _, cyc = stratify(pairs)
+            problems.extend(x for x in cyc if x not in problems)
     return sorted(set(problems), key=lambda x: (x.file, x.pointer, x.message))
