@@ -67,6 +67,7 @@ ProblemCode = Literal[
     "PE110",
     "PE111",
     "PE112",
+    "PE113",
 ]
 """Every code a problem can have; `CATALOGUE` says what each means."""
 
@@ -140,6 +141,7 @@ CATALOGUE: Final[dict[ProblemCode, tuple[Severity, str]]] = {
         "a message or remedy writes out a number equal to a named data value instead of `{data.NAME}`",
     ),
     "PE112": ("warning", "the English and Chinese texts of a message or remedy show different numeric named data"),
+    "PE113": ("warning", "a rule tests a conclusion that no policy in force with it derives, for some period"),
 }
 """Code → (severity, meaning): the one catalogue of problems, listed in docs/language.md (a test keeps it so).
 

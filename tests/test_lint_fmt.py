@@ -103,22 +103,25 @@ def test_rules_that_can_fire_are_not_called_contradictory(tmp_path: Path) -> Non
     ]
 
 
+def _rule(rule_id: str, when: list[dict[str, Any]], outcome: str = "deny") -> dict[str, Any]:
+    remedies = [{"code": "fix", "en": "Fix.", "zh": "修正。"}]
+    return {
+        "id": rule_id,
+        "outcome": outcome,
+        "message": MESSAGE,
+        "source_refs": [0],
+        "remedies": remedies,
+        "when": when,
+    }
+
+
 def test_never_decides_only_where_a_stronger_rule_always_fires(tmp_path: Path) -> None:
     """PE105 holds a rule to a stronger one only with the same named data values (names are each document's
     own), only when the stronger one's policy is in force on every day the rule's is, and never for an
     advisory (reported whatever decides)."""
     stronger = copy.deepcopy(BASE)
     stronger["id"], stronger["data"] = "t.deny", {"limit": 1000}
-    stronger["rules"] = [
-        {
-            "id": "over",
-            "outcome": "deny",
-            "message": MESSAGE,
-            "source_refs": [0],
-            "remedies": [{"code": "fix", "en": "Fix.", "zh": "修正。"}],
-            "when": [{"field": "product.attributes.price", "at_least": {"ref": "limit"}}],
-        }
-    ]
+    stronger["rules"] = [_rule("over", [{"field": "product.attributes.price", "at_least": {"ref": "limit"}}])]
     weaker = copy.deepcopy(stronger)
     weaker["id"], weaker["data"] = "t.review", {"limit": 100}
     weaker["rules"][0].update(id="over-review", outcome="review")
@@ -225,3 +228,24 @@ def test_fmt_that_cannot_write_leaves_the_original_whole(tmp_path: Path, monkeyp
     assert policy.read_text(encoding="utf-8") == format_document(json.loads(one_line))
     assert policy.stat().st_mode & 0o777 == 0o640
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p.json"]
+
+
+def test_a_conclusion_no_policy_in_force_derives_is_reported_for_its_period(tmp_path: Path) -> None:
+    """The policy deriving `qualified` ends on 2024-06-01; the rule denying unless qualified goes on: from
+    then it denies every listing, which validate (looking at all versions) cannot see. Lint says when."""
+    deriving = copy.deepcopy(BASE)
+    deriving.update(id="t.qualify", effective_until="2024-06-01", data={})
+    deriving["rules"] = [{"id": "q", "derive": "qualified", "when": [{"field": "seller.country", "equals": "CN"}]}]
+    testing = copy.deepcopy(BASE)
+    testing.update(id="t.deny", data={})
+    testing["rules"] = [_rule("deny-unless-qualified", [{"not": {"derived": "qualified"}}])]
+    (tmp_path / "a.json").write_text(json.dumps(deriving), encoding="utf-8")
+    (tmp_path / "b.json").write_text(json.dumps(testing), encoding="utf-8")
+    found = [f"{f.pointer} {f.message}" for f in lint_policies(load_documents([tmp_path]), {}) if f.code == "PE113"]
+    assert found == [
+        "/rules/0 rule 'deny-unless-qualified' tests the conclusion 'qualified', which no policy of testplatform in "
+        "force from 2024-06-01 on derives: it never holds then, and its negation always does"
+    ]
+    deriving.pop("effective_until")
+    (tmp_path / "a.json").write_text(json.dumps(deriving), encoding="utf-8")
+    assert [f for f in lint_policies(load_documents([tmp_path]), {}) if f.code == "PE113"] == []

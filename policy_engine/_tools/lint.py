@@ -31,6 +31,7 @@ from .._language.model import (
 )
 from .._language.operators import operator
 from .._language.semantics import is_under
+from .._language.strata import derived_refs
 from .._language.vocab import LISTS, field_type
 from .._pipeline.compile.normal_form import dnf, prune
 from .._pipeline.load import DATA_PLACEHOLDER, format_data, read_json
@@ -177,9 +178,38 @@ def lint_policies(policies: Sequence[Policy], taxonomies: dict[str, tuple[str, s
                         message=f"no version of {b.id} is in force from {a.effective_until} to {b.effective_from}",
                     )
                 )
+    for platform in platforms:
+        findings.extend(_underived(platform, [p for p in policies if p.platform in (platform, "*")]))
     for policy in policies:
         findings.extend(_lint_policy(policy, policies, taxonomies, platforms))
     return sorted(set(findings), key=lambda f: (f.file, f.pointer, f.code, f.message))
+
+
+def _underived(platform: str, scope: Sequence[Policy]) -> Iterable[Problem]:
+    """PE113 for a rule in force that tests a conclusion no policy in force with it derives, in some period:
+    `derived` never holds then and `not derived` always does (the policy deriving it ended, or starts
+    later), which validate, looking at all versions, cannot see."""
+    days = sorted({p.effective_from for p in scope} | {p.effective_until for p in scope if p.effective_until})
+    reported: set[tuple[str, str, str]] = set()
+    for start, end in itertools.zip_longest(days, days[1:]):
+        in_force = [p for p in scope if p.in_force(start)]
+        if not any(p.platform == platform for p in in_force):
+            continue
+        derivable = {r.derive for p in in_force for r in p.rules if r.derive}
+        for policy in in_force:
+            for rule in policy.rules:
+                for name, _, _ in derived_refs(rule.when):
+                    if name in derivable or (policy.key, rule.id, name) in reported:
+                        continue
+                    reported.add((policy.key, rule.id, name))
+                    until = f" to {end}" if end is not None else " on"
+                    yield Problem(
+                        file=policy.file,
+                        pointer=rule.pointer,
+                        code="PE113",
+                        message=f"rule {rule.id!r} tests the conclusion {name!r}, which no policy of {platform} in "
+                        f"force from {start}{until} derives: it never holds then, and its negation always does",
+                    )
 
 
 def _lint_policy(
