@@ -554,3 +554,14 @@ def test_links_to_folders_and_to_nothing_are_listed_and_hide_no_policy(tmp_path:
     with pytest.raises(LoadError) as raised:
         load_documents([root])
     assert sorted(Path(p.file).name for p in raised.value.problems) == ["gone.json", "linked"]
+
+
+def test_named_data_that_is_neither_a_value_nor_a_list_of_them_says_so(tmp_path: Path) -> None:
+    doc = json.loads(json.dumps(BASE))
+    doc["data"] = {"empty": [], "table": {"a": 1}}
+    write(tmp_path, "p.json", json.dumps(doc))
+    expected = "expected text, a number, a boolean, or a non-empty list of them"
+    assert problems_of(tmp_path) == [
+        f"{tmp_path / 'p.json'}:/data/empty: [] is not named data: {expected}",
+        f'{tmp_path / "p.json"}:/data/table: {{"a": 1}} is not named data: {expected}',
+    ]

@@ -101,6 +101,9 @@ def quoted(value: Any, most: int) -> str:
 
 def _describe(error: Any) -> str:
     inst = error.instance
+    path = list(error.absolute_path)
+    if len(path) == 2 and path[0] == "data" and error.validator in ("type", "minItems"):  # a policy's named data
+        return f"{quoted(inst, 80)} is not named data: expected text, a number, a boolean, or a non-empty list of them"
     invariant = (isinstance(error.schema, dict) and "never" in error.schema.get("properties", {})) or (
         isinstance(inst, dict) and bool({"never", "versions_of", "except_when"} & set(inst))
     )
