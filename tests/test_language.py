@@ -604,3 +604,15 @@ def test_the_documented_tables_are_valid_test_cases() -> None:
                 blocks.append(doc)
                 assert validate("testcase", doc, page) == [], page
     assert len(blocks) == 2
+
+
+def test_lint_finds_a_negative_number_that_repeats_named_data(tmp_path: Path) -> None:
+    doc = copy.deepcopy(BASE)
+    doc["data"] = {**doc["data"], "floor": -5}
+    doc["rules"][0]["message"] = {
+        "en": "The score is below -5 (dates such as 2024-01-01 and ranges such as 5-10 are not numbers here).",
+        "zh": "分数低于 {data.floor}。",
+    }
+    assert _findings(tmp_path, doc, "PE111") == [
+        "PE111 /rules/0/message/en -5 is the named data 'floor'; write {data.floor} so that the text follows the value"
+    ]
