@@ -310,3 +310,49 @@ def test_a_platform_diff_compiles_only_that_platform_and_reports_a_broken_side_u
     assert main(["diff", str(POLICIES), str(new), "--platform", "wish"], io.StringIO(), err) == 2
     assert "honest-store-advisory.json:/rules/" in err.getvalue() and "alternatives" in err.getvalue()
     assert set(compilations) == {"wish"}
+
+
+def _demo(folder: Path, versions: list[dict[str, Any]]) -> Path:
+    (folder / "demo").mkdir(parents=True)
+    for n, extra in enumerate(versions):
+        doc = {
+            "id": "demo.p",
+            "version": f"{n + 1}.0.0",
+            "platform": "demo",
+            "effective_from": f"{2020 + 5 * n}-01-01",
+            "title": "t",
+            "sources": [{"document": "x", "provenance": "illustrative"}],
+            "rules": [
+                {
+                    "id": "r",
+                    "when": [{"field": "product.brand", "equals": "Z"}],
+                    "outcome": "review",
+                    "message": {"en": "m", "zh": "审"},
+                }
+            ],
+            **extra,
+        }
+        if n + 1 < len(versions):
+            doc["effective_until"] = f"{2025 + 5 * n}-01-01"
+        (folder / "demo" / f"p{n}.json").write_text(json.dumps(doc), encoding="utf-8")
+    return folder
+
+
+def test_a_key_added_or_removed_is_a_static_change_not_a_crash(tmp_path: Path) -> None:
+    old = _demo(tmp_path / "old", [{}])
+    new = _demo(tmp_path / "new", [{"description": "added", "default_outcome": "review"}])
+    out, err = io.StringIO(), io.StringIO()
+    main(["diff", str(old), str(new)], out, err)
+    assert "Traceback" not in err.getvalue() and err.getvalue() == "", err.getvalue()
+    assert 'description null -> "added"' in out.getvalue()
+    assert "default_outcome" in out.getvalue()
+
+
+def test_a_platform_default_set_by_a_later_version_is_searched_on_every_day(tmp_path: Path) -> None:
+    """The platform default holds on every day, whichever version sets it: a later version changing it from
+    deny to allow changes the earlier days too, though their versions are the same on both sides."""
+    old = _demo(tmp_path / "old", [{}, {"default_outcome": "deny"}])
+    new = _demo(tmp_path / "new", [{}, {"default_outcome": "allow"}])
+    out = io.StringIO()
+    assert main(["diff", str(old), str(new), "--as-of", "2021-06-01"], out, io.StringIO()) == 1
+    assert "as of 2021-06-01: deny -> allow" in out.getvalue()

@@ -268,7 +268,9 @@ def _escape(key: str) -> str:
 
 
 def _same(a: Any, b: Any) -> bool:
-    """Equal as JSON values (1 and 1.0 alike, True and 1 not)."""
+    """Equal as JSON values (1 and 1.0 alike, True and 1 not); a key missing on one side differs."""
+    if a is _ABSENT or b is _ABSENT:
+        return a is b
     return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True) if type(a) is not type(b) else a == b
 
 
@@ -637,7 +639,13 @@ def diff_engines(
             own_b = any(p.platform == platform for p in b)
             if not own_a and not own_b:
                 continue
-            if not search_unchanged and own_a and own_b and _fingerprint(a) == _fingerprint(b):
+            if (
+                not search_unchanged
+                and own_a
+                and own_b
+                and _fingerprint(a) == _fingerprint(b)
+                and old._platform_default(platform) == new._platform_default(platform)  # set by any version
+            ):
                 skipped += 1  # the same rules in force on both sides decide everything alike
                 continue
             rng = random.Random(_seed(seed, platform, day))

@@ -325,7 +325,9 @@ def _lint_policy(
 
 # A number in a text: digits with an optional fraction and thousands separators, not part of a word, a
 # date, a version or a placeholder, and not a percentage (`5 %` is not the named data value 0.05).
-_NUMBER = re.compile(r"(?<![A-Za-z0-9_.,/:{-])-?[0-9]+(?:,[0-9]{3})*(?:\.[0-9]+)?(?![A-Za-z0-9_/:}-]|[.,][0-9]|\s?[%％])")
+_NUMBER = re.compile(
+    r"(?<![A-Za-z0-9_.,/:{-])-?[0-9]+(?:,[0-9]{3})*(?:\.[0-9]+)?(?![A-Za-z0-9_/:}-]|[.,][0-9]|\s?[%％])"
+)
 
 
 def _repeated_data(policy: Policy, pointer: str, text: Text, used: set[str]) -> Iterable[Problem]:
