@@ -704,18 +704,29 @@ def _cmd_fmt(args: argparse.Namespace, out: TextIO) -> int:
 
 def _replace_file(path: Path, text: str) -> None:
     """Write `text` over `path` all at once: into a new file beside it, then renamed over it, so that a
-    failed write (a full disk, an interruption) leaves the original as it was."""
+    failed write (a full disk, an interruption) leaves the original as it was. A symbolic link is written
+    through (its target is replaced, the link kept); the file keeps its permissions and, where allowed,
+    its owner. In a folder where no new file can be made, the file is written in place."""
     import os
     import tempfile
 
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    target = path.resolve()
+    status = target.stat()
+    try:
+        fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except PermissionError:
+        target.write_text(text, encoding="utf-8")
+        return
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(name, path.stat().st_mode & 0o7777)
-        os.replace(name, path)
+        os.chmod(name, status.st_mode & 0o7777)
+        if hasattr(os, "chown"):
+            with contextlib.suppress(OSError):
+                os.chown(name, status.st_uid, status.st_gid)
+        os.replace(name, target)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(name)

@@ -249,3 +249,21 @@ def test_a_conclusion_no_policy_in_force_derives_is_reported_for_its_period(tmp_
     deriving.pop("effective_until")
     (tmp_path / "a.json").write_text(json.dumps(deriving), encoding="utf-8")
     assert [f for f in lint_policies(load_documents([tmp_path]), {}) if f.code == "PE113"] == []
+
+
+def test_fmt_writes_a_linked_policy_through_its_link(tmp_path: Path) -> None:
+    """A policy folder that links to a shared file: fmt formats the shared file and keeps the link."""
+    import io
+
+    from policy_engine.cli import main
+
+    source = ROOT / "policies" / "lazada" / "lazmall-brand-authorization-1.1.0.json"
+    shared = tmp_path / "shared" / "p.json"
+    shared.parent.mkdir()
+    shared.write_text(json.dumps(json.loads(source.read_text(encoding="utf-8"))), encoding="utf-8")
+    linked = tmp_path / "policies" / "p.json"
+    linked.parent.mkdir()
+    linked.symlink_to(shared)
+    assert main(["fmt", str(linked.parent)], io.StringIO(), io.StringIO()) == 0
+    assert linked.is_symlink() and linked.resolve() == shared.resolve()
+    assert shared.read_text(encoding="utf-8") == format_document(json.loads(source.read_text(encoding="utf-8")))

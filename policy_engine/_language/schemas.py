@@ -141,7 +141,7 @@ def _describe(error: Any) -> str:
     if error.validator == "enum":
         return f"{error.instance!r} is not allowed; expected one of {', '.join(map(repr, error.validator_value))}"
     if error.validator == "pattern":
-        return f"{error.instance!r} does not have the expected form (pattern {error.validator_value})"
+        return f"{quoted(error.instance, 200)} does not have the expected form (pattern {error.validator_value})"
     if error.validator == "maxItems":
         return f"a list of {len(error.instance)} entries; expected at most {error.validator_value}"
     if error.validator == "format":
