@@ -32,8 +32,10 @@ WARM = 200
 _COLLECTED = re.compile(r"Collected\s*:\s*(\d+)")
 
 
-def child(code: str, workload: str, n: int, proofs: bool) -> None:
-    """Decide `n` requests of the workload after a warm-up, with the code tree `code` (in a fresh process)."""
+def child(code: str, workload: str, n: int, proofs: bool, path: str = "decide_many") -> None:
+    """Decide `n` requests of the workload after a warm-up, with the code tree `code` (in a fresh process),
+    through `path`: `decide_many`, `decide_each`, or `owned` (`decide_each` on requests the engine may read
+    without a copy, as the command line, replay and worker processes give it the requests they parsed)."""
     sys.path[:0] = [code, str(PEERS)]
     from bench.peers_scenario import POLICY_DIR, to_request
     from policy_engine import Engine
@@ -48,14 +50,17 @@ def child(code: str, workload: str, n: int, proofs: bool) -> None:
         raw = scenario.generate(WARM + n)
     requests = [to_request(r) for r in raw]
     engine = Engine.from_directory(POLICY_DIR, cache=False)
-    engine.decide_many(requests[:WARM], proofs=proofs)
-    engine.decide_many(requests[WARM : WARM + n], proofs=proofs)
+    for batch in (requests[:WARM], requests[WARM : WARM + n]):
+        if path == "owned":
+            engine._decide_each(batch, None, proofs, owned=True)
+        else:
+            getattr(engine, path)(batch, proofs=proofs)
 
 
-def instructions(code: str, workload: str, n: int, proofs: bool) -> int:
+def instructions(code: str, workload: str, n: int, proofs: bool, path: str = "decide_many") -> int:
     """Instructions of one child process under callgrind."""
     cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, __file__]
-    cmd += ["--_child", code, workload, str(n), "1" if proofs else "0"]
+    cmd += ["--_child", code, workload, str(n), "1" if proofs else "0", path]
     env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     found = _COLLECTED.search(done.stderr)
@@ -70,11 +75,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workload", choices=["catalog", "scenario", "both"], default="both")
     ap.add_argument("--n", type=int, default=4000, help="requests decided in the longer run (default 4000)")
     ap.add_argument("--proofs", action="store_true", help="decide with proofs (default: without, as the peers)")
-    ap.add_argument("--_child", nargs=4, help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--path",
+        choices=["decide_many", "decide_each", "owned"],
+        default="decide_many",
+        help="how the requests are decided (default decide_many; owned: read without a copy, as the CLI, replay "
+        "and worker processes read the requests they parsed)",
+    )
+    ap.add_argument("--_child", nargs=5, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args._child:
-        code, workload, n, proofs = args._child
-        child(code, workload, int(n), proofs == "1")
+        code, workload, n, proofs, path = args._child
+        child(code, workload, int(n), proofs == "1", path)
         return 0
     if shutil.which("valgrind") is None:
         print("valgrind is needed (apt install valgrind)", file=sys.stderr)
@@ -90,15 +102,15 @@ def main(argv: list[str] | None = None) -> int:
     short = max(1, args.n // 5)
     print(
         f"# Instructions per decision (callgrind; {args.n:,} against {short:,} requests after {WARM} warm-up; "
-        f"proofs {'on' if args.proofs else 'off'})\n"
+        f"{args.path}; proofs {'on' if args.proofs else 'off'})\n"
     )
     print("| code | workload | instructions per request | against the first |")
     print("|---|---|---:|---:|")
     first: dict[str, int] = {}
     for workload in workloads:
         for code in codes:
-            long_run = instructions(code, workload, args.n, args.proofs)
-            short_run = instructions(code, workload, short, args.proofs)
+            long_run = instructions(code, workload, args.n, args.proofs, args.path)
+            short_run = instructions(code, workload, short, args.proofs, args.path)
             per = (long_run - short_run) // (args.n - short)
             base = first.setdefault(workload, per)
             print(f"| `{code}` | {workload} | {per:,} | {per / base:.3f}× |", flush=True)

@@ -113,7 +113,7 @@ class Engine:
         self._platforms = frozenset(p.platform for p in self._policies) - {"*"}
         # A platform's default outcome is the one any of its documents sets, in any version (they agree: a
         # load check), whichever versions are in force; `allow` when none sets it.
-        self._defaults = {p.platform: p.default_outcome for p in self._policies if p.default_outcome}
+        self._defaults: dict[str, str] = {p.platform: p.default_outcome for p in self._policies if p.default_outcome}
         self._cache: dict[tuple[str, tuple[str, ...]], _Prepared] = {}
         # The same versions are in force from one window start to the next: look networks up by period.
         self._periods = {platform: self.windows(platform) for platform in self._platforms}
@@ -263,7 +263,7 @@ class Engine:
 
     def _platform_default(self, platform: str) -> str:
         """The outcome of a listing on the platform that no rule decides."""
-        return self._defaults.get(platform) or "allow"
+        return self._defaults.get(platform, "allow")
 
     def close(self) -> None:
         """Release the engine's compiled networks."""

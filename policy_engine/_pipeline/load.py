@@ -149,7 +149,7 @@ def _plain(node: Any, depth: int) -> bool:
         if kind is str:
             if len(child) > schemas.MAX_STRING or not (child.isascii() or schemas._utf8(child)):
                 return False
-            if not schemas.text_fits(child):
+            if not schemas.text_fits(child):  # longer than the engine compares
                 return False
         elif kind is dict or kind is list:
             if not _plain(child, depth + 1):

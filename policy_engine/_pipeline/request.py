@@ -101,10 +101,9 @@ def _check_derived(given: dict[str, Any], seller: dict[str, Any], file: str) -> 
     """A derived field the request gives must say what the engine derives: a seller's own system saying a
     mark is not the seller's (or a chain incomplete) must not be overruled into an allow, nor the reverse."""
     found = [
-        (i, name, sent[name])
+        (i, "owned_by_seller", sent["owned_by_seller"])
         for i, sent in enumerate(given.get("trademarks") or ())
         if "owned_by_seller" in sent
-        for name in ("owned_by_seller",)
     ]
     found += [
         (i, name, sent[name])
@@ -237,7 +236,7 @@ class RequestReader:
         own = _own(raw) if self._copy else raw
         plain = own is not None  # plain JSON data: it may start a run
         if own is None:  # not only JSON (a date object, a dict subclass): a deep copy all the same, checked alone
-            own = own_copy(raw)
+            own = _deep_copy(raw)
         req = normalize_request(own, file, as_of=self._as_of, platform=self._platform)
         self._run += 1
         if plain and type(own) is dict and "product" in own:
@@ -262,11 +261,13 @@ def _own(value: Any) -> Any:
 
 
 def own_copy(value: Any) -> Any:
-    """A deep copy of a request, whatever it holds (plain JSON data through `_own`, in C); the value itself
-    only when it cannot be copied (refused by the request check anyway)."""
+    """A deep copy of a request, whatever it holds (plain JSON data through `_own`, in C)."""
     own = _own(value)
-    if own is not None:
-        return own
+    return _deep_copy(value) if own is None else own
+
+
+def _deep_copy(value: Any) -> Any:
+    """A deep copy of anything; the value itself when it cannot be copied (refused by the request check)."""
     try:
         return copy.deepcopy(value)
     except Exception:
