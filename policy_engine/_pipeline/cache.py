@@ -271,8 +271,9 @@ def _at(cond: Condition, path: Sequence[int]) -> Condition:
     return cond
 
 
-def encode_compiled(compiled: Compiled) -> dict[str, Any]:
-    """The network as JSON data; `decode_compiled` rebuilds it from the same policies."""
+def encode_compiled(compiled: Compiled, ruleset: bool = True) -> dict[str, Any]:
+    """The network as JSON data; `decode_compiled` rebuilds it from the same policies (without the
+    ruleset, given to it as the engine's text, when `ruleset` is false)."""
     index = {id(p): i for i, p in enumerate(compiled.policies)}
     rule_at: dict[int, int] = {}
     paths: dict[int, dict[int, tuple[int, ...]]] = {}
@@ -306,7 +307,7 @@ def encode_compiled(compiled: Compiled) -> dict[str, Any]:
     return {
         "platform": compiled.platform,
         "policies": [[p.key, p.digest] for p in compiled.policies],
-        "ruleset": compiled.ruleset,
+        **({"ruleset": compiled.ruleset} if ruleset else {}),
         "actions": actions,
         "strata": compiled.strata,
         "triggers": [list(t) for t in compiled.triggers],
@@ -426,7 +427,10 @@ def _user_cache_dir() -> Path:
 
 
 def _same_network(a: Compiled, b: Compiled) -> bool:
-    """Equal in every field, including those compared by identity elsewhere (ruleset, actions)."""
+    """Equal in every field, including those compared by identity elsewhere (ruleset, actions); the
+    rulesets as the engine's text when both have it (the same text is the same ruleset)."""
+    if a.engine_text is not None and a.engine_text == b.engine_text:
+        return a == b and a.actions == b.actions
     return a == b and a.ruleset == b.ruleset and a.actions == b.actions
 
 
@@ -605,10 +609,12 @@ class CompileCache:
         if self.directory is None:
             return
         try:
-            encoded = encode_compiled(compiled)
-            if not _same_network(decode_compiled(encoded, policies or compiled.policies), compiled):
+            text = compiled.engine_text
+            encoded = encode_compiled(compiled, ruleset=text is None)
+            if text is None:
+                text = engine_json(encoded.pop("ruleset"))  # what a network made from `compiled` would read
+            if not _same_network(decode_compiled(encoded, policies or compiled.policies, text), compiled):
                 return
-            text = engine_json(encoded.pop("ruleset"))  # what a network made from `compiled` would read
             body = json.dumps(encoded, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
         except (TypeError, ValueError):
             return

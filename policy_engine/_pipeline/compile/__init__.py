@@ -25,7 +25,7 @@ from ..._language.model import Policy, Rule
 from ..._language.strata import derived_refs, stratify
 from ..._language.vocab import LISTS
 from ...errors import CompileError, Problem
-from ..facts import INIT_RULE, NEVER_TYPE, ROOT_ALIAS, SEEN_RULE, SEEN_TYPE, TRIGGER_TYPE, FactPlan
+from ..facts import INIT_RULE, NEVER_TYPE, ROOT_ALIAS, SEEN_RULE, SEEN_TYPE, TRIGGER_TYPE, FactPlan, engine_json
 from ..gcpause import gc_paused
 from . import normal_form
 from .emit import MAX_SEQUENCE, TRIGGER_GROUP, RuleCompiler, compile_alternative
@@ -270,18 +270,26 @@ STAGES: tuple[tuple[str, Callable[[Build], None]], ...] = (
 
 def compile_policies(platform: str, policies: Sequence[Policy]) -> Compiled:
     """Compile the documents in force for `platform` into one ruleset; CompileError if it cannot run safely."""
+    # Everything but the network is freed while the collector is paused (the build, the memos, the
+    # ruleset as Python objects: the network keeps the text the engine reads), so the collection that
+    # follows the pause walks only what stays alive.
+    with gc_paused():
+        try:
+            return _compile(platform, policies)
+        finally:
+            normal_form.clear_memos()
+
+
+def _compile(platform: str, policies: Sequence[Policy]) -> Compiled:
     build = Build(platform, policies)
-    try:
-        with gc_paused():
-            for _name, stage in STAGES:
-                stage(build)
-            return _network(build)
-    finally:
-        normal_form.clear_memos()
+    for _name, stage in STAGES:
+        stage(build)
+    return _network(build)
 
 
 def _network(build: Build) -> Compiled:
-    """The compiled network from a build whose stages found no problem."""
+    """The compiled network from a build whose stages found no problem; it holds the ruleset as the text
+    durable_rules reads, and parses it only when something asks for `ruleset`."""
     plan = build.plan
     actions = build.actions
     strata = max((a.stratum for a in actions.values()), default=0)
@@ -296,7 +304,7 @@ def _network(build: Build) -> Compiled:
     return Compiled(
         platform=build.platform,
         policies=policies,
-        ruleset=build.ruleset,
+        ruleset=None,
         actions=actions,
         strata=strata,
         triggers=triggers,
@@ -312,4 +320,5 @@ def _network(build: Build) -> Compiled:
             tuple((name, path, where, merge) for (path, _), (name, where, merge) in sorted(plan["merged"].items())),
         ),
         default_outcome=default,
+        engine_text=engine_json(build.ruleset),
     )

@@ -44,8 +44,8 @@ class Compiled:
 
     platform: str
     policies: tuple[Policy, ...]
-    # The durable_rules ruleset (`ruleset`); None when the network was read from the compile cache, which
-    # holds it as `engine_text` (it is then parsed only if something asks for it).
+    # The durable_rules ruleset (`ruleset`); None when the network holds it as `engine_text` (a fresh
+    # compile, or a compile cache entry): it is then parsed only if something asks for it.
     _ruleset: dict[str, Any] | None = attrs.field(eq=False, alias="ruleset")
     actions: dict[str, RuleAction] = attrs.field(eq=False)
     strata: int
@@ -54,7 +54,7 @@ class Compiled:
     plan: FactPlan
     default_outcome: str
     engine_text: str | None = attrs.field(default=None, eq=False, repr=False)
-    """The ruleset as the JSON text durable_rules reads, when it is known (a compile cache entry)."""
+    """The ruleset as the JSON text durable_rules reads, when it is known (a fresh compile, a cache entry)."""
 
     def __attrs_post_init__(self) -> None:
         if self._ruleset is None and self.engine_text is None:
