@@ -6,10 +6,11 @@ This hook fetches that exact source distribution with pip (hash pinned below; pi
 decides where from), compiles its C sources as one extension with `PyEval_CallObject` defined as its
 replacement `PyObject_CallObject` (the same call with the same arguments; the fix upstream merged but
 never released), and ships the result in our wheel as the top-level module `_policy_engine_dre`, next to
-the `policy_engine` package. `policy_engine.runtime` is the only importer. Two repairs of the engine are
+the `policy_engine` package. `policy_engine.runtime` is the only importer. Changes to the engine are
 compiled in as well, each explained where it is defined: pools that grow geometrically (`GROWTH`), a
-bounded removal of a retracted fact from a dispatching action frame (`BOUNDED_REMOVAL`), and decimal
-numbers read the same whatever the process's locale (`NUMBERS`).
+bounded removal of a retracted fact from a dispatching action frame (`BOUNDED_REMOVAL`), decimal
+numbers read the same whatever the process's locale (`NUMBERS`), and hash tables sized for the few
+dozen facts of one request (`BUCKETS`).
 
 The module is top level, not inside `policy_engine`, so that it is found whichever copy of
 `policy_engine` is imported: the installed one, or a checkout's when `python -m pytest` runs in it (the
@@ -141,6 +142,18 @@ NUMBERS_PRELUDE = """
 double pe_engine_atof(const char *text);
 #define atof pe_engine_atof
 """
+# Every session of the engine (one per network here, reused request after request) allocates, for each beta
+# node of the network, two bucket arrays of 512 entries (4 KB each, zeroed), and a 512-bucket index of its
+# facts that it scans whole to list them. A request holds a few dozen facts: the buckets are almost all
+# empty, a 4,000-rule network's first session zeroes 64 MB, and a join's lookup lands on a cold cache line
+# of one of those arrays. The buckets are chained hash tables (each node keeps its full hash, and lookups
+# compare it), so their number changes only how long the chains are: the header is compiled with these
+# bucket counts instead (each line must read as below in the pinned source, or the build stops).
+BUCKETS = {
+    "#define MAX_MESSAGE_INDEX_LENGTH 512": "#define MAX_MESSAGE_INDEX_LENGTH 64",
+    "#define MAX_LEFT_FRAME_INDEX_LENGTH 512": "#define MAX_LEFT_FRAME_INDEX_LENGTH 64",
+    "#define MAX_RIGHT_FRAME_INDEX_LENGTH 512": "#define MAX_RIGHT_FRAME_INDEX_LENGTH 64",
+}
 CORE_SOURCES = ["json", "events", "regex"]  # src/rules/*.c, as durable_rules' own setup.py (and rete.c, state.c)
 
 
@@ -200,6 +213,7 @@ class EngineBuildHook(BuildHookInterface):
         from setuptools import Distribution, Extension
 
         src = source / "src"
+        _set_buckets(src / "rules" / "state.h")
         growth = work / "growth.c"
         growth.write_text(GROWTH, encoding="utf-8")
         state = work / "state_bounded.c"  # the engine's state.c, with BOUNDED_REMOVAL and NUMBERS_PRELUDE
@@ -231,6 +245,17 @@ class EngineBuildHook(BuildHookInterface):
         build_ext.run()
         (library,) = (Path(p) for p in build_ext.get_outputs())
         return library
+
+
+def _set_buckets(header: Path) -> None:
+    """The engine's state header with the bucket counts of `BUCKETS`; RuntimeError if a line is not found."""
+    lines = header.read_text(encoding="utf-8").split("\n")
+    for old, new in BUCKETS.items():
+        found = [n for n, line in enumerate(lines) if line.rstrip() == old]
+        if len(found) != 1:
+            raise RuntimeError(f"{header.name}: expected the line {old!r} once, found it {len(found)} times")
+        lines[found[0]] = new
+    header.write_text("\n".join(lines), encoding="utf-8")
 
 
 def _compile_args() -> list[str]:

@@ -547,3 +547,28 @@ def test_an_interrupt_inside_the_engine_stops_the_call_and_leaves_the_network_ri
     finally:
         monkeypatch.undo()
         eng.close()
+
+
+@pytest.mark.parametrize("position", [None, 0, 1, 63, 64, 65, 255, 399])
+def test_hundreds_of_facts_in_one_join_memory_are_all_matched(engine: Engine, position: int | None) -> None:
+    """The engine's join memories and fact index are chained hash tables with far fewer buckets than a
+    request may bring facts: a seller with 400 grants and 400 trademarks puts many facts in every bucket,
+    and the one grant that allows the listing is found wherever it stands (and removed with the others:
+    the next request sees none of them)."""
+    allowed = json.loads((EXAMPLES / "aliexpress-shoes-allowed.json").read_text())
+    seller = allowed["seller"]
+    grant = seller["grants"][0]
+    others = [
+        {**grant, "brand": f"Other{i}", "category": ("shoes", "bags", "wedding-dresses")[i % 3]} for i in range(400)
+    ]
+    marks = [{**seller["trademarks"][0], "mark": f"Other{i}"} for i in range(400)]
+    marks[200 if position is None else position] = seller["trademarks"][0]  # the seller's own mark, registered
+    if position is not None:
+        others[position] = grant
+    raw = {**allowed, "seller": {**seller, "grants": others, "trademarks": marks}}
+    decisions = engine.decide_many([raw, allowed, raw], proofs=False)
+    assert decisions[1].outcome == "allow"  # nothing of the crowded request stayed in working memory
+    for decision in (decisions[0], decisions[2], engine.decide(raw)):
+        assert decision.error is None, decision.error
+        assert decision.outcome == ("deny" if position is None else "allow"), decision.rules
+    _agrees(engine, raw)
