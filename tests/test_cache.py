@@ -92,6 +92,34 @@ def test_synthetic_networks_are_rebuilt_faithfully(shape: str) -> None:
     _same(decode_compiled(json.loads(json.dumps(encode_compiled(compiled))), [policy]), compiled)
 
 
+def test_an_entry_is_stored_only_if_every_field_of_every_action_comes_back(shipped: list[Policy]) -> None:
+    """The check before storing compares actions field by field (the same policy or rule at once, not
+    rule by rule): a network that differs in any field of one action is not the same network."""
+    import attrs
+
+    from policy_engine._pipeline.compile import compile_policies
+
+    policy, problems = parse_policy(synthetic_policy("mix", 40), "synthetic.json")
+    assert policy is not None, problems
+    compiled = compile_policies("bench", [policy])
+    assert cache_module._same_network(compiled, compiled)
+    other = shipped[0]
+    name, action = next((n, a) for n, a in compiled.actions.items() if a.atoms)
+    changed = {
+        "policy": other,
+        "rule": other.rules[0],
+        "atoms": action.atoms[:-1],
+        "stratum": action.stratum + 1,
+        "consumed": not action.consumed,
+    }
+    assert set(changed) == set(attrs.fields_dict(type(action)))  # a new field must be compared too
+    for field, value in changed.items():
+        actions = {**compiled.actions, name: attrs.evolve(action, **{field: value})}
+        assert not cache_module._same_network(attrs.evolve(compiled, actions=actions), compiled), field
+    renamed = {(f"{n}x" if n == name else n): a for n, a in compiled.actions.items()}
+    assert not cache_module._same_network(attrs.evolve(compiled, actions=renamed), compiled)
+
+
 @settings(max_examples=scaled(100))
 @given(doc=policy_documents())
 def test_every_generated_network_is_rebuilt_faithfully(doc: dict[str, Any]) -> None:

@@ -429,9 +429,23 @@ def _user_cache_dir() -> Path:
 def _same_network(a: Compiled, b: Compiled) -> bool:
     """Equal in every field, including those compared by identity elsewhere (ruleset, actions); the
     rulesets as the engine's text when both have it (the same text is the same ruleset)."""
-    if a.engine_text is not None and a.engine_text == b.engine_text:
-        return a == b and a.actions == b.actions
-    return a == b and a.ruleset == b.ruleset and a.actions == b.actions
+    if not (a == b and list(a.actions) == list(b.actions)):
+        return False
+    if not (a.engine_text is not None and a.engine_text == b.engine_text) and a.ruleset != b.ruleset:
+        return False
+    return all(_same_action(x, b.actions[name]) for name, x in a.actions.items())
+
+
+def _same_action(a: RuleAction, b: RuleAction) -> bool:
+    """`a == b`, taking the same policy or rule as equal at once: attrs' equality compares a policy's
+    rules one by one, which for every action of a large policy made the check quadratic."""
+    return (
+        (a.policy is b.policy or a.policy == b.policy)
+        and (a.rule is b.rule or a.rule == b.rule)
+        and a.atoms == b.atoms
+        and a.stratum == b.stratum
+        and a.consumed == b.consumed
+    )
 
 
 @functools.cache
@@ -608,6 +622,10 @@ class CompileCache:
         its plan and its actions): a network the codec cannot hold whole is compiled again next time."""
         if self.directory is None:
             return
+        with gc_paused():  # many short-lived objects: collections would walk the policies again and again
+            self._write(key, parts, compiled, policies)
+
+    def _write(self, key: str, parts: dict[str, Any], compiled: Compiled, policies: Sequence[Policy] | None) -> None:
         try:
             text = compiled.engine_text
             encoded = encode_compiled(compiled, ruleset=text is None)
