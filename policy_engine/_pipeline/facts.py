@@ -49,7 +49,10 @@ __all__ = [
 
 # A number written with an exponent but no decimal point (`1e-05`, `-5e+300`), outside strings. Strings
 # are matched first and kept as they are, so text such as "1e-05" inside a title is never touched.
-_EXPONENT_HINT = re.compile(r"e[-+]\d")  # a literal first: the regex engine skips to each "e"
+# The hint is what such a number holds (Python writes every exponent with its sign), a literal first so the
+# regex engine skips to each "e", and the digit before it looked at last: names such as "__some-0" in a
+# ruleset would otherwise send its whole text through the second pattern.
+_EXPONENT_HINT = re.compile(r"e[-+](?<=\de[-+])\d")
 _NUMBER_OR_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|(?<![\d.])(-?\d+)(e[-+]?\d+)')
 
 
