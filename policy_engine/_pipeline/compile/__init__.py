@@ -216,7 +216,7 @@ def check_limits(build: Build) -> None:
                 users[fact_type][id(policy)] = users[fact_type].get(id(policy), 0) + 1
                 latest[(fact_type, id(policy))] = name
     for fact_type, trie in tries.items():
-        fan, stack, ending = trie.fanout(), trie.stack(), trie.endings()
+        fan, stack, ending = trie.measure()
         if users[fact_type]:
             heaviest = max(users[fact_type].items(), key=lambda kv: kv[1])[0]
             owners_of[fact_type] = latest[(fact_type, heaviest)]

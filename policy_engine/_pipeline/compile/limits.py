@@ -24,6 +24,7 @@ __all__ = [
     "MAX_STACK",
     "Trie",
     "alpha_paths",
+    "alpha_step",
     "closing_join",
     "expression_count",
     "is_closing_join",
@@ -147,28 +148,37 @@ AlphaStep = tuple[str, str]  # (kind, text): kind "eq:<key>" for an equality on 
 
 def alpha_paths(expr: Any, limit: int = 512) -> list[list[AlphaStep]]:
     """The chains of alpha nodes an expression becomes (`$or` branches are alternatives)."""
-    if isinstance(expr, dict) and len(expr) == 1:
+    if _is_sequence(expr):
         ((op, body),) = expr.items()
-        if op == "$and":
-            out: list[list[AlphaStep]] = [[]]
-            for part in body:
-                if is_closing_join(part):
-                    continue  # the only child of the join before it, which no other pattern shares
-                out = [a + b for a in out for b in alpha_paths(part, limit)][:limit]
-            return out
         if op == "$or":
             # an `$or` adds a merging node of its own to every rule that uses it (never shared)
             merge: AlphaStep = ("join", "$or:" + json_text(expr))
             return [[merge, *p] for part in body for p in alpha_paths(part, limit)][:limit]
-        text = json_text(expr)
-        if op.startswith("$"):
-            inner = list(body.values()) if isinstance(body, dict) else []
-            refers = any(isinstance(v, dict) and v and not any(k.startswith("$i") for k in v) for v in inner)
-            return [[("join" if refers else "other", text)]]
-        if isinstance(body, dict):
-            return [[("join", text)]]
-        return [[(f"eq:{op}", text)]]
-    return [[("other", json_text(expr))]]
+        out: list[list[AlphaStep]] = [[]]  # every chain is a list of its own, extended in place
+        for part in body:
+            if _is_sequence(part):
+                out = [a + b for a in out for b in alpha_paths(part, limit)][:limit]
+            elif type(part) is dict and "$lte" in part and is_closing_join(part):
+                continue  # the only child of the join before it, which no other pattern shares
+            else:
+                step = alpha_step(part)
+                for chain in out:
+                    chain.append(step)
+        return out
+    return [[alpha_step(expr)]]
+
+
+def alpha_step(expr: Any) -> AlphaStep:
+    """The alpha node of a test that is neither `$and` nor `$or`."""
+    text = json_text(expr)
+    if isinstance(expr, dict) and len(expr) == 1:
+        ((op, body),) = expr.items()
+        if op[:1] != "$":  # a property equal to a value, or joined to another fact's
+            return ("join" if isinstance(body, dict) else "eq:" + op, text)
+        inner = list(body.values()) if isinstance(body, dict) else []
+        refers = any(isinstance(v, dict) and v and not any(k.startswith("$i") for k in v) for v in inner)
+        return ("join" if refers else "other", text)
+    return ("other", text)
 
 
 class Trie:
@@ -186,26 +196,30 @@ class Trie:
         node = self
         for kind, text in path:
             key = f"{text}#{rule}" if kind == "join" else text
-            if key not in node.children:
-                node.children[key] = Trie()
+            child = node.children.get(key)
+            if child is None:
+                child = node.children[key] = Trie()
                 node.kinds[key] = kind
-            node = node.children[key]
+            node = child
         node.ending += 1
 
-    def fanout(self) -> int:
-        return max([len(self.children), *(c.fanout() for c in self.children.values())])
-
-    def endings(self) -> int:
-        return max([self.ending, *(c.endings() for c in self.children.values())])
-
-    def stack(self) -> int:
-        """An upper bound on the alpha nodes durable_rules keeps pending for one fact below this node:
-        every join child and every non-equality child may match, equalities on one key at most once."""
-        if not self.children:
-            return 0
+    def measure(self) -> tuple[int, int, int]:
+        """(fan-out, pending tests, endings) at their largest below this node, in one walk: the most
+        children of one node, an upper bound on the alpha nodes durable_rules keeps pending for one fact
+        (every join child and every non-equality child may match, equalities on one key at most once),
+        and the most patterns that end on one node."""
+        fanout, ending = len(self.children), self.ending
+        if not fanout:
+            return fanout, 0, ending
+        below = 0
+        for child in self.children.values():
+            child_fanout, child_stack, child_ending = child.measure()
+            fanout = max(fanout, child_fanout)
+            below = max(below, child_stack)
+            ending = max(ending, child_ending)
         eq_keys = {k for k in self.kinds.values() if k.startswith("eq:")}
         matched = len(eq_keys) + sum(1 for k in self.kinds.values() if not k.startswith("eq:"))
-        return matched + max(c.stack() for c in self.children.values())
+        return fanout, matched + below, ending
 
 
 def too_many_rules(platform: str, policies: Sequence[Policy], owners: list[str]) -> Problem:
