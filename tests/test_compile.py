@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from builders import policy
 
+from conftest import SHIPPED
 from policy_engine import CompileError, Engine
 from policy_engine._language.reference import evaluate
 from policy_engine._pipeline.compile import compile_policies
@@ -158,6 +159,44 @@ def test_session_recycling_keeps_decisions(monkeypatch: pytest.MonkeyPatch) -> N
             agree(engine, request(f"c{i % 5}", f"c{i % 3}"))
     finally:
         engine.close()
+
+
+def test_cond_text_is_the_text_of_json_dumps_of_the_condition() -> None:
+    from policy_engine._language.model import (
+        AllOf,
+        AnyOf,
+        Compare,
+        Condition,
+        FieldRef,
+        Literal,
+        Not,
+        Some,
+        condition_json,
+    )
+    from policy_engine._pipeline.compile.normal_form import clear_memos, cond_text
+    from policy_engine._pipeline.load import discover, parse_policy, read_json
+
+    conditions: list[Condition] = []
+    for path in discover([SHIPPED]):
+        doc, _ = read_json(path)
+        parsed, _ = parse_policy(doc, str(path))
+        assert parsed is not None
+        conditions.extend(rule.when for rule in parsed.rules)
+    made = [
+        Compare(path="product.price", op=op, operand=Literal(value))
+        for op in ("equals", "gt", "in", "exists", "field_z")
+        for value in ('é\u2028"', 1, 1.5, -0.0, 1e-05, True, None, ("a", 2))
+    ]
+    made.append(Compare(path="product.brand", op="in", operand=Literal(("x", "y"), ref="brands")))
+    made.append(Compare(path="product.brand", op="equals", operand=FieldRef("seller.brand")))
+    made.append(Compare(path="product.brand", op="exists", operand=None))  # type: ignore[arg-type]
+    conditions.append(AnyOf((Not(AllOf(tuple(made))), Some(list_path="seller.grants", where=()))))
+    assert len(conditions) > 100
+    try:
+        for cond in conditions:
+            assert cond_text(cond) == json.dumps(condition_json(cond), sort_keys=True)
+    finally:
+        clear_memos()
 
 
 def test_json_text_is_the_text_of_json_dumps_with_sorted_keys() -> None:

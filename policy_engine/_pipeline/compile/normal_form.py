@@ -81,6 +81,7 @@ def _text_encoder() -> Callable[[Any], str]:
 
 
 json_text = _text_encoder()
+_string_text = json.encoder.encode_basestring_ascii  # `json_text` of a string
 
 
 Lit = tuple[Any, bool, Any]  # (condition, negated, detail): detail is a Some branch or an `under` depth
@@ -154,11 +155,30 @@ _COND_TEXTS: dict[int, tuple[Condition, str]] = {}
 
 
 def cond_text(cond: Condition) -> str:
-    """The condition as canonical JSON text (memoized by identity, like `lit_key`)."""
+    """The condition as canonical JSON text (memoized by identity, like `lit_key`): `json_text` of
+    `condition_json`, written here for a comparison (a large policy has thousands) and around the texts of
+    the conditions a `some`, `any`, `all` or `not` holds, which the normal form asks for too."""
     hit = _COND_TEXTS.get(id(cond))
     if hit is not None and hit[0] is cond:
         return hit[1]
-    text = json_text(condition_json(cond))
+    if isinstance(cond, Compare):
+        operand = cond.operand
+        if type(operand) is Literal and operand.ref is None and type(operand.value) is str:
+            value = _string_text(operand.value)
+        else:
+            value = json_text(condition_json(cond)[cond.op])
+        entry, field = _string_text(cond.op) + ": " + value, '"field": ' + _string_text(cond.path)
+        text = "{" + (entry + ", " + field if cond.op < "field" else field + ", " + entry) + "}"  # sorted keys
+    elif isinstance(cond, Some):
+        where = ", ".join([cond_text(c) for c in cond.where])
+        text = '{"some": ' + _string_text(cond.list_path) + ', "where": [' + where + "]}"
+    elif isinstance(cond, Not):
+        text = '{"not": ' + cond_text(cond.condition) + "}"
+    elif isinstance(cond, (AnyOf, AllOf)):
+        key = '{"any": [' if isinstance(cond, AnyOf) else '{"all": ['
+        text = key + ", ".join([cond_text(c) for c in cond.conditions]) + "]}"
+    else:
+        text = json_text(condition_json(cond))
     _COND_TEXTS[id(cond)] = (cond, text)
     return text
 
