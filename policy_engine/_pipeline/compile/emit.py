@@ -308,7 +308,7 @@ def compile_alternative(
                 for j_test in j:
                     needed.update(_refs(j_test))
             alias = f"x{next(counter)}"
-            sorted_alpha = sorted(alphas, key=json_text)
+            sorted_alpha = sorted(alphas, key=json_text) if len(alphas) > 1 else alphas
             expr = _seq("$and", [{"t": spec.fact_type}, *sorted_alpha, *joins])
             if joins:
                 expr = close_joins(expr)
@@ -342,8 +342,11 @@ def compile_alternative(
             continue
         alias = ROOT_ALIAS[root]
         rc.use(root, "t")
-        unique = {json_text(t): t for t in root_tests[root]}
-        parts: list[Any] = [{"t": root}, *(unique[k] for k in sorted(unique)), *root_joins[root]]
+        tests = root_tests[root]
+        if len(tests) > 1:  # each test once, in the order of their texts
+            unique = {json_text(t): t for t in tests}
+            tests = [unique[k] for k in sorted(unique)]
+        parts: list[Any] = [{"t": root}, *tests, *root_joins[root]]
         body.append({alias: close_joins(_seq("$and", parts)) if root_joins[root] else _seq("$and", parts)})
     ordered = [e for e in extra if not e[2]] + [e for e in extra if e[2]]
     for alias, expr, _negated in ordered:

@@ -134,12 +134,12 @@ def expression_count(expr: Any) -> int:
     `$or`, and one per join (it fails at 32)."""
     if isinstance(expr, dict) and len(expr) == 1:
         ((op, body),) = expr.items()
+        if op[:1] != "$":  # a property, compared with another fact's (a join) or with a value
+            return int(isinstance(body, dict))
         if op in ("$and", "$or"):
-            return 2 + sum(expression_count(e) for e in body)
-        if op.startswith("$"):
-            inner = list(body.values()) if isinstance(body, dict) else []
-            return int(any(isinstance(v, dict) and v and not any(k.startswith("$") for k in v) for v in inner))
-        return int(isinstance(body, dict))
+            return 2 + sum(map(expression_count, body))
+        inner = list(body.values()) if isinstance(body, dict) else []
+        return int(any(isinstance(v, dict) and v and not any(k.startswith("$") for k in v) for v in inner))
     return 0
 
 
