@@ -299,7 +299,8 @@ def share_some(
     64 of them pending. Returns the internal rules (stratum 0); `work` is rewritten in place."""
 
     def key(lit: Lit) -> tuple[str, bool, Any]:
-        return lit_key((lit[0], False, lit[2]))
+        # the literal itself when it is not negated: its key is memoized (`prune` asked for it)
+        return lit_key(lit if not lit[1] else (lit[0], False, lit[2]))
 
     uses: dict[tuple[str, bool, Any], int] = defaultdict(int)
     for _, _, _, alternatives in work:
@@ -315,10 +316,11 @@ def share_some(
             new_alt: list[Lit] = []
             for lit in alt:
                 cond, negated, detail = lit
-                if isinstance(cond, Some) and uses[key(lit)] >= SHARE_MIN:
-                    name = names.get(key(lit))
+                shared = key(lit) if isinstance(cond, Some) else None
+                if shared is not None and uses[shared] >= SHARE_MIN:
+                    name = names.get(shared)
                     if name is None:
-                        name = names[key(lit)] = f"__some-{len(names)}"
+                        name = names[shared] = f"__some-{len(names)}"
                         consumed.add(name)
                         helper = Rule(
                             id=name,
