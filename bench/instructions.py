@@ -11,19 +11,28 @@ the warm-up cancel out. Compare code trees side by side (another checkout or `gi
     python bench/instructions.py --code ../old-checkout --code .  # a change against its base
     python bench/instructions.py --workload catalog --n 4000 --proofs
 
-Needs `valgrind` and the peer harness beside the repository (`../shared/bench/peers`). Each child runs
-about 40-60x slower than natively (two children per code tree and workload, one at a time).
+`--compile` counts the compiler instead, stage by stage: `compile_policies` of one synthetic policy
+(`bench.bench.synthetic_policy`, `--rules` rules of each of `--shapes`), each stage entered through a call
+at which callgrind writes what came before it (the parse before the first stage is left out):
+
+    python bench/instructions.py --compile --rules 1000 --code ../old-checkout --code .
+
+Needs `valgrind` and the peer harness beside the repository (`../shared/bench/peers`; not for `--compile`).
+Each child runs about 40-60x slower than natively (two children per code tree and workload, one at a time).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -57,6 +66,71 @@ def child(code: str, workload: str, n: int, proofs: bool, path: str = "decide_ma
             getattr(engine, path)(batch, proofs=proofs)
 
 
+def compile_child(code: str, shape: str, n: int) -> None:
+    """Parse a synthetic policy, then compile it with each stage entered through `operator.call`, where the
+    parent's callgrind writes a profile (`--dump-before`); a last call ends the final stage and the network.
+    Prints the stages' names."""
+    import operator
+
+    sys.path[:0] = [code]
+    from bench.bench import synthetic_policy
+    from policy_engine._pipeline import compile as compiler
+    from policy_engine._pipeline.load import parse_policy
+
+    call: Any = getattr(operator, "call", None)  # Python 3.11 and later
+    if call is None:
+        raise SystemExit("--compile needs Python 3.11 or later (operator.call)")
+    policy, problems = parse_policy(synthetic_policy(shape, n), f"<{shape}-{n}>")
+    if policy is None:
+        raise SystemExit(f"the synthetic policy did not load: {problems[:3]}")
+    stages = compiler.STAGES
+
+    def entered(fn: Any) -> Any:
+        return lambda build: call(fn, build)
+
+    compiler.STAGES = tuple((name, entered(fn)) for name, fn in stages)
+    compiler.compile_policies("bench", [policy])
+    call(len, ())
+    print(json.dumps([name for name, _ in stages]))
+
+
+def compile_instructions(code: str, shape: str, n: int) -> dict[str, int]:
+    """Instructions of each compile stage of one child under callgrind (the last stage with the network)."""
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "cg.out"
+        cmd = ["valgrind", "--tool=callgrind", "--dump-before=_operator_call", f"--callgrind-out-file={out}"]
+        cmd += [sys.executable, __file__, "--_compile-child", code, shape, str(n)]
+        env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+        if done.returncode != 0:
+            raise SystemExit(f"the child failed ({code}, {shape}):\n{done.stderr[-2000:]}")
+        names = json.loads(done.stdout.strip().splitlines()[-1])
+        totals = {}
+        for dump in Path(folder).glob("cg.out.*"):
+            found = re.search(r"^totals:\s*(\d+)", dump.read_text(), re.MULTILINE)
+            if found is not None and dump.suffix[1:].isdigit():
+                totals[int(dump.suffix[1:])] = int(found.group(1))
+    # dump 1: start-up and the parse; dump k + 1 (k >= 1): the k-th stage, entered at the k-th call
+    counts = {name: totals.get(k + 2, 0) for k, name in enumerate(names)}
+    counts[names[-1] + " + network"] = counts.pop(names[-1])
+    return counts
+
+
+def compile_table(codes: list[str], shapes: list[str], n: int) -> None:
+    print(f"# Instructions per compile stage, millions (callgrind; synthetic policies of {n:,} rules)\n")
+    for shape in shapes:
+        rows = [(code, compile_instructions(code, shape, n)) for code in codes]
+        names = list(rows[0][1])
+        print(f"| code | shape | {' | '.join(names)} | total | against the first |")
+        print("|---|---|" + "---:|" * (len(names) + 2))
+        first = sum(rows[0][1].values())
+        for code, counts in rows:
+            total = sum(counts.values())
+            cells = " | ".join(f"{counts.get(name, 0) / 1e6:,.0f}" for name in names)
+            print(f"| `{code}` | {shape} | {cells} | {total / 1e6:,.0f} | {total / first:.3f}× |", flush=True)
+        print()
+
+
 def instructions(code: str, workload: str, n: int, proofs: bool, path: str = "decide_many") -> int:
     """Instructions of one child process under callgrind."""
     cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, __file__]
@@ -82,15 +156,26 @@ def main(argv: list[str] | None = None) -> int:
         help="how the requests are decided (default decide_many; owned: read without a copy, as the CLI, replay "
         "and worker processes read the requests they parsed)",
     )
+    ap.add_argument("--compile", action="store_true", help="count the compiler's stages instead of decisions")
+    ap.add_argument("--rules", type=int, default=1000, help="rules of the synthetic policies (--compile)")
+    ap.add_argument("--shapes", default="revoked,join,mix", help="synthetic shapes (--compile; bench.bench.SHAPES)")
     ap.add_argument("--_child", nargs=5, help=argparse.SUPPRESS)
+    ap.add_argument("--_compile-child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args._child:
         code, workload, n, proofs, path = args._child
         child(code, workload, int(n), proofs == "1", path)
         return 0
+    if args._compile_child:
+        code, shape, n = args._compile_child
+        compile_child(code, shape, int(n))
+        return 0
     if shutil.which("valgrind") is None:
         print("valgrind is needed (apt install valgrind)", file=sys.stderr)
         return 2
+    if args.compile:
+        compile_table([str(Path(c).resolve()) for c in (args.code or [str(REPO)])], args.shapes.split(","), args.rules)
+        return 0
     if not PEERS.is_dir():
         print(f"the peer harness is needed at {PEERS}", file=sys.stderr)
         return 2
