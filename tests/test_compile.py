@@ -161,7 +161,7 @@ def test_session_recycling_keeps_decisions(monkeypatch: pytest.MonkeyPatch) -> N
         engine.close()
 
 
-def test_cond_text_is_the_text_of_json_dumps_of_the_condition() -> None:
+def test_cond_text_is_the_text_of_json_dumps_of_the_condition_with_its_data() -> None:
     from policy_engine._language.model import (
         AllOf,
         AnyOf,
@@ -194,9 +194,59 @@ def test_cond_text_is_the_text_of_json_dumps_of_the_condition() -> None:
     assert len(conditions) > 100
     try:
         for cond in conditions:
-            assert cond_text(cond) == json.dumps(condition_json(cond), sort_keys=True)
+            assert cond_text(cond) == json.dumps(condition_json(cond, resolved=True), sort_keys=True)
     finally:
         clear_memos()
+
+
+@pytest.mark.parametrize("shape", ["some", "count", "merged count"])
+def test_one_data_name_with_different_values_in_two_policies_is_never_shared(shape: str) -> None:
+    """Two policies of a platform may give one named-data name different values: a `some` the network
+    derives once for many rules, and a count worked out once per list and `where`, must not take one
+    policy's values for the other's (the engine allowed a seller the second policy denies)."""
+    from policy_engine._pipeline.load import parse_policy
+
+    test = {"field": "item.mark", "in": {"ref": "brands"}}
+    if shape == "some":
+        when: Any = {"some": "seller.trademarks", "where": [test]}
+    else:
+        when = {"count": "seller.trademarks", "where": [test], "at_least": 1}
+        if shape == "merged count":
+            when["merge"] = {"field": "item.registered_on", "within_days": 30}
+
+    def document(pid: str, brands: list[str], rules: list[tuple[str, str]]) -> Any:
+        doc = {
+            "id": pid,
+            "version": "1.0.0",
+            "platform": "demo",
+            "effective_from": "2000-01-01",
+            "title": pid,
+            "sources": [{"document": pid, "provenance": "illustrative"}],
+            "data": {"brands": brands},
+            "rules": [{"id": r, "when": [when], "outcome": o, "message": {"en": r, "zh": r}} for r, o in rules],
+        }
+        parsed, problems = parse_policy(doc, f"{pid}.json")
+        assert parsed is not None, problems
+        return parsed
+
+    a = document("demo.a", ["Acme"], [("a1", "advisory"), ("a2", "advisory"), ("a3", "advisory")])
+    b = document("demo.b", ["Bolt"], [("b1", "deny")])
+    engine = Engine([a, b], cache=False)
+    try:
+        for mark, outcome in (("Acme", "allow"), ("Bolt", "deny")):
+            raw = {
+                "platform": "demo",
+                "as_of": "2024-01-01",
+                "seller": {"trademarks": [{"mark": mark, "status": "registered", "registered_on": "2020-01-01"}]},
+                "product": {"category": "shoes"},
+            }
+            decision = engine.decide(raw)
+            req = normalize_request(raw)
+            ref = evaluate(engine.in_force(req.platform, req.as_of), req)
+            assert (decision.outcome, decision.rules) == (ref.outcome, ref.rules)
+            assert decision.outcome == outcome, (mark, decision.rules)
+    finally:
+        engine.close()
 
 
 def test_json_text_is_the_text_of_json_dumps_with_sorted_keys() -> None:

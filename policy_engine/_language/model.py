@@ -258,11 +258,12 @@ class Policy:
         return f"{self.key}#{rule.id}"
 
 
-def _operand_json(operand: Any) -> Any:
+def _operand_json(operand: Any, resolved: bool = False) -> Any:
     if isinstance(operand, Literal):
+        value = list(operand.value) if isinstance(operand.value, tuple) else operand.value
         if operand.ref is not None:
-            return {"ref": operand.ref}
-        return list(operand.value) if isinstance(operand.value, tuple) else operand.value
+            return {"ref": operand.ref, "value": value} if resolved else {"ref": operand.ref}
+        return value
     if isinstance(operand, FieldRef):
         return {"field": operand.path}
     if isinstance(operand, AsOf):
@@ -274,14 +275,16 @@ def _operand_json(operand: Any) -> Any:
     return None
 
 
-def condition_json(cond: Condition) -> dict[str, Any]:
-    """The condition in policy syntax."""
+def condition_json(cond: Condition, resolved: bool = False) -> dict[str, Any]:
+    """The condition in policy syntax; `resolved`: named data also with its value (`{"ref": name, "value":
+    ...}`), so that the texts of two conditions are equal only if they mean the same (two policies may
+    give one name different values)."""
     if isinstance(cond, Compare):
-        return {"field": cond.path, cond.op: _operand_json(cond.operand)}
+        return {"field": cond.path, cond.op: _operand_json(cond.operand, resolved)}
     if isinstance(cond, Count):
         out: dict[str, Any] = {"count": cond.list_path}
         if cond.where:
-            out["where"] = [condition_json(c) for c in cond.where]
+            out["where"] = [condition_json(c, resolved) for c in cond.where]
         if cond.distinct:
             out["distinct"] = cond.distinct
         if cond.including:
@@ -291,10 +294,10 @@ def condition_json(cond: Condition) -> dict[str, Any]:
         out[cond.op] = cond.value
         return out
     if isinstance(cond, Some):
-        return {"some": cond.list_path, "where": [condition_json(c) for c in cond.where]}
+        return {"some": cond.list_path, "where": [condition_json(c, resolved) for c in cond.where]}
     if isinstance(cond, Derived):
         return {"derived": cond.name}
     if isinstance(cond, Not):
-        return {"not": condition_json(cond.condition)}
+        return {"not": condition_json(cond.condition, resolved)}
     key = "any" if isinstance(cond, AnyOf) else "all"
-    return {key: [condition_json(c) for c in cond.conditions]}
+    return {key: [condition_json(c, resolved) for c in cond.conditions]}

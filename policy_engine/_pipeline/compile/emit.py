@@ -270,11 +270,12 @@ def compile_alternative(
             owner = cond.list_path.split(".")[0]
             if cond.merge:  # counted while the facts are built, elements close in date counted once
                 merged = rc.plan["merged"]
-                text = json.dumps([condition_json(c) for c in cond.where] + [list(cond.merge)], sort_keys=True)
+                where = [condition_json(c, resolved=True) for c in cond.where]  # named data with its value
+                text = json.dumps([*where, list(cond.merge)], sort_keys=True)
                 key = merged.setdefault((cond.list_path, text), (f"{key}__g{len(merged)}", cond.where, cond.merge))[0]
             elif cond.where:  # counted while the facts are built (durable_rules cannot aggregate)
                 filters = rc.plan["filtered"]
-                text = json_text([condition_json(c) for c in cond.where])
+                text = json_text([condition_json(c, resolved=True) for c in cond.where])  # as for `merge`
                 key = filters.setdefault((cond.list_path, text), (f"{key}__w{len(filters)}", cond.where))[0]
             elif cond.distinct:  # distinct main categories, also counted while the facts are built
                 distinct = rc.plan["distinct"]

@@ -156,8 +156,10 @@ _COND_TEXTS: dict[int, tuple[Condition, str]] = {}
 
 def cond_text(cond: Condition) -> str:
     """The condition as canonical JSON text (memoized by identity, like `lit_key`): `json_text` of
-    `condition_json`, written here for a comparison (a large policy has thousands) and around the texts of
-    the conditions a `some`, `any`, `all` or `not` holds, which the normal form asks for too."""
+    `condition_json(cond, resolved=True)` (named data with its value: the text identifies what the condition
+    means across the policies of a network, which may give one name different values), written here for a
+    comparison (a large policy has thousands) and around the texts of the conditions a `some`, `any`, `all`
+    or `not` holds, which the normal form asks for too."""
     hit = _COND_TEXTS.get(id(cond))
     if hit is not None and hit[0] is cond:
         return hit[1]
@@ -166,7 +168,7 @@ def cond_text(cond: Condition) -> str:
         if type(operand) is Literal and operand.ref is None and type(operand.value) is str:
             value = _string_text(operand.value)
         else:
-            value = json_text(condition_json(cond)[cond.op])
+            value = json_text(condition_json(cond, resolved=True)[cond.op])
         entry, field = _string_text(cond.op) + ": " + value, '"field": ' + _string_text(cond.path)
         text = "{" + (entry + ", " + field if cond.op < "field" else field + ", " + entry) + "}"  # sorted keys
     elif isinstance(cond, Some):
@@ -178,7 +180,7 @@ def cond_text(cond: Condition) -> str:
         key = '{"any": [' if isinstance(cond, AnyOf) else '{"all": ['
         text = key + ", ".join([cond_text(c) for c in cond.conditions]) + "]}"
     else:
-        text = json_text(condition_json(cond))
+        text = json_text(condition_json(cond, resolved=True))
     _COND_TEXTS[id(cond)] = (cond, text)
     return text
 
