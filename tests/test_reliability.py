@@ -572,3 +572,55 @@ def test_hundreds_of_facts_in_one_join_memory_are_all_matched(engine: Engine, po
         assert decision.error is None, decision.error
         assert decision.outcome == ("deny" if position is None else "allow"), decision.rules
     _agrees(engine, raw)
+
+
+@pytest.mark.parametrize(
+    ("left", "right"), [(1, 1.0), (1.0, 1), (0.0, -0.0), (0, -0.0), (2**62, float(2**62)), (2.5, 2.5), (0.1, 0.2)]
+)
+def test_numbers_equal_in_value_meet_in_a_join_however_they_are_written(left: Any, right: Any) -> None:
+    """The engine files an equality join under the text of the value (`%lld` for an integer, `%f` for a
+    decimal): 1 and 1.0, or 0.0 and -0.0, never met, and a deny on two equal fields became an allow."""
+    from policy_engine._pipeline.load import parse_policy
+
+    def rule(rid: str, when: list[Any]) -> dict[str, Any]:
+        return {"id": rid, "when": when, "outcome": "deny", "message": {"en": rid, "zh": rid}}
+
+    doc = {
+        "id": "demo.joins",
+        "version": "1.0.0",
+        "platform": "demo",
+        "effective_from": "2000-01-01",
+        "title": "joins on numbers",
+        "sources": [{"document": "test", "provenance": "illustrative"}],
+        "rules": [
+            rule("fields", [{"field": "seller.metrics.x", "equals": {"field": "product.price.amount"}}]),
+            rule(
+                "element",
+                [
+                    {
+                        "some": "seller.authorizations",
+                        "where": [{"field": "item.level", "equals": {"field": "seller.metrics.x"}}],
+                    }
+                ],
+            ),
+        ],
+    }
+    parsed, problems = parse_policy(doc, "joins.json")
+    assert parsed is not None, problems
+    engine = Engine([parsed], cache=False)
+    try:
+        raw = {
+            "platform": "demo",
+            "as_of": "2024-01-01",
+            "seller": {"metrics": {"x": left}},
+            "product": {"category": "shoes", "price": {"amount": right, "currency": "USD"}},
+        }
+        if float(right).is_integer() and right >= 1:  # a level is a whole number, 1 or more
+            raw["seller"]["authorizations"] = [{"brand": "Acme", "level": right}]
+        decision = engine.decide(raw)
+        req = normalize_request(raw)
+        ref = evaluate(engine.in_force(req.platform, req.as_of), req)
+        assert (decision.outcome, decision.rules) == (ref.outcome, ref.rules)
+        assert decision.outcome == ("deny" if left == right else "allow")
+    finally:
+        engine.close()

@@ -217,6 +217,19 @@ def _computed(field_key: str, op: str, value: Any) -> Callable[[dict[str, Any]],
     return result
 
 
+def _number(value: float) -> Any:
+    """A decimal number as the engine must see it to join it with an equal one: whole numbers as integers
+    (and -0.0 as 0). The engine files an equality join under a hash of the value's text, `%lld` for an
+    integer and `%f` for a decimal, so 1 and 1.0, or 0.0 and -0.0, equal in the policy language, never
+    met in a join; comparisons with values are unchanged (the engine compares the two kinds by value)."""
+    if value.is_integer() and -_INT64 <= value < _INT64:
+        return int(value)
+    return value
+
+
+_INT64 = 2.0**63
+
+
 def _put_category(fact: dict[str, Any], key: str, value: Any) -> None:
     # Every level is present, padded with "" (never a category), even for a missing value: durable_rules
     # fails on joins to a missing property, and `not under` then needs no "or missing" branch.
@@ -449,7 +462,7 @@ class FactBuilder:
     def __init__(self, plan: FactPlan, conditions: Iterable[Condition] = ()) -> None:
         cats = plan.category_keys
         computed = {(owner, key): _computed(field, op, value) for owner, key, field, op, value in plan.computed}
-        consts: dict[str, Any] = {"_put_category": _put_category}
+        consts: dict[str, Any] = {"_put_category": _put_category, "_number": _number}
         filtered = {name: (path, where) for name, path, where in plan.filtered_counts}
         distinct = {name: (path, inc) for name, path, inc in plan.distinct_counts}
         merged = {name: (path, where, merge) for name, path, where, merge in plan.merged_counts}
@@ -566,7 +579,10 @@ class FactBuilder:
     def _put_lines(expr: str, key: str, category: bool, pad: str) -> list[str]:
         if category:
             return [f"{pad}_put_category(f, {key!r}, {expr})"]
-        return [f"{pad}v = {expr}", f"{pad}if v is not None: f[{key!r}] = v"]
+        return [
+            f"{pad}v = {expr}",
+            f"{pad}if v is not None: f[{key!r}] = _number(v) if v.__class__ is float else v",
+        ]
 
     def facts(self, request: Request) -> list[dict[str, Any]]:
         """The facts of one request (ids and the session are added by the runtime)."""
