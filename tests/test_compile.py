@@ -263,3 +263,35 @@ def test_json_text_is_the_text_of_json_dumps_with_sorted_keys() -> None:
     ]
     for value in values:
         assert json_text(value) == json.dumps(value, sort_keys=True)
+
+
+def test_two_rules_with_one_citation_are_refused_not_overwritten() -> None:
+    """Policies that did not go through the checks across documents (built one by one) may repeat an
+    `id@version`; the network names its rules by citation, so one would silently replace the other."""
+    from policy_engine._pipeline.load import parse_policy
+
+    def document(platform: str, brand: str) -> Any:
+        doc = {
+            "id": "same.id",
+            "version": "1.0.0",
+            "platform": platform,
+            "effective_from": "2000-01-01",
+            "title": "t",
+            "sources": [{"document": "t", "provenance": "illustrative"}],
+            "rules": [
+                {
+                    "id": "r",
+                    "when": [{"field": "product.brand", "equals": brand}],
+                    "outcome": "deny",
+                    "message": {"en": "r", "zh": "r"},
+                }
+            ],
+        }
+        parsed, problems = parse_policy(doc, f"{platform}.json")
+        assert parsed is not None, problems
+        return parsed
+
+    with pytest.raises(CompileError) as refused:
+        compile_policies("demo", [document("*", "Acme"), document("demo", "Bolt")])
+    assert [p.code for p in refused.value.problems] == ["PE026"]
+    assert "same.id@1.0.0#r" in refused.value.problems[0].message

@@ -145,6 +145,17 @@ def emit_rules(build: Build) -> None:
             if problem is not None:
                 build.problems.append(problem)
                 continue
+            if name in build.ruleset:  # only policies that skipped the checks across documents repeat a citation
+                build.problems.append(
+                    Problem(
+                        file=policy.file,
+                        pointer=rule.pointer,
+                        message=f"{policy.cite(rule)} is cited by two rules in force together; expected one "
+                        "version of each policy id in force on a day, and rule ids unique within a policy",
+                        code="PE026",
+                    )
+                )
+                continue
             if needs_trigger:
                 level = build.levels[index]
                 group = build.triggered[level] // TRIGGER_GROUP
