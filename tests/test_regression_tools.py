@@ -107,6 +107,26 @@ def test_a_loosened_threshold_fails_with_the_minimal_request_and_both_proofs(shi
         looser.close()
 
 
+def test_a_changed_data_value_makes_the_conditions_reading_it_differ(shipped: Engine, tmp_path: Path) -> None:
+    """Near misses are aimed at the conditions the other version lacks: a version that changes only a value
+    in `data` changes the conditions that read it (and no other condition of the policy)."""
+    from policy_engine._tools.generate import condition_texts, differing_targets
+
+    looser = _changed(tmp_path, "dhgate/cycling-admission-2.0.0.json", "max_refund_rate", 0.2)
+    try:
+        day = dt.date(2024, 6, 1)
+        mine = [p for p in shipped.in_force("dhgate", day) if p.id == "dhgate.cycling-admission"]
+        theirs = condition_texts(looser.in_force("dhgate", day))
+        assert mine and mine[0].version == "2.0.0"
+        differing = {r.id: differing_targets(r, {}, theirs) for r in mine[0].rules}
+        assert differing["refund-rate-too-high"], differing
+        changed = {rid for rid, paths in differing.items() if paths}
+        reads = {r.id for r in mine[0].rules if "max_refund_rate" in json.dumps(r.when, default=lambda c: repr(c))}
+        assert changed == reads, (changed, reads)
+    finally:
+        looser.close()
+
+
 def _parts(cond: Any) -> Iterator[Any]:
     """A condition and every condition inside it."""
     yield cond

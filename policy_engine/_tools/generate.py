@@ -425,13 +425,18 @@ def _rule_key(rule: Rule) -> RuleKey:
 
 
 def condition_texts(policies: Iterable[Policy]) -> dict[RuleKey, set[str]]:
-    """Per rule, the canonical text of every condition of it, at every depth."""
+    """Per rule, the canonical text of every condition of it, at every depth (named data with its value: a
+    version that changes only a value in `data` changes the conditions that read it)."""
     out: dict[RuleKey, set[str]] = {}
     for policy in policies:
         for rule in policy.rules:
             texts = out.setdefault(_rule_key(rule), set())
-            texts.update(json.dumps(condition_json(cond), sort_keys=True) for cond, _ in _walk(rule.when))
+            texts.update(_text(cond) for cond, _ in _walk(rule.when))
     return out
+
+
+def _text(cond: Condition) -> str:
+    return json.dumps(condition_json(cond, resolved=True), sort_keys=True)
 
 
 def differing_targets(rule: Rule, derive_rules: dict[str, list[Rule]], theirs: dict[RuleKey, set[str]]) -> list[Path]:
@@ -441,7 +446,7 @@ def differing_targets(rule: Rule, derive_rules: dict[str, list[Rule]], theirs: d
     return [
         path
         for path, cond, owner in target_nodes(rule, derive_rules)
-        if json.dumps(condition_json(cond), sort_keys=True) not in theirs.get(_rule_key(owner), ())
+        if _text(cond) not in theirs.get(_rule_key(owner), ())
     ]
 
 
