@@ -261,9 +261,7 @@ class Policy:
 def _operand_json(operand: Any, resolved: bool = False) -> Any:
     if isinstance(operand, Literal):
         value = list(operand.value) if isinstance(operand.value, tuple) else operand.value
-        if operand.ref is not None:
-            return {"ref": operand.ref, "value": value} if resolved else {"ref": operand.ref}
-        return value
+        return {"ref": operand.ref} if operand.ref is not None and not resolved else value
     if isinstance(operand, FieldRef):
         return {"field": operand.path}
     if isinstance(operand, AsOf):
@@ -276,9 +274,9 @@ def _operand_json(operand: Any, resolved: bool = False) -> Any:
 
 
 def condition_json(cond: Condition, resolved: bool = False) -> dict[str, Any]:
-    """The condition in policy syntax; `resolved`: named data also with its value (`{"ref": name, "value":
-    ...}`), so that the texts of two conditions are equal only if they mean the same (two policies may
-    give one name different values)."""
+    """The condition in policy syntax; `resolved`: named data written as its value, so that the texts of two
+    conditions are equal exactly when they mean the same (two policies may give one name different values,
+    and a value written out means what the same value named means)."""
     if isinstance(cond, Compare):
         return {"field": cond.path, cond.op: _operand_json(cond.operand, resolved)}
     if isinstance(cond, Count):

@@ -54,7 +54,6 @@ __all__ = [
     "signatures",
     "target_nodes",
     "targets",
-    "with_data",
 ]
 
 Path = tuple[Any, ...]  # a node of a rule's condition tree: indexes, and ("d", name, k) into derive rules
@@ -159,18 +158,6 @@ def boundary_dates(policies: Iterable[Policy], platform: str) -> set[dt.date]:
     return days
 
 
-def with_data(node: Any, data: dict[str, Any]) -> Any:
-    """A condition's JSON with its named data (`{"ref": NAME}`) replaced by the values."""
-    if isinstance(node, dict):
-        if set(node) == {"ref"} and node["ref"] in data:
-            value = data[node["ref"]]
-            return list(value) if isinstance(value, tuple) else value
-        return {k: with_data(v, data) for k, v in node.items()}
-    if isinstance(node, list):
-        return [with_data(v, data) for v in node]
-    return node
-
-
 def signatures(policies: Sequence[Policy]) -> dict[tuple[str, str], str]:
     """(policy id, rule id) -> what the outcome rule decides on: its conditions with named data filled in,
     its outcome, and the same of every rule deriving a conclusion it uses (versions, messages, order and
@@ -186,7 +173,7 @@ def signatures(policies: Sequence[Policy]) -> dict[tuple[str, str], str]:
     def own(p: Policy, r: Rule) -> str:
         found = memo.get(id(r))
         if found is None:
-            conditions = with_data(condition_json(r.when), p.data)
+            conditions = condition_json(r.when, resolved=True)
             found = memo[id(r)] = json.dumps([p.id, r.id, r.outcome, r.derive, conditions], sort_keys=True)
         return found
 
@@ -425,7 +412,7 @@ def _rule_key(rule: Rule) -> RuleKey:
 
 
 def condition_texts(policies: Iterable[Policy]) -> dict[RuleKey, set[str]]:
-    """Per rule, the canonical text of every condition of it, at every depth (named data with its value: a
+    """Per rule, the canonical text of every condition of it, at every depth (named data as its value: a
     version that changes only a value in `data` changes the conditions that read it)."""
     out: dict[RuleKey, set[str]] = {}
     for policy in policies:

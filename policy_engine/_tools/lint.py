@@ -36,7 +36,6 @@ from .._language.vocab import LISTS, field_type
 from .._pipeline.compile.normal_form import dnf, prune
 from .._pipeline.load import DATA_PLACEHOLDER, format_data, read_json
 from ..errors import Problem
-from .generate import with_data
 
 __all__ = ["lint_policies", "load_taxonomies"]
 
@@ -135,9 +134,9 @@ def _kinded(value: Any) -> tuple[str, Any]:
     return kind, value
 
 
-def _conditions_key(rule: Rule, policy: Policy) -> set[str]:
-    """The rule's conditions as texts, with the policy's named data filled in (names are the document's own)."""
-    return {json.dumps(with_data(condition_json(c), policy.data), sort_keys=True) for c in rule.when.conditions}
+def _conditions_key(rule: Rule) -> set[str]:
+    """The rule's conditions as texts, with named data as its values (names are the document's own)."""
+    return {json.dumps(condition_json(c, resolved=True), sort_keys=True) for c in rule.when.conditions}
 
 
 def _covers(stronger: Policy, policy: Policy) -> bool:
@@ -292,14 +291,14 @@ def _lint_policy(
                 )
             )
         if rule.outcome in _SEVERITY and rule.outcome != "advisory":  # advisories are reported whatever decides
-            mine = _conditions_key(rule, policy)
+            mine = _conditions_key(rule)
             for other in (p for p in policies if p.platform in (policy.platform, "*") and _covers(p, policy)):
                 for higher in other.rules:
                     if (
                         higher is not rule
                         and higher.outcome in _SEVERITY
                         and _SEVERITY[str(higher.outcome)] > _SEVERITY[str(rule.outcome)]
-                        and _conditions_key(higher, other) <= mine
+                        and _conditions_key(higher) <= mine
                     ):
                         out.append(
                             Problem(

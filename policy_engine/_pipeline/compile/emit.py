@@ -270,7 +270,7 @@ def compile_alternative(
             owner = cond.list_path.split(".")[0]
             if cond.merge:  # counted while the facts are built, elements close in date counted once
                 merged = rc.plan["merged"]
-                where = [condition_json(c, resolved=True) for c in cond.where]  # named data with its value
+                where = [condition_json(c, resolved=True) for c in cond.where]  # named data as its value
                 text = json.dumps([*where, list(cond.merge)], sort_keys=True)
                 key = merged.setdefault((cond.list_path, text), (f"{key}__g{len(merged)}", cond.where, cond.merge))[0]
             elif cond.where:  # counted while the facts are built (durable_rules cannot aggregate)

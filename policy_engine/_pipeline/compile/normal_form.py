@@ -156,7 +156,7 @@ _COND_TEXTS: dict[int, tuple[Condition, str]] = {}
 
 def cond_text(cond: Condition) -> str:
     """The condition as canonical JSON text (memoized by identity, like `lit_key`): `json_text` of
-    `condition_json(cond, resolved=True)` (named data with its value: the text identifies what the condition
+    `condition_json(cond, resolved=True)` (named data as its value: the text identifies what the condition
     means across the policies of a network, which may give one name different values), written here for a
     comparison (a large policy has thousands) and around the texts of the conditions a `some`, `any`, `all`
     or `not` holds, which the normal form asks for too."""
@@ -165,7 +165,7 @@ def cond_text(cond: Condition) -> str:
         return hit[1]
     if isinstance(cond, Compare):
         operand = cond.operand
-        if type(operand) is Literal and operand.ref is None and type(operand.value) is str:
+        if type(operand) is Literal and type(operand.value) is str:
             value = _string_text(operand.value)
         else:
             value = json_text(condition_json(cond, resolved=True)[cond.op])
