@@ -18,7 +18,8 @@ from ._language.model import Policy
 from ._language.reference import evaluate
 from ._pipeline import load_documents
 from ._pipeline.cache import CompileCache
-from ._pipeline.compile import Compiled
+from ._pipeline.compile import Compiled, compile_policies
+from ._pipeline.compile.reach import Reach
 from ._pipeline.explain import build_decision, build_decisions, error_decision
 from ._pipeline.facts import FactBuilder
 from ._pipeline.gcpause import gc_paused
@@ -35,6 +36,11 @@ _SHADOW_LOG = logging.getLogger("policy_engine.shadow")
 DEFAULT_BATCH = 256
 MAX_ABANDONED = 8  # poisoned networks abandoned (never freed) per set of versions before failing closed
 _RETRIES = 3  # attempts on a network that another call poisoned meanwhile
+# `decide` on policies of at least PARTIAL_RULES rules in force, whose network is neither built nor in the
+# compile cache, builds a network of the rules the request can reach (`compile.reach`); at most
+# PARTIAL_NETWORKS of them per set of versions, then the whole network.
+PARTIAL_RULES = 500
+PARTIAL_NETWORKS = 8
 
 
 @attrs.frozen(kw_only=True)
@@ -89,6 +95,14 @@ class _Prepared:
                 self.network = Network(self.compiled)
 
 
+class _Partial:
+    """The networks of rules single requests could reach, for one set of versions in force."""
+
+    def __init__(self, reach: Reach) -> None:
+        self.reach = reach
+        self.networks: dict[frozenset[str], _Prepared] = {}
+
+
 class Engine:
     """Decides listing requests against a fixed, validated set of policy documents.
 
@@ -118,6 +132,8 @@ class Engine:
         # The same versions are in force from one window start to the next: look networks up by period.
         self._periods = {platform: self.windows(platform) for platform in self._platforms}
         self._by_period: dict[tuple[str, dt.date], _Prepared] = {}
+        # Networks of the rules single requests could reach, per set of versions (None: not for that set).
+        self._partial: dict[tuple[str, tuple[str, ...]], _Partial | None] = {}
         self._lock = threading.Lock()
         self._compile_cache = CompileCache.choose(cache)
 
@@ -214,7 +230,10 @@ class Engine:
         """The compiled network for a platform on a day (compiled once, then cached)."""
         return self._prepared(platform, day).compiled
 
-    def _prepared(self, platform: str, day: dt.date) -> _Prepared:
+    def _prepared(self, platform: str, day: dt.date, body: dict[str, Any] | None = None) -> _Prepared:
+        """The network of the versions in force for a platform on a day; with a request's `body`, a network
+        of only the rules that request can reach may do (see PARTIAL_RULES) while the whole one is not
+        built."""
         periods = self._periods.get(platform)
         if periods is not None:
             start = periods[bisect.bisect_right(periods, day) - 1]
@@ -247,6 +266,10 @@ class Engine:
             )
         key = (platform, tuple(sorted(p.key for p in policies)))
         prepared = self._cache.get(key)
+        if prepared is None and body is not None:
+            partial = self._reachable(key, policies, body)
+            if partial is not None:
+                return partial
         if prepared is None:
             with self._lock:
                 prepared = self._cache.get(key)
@@ -261,6 +284,48 @@ class Engine:
             self._by_period[(platform, start)] = prepared
         return prepared
 
+    def _reachable(
+        self, key: tuple[str, tuple[str, ...]], policies: tuple[Policy, ...], body: dict[str, Any]
+    ) -> _Prepared | None:
+        """A network without the rules this request cannot reach, or None when the whole network is the
+        one to build: policies of fewer than PARTIAL_RULES rules, a network in the compile cache, a request
+        that reaches most rules, or PARTIAL_NETWORKS such networks built already for these versions."""
+        partial = self._partial.get(key, False)
+        if partial is None:
+            return None
+        if partial is False:
+            with self._lock:
+                partial = self._partial.get(key, False)
+                if partial is False:
+                    platform = key[0]
+                    rules = sum(len(p.rules) for p in policies)
+                    if rules < PARTIAL_RULES or self._compile_cache.has_entry(platform, policies):
+                        partial = None
+                    else:
+                        with gc_paused():  # thousands of small objects beside the policies' own
+                            partial = _Partial(Reach(policies))
+                    self._partial[key] = partial
+            if partial is None:
+                return None
+        assert isinstance(partial, _Partial)
+        omit = partial.reach.unreachable(body)
+        if 2 * len(omit) < partial.reach.rules:
+            return None
+        prepared = partial.networks.get(omit)
+        if prepared is None:
+            with self._lock:
+                prepared = partial.networks.get(omit)
+                if prepared is None:
+                    if len(partial.networks) >= PARTIAL_NETWORKS:
+                        return None
+                    platform = key[0]
+                    compiled = compile_policies(platform, policies, omit=omit)
+                    default = self._platform_default(platform)
+                    if compiled.default_outcome != default:
+                        compiled = attrs.evolve(compiled, default_outcome=default)
+                    prepared = partial.networks[omit] = _Prepared(compiled)
+        return prepared
+
     def _platform_default(self, platform: str) -> str:
         """The outcome of a listing on the platform that no rule decides."""
         return self._defaults.get(platform, "allow")
@@ -270,7 +335,11 @@ class Engine:
         with self._lock:
             for prepared in self._cache.values():
                 prepared.network.close()
+            for partial in self._partial.values():
+                for prepared in partial.networks.values() if partial is not None else ():
+                    prepared.network.close()
             self._cache.clear()
+            self._partial.clear()
             self._by_period.clear()
 
     def decide(self, request: Any, *, as_of: dt.date | str | None = None, proofs: bool = True) -> Decision:
@@ -308,14 +377,14 @@ class Engine:
                 req, run = read(raw)
                 if run != last:  # raise UnknownPlatformError up front, before any decision
                     last = run
-                    self._prepared_or_fault(req)
+                    self._prepared_or_fault(req, partial=not batch)
             except RequestError as exc:
                 if not batch:
                     raise
                 raise type(exc)(exc.problems, index=index) from None  # which request of the batch it is
             reqs.append(req)
             runs.append(run)
-        results = self._decide_normalized(reqs, proofs, batch_size, runs)
+        results = self._decide_normalized(reqs, proofs, batch_size, runs, partial=not batch)
         return results  # type: ignore[return-value]  # an invalid request raised: every result is a Decision
 
     def decide_each(
@@ -395,15 +464,22 @@ class Engine:
             ({**base, "product": product} for product in products), as_of=as_of, proofs=proofs, batch_size=batch_size
         )
 
-    def _prepared_or_fault(self, req: Request) -> _Prepared | EngineFault:
+    def _prepared_or_fault(self, req: Request, partial: bool = False) -> _Prepared | EngineFault:
         try:
-            return self._prepared(req.platform, req.as_of)
+            return self._prepared(req.platform, req.as_of, req.body if partial else None)
         except EngineFault as exc:  # the engine refused the network: the request fails closed
             return exc
 
     def _decide_normalized(
-        self, reqs: Sequence[Request | ItemError], proofs: bool, batch_size: int, runs: Sequence[int]
+        self,
+        reqs: Sequence[Request | ItemError],
+        proofs: bool,
+        batch_size: int,
+        runs: Sequence[int],
+        partial: bool = False,
     ) -> list[Decision | ItemError]:
+        """The decisions of normalized requests; `partial`: a single request (`decide`), which a network of
+        the rules it can reach may decide."""
         out: list[Decision | ItemError | None] = [None] * len(reqs)
         networks: dict[tuple[str, dt.date], _Prepared | EngineFault] = {}
         groups: dict[int, tuple[_Prepared, list[int]]] = {}
@@ -421,7 +497,7 @@ class Engine:
             key = (req.platform, req.as_of)
             prepared = networks.get(key)
             if prepared is None:
-                prepared = networks[key] = self._prepared_or_fault(req)
+                prepared = networks[key] = self._prepared_or_fault(req, partial)
             if isinstance(prepared, EngineFault):
                 out[i] = error_decision(req.platform, req.body["as_of"], str(prepared), None, req)
                 members = None

@@ -26,6 +26,31 @@ def decide_generated(
         engine.close()
 
 
+def decide_reachable(
+    policies: Sequence[Policy], requests: Sequence[dict[str, Any]], proofs: bool = True
+) -> tuple[list[Decision], list[Decision], list[int]]:
+    """Each request decided alone on the whole network and by `Engine.decide` on a network of only the
+    rules it can reach (built for any number of rules here), with the number of rules each of those
+    networks held."""
+    import policy_engine.engine as engine_module
+
+    whole = Engine(policies, cache=False)
+    reached = Engine(policies, cache=False)
+    saved = engine_module.PARTIAL_RULES, engine_module.PARTIAL_NETWORKS
+    engine_module.PARTIAL_RULES, engine_module.PARTIAL_NETWORKS = 0, len(requests) + 1
+    try:
+        alone = [whole.decide_many([r], proofs=proofs)[0] for r in requests]
+        partial = [reached.decide(r, proofs=proofs) for r in requests]
+        sizes = [
+            len(prepared.compiled.actions) for p in reached._partial.values() if p for prepared in p.networks.values()
+        ]
+        return alone, partial, sizes
+    finally:
+        engine_module.PARTIAL_RULES, engine_module.PARTIAL_NETWORKS = saved
+        whole.close()
+        reached.close()
+
+
 def work(item: tuple[str, Any]) -> Any:
     """Square a number, or die in the way the item asks; answers carry the child's process id."""
     kind, arg = item

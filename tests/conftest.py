@@ -49,6 +49,7 @@ class CompileMemo:
             "plan",
             "default_outcome",
             "engine_text",
+            "omitted",
         ]
     )
 

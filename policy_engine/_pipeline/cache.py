@@ -536,6 +536,14 @@ class CompileCache:
         self.write(key, parts, compiled, policies)
         return compiled
 
+    def has_entry(self, platform: str, policies: Sequence[Policy]) -> bool:
+        """Whether an entry for these policies' network is stored (not whether it is sound: `compile`
+        checks that when it reads it)."""
+        if self.directory is None or not all(p.digest.startswith("sha256:") for p in policies):
+            return False
+        path = self.path(self.key(platform, policies))
+        return path is not None and path.is_file()
+
     def read(self, key: str, parts: dict[str, Any], policies: Sequence[Policy]) -> Compiled | None:
         """The entry's network, or None when there is none or it is not exactly the one asked for."""
         blob = self._body(key, _MAGIC, parts)

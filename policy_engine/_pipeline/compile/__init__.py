@@ -52,9 +52,10 @@ _Work = tuple[int, Policy, Rule, list[list[Lit]]]  # (rule index, policy, rule, 
 class Build:
     """What the stages of one compile share: the input, what each stage found, and the problems."""
 
-    def __init__(self, platform: str, policies: Sequence[Policy]) -> None:
+    def __init__(self, platform: str, policies: Sequence[Policy], omit: frozenset[str] = frozenset()) -> None:
         self.platform = platform
         self.policies = tuple(policies)
+        self.omit = omit  # citations of rules left out of the network (see `compile_policies`)
         self.pairs: list[tuple[Policy, Rule]] = []
         self.problems: list[Problem] = []
         self.levels: dict[int, int] = {}  # stratum per rule index (negative: internal rules)
@@ -83,7 +84,8 @@ class Build:
 def order_policies(build: Build) -> None:
     """Platform policies first, then those for every platform, each by id: the order of rules and names."""
     build.policies = tuple(sorted(build.policies, key=lambda p: (p.platform == "*", p.id)))
-    build.pairs = [(p, r) for p in build.policies for r in p.rules]
+    omit = build.omit
+    build.pairs = [(p, r) for p in build.policies for r in p.rules if not omit or p.cite(r) not in omit]
 
 
 def check_rule_count(build: Build) -> None:
@@ -279,20 +281,23 @@ STAGES: tuple[tuple[str, Callable[[Build], None]], ...] = (
 )
 
 
-def compile_policies(platform: str, policies: Sequence[Policy]) -> Compiled:
-    """Compile the documents in force for `platform` into one ruleset; CompileError if it cannot run safely."""
+def compile_policies(platform: str, policies: Sequence[Policy], *, omit: frozenset[str] = frozenset()) -> Compiled:
+    """Compile the documents in force for `platform` into one ruleset; CompileError if it cannot run safely.
+
+    `omit`: citations of rules to leave out of the network, for a network that decides only requests none
+    of those rules can fire for (`reach.Reach`); the network's `omitted` names them."""
     # Everything but the network is freed while the collector is paused (the build, the memos, the
     # ruleset as Python objects: the network keeps the text the engine reads), so the collection that
     # follows the pause walks only what stays alive.
     with gc_paused():
         try:
-            return _compile(platform, policies)
+            return _compile(platform, policies, omit)
         finally:
             normal_form.clear_memos()
 
 
-def _compile(platform: str, policies: Sequence[Policy]) -> Compiled:
-    build = Build(platform, policies)
+def _compile(platform: str, policies: Sequence[Policy], omit: frozenset[str] = frozenset()) -> Compiled:
+    build = Build(platform, policies, omit)
     for _name, stage in STAGES:
         stage(build)
     return _network(build)
@@ -332,4 +337,5 @@ def _network(build: Build) -> Compiled:
         ),
         default_outcome=default,
         engine_text=engine_json(build.ruleset),
+        omitted=build.omit,
     )

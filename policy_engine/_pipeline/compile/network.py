@@ -55,6 +55,9 @@ class Compiled:
     default_outcome: str
     engine_text: str | None = attrs.field(default=None, eq=False, repr=False)
     """The ruleset as the JSON text durable_rules reads, when it is known (a fresh compile, a cache entry)."""
+    omitted: frozenset[str] = attrs.field(default=frozenset(), eq=False, repr=False)
+    """Citations of rules of `policies` left out of the network: it decides only requests none of them can
+    fire for (a first decision on a large policy, `Engine.decide`); empty for a whole network."""
 
     def __attrs_post_init__(self) -> None:
         if self._ruleset is None and self.engine_text is None:
