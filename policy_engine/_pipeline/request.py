@@ -172,8 +172,8 @@ class RequestReader:
     JSON, and zeros of the same sign, 0.0 == -0.0), only its product is checked, and it joins the
     previous request's run, taking its normalized context. Each call returns the normalized request and
     its run number; consecutive requests with the same run number share the platform, the date, the
-    seller and every other top-level field (their bodies are distinct dicts; the seller's is a shallow
-    copy of the run's).
+    seller and every other top-level field (their bodies are distinct dicts sharing the run's normalized
+    seller, which nothing changes once read).
 
     Requests are read before any is decided, so what is read is the reader's own copy (`_own`): a caller
     that changes a request's objects once it has handed them over (a generator reusing one seller dict)
@@ -193,7 +193,6 @@ class RequestReader:
         self._rest: dict[str, Any] = {}  # the run's first raw request, valid, without its product
         self._numbers: list[tuple[tuple[Any, ...], type, bool]] | None = None  # its numbers and booleans, typed
         self._ctx: Request | None = None  # its normalized form
-        self._seller: dict[str, Any] = {}  # the normalized seller
         self._size = 0  # the number of fields of the run's first request
         self._joined = False  # whether a second request joined the run (`_values` then share its texts)
         self._run = 0
@@ -228,8 +227,7 @@ class RequestReader:
                     except ValueError:  # equal, but not JSON data: the full check says why
                         own_product = None
                 if own_product is not None:
-                    body = ctx.body.copy()
-                    body["seller"] = self._seller.copy()
+                    body = ctx.body.copy()  # the run's seller (shared, never changed), this request's product
                     body["product"] = own_product
                     return ctx.with_body(body), self._run
         self._ctx = self._fields = None
@@ -246,7 +244,7 @@ class RequestReader:
             if keys:
                 self._fields = operator.itemgetter(*keys, keys[0])  # a tuple even for one field
                 self._values = self._fields(rest)
-            self._rest, self._ctx, self._seller = rest, req, req.body["seller"]
+            self._rest, self._ctx = rest, req
             self._numbers, self._size, self._joined = None, len(raw), False
         return req, self._run
 
