@@ -343,7 +343,11 @@ class Engine:
             self._by_period.clear()
 
     def decide(self, request: Any, *, as_of: dt.date | str | None = None, proofs: bool = True) -> Decision:
-        """Decide one request. Bad input raises RequestError; an engine fault gives a `deny` with the error."""
+        """Decide one request. Bad input raises RequestError; an engine fault gives a `deny` with the error.
+
+        On a large policy whose network is not built yet, the first requests may be decided by networks of
+        only the rules each can reach, with the same decisions (docs/design.md, "Networks of the rules a
+        request reaches")."""
         return self._decide_many([request], as_of, proofs, DEFAULT_BATCH, batch=False)[0]
 
     def decide_many(
