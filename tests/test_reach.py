@@ -195,12 +195,17 @@ def test_batches_small_policies_and_cached_networks_use_the_whole_network(tmp_pa
 def test_a_gate_that_cannot_be_evaluated_keeps_its_rule(monkeypatch: pytest.MonkeyPatch) -> None:
     from policy_engine._pipeline.compile import reach as reach_module
 
-    rules = _gated_rules(4)
-    reach = Reach([policy(rules)])
-    body = normalize_request(REQUESTS[0]).body
-    assert reach.unreachable(body) == frozenset(
-        f"t.big@1.0.0#{r['id']}" for r in rules if r["id"] not in ("approved-c7", "unapproved")
-    )
+    rules = [
+        {
+            "id": f"r{k}",
+            "when": [{"field": "product.brand", "equals": f"b{k}"}],
+            "outcome": "deny",
+            "message": {"en": "x", "zh": "x"},
+        }
+        for k in range(3)
+    ]
+    body = normalize_request({**REQUESTS[0], "product": {"id": "p", "category": "c", "brand": "b1"}}).body
+    assert Reach([policy(rules)]).unreachable(body) == frozenset({"t.big@1.0.0#r0", "t.big@1.0.0#r2"})
 
     def broken(cond: Any) -> Any:
         def test(body: Any, derived: Any, item: Any) -> bool:
@@ -210,6 +215,57 @@ def test_a_gate_that_cannot_be_evaluated_keeps_its_rule(monkeypatch: pytest.Monk
 
     monkeypatch.setattr(reach_module, "condition_test", broken)
     assert Reach([policy(rules)]).unreachable(body) == frozenset()
+
+
+_TEXTS = st.sampled_from(["", "/", "a", "a/", "a/b", "a//b", "/a", "a/b/c", "ab", "A", "a/b/", "é/ü", "c7/s1"])
+
+
+@settings(max_examples=scaled(300))
+@given(
+    gates=st.lists(
+        st.lists(
+            st.one_of(
+                st.tuples(st.sampled_from(["under", "equals", "not_equals", "in"]), _TEXTS),
+                st.tuples(st.just("under"), st.lists(_TEXTS, min_size=1, max_size=3)),
+                st.tuples(st.just("exists"), st.booleans()),
+            ),
+            max_size=3,
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+    category=st.sampled_from(["a", "a/b", "a/b/c", "ab", "a-b/c", "c7/s1", "a/bc", "b/a"]),
+)
+def test_the_index_of_category_gates_answers_as_each_gate_evaluated(
+    gates: list[list[tuple[str, Any]]], category: str
+) -> None:
+    """Which rules a request reaches, through the index of `under` texts, is what evaluating every top-level
+    comparison with its meaning (`semantics.condition_test`) gives: a category is under itself and its
+    prefixes before a `/`, nothing else (`a/` is not an ancestor of `a/b`, `` is one of `/a`)."""
+    from policy_engine._language.semantics import condition_test
+
+    rules = []
+    for k, conds in enumerate(gates):
+        when: list[dict[str, Any]] = [{"field": "product.title", "exists": True}] if not conds else []
+        for op, value in conds:
+            if op == "in" and not isinstance(value, list):
+                value = [value]
+            when.append({"field": "product.category", op: value})
+        rules.append({"id": f"r{k}", "when": when, "outcome": "deny", "message": {"en": "x", "zh": "x"}})
+    built = policy(rules)
+    raw = {
+        "platform": "testplatform",
+        "as_of": "2024-03-01",
+        "seller": {},
+        "product": {"id": "p", "category": category},
+    }
+    body = normalize_request(raw).body  # categories a request may hold (the texts above are the policy's)
+    expected = frozenset(
+        built.cite(rule)
+        for rule in built.rules
+        if not all(condition_test(c)(body, frozenset(), None) for c in rule.when.conditions)
+    )
+    assert Reach([built]).unreachable(body) == expected
 
 
 def test_requests_differing_only_in_types_of_equal_values_do_not_share_an_answer() -> None:

@@ -9,6 +9,9 @@ category, then compiles the few rules the product's category reaches instead of 
 
 The comparisons are evaluated with the pipeline's meaning of each operator (`semantics.condition_test`,
 which the property tests hold to the reference evaluator); one that cannot be evaluated keeps its rule.
+`under` a text (a category gate) is looked up instead: a category is under exactly itself and its
+prefixes that end before a `/` (`operators.is_under`), so the gates that hold are those naming one of
+them, found in an index of the gates' texts.
 """
 
 from __future__ import annotations
@@ -17,8 +20,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from ..._language.model import AsOf, Compare, FieldRef, Policy
-from ..._language.semantics import Test, condition_test, lookup
+from ..._language.model import AsOf, Compare, FieldRef, Literal, Policy
+from ..._language.semantics import Test, condition_test, lookup, operand_value
 
 __all__ = ["Reach"]
 
@@ -29,31 +32,53 @@ def _root(path: str) -> str:
     return path.partition(".")[0]
 
 
+def _ancestors(category: str) -> list[str]:
+    """Every text `category` is `under` (`is_under`): itself, and each prefix that ends before a `/`."""
+    parts = category.split("/")
+    return ["/".join(parts[:k]) for k in range(1, len(parts) + 1)]
+
+
 class Reach:
-    """The rules of a set of policies, with the comparisons of request fields that gate them."""
+    """The rules of a set of policies, with the comparisons of request fields that gate them.
+
+    A comparison `under` a text or texts (a category gate, the common case) is looked up in an index of
+    the texts by the request's value and its ancestors; any other comparison is evaluated."""
 
     def __init__(self, policies: Sequence[Policy]) -> None:
         self.rules = 0
-        gates: list[tuple[str, tuple[Test, ...]]] = []
+        # (citation, `under` gates it needs, other comparisons it needs), for every rule with a gate
+        self._gated: list[tuple[str, tuple[int, ...], tuple[Test, ...]]] = []
+        self._under: dict[str, dict[str, list[int]]] = {}  # path -> text -> the `under` gates naming it
         paths: set[str] = set()
         dated = False
+        gates = 0
         for policy in policies:
             for rule in policy.rules:
                 self.rules += 1
-                tests = []
+                indexed: list[int] = []
+                tests: list[Test] = []
                 for cond in rule.when.conditions:
                     if not isinstance(cond, Compare) or _root(cond.path) == "item":
                         continue
-                    if isinstance(cond.operand, FieldRef):
-                        if _root(cond.operand.path) == "item":
+                    operand = cond.operand
+                    if isinstance(operand, FieldRef):
+                        if _root(operand.path) == "item":
                             continue
-                        paths.add(cond.operand.path)
-                    dated = dated or isinstance(cond.operand, AsOf)
+                        paths.add(operand.path)
+                    dated = dated or isinstance(operand, AsOf)
                     paths.add(cond.path)
-                    tests.append(condition_test(cond))
-                if tests:
-                    gates.append((policy.cite(rule), tuple(tests)))
-        self._gates = gates
+                    if cond.op == "under" and isinstance(operand, Literal):
+                        texts = operand.value if isinstance(operand.value, tuple) else (operand.value,)
+                        by_text = self._under.setdefault(cond.path, {})
+                        for text in texts:
+                            if isinstance(text, str):  # `under` ignores anything else
+                                by_text.setdefault(text, []).append(gates)
+                        indexed.append(gates)
+                        gates += 1
+                    else:
+                        tests.append(condition_test(cond))
+                if indexed or tests:
+                    self._gated.append((policy.cite(rule), tuple(indexed), tuple(tests)))
         self._paths = tuple(sorted(paths | ({"as_of"} if dated else set())))
         self._known: dict[str, frozenset[str]] = {}
 
@@ -68,7 +93,17 @@ class Reach:
             known = self._known.get(key)
             if known is not None:
                 return known
-        found = frozenset(citation for citation, tests in self._gates if not all(_holds(t, body) for t in tests))
+        held: set[int] = set()  # the `under` gates that hold
+        for path, by_text in self._under.items():
+            value = operand_value(lookup(body, path))
+            if isinstance(value, str):  # as `under` reads it
+                for ancestor in _ancestors(value):
+                    held.update(by_text.get(ancestor, ()))
+        found = frozenset(
+            citation
+            for citation, indexed, tests in self._gated
+            if not (all(g in held for g in indexed) and all(_holds(t, body) for t in tests))
+        )
         if key is not None:
             if len(self._known) >= _KNOWN:
                 self._known.clear()
