@@ -94,12 +94,52 @@ def compile_child(code: str, shape: str, n: int) -> None:
     print(json.dumps([name for name, _ in stages]))
 
 
+def start_child(code: str, shape: str, n: int) -> None:
+    """A cold start in stages, each entered through `operator.call` (where the parent's callgrind writes a
+    profile): `load_documents` of one synthetic policy file with an empty cache folder, then the first
+    `Engine.decide` (with that folder: compiling, or only the rules the request reaches), then a second."""
+    import operator
+    import tempfile
+
+    sys.path[:0] = [code]
+    from bench.bench import synthetic_policy, synthetic_request
+    from policy_engine import Engine, load_documents
+
+    call: Any = getattr(operator, "call", None)
+    if call is None:
+        raise SystemExit("--start needs Python 3.11 or later (operator.call)")
+    with tempfile.TemporaryDirectory() as folder:
+        policy = Path(folder) / "policy.json"
+        policy.write_text(json.dumps(synthetic_policy(shape, n), ensure_ascii=False, indent=1), encoding="utf-8")
+        cache = Path(folder) / "cache"
+        policies = call(load_documents, [policy], cache=cache)
+        engine = Engine(policies, cache=cache)
+        call(engine.decide, synthetic_request())
+        call(engine.decide, synthetic_request())
+        call(len, ())
+    print(json.dumps(["load_documents", "first decide", "second decide"]))
+
+
+def start_instructions(code: str, shape: str, n: int) -> dict[str, int]:
+    """Instructions of each stage of one `start_child` under callgrind."""
+    return _staged(code, ["--_start-child", code, shape, str(n)], shape)
+
+
 def compile_instructions(code: str, shape: str, n: int) -> dict[str, int]:
     """Instructions of each compile stage of one child under callgrind (the last stage with the network)."""
+    counts = _staged(code, ["--_compile-child", code, shape, str(n)], shape)
+    last = list(counts)[-1]
+    counts[last + " + network"] = counts.pop(last)
+    return counts
+
+
+def _staged(code: str, child_args: list[str], shape: str) -> dict[str, int]:
+    """Instructions of each stage of a child that enters each through `operator.call` and prints the
+    stages' names last."""
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "cg.out"
         cmd = ["valgrind", "--tool=callgrind", "--dump-before=_operator_call", f"--callgrind-out-file={out}"]
-        cmd += [sys.executable, __file__, "--_compile-child", code, shape, str(n)]
+        cmd += [sys.executable, __file__, *child_args]
         env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
         done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
         if done.returncode != 0:
@@ -110,16 +150,16 @@ def compile_instructions(code: str, shape: str, n: int) -> dict[str, int]:
             found = re.search(r"^totals:\s*(\d+)", dump.read_text(), re.MULTILINE)
             if found is not None and dump.suffix[1:].isdigit():
                 totals[int(dump.suffix[1:])] = int(found.group(1))
-    # dump 1: start-up and the parse; dump k + 1 (k >= 1): the k-th stage, entered at the k-th call
-    counts = {name: totals.get(k + 2, 0) for k, name in enumerate(names)}
-    counts[names[-1] + " + network"] = counts.pop(names[-1])
-    return counts
+    # dump 1: start-up and what comes before the first stage; dump k + 1 (k >= 1): the k-th stage
+    return {name: totals.get(k + 2, 0) for k, name in enumerate(names)}
 
 
-def compile_table(codes: list[str], shapes: list[str], n: int) -> None:
-    print(f"# Instructions per compile stage, millions (callgrind; synthetic policies of {n:,} rules)\n")
+def compile_table(codes: list[str], shapes: list[str], n: int, start: bool = False) -> None:
+    what = "cold start stage" if start else "compile stage"
+    print(f"# Instructions per {what}, millions (callgrind; synthetic policies of {n:,} rules)\n")
+    measure = start_instructions if start else compile_instructions
     for shape in shapes:
-        rows = [(code, compile_instructions(code, shape, n)) for code in codes]
+        rows = [(code, measure(code, shape, n)) for code in codes]
         names = list(rows[0][1])
         print(f"| code | shape | {' | '.join(names)} | total | against the first |")
         print("|---|---|" + "---:|" * (len(names) + 2))
@@ -157,10 +197,16 @@ def main(argv: list[str] | None = None) -> int:
         "and worker processes read the requests they parsed)",
     )
     ap.add_argument("--compile", action="store_true", help="count the compiler's stages instead of decisions")
+    ap.add_argument(
+        "--start",
+        action="store_true",
+        help="count a cold start's stages instead (load, first and second Engine.decide; --rules, --shapes)",
+    )
     ap.add_argument("--rules", type=int, default=1000, help="rules of the synthetic policies (--compile)")
     ap.add_argument("--shapes", default="revoked,join,mix", help="synthetic shapes (--compile; bench.bench.SHAPES)")
     ap.add_argument("--_child", nargs=5, help=argparse.SUPPRESS)
     ap.add_argument("--_compile-child", nargs=3, help=argparse.SUPPRESS)
+    ap.add_argument("--_start-child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args._child:
         code, workload, n, proofs, path = args._child
@@ -170,11 +216,16 @@ def main(argv: list[str] | None = None) -> int:
         code, shape, n = args._compile_child
         compile_child(code, shape, int(n))
         return 0
+    if args._start_child:
+        code, shape, n = args._start_child
+        start_child(code, shape, int(n))
+        return 0
     if shutil.which("valgrind") is None:
         print("valgrind is needed (apt install valgrind)", file=sys.stderr)
         return 2
-    if args.compile:
-        compile_table([str(Path(c).resolve()) for c in (args.code or [str(REPO)])], args.shapes.split(","), args.rules)
+    if args.compile or args.start:
+        codes = [str(Path(c).resolve()) for c in (args.code or [str(REPO)])]
+        compile_table(codes, args.shapes.split(","), args.rules, start=args.start)
         return 0
     if not PEERS.is_dir():
         print(f"the peer harness is needed at {PEERS}", file=sys.stderr)

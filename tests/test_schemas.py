@@ -85,6 +85,43 @@ def test_fast_policy_checker_agrees_with_jsonschema(doc: Any) -> None:
     assert fast is exact
 
 
+_CONDITIONS = [
+    {"field": "product.category", "under": "shoes"},
+    {"some": "seller.grants", "where": [{"field": "item.status", "equals": "approved"}]},
+    {"count": "seller.violations", "at_least": 2},
+    {"derived": "qualified"},
+    {"not": {"derived": "qualified"}},
+    {"any": [{"derived": "qualified"}]},
+    {"all": [{"field": "product.brand", "exists": True}]},
+]
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        *_CONDITIONS,
+        *({**a, **b} for i, a in enumerate(_CONDITIONS) for b in _CONDITIONS[i + 1 :]),  # two kinds in one
+        {"not": {"field": "product.category", "under": "shoes", "some": "seller.grants"}},
+        {"where": [{"derived": "qualified"}]},
+        {"field": "product.brand"},
+        {},
+        "qualified",
+        ["qualified"],
+        None,
+        3,
+    ],
+)
+def test_fast_policy_checker_agrees_with_jsonschema_on_every_kind_of_condition(condition: Any) -> None:
+    """A condition is exactly one of seven kinds (`oneOf`); the checker evaluates only the kind whose key
+    the object has, which must answer as evaluating all seven (an object with the keys of two kinds, or
+    of none, is no condition)."""
+    doc = copy.deepcopy(_POLICY_DOCS[0])
+    doc["rules"][0]["when"] = [condition]
+    exact = not schemas.validate("policy", doc)
+    assert schemas.fast_checker("policy")(doc) is exact
+    assert exact is (condition in _CONDITIONS)
+
+
 def test_fast_policy_checker_accepts_every_shipped_policy() -> None:
     assert all(schemas.fast_checker("policy")(doc) for doc in _POLICY_DOCS)
 

@@ -476,8 +476,16 @@ class _CodeGen:
         for key, join in (("anyOf", " or "), ("oneOf", None)):
             if key in schema:
                 parts = [self.function(sub) for sub in schema[key]]
+                keys = self.discriminators(schema[key]) if key == "oneOf" else None
                 if join:
                     body.append("if not (" + join.join(f"{f}(v)" for f in parts) + "): return False")
+                elif keys is not None:  # only the alternative whose key the object has can hold
+                    body.append("if type(v) is not dict: return False")
+                    for n, (k, f) in enumerate(zip(keys, parts, strict=True)):
+                        body.append(f"{'el' if n else ''}if {k!r} in v:")
+                        body.append(f"    if not {f}(v): return False")
+                    body.append("else:")
+                    body.append("    return False")
                 else:
                     body.append("if (" + " + ".join(f"bool({f}(v))" for f in parts) + ") != 1: return False")
         if "not" in schema:
@@ -546,6 +554,39 @@ class _CodeGen:
         self.lines += [f"def {name}(v):", *("    " + line for line in body), "    return True", ""]
         return name
 
+    def resolved(self, schema: dict[str, Any]) -> dict[str, Any]:
+        """The schema after plain `$ref`s (a node that holds nothing but a reference and annotations)."""
+        seen: set[str] = set()
+        while {k for k in schema if k not in _ANNOTATIONS} == {"$ref"} and schema["$ref"] not in seen:
+            seen.add(schema["$ref"])
+            target = self.root
+            for part in schema["$ref"].lstrip("#/").split("/"):
+                target = target[part]
+            schema = target
+        return schema
+
+    def discriminators(self, alternatives: list[dict[str, Any]]) -> list[str] | None:
+        """For `oneOf` alternatives that are all closed objects (`type: object`, `additionalProperties:
+        false`), each requiring a key that no other alternative allows: those keys, one per alternative.
+
+        Then an object with alternative i's key fails every other alternative (a key it does not allow),
+        an object with none of the keys fails all of them, and exactly one alternative holds when and
+        only when the alternative of the key the object has holds: the others need not be evaluated
+        (a policy's conditions are one of seven kinds). None when the alternatives are not of that form."""
+        found = [self.resolved(alt) for alt in alternatives]
+        keys: list[str] = []
+        for i, alt in enumerate(found):
+            if alt.get("type") != "object" or alt.get("additionalProperties") is not False:
+                return None
+            if "patternProperties" in alt or "$ref" in alt or not isinstance(alt.get("properties", {}), dict):
+                return None
+            others = [set(other.get("properties", {})) for j, other in enumerate(found) if j != i]
+            key = next((r for r in alt.get("required", ()) if all(r not in names for names in others)), None)
+            if key is None:
+                return None
+            keys.append(key)
+        return keys
+
     def scalar_checks(self, schema: dict[str, Any], v: str) -> list[str]:
         """Lines that return False when the value named `v` breaks one of the schema's value keywords."""
 
@@ -574,13 +615,7 @@ class _CodeGen:
     def inline(self, schema: dict[str, Any], v: str) -> list[str] | None:
         """Lines checking the value named `v` in place (returning False when it is invalid), or None when
         the schema (after plain `$ref`s) checks more than a single value: objects, lists, combinations."""
-        seen_refs: set[str] = set()
-        while {k for k in schema if k not in _ANNOTATIONS} == {"$ref"} and schema["$ref"] not in seen_refs:
-            seen_refs.add(schema["$ref"])
-            target = self.root
-            for part in schema["$ref"].lstrip("#/").split("/"):
-                target = target[part]
-            schema = target
+        schema = self.resolved(schema)
         if not {k for k in schema if k not in _ANNOTATIONS} <= _SCALAR_KEYWORDS:
             return None
         types = schema.get("type")

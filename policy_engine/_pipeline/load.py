@@ -267,6 +267,28 @@ def parse_json(text: str, file: str, limit: int = MAX_DEPTH) -> tuple[Any, list[
     """Parse JSON text. A syntax error, nesting deeper than `limit`, a number that is not finite (`NaN`,
     `Infinity`, `1e999`) or too long, a key repeated in one object (the parser would keep only the last
     one), or a lone surrogate (`"\\ud800"`) becomes a Problem."""
+    value, problems = _loads(text, file, limit)
+    if problems:
+        return None, problems
+    problems = _nesting_and_surrogates(value, text, file, limit)
+    return (None, problems) if problems else (value, [])
+
+
+def _parse_document(text: str, file: str) -> tuple[Any, list[Problem], bool]:
+    """`parse_json` of a policy document, and whether the value is plain (`_plain`: the walk `parse_policy`
+    starts with). A plain object is within MAX_DEPTH and all its texts are valid UTF-8, so it passes the
+    walks `parse_json` ends with, and is walked once instead of three times."""
+    value, problems = _loads(text, file, MAX_DEPTH)
+    if problems:
+        return None, problems, False
+    if type(value) is dict and _plain(value, 1):
+        return value, [], True
+    problems = _nesting_and_surrogates(value, text, file, MAX_DEPTH)
+    return (None, problems, False) if problems else (value, [], False)
+
+
+def _loads(text: str, file: str, limit: int) -> tuple[Any, list[Problem]]:
+    """The JSON value of the text, or the problem that stopped the parser."""
     try:
         value = json.loads(text, parse_constant=_constant, parse_float=_float, object_pairs_hook=_object)
     except json.JSONDecodeError as exc:
@@ -284,13 +306,18 @@ def parse_json(text: str, file: str, limit: int = MAX_DEPTH) -> tuple[Any, list[
                 )
             ]
         return None, [Problem(file=file, pointer="", message=f"not JSON the engine can read: {exc}", code="PE002")]
+    return value, []
+
+
+def _nesting_and_surrogates(value: Any, text: str, file: str, limit: int) -> list[Problem]:
+    """Nesting deeper than `limit`, else a lone surrogate escape, in a parsed value."""
     problems = check_depth(value, file, limit)
     if not problems and _SURROGATE.search(text):
         pointer = _lone_surrogate(value)
         if pointer is not None:
             message = "a lone UTF-16 surrogate escape in a string; expected text that UTF-8 can hold"
             problems = [Problem(file=file, pointer=pointer, message=message, code="PE002")]
-    return (None, problems) if problems else (value, [])
+    return problems
 
 
 def decode_utf8(data: bytes, file: str) -> tuple[str | None, list[Problem]]:
@@ -673,13 +700,14 @@ class _Parser:
 
 
 def parse_policy(
-    doc: Any, file: str = "<memory>", path: str = "", *, checkable: bool = False
+    doc: Any, file: str = "<memory>", path: str = "", *, checkable: bool = False, plain: bool = False
 ) -> tuple[Policy | None, list[Problem]]:
     """Validate one document against the policy schema and build it; problems instead of a half policy.
 
     `file` names the document in problems; `path` is how decisions cite it (default: the file's name).
     `checkable`: a document whose only problems are in the placeholders of its texts is returned with
-    them, so that the checks across documents report its other problems too (loading still fails)."""
+    them, so that the checks across documents report its other problems too (loading still fails). `plain`: the
+    caller found `_plain(doc, 1)` true already."""
     rules = doc.get("rules") if isinstance(doc, dict) else None
     if isinstance(rules, list) and len(rules) > MAX_POLICY_RULES:  # refused before validating thousands of rules
         return None, [
@@ -691,7 +719,7 @@ def parse_policy(
                 code="PE036",
             )
         ]
-    plain = type(doc) is dict and _plain(doc, 1)
+    plain = plain or (type(doc) is dict and _plain(doc, 1))
     problems = [] if plain else check_depth(doc, file) or schemas.value_problems(doc, file, MAX_DEPTH + 1)
     # The generated checker answers for valid documents (nearly all) at a fraction of the cost; the
     # schema validator is run only to describe what is wrong, so errors are exactly the validator's.
@@ -728,11 +756,11 @@ def read_texts(texts: dict[str, str]) -> tuple[list[Policy], list[Problem]]:
     except ValueError:  # absolute and relative names mixed: each file is cited by its name
         common = ""
     for file, text in sorted(texts.items()):
-        doc, errs = parse_json(text, file)
+        doc, errs, plain = _parse_document(text, file)
         if not errs:
             name = names[file]
             path = name.relative_to(common).as_posix() if common and name.is_relative_to(common) else name.name
-            policy, errs = parse_policy(doc, file, path, checkable=True)
+            policy, errs = parse_policy(doc, file, path, checkable=True, plain=plain)
             if policy is not None:
                 policies.append(policy)
         problems.extend(errs)
@@ -779,11 +807,15 @@ def parse_sources(sources: Sequence[SourceFile]) -> tuple[list[Policy], list[Pro
         if source.data is None:
             problems.append(Problem(file=source.file, pointer="", message=source.error, code="PE001"))
             continue
-        doc, errs = _parse_bytes(source.data, source.file, MAX_DEPTH)
+        text, errs = decode_utf8(source.data, source.file)
+        if text is None:
+            problems.extend(errs)
+            continue
+        doc, errs, plain = _parse_document(text.removeprefix("\ufeff"), source.file)
         if errs:
             problems.extend(errs)
             continue
-        policy, errs = parse_policy(doc, source.file, source.path, checkable=True)
+        policy, errs = parse_policy(doc, source.file, source.path, checkable=True, plain=plain)
         problems.extend(errs)
         if policy is not None:
             policies.append(policy)
