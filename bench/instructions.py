@@ -17,6 +17,11 @@ at which callgrind writes what came before it (the parse before the first stage 
 
     python bench/instructions.py --compile --rules 1000 --code ../old-checkout --code .
 
+`--start` counts a cold start instead: `load_documents` of the synthetic policy written to a file (an empty
+cache folder), then the first and the second `Engine.decide` of `bench.bench.synthetic_request`:
+
+    python bench/instructions.py --start --rules 4000 --shapes revoked --code ../old-checkout --code .
+
 Needs `valgrind` and the peer harness beside the repository (`../shared/bench/peers`; not for `--compile`).
 Each child runs about 40-60x slower than natively (two children per code tree and workload, one at a time).
 """
