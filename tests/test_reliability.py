@@ -624,3 +624,110 @@ def test_numbers_equal_in_value_meet_in_a_join_however_they_are_written(left: An
         assert decision.outcome == ("deny" if left == right else "allow")
     finally:
         engine.close()
+
+
+_ALWAYS_JOINS = [  # a field every request has, compared with a field of another fact
+    ("seller.account_status", "equals", "product.brand"),
+    ("seller.account_status", "not_equals", "product.brand"),
+    ("request.platform", "equals", "product.title"),
+    ("request.platform", "not_equals", "product.title"),
+    ("product.brand", "equals", "seller.account_status"),
+    ("product.title", "not_equals", "request.platform"),
+]
+
+
+@pytest.mark.parametrize("brand", ["active", "closed", "Acme", None])
+@pytest.mark.parametrize("title", ["testplatform", "x", None])
+def test_a_comparison_with_a_field_every_request_has_joins_the_two_facts(brand: Any, title: Any) -> None:
+    """`seller.account_status` and `request.platform` are always present, so the network needs no test that
+    they exist; the fact holding them must still be joined to (without it the comparison held whenever the
+    other field was present: `equals` fired on different values, `not_equals` on equal ones)."""
+    from builders import policy
+
+    rules = [
+        {"id": f"j{k}", "when": [{"field": left, op: {"field": right}}], "derive": f"j{k}"}
+        for k, (left, op, right) in enumerate(_ALWAYS_JOINS)
+    ]
+    built = policy(rules)
+    engine = Engine([built], cache=False)
+    product = {
+        "id": "p",
+        "category": "shoes",
+        **({"brand": brand} if brand else {}),
+        **({"title": title} if title else {}),
+    }
+    for status in ("active", "closed"):
+        raw = {
+            "platform": "testplatform",
+            "as_of": "2024-03-01",
+            "seller": {"account_status": status},
+            "product": product,
+        }
+        decision = engine.decide(raw)
+        assert decision.derived == evaluate([built], normalize_request(raw)).derived
+    engine.close()
+
+
+_CYCLE = [  # y and x derive each other; x also follows from w, which needs `not z`; r5 denies without y
+    {"id": "ru", "when": [{"derived": "x"}], "derive": "y"},
+    {"id": "rs", "when": [{"any": [{"derived": "y"}, {"derived": "w"}]}], "derive": "x"},
+    {"id": "r2", "when": [{"not": {"derived": "z"}}], "derive": "w"},
+    {"id": "r3", "when": [{"field": "product.brand", "equals": "Z"}], "derive": "z"},
+    {"id": "r5", "when": [{"not": {"derived": "y"}}], "outcome": "deny", "message": {"en": "x", "zh": "x"}},
+]
+
+
+@pytest.mark.parametrize("order", [[0, 1, 2, 3, 4], [1, 0, 2, 3, 4], [4, 3, 2, 1, 0], [2, 4, 1, 0, 3]])
+@pytest.mark.parametrize("brand", ["Z", "A"])
+def test_rules_deriving_one_another_share_a_stratum_whatever_their_order(order: list[int], brand: str) -> None:
+    """A positive cycle (x from y, y from x) entered through a negation (w from `not z`) is one stratum,
+    the highest its rules need: `not y` is tried only once y is complete. Strata were given rule by rule
+    in the order the rules were visited, so one order put `ru` below `w`, and `r5` denied although y
+    followed (the reference, sharing the strata, agreed with the wrong answer)."""
+    from builders import policy
+
+    from policy_engine._language.strata import stratify
+
+    built = policy([_CYCLE[k] for k in order])
+    levels, problems = stratify([(built, r) for r in built.rules])
+    assert problems == []
+    by_id = {r.id: levels[i] for i, r in enumerate(built.rules)}
+    assert by_id["ru"] == by_id["rs"] == 1 and by_id["r5"] == 2
+    raw = {
+        "platform": "testplatform",
+        "as_of": "2024-03-01",
+        "seller": {},
+        "product": {"category": "c", "brand": brand},
+    }
+    engine = Engine([built], cache=False)
+    decision = engine.decide(raw)
+    engine.close()
+    ref = evaluate([built], normalize_request(raw))
+    want = ("allow", ("w", "x", "y")) if brand == "A" else ("deny", ("z",))
+    assert (decision.outcome, decision.derived) == (ref.outcome, ref.derived) == want
+
+
+def test_a_rule_reading_a_conclusion_and_its_negation_in_one_cycle_cannot_be_stratified() -> None:
+    """`a` needs b and `not b`, and b needs a: a cycle through negation, which a walk that saw the positive
+    step first (and `b` finished) did not report."""
+    from policy_engine._pipeline.check import check_policies
+    from policy_engine._pipeline.load import parse_policy
+
+    doc = {
+        "id": "t.cycle",
+        "version": "1.0.0",
+        "platform": "testplatform",
+        "effective_from": "2000-01-01",
+        "title": "t",
+        "sources": [{"document": "t", "provenance": "illustrative"}],
+        "rules": [
+            {"id": "a", "when": [{"derived": "b"}, {"not": {"derived": "b"}}], "derive": "a"},
+            {"id": "b", "when": [{"derived": "a"}], "derive": "b"},
+        ],
+    }
+    built, problems = parse_policy(doc, "cycle.json")
+    assert built is not None and problems == []
+    found = [p for p in check_policies([built]) if p.code == "PE031"]
+    assert [(p.pointer, p.message) for p in found] == [
+        ("/rules/0", "cycle through negation: a -> b -> a; negation must be stratified")
+    ]

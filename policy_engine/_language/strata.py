@@ -5,7 +5,7 @@ negation has no stratification and is a problem.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Iterator, Sequence
 
 from ..errors import Problem
@@ -42,45 +42,105 @@ def stratify(rules: Sequence[tuple[Policy, Rule]]) -> tuple[dict[int, int], list
     """Stratum of every rule (by index) so that negated conclusions are complete before use.
 
     Stratum 0 rules need no trigger; a rule that negates a list or conclusion sits at least one stratum
-    above everything it negates. A cycle through negation is a problem.
+    above everything it negates. Rules that derive one another's conclusions in a cycle (a strongly
+    connected component of "reads a conclusion of") share one stratum, the highest any of them needs,
+    whatever order they are listed in; a cycle with a negative step is a problem.
     """
     derivers: dict[str, list[int]] = defaultdict(list)
     for i, (_, rule) in enumerate(rules):
         if rule.derive:
             derivers[rule.derive].append(i)
-    level: dict[int, int] = {}
-    state: dict[int, int] = {}  # 1 visiting, 2 done
+    edges = [
+        [(j, neg) for name, neg, _node in derived_refs(rule.when) for j in derivers.get(name, ())] for _, rule in rules
+    ]
+    components = _components(edges)  # every component after the components it reads
+    member_of = {i: c for c, members in enumerate(components) for i in members}
+    stratum: list[int] = []
     problems: list[Problem] = []
-
-    def visit(i: int, stack: list[tuple[int, bool]]) -> int:
-        if state.get(i) == 2:
-            return level[i]
-        if state.get(i) == 1:
-            # A cycle: fine if no step of it is negative.
-            cut = next(k for k, (j, _) in enumerate(stack) if j == i)
-            if any(neg for _, neg in stack[cut + 1 :]):
-                pol, rule = rules[i]
-                names = " -> ".join(rules[j][1].id for j, _ in stack[cut:])
-                problems.append(
-                    Problem(
-                        file=pol.file,
-                        pointer=rule.pointer,
-                        message=f"cycle through negation: {names}; negation must be stratified",
-                        code="PE031",
-                    )
+    for c, members in enumerate(components):
+        lvl = 0
+        negative: list[tuple[int, int]] = []
+        for i in members:
+            if has_negation(rules[i][1].when):
+                lvl = max(lvl, 1)
+            for j, neg in edges[i]:
+                if member_of[j] != c:
+                    lvl = max(lvl, stratum[member_of[j]] + 1 if neg else stratum[member_of[j]])
+                elif neg:
+                    negative.append((i, j))
+        stratum.append(lvl)
+        if negative:
+            i, j = min(negative)
+            pol, rule = rules[i]
+            names = " -> ".join(rules[k][1].id for k in [i, *_path(edges, j, i, set(members))])
+            problems.append(
+                Problem(
+                    file=pol.file,
+                    pointer=rule.pointer,
+                    message=f"cycle through negation: {names}; negation must be stratified",
+                    code="PE031",
                 )
-            return 0
-        state[i] = 1
-        _, rule = rules[i]
-        lvl = 1 if has_negation(rule.when) else 0
-        for name, neg, _node in derived_refs(rule.when):
-            for j in derivers.get(name, ()):
-                sub = visit(j, [*stack, (j, neg)])
-                lvl = max(lvl, sub + 1 if neg else sub)
-        state[i] = 2
-        level[i] = lvl
-        return lvl
+            )
+    return {i: stratum[member_of[i]] for i in range(len(rules))}, problems
 
-    for i in range(len(rules)):
-        visit(i, [(i, False)])
-    return level, problems
+
+def _components(edges: Sequence[Sequence[tuple[int, bool]]]) -> list[list[int]]:
+    """The strongly connected components of the graph (Tarjan's algorithm, without recursion: a chain of
+    thousands of rules is fine), each listed after every component it has an edge to."""
+    index: dict[int, int] = {}
+    low: dict[int, int] = {}
+    on_stack: set[int] = set()
+    stack: list[int] = []
+    found: list[list[int]] = []
+    for root in range(len(edges)):
+        if root in index:
+            continue
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        work = [(root, 0)]
+        while work:
+            v, k = work[-1]
+            if k < len(edges[v]):
+                work[-1] = (v, k + 1)
+                w = edges[v][k][0]
+                if w not in index:
+                    index[w] = low[w] = len(index)
+                    stack.append(w)
+                    on_stack.add(w)
+                    work.append((w, 0))
+                elif w in on_stack:
+                    low[v] = min(low[v], index[w])
+                continue
+            work.pop()
+            if work:
+                u = work[-1][0]
+                low[u] = min(low[u], low[v])
+            if low[v] == index[v]:
+                members: list[int] = []
+                while True:
+                    w = stack.pop()
+                    on_stack.discard(w)
+                    members.append(w)
+                    if w == v:
+                        break
+                found.append(sorted(members))
+    return found
+
+
+def _path(edges: Sequence[Sequence[tuple[int, bool]]], start: int, goal: int, within: set[int]) -> list[int]:
+    """The shortest path of rules from `start` to `goal` inside one component (both ends included)."""
+    before: dict[int, int] = {start: start}
+    queue = deque([start])
+    while queue:
+        v = queue.popleft()
+        if v == goal:
+            break
+        for w, _neg in edges[v]:
+            if w in within and w not in before:
+                before[w] = v
+                queue.append(w)
+    path = [goal]
+    while path[-1] != start:
+        path.append(before[path[-1]])
+    return path[::-1]

@@ -263,6 +263,8 @@ def compile_alternative(
             for other, tests in guards.items():
                 root_tests[other].extend(tests)
                 needed.add(other)
+            for j_test in root_join:  # the fact joined to, even when no test guards it (a field always present)
+                needed.update(_refs(j_test))
             needed.add(here)
             atoms.append(Atom(cond, negated, ROOT_ALIAS[cond.path.split(".")[0]]))
         elif isinstance(cond, Count):
