@@ -122,6 +122,40 @@ def test_fast_policy_checker_agrees_with_jsonschema_on_every_kind_of_condition(c
     assert exact is (condition in _CONDITIONS)
 
 
+@pytest.mark.parametrize(
+    "operand",
+    [
+        "shoes",
+        3,
+        2.5,
+        True,
+        ["shoes", "bags"],
+        [1, 2],
+        {"ref": "brands"},
+        {"field": "product.brand"},
+        {"as_of": {"months": -6}},
+        {"ref": "brands", "field": "product.brand"},
+        {"field": "product.brand", "as_of": {}},
+        {},
+        {"other": 1},
+        None,
+        [],
+        [["shoes"]],
+        [{"ref": "brands"}],
+        float("nan"),
+    ],
+)
+def test_fast_policy_checker_agrees_with_jsonschema_on_every_kind_of_operand(operand: Any) -> None:
+    """An operand is one of five kinds (`oneOf`: a value, a list, named data, another field, a shifted
+    date), told apart by the value's type and, for objects, by their key: the checker evaluates only that
+    one, which must answer as evaluating all five."""
+    doc = copy.deepcopy(_POLICY_DOCS[0])
+    doc["data"] = {**doc.get("data", {}), "brands": ["Acme"]}
+    doc["rules"][0]["when"] = [{"field": "product.brand", "in": operand}]
+    exact = not schemas.validate("policy", doc) and not schemas.value_problems(doc, max_depth=65)
+    assert schemas.fast_checker("policy")(doc) is exact
+
+
 def test_fast_policy_checker_accepts_every_shipped_policy() -> None:
     assert all(schemas.fast_checker("policy")(doc) for doc in _POLICY_DOCS)
 

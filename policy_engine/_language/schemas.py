@@ -213,6 +213,24 @@ _Check = Any  # Callable[[Any], bool]
 
 # Beyond the schema, every value must reach the rule engine faithfully (see `value_problems`): the
 # generated checker tests the same limits inline, so the fast path refuses exactly what they refuse.
+# The kinds of JSON values as the generated checkers tell them apart (exact types: a bool is no number), and
+# which kind each schema type accepts (`_CodeGen.dispatch`).
+_KIND_OF_TYPE = {
+    "object": "dict",
+    "array": "list",
+    "string": "str",
+    "number": "num",
+    "integer": "num",
+    "boolean": "bool",
+    "null": "none",
+}
+_KIND_TESTS = {
+    "list": "type(v) is list",
+    "str": "type(v) is str",
+    "num": "(type(v) is int or type(v) is float)",
+    "bool": "type(v) is bool",
+    "none": "v is None",
+}
 _TYPE_TESTS = {
     "object": "type({v}) is dict",
     "array": "type({v}) is list",
@@ -476,14 +494,13 @@ class _CodeGen:
         for key, join in (("anyOf", " or "), ("oneOf", None)):
             if key in schema:
                 parts = [self.function(sub) for sub in schema[key]]
-                keys = self.discriminators(schema[key]) if key == "oneOf" else None
+                tests = self.dispatch(schema[key]) if key == "oneOf" else None
                 if join:
                     body.append("if not (" + join.join(f"{f}(v)" for f in parts) + "): return False")
-                elif keys is not None:  # only the alternative whose key the object has can hold
-                    body.append("if type(v) is not dict: return False")
-                    for n, (k, f) in enumerate(zip(keys, parts, strict=True)):
-                        body.append(f"{'el' if n else ''}if {k!r} in v:")
-                        body.append(f"    if not {f}(v): return False")
+                elif tests is not None:  # only the alternative the value's type (and key) selects can hold
+                    for n, (test, i) in enumerate(tests):
+                        body.append(f"{'el' if n else ''}if {test}:")
+                        body.append(f"    if not {parts[i]}(v): return False")
                     body.append("else:")
                     body.append("    return False")
                 else:
@@ -565,27 +582,53 @@ class _CodeGen:
             schema = target
         return schema
 
-    def discriminators(self, alternatives: list[dict[str, Any]]) -> list[str] | None:
-        """For `oneOf` alternatives that are all closed objects (`type: object`, `additionalProperties:
-        false`), each requiring a key that no other alternative allows: those keys, one per alternative.
+    def dispatch(self, alternatives: list[dict[str, Any]]) -> list[tuple[str, int]] | None:
+        """For `oneOf` alternatives that a value's type tells apart: (a test of the value, the alternative
+        it selects) pairs, in order; None when the alternatives are not of that form.
 
-        Then an object with alternative i's key fails every other alternative (a key it does not allow),
-        an object with none of the keys fails all of them, and exactly one alternative holds when and
-        only when the alternative of the key the object has holds: the others need not be evaluated
-        (a policy's conditions are one of seven kinds). None when the alternatives are not of that form."""
+        Every alternative names its `type`s. Of the value kinds (object; array; string; number or integer;
+        boolean; null), each but object is accepted by at most one alternative; the alternatives accepting
+        objects are closed (`additionalProperties: false`) and each requires a key that no other of them
+        allows. Then a value of a kind other alternatives do not accept fails them all, an object with
+        alternative i's key fails every other object alternative (a key it does not allow), and an object
+        with none of the keys fails all of them: exactly one alternative holds when and only when the one
+        selected holds, and the others need not be evaluated (a policy's conditions are one of seven kinds,
+        an operand one of five)."""
         found = [self.resolved(alt) for alt in alternatives]
-        keys: list[str] = []
+        kinds: dict[str, list[int]] = {}
         for i, alt in enumerate(found):
-            if alt.get("type") != "object" or alt.get("additionalProperties") is not False:
+            types = alt.get("type")
+            if types is None:
                 return None
-            if "patternProperties" in alt or "$ref" in alt or not isinstance(alt.get("properties", {}), dict):
-                return None
-            others = [set(other.get("properties", {})) for j, other in enumerate(found) if j != i]
-            key = next((r for r in alt.get("required", ()) if all(r not in names for names in others)), None)
-            if key is None:
-                return None
-            keys.append(key)
-        return keys
+            for name in types if isinstance(types, list) else [types]:
+                if name not in _KIND_OF_TYPE:
+                    return None
+                kinds.setdefault(_KIND_OF_TYPE[name], []).append(i)
+        objects = kinds.pop("dict", [])
+        if any(len(set(owners)) > 1 for owners in kinds.values()):
+            return None
+        tests: list[tuple[str, int]] = []
+        if len(objects) == 1:
+            tests.append(("type(v) is dict", objects[0]))
+        elif objects:
+            tests.append(("type(v) is not dict", -1))  # placeholder, replaced below
+            tests.pop()
+            for i in objects:
+                alt = found[i]
+                if alt.get("additionalProperties") is not False or "patternProperties" in alt:
+                    return None
+                if not isinstance(alt.get("properties", {}), dict):
+                    return None
+                others = [set(found[j].get("properties", {})) for j in objects if j != i]
+                key = next((r for r in alt.get("required", ()) if all(r not in names for names in others)), None)
+                if key is None:
+                    return None
+                tests.append((f"type(v) is dict and {key!r} in v", i))
+        by_alternative: dict[int, list[str]] = {}
+        for kind, owners in kinds.items():
+            by_alternative.setdefault(owners[0], []).append(_KIND_TESTS[kind])
+        tests += [(" or ".join(found_tests), i) for i, found_tests in sorted(by_alternative.items())]
+        return tests
 
     def scalar_checks(self, schema: dict[str, Any], v: str) -> list[str]:
         """Lines that return False when the value named `v` breaks one of the schema's value keywords."""
