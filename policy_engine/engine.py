@@ -101,6 +101,7 @@ class _Partial:
     def __init__(self, reach: Reach) -> None:
         self.reach = reach
         self.networks: dict[frozenset[str], _Prepared] = {}
+        self.refused = False  # the whole network could not be compiled: no request is decided without it
 
 
 class Engine:
@@ -274,7 +275,17 @@ class Engine:
             with self._lock:
                 prepared = self._cache.get(key)
                 if prepared is None:
-                    compiled = self._compile_cache.compile(platform, policies)
+                    try:
+                        compiled = self._compile_cache.compile(platform, policies)
+                    except CompileError:
+                        # From now on every request of these versions raises it, as the whole network does,
+                        # even one a network of the rules it reaches decided before.
+                        refused = self._partial.get(key)
+                        if isinstance(refused, _Partial):
+                            refused.refused = True
+                        else:
+                            self._partial[key] = None
+                        raise
                     default = self._platform_default(platform)
                     if compiled.default_outcome != default:  # set by a version not in force on this day
                         compiled = attrs.evolve(compiled, default_outcome=default)
@@ -308,6 +319,8 @@ class Engine:
             if partial is None:
                 return None
         assert isinstance(partial, _Partial)
+        if partial.refused:
+            return None
         omit = partial.reach.unreachable(body)
         if 2 * len(omit) < partial.reach.rules:
             return None

@@ -336,3 +336,35 @@ def test_a_network_of_the_reachable_rules_decides_as_the_whole_network(
             assert check_proofs(got, normalize_request(raw).body) == []
         else:
             assert all(r.proof is None for r in (*got.reasons, *got.advisories))
+
+
+def test_once_the_whole_network_cannot_be_compiled_every_request_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    """520 rules under distinct categories of one node: the whole network exceeds the engine's fan-out
+    (PE036). A request decided on the rules it reaches before the whole network was first needed got its
+    (correct) decision; from the first CompileError on, every request of these versions raises it, the
+    ones decided before included, as a batch does."""
+    rules = [
+        {"id": f"r{i}", "when": [{"field": "product.category", "under": f"k{i}"}], "outcome": "deny"}
+        for i in range(520)
+    ]
+    for rule in rules:
+        rule["message"] = {"en": "x", "zh": "x"}
+    fan = policy(rules)
+
+    def request(category: str) -> dict[str, Any]:
+        return {"platform": "testplatform", "as_of": "2024-03-01", "seller": {}, "product": {"category": category}}
+
+    monkeypatch.setattr(engine_module, "PARTIAL_NETWORKS", 1)
+    engine = Engine([fan], cache=False)
+    assert engine.decide(request("k3")).rules == ("t.big@1.0.0#r3",)
+    for category in ("k7", "k3"):
+        with pytest.raises(CompileError, match="PE036"):
+            engine.decide(request(category))
+    engine.close()
+
+    batch_first = Engine([fan], cache=False)
+    with pytest.raises(CompileError):
+        batch_first.decide_many([request("k3")])
+    with pytest.raises(CompileError):
+        batch_first.decide(request("k3"))
+    batch_first.close()
