@@ -161,8 +161,9 @@ def requests(draw: Any, platform: str | None = None) -> dict[str, Any]:
     }
     product: dict[str, Any] = {
         "category": draw(_cats),
-        **maybe("brand", st.one_of(st.none(), _brands)),
-        **maybe("title", st.one_of(_brands, _texts)),
+        # a brand or title that equals a field every request has (a status, the platform) now and then
+        **maybe("brand", st.one_of(st.none(), _brands, st.sampled_from(["active", "closed"]))),
+        **maybe("title", st.one_of(_brands, _texts, st.sampled_from(PLATFORMS))),
         **maybe("description", _texts),
         **maybe(
             "attributes",
@@ -175,6 +176,7 @@ def requests(draw: Any, platform: str | None = None) -> dict[str, Any]:
     }
     return {
         "platform": platform or draw(st.sampled_from(PLATFORMS)),
+        **maybe("marketplace", st.sampled_from(["aliexpress.com", "acme.ru", "dhgate.com"])),
         "as_of": draw(_dates),
         "seller": seller,
         "product": product,
@@ -301,6 +303,20 @@ _ROOT_COMPARISONS = st.one_of(
     st.builds(lambda v: {"field": "product.attributes.kids", "equals": v}, st.sampled_from([True, "yes", 1])),
     st.builds(lambda v: {"field": "product.attributes.kids", "exists": v}, st.booleans()),
     *(_text_comparison(path, op) for path in ("product.title", "product.description") for op in _TEXT_OPS),
+    *(_text_comparison(path, op) for path in ("request.platform", "request.marketplace") for op in _TEXT_OPS),
+    # a field of another fact compared with one every request has (no test of its presence is needed)
+    st.builds(
+        lambda op, pair: {"field": pair[0], op: {"field": pair[1]}},
+        st.sampled_from(["equals", "not_equals"]),
+        st.sampled_from(
+            [
+                ("seller.account_status", "product.brand"),
+                ("product.brand", "seller.account_status"),
+                ("request.platform", "product.title"),
+                ("product.title", "request.platform"),
+            ]
+        ),
+    ),
 )
 
 

@@ -30,7 +30,7 @@ from policy_engine._pipeline.facts import FactBuilder
 from policy_engine._pipeline.load import parse_policy
 from policy_engine._pipeline.request import normalize_request
 from policy_engine.isolation import Isolated
-from policy_engine.testing import check_proofs, policy_documents, requests
+from policy_engine.testing import _ROOT_COMPARISONS, check_proofs, policy_documents, requests
 
 # A fresh child after this many networks: damage the engine leaves in its heap cannot build up for long.
 NETWORKS_PER_CHILD = 500
@@ -297,3 +297,34 @@ def test_derived_conclusions_are_monotone_in_positive_rules(
         reject()
     assert set(before.derived) <= set(after.derived)
     assert before.outcome == after.outcome
+
+
+@settings(max_examples=scaled(150))
+@given(
+    conds=st.lists(_ROOT_COMPARISONS, min_size=1, max_size=4),
+    reqs=st.lists(requests(platform="aliexpress"), min_size=2, max_size=8),
+)
+def test_each_comparison_of_request_fields_draws_what_the_reference_draws(
+    isolated: Isolated, conds: list[dict[str, Any]], reqs: list[dict[str, Any]]
+) -> None:
+    """Every kind of top-level comparison the strategies write (fields of one fact or two, fields every
+    request has, text operators on the request's own fields, counts), each alone in a rule deriving its
+    own conclusion, on many requests: the conclusions drawn are the reference's. (A comparison with a
+    field every request has, and `contains` on `request.marketplace`, once drew nothing or too much.)"""
+    doc = {
+        "id": "t.comparisons",
+        "version": "1.0.0",
+        "platform": "aliexpress",
+        "effective_from": "2000-01-01",
+        "title": "t",
+        "sources": [{"document": "t", "provenance": "illustrative"}],
+        "rules": [{"id": f"c{k}", "when": [cond], "derive": f"c{k}"} for k, cond in enumerate(conds)],
+    }
+    policy, _problems = parse_policy(doc)
+    if policy is None or check_policies([policy]):
+        reject()  # a comparison the checks refuse for this combination
+    policies = [policy]
+    batch, _ = _decide_generated(isolated, policies, reqs)
+    for raw, decision in zip(reqs, batch, strict=True):
+        assert decision.error is None, decision.error
+        assert decision.derived == evaluate(policies, normalize_request(raw)).derived

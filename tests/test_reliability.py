@@ -731,3 +731,33 @@ def test_a_rule_reading_a_conclusion_and_its_negation_in_one_cycle_cannot_be_str
     assert [(p.pointer, p.message) for p in found] == [
         ("/rules/0", "cycle through negation: a -> b -> a; negation must be stratified")
     ]
+
+
+@pytest.mark.parametrize("marketplace", ["amazon.de", "ebay", None])
+def test_text_operators_on_request_fields_are_worked_out_for_the_request_fact(marketplace: Any) -> None:
+    """`contains` and `matches` are worked out while the facts are built; on the request's own fields
+    (`request.platform`, `request.marketplace`) the result was never written into the request fact, so
+    such a rule never fired (an allow where the reference denies)."""
+    from builders import policy
+
+    conds = [
+        {"field": "request.platform", "matches": "test*"},
+        {"field": "request.platform", "contains": "platform"},
+        {"field": "request.marketplace", "contains": "amazon"},
+        {"not": {"field": "request.marketplace", "matches": "ebay"}},
+    ]
+    built = policy([{"id": f"t{k}", "when": [cond], "derive": f"t{k}"} for k, cond in enumerate(conds)])
+    engine = Engine([built], cache=False)
+    raw: dict[str, Any] = {
+        "platform": "testplatform",
+        "as_of": "2024-03-01",
+        "seller": {},
+        "product": {"category": "c"},
+    }
+    if marketplace:
+        raw["marketplace"] = marketplace
+    decision = engine.decide(raw)
+    engine.close()
+    ref = evaluate([built], normalize_request(raw))
+    assert decision.derived == ref.derived
+    assert "t1" in decision.derived  # the platform contains "platform": never drawn before

@@ -480,8 +480,11 @@ class FactBuilder:
             "    rq = {'t': 'request', 'as_of': req['as_of']}",
         ]
         item = ["def _item(request):", "    req = request.body", "    out = []"]
-        for key in sorted(k for k in plan.root_keys.get("request", ()) if k not in ("t", "i")):
-            if not key.startswith("as_of"):
+        for n, key in enumerate(sorted(k for k in plan.root_keys.get("request", ()) if k not in ("t", "i"))):
+            if ("request", key) in computed:  # `contains` or `matches` on a request field, worked out here
+                consts[f"_g_request_{n}"] = computed["request", key]
+                ctx += [f"    v = _g_request_{n}(req)", f"    if v is not None: rq[{key!r}] = v"]
+            elif not key.startswith("as_of"):
                 ctx += [f"    v = req.get({key!r})", f"    if v is not None: rq[{key!r}] = v"]
         if plan.shifts:
             shifts = plan.shifts
