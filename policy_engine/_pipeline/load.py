@@ -557,13 +557,14 @@ class _Parser:
     def problem(self, pointer: str, message: str, code: ProblemCode = "PE024") -> None:
         self.problems.append(Problem(file=self.file, pointer=pointer, message=message, code=code))
 
-    def operand(self, raw: Any, pointer: str) -> Operand:
+    def operand(self, raw: Any, pointer: str, op: str) -> Operand:
+        """The operand of `{"field": ..., op: raw}` at `pointer` (the comparison's)."""
         if isinstance(raw, dict):
             if "ref" in raw:
                 name = raw["ref"]
                 if name not in self.data:
                     known = ", ".join(sorted(self.data)) or "none defined"
-                    self.problem(pointer + "/ref", f"unknown named data {name!r}; expected one of: {known}")
+                    self.problem(f"{pointer}/{op}/ref", f"unknown named data {name!r}; expected one of: {known}")
                     return Literal("", ref=name)
                 return Literal(self.data[name], ref=name)
             if "field" in raw:
@@ -576,11 +577,11 @@ class _Parser:
 
     def condition(self, raw: dict[str, Any], pointer: str) -> Condition:
         if "field" in raw:
-            (key,) = (k for k in raw if k != "field")
-            op = operator(key).name  # the schema admits only registered operators
-            operand = None if op == "exists" else self.operand(raw[op], f"{pointer}/{op}")
-            if op == "exists":
-                operand = Literal(bool(raw[op]))
+            for key in raw:  # the schema admits exactly one registered operator beside the field
+                if key != "field":
+                    break
+            op = operator(key).name
+            operand = Literal(bool(raw[op])) if op == "exists" else self.operand(raw[op], pointer, op)
             return Compare(path=raw["field"], op=op, operand=operand, pointer=pointer)
         if "count" in raw:
             ops = [k for k in raw if k not in ("count", "where", "distinct", "including", "merge")]
@@ -605,7 +606,8 @@ class _Parser:
                 merge=merge,
             )
         if "some" in raw:
-            where = tuple(self.condition(c, f"{pointer}/where/{i}") for i, c in enumerate(raw["where"]))
+            at = f"{pointer}/where"
+            where = tuple([self.condition(c, f"{at}/{i}") for i, c in enumerate(raw["where"])])
             return Some(list_path=raw["some"], where=where, pointer=pointer)
         if "derived" in raw:
             return Derived(raw["derived"], pointer=pointer)
@@ -642,10 +644,8 @@ class _Parser:
         return Text(en=self.fill(en, f"{pointer}/en"), zh=self.fill(zh, f"{pointer}/zh"), templates=(en, zh))
 
     def rule(self, raw: dict[str, Any], pointer: str, provenance: str) -> Rule:
-        when = AllOf(
-            tuple(self.condition(c, f"{pointer}/when/{i}") for i, c in enumerate(raw["when"])),
-            pointer=f"{pointer}/when",
-        )
+        at = f"{pointer}/when"
+        when = AllOf(tuple([self.condition(c, f"{at}/{i}") for i, c in enumerate(raw["when"])]), pointer=at)
         msg = raw.get("message")
         return Rule(
             id=raw["id"],
