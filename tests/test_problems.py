@@ -162,3 +162,34 @@ def test_a_stored_decision_that_is_text_is_quoted_like_any_other_value(tmp_path:
     assert decisions == [] and [(p.code, p.message.split(";")[0]) for p in problems] == [
         ("PE010", "'abc' is not an object")
     ]
+
+
+def test_a_comparison_checked_sound_once_does_not_hide_a_different_one() -> None:
+    """The checks remember comparisons found sound; one that differs only in its operand's type, or in the
+    list it is in, is still checked, and the same one again in a bad place still fails there."""
+    from policy_engine._pipeline.check import check_policies
+    from policy_engine._pipeline.load import parse_policy
+
+    def rule(k: int, cond: dict[str, typing.Any]) -> dict[str, typing.Any]:
+        return {"id": f"r{k}", "when": [cond], "outcome": "deny", "message": {"en": "x", "zh": "x"}}
+
+    conds = [
+        {"field": "seller.metrics.refund_rate", "equals": 1},
+        {"field": "seller.metrics.refund_rate", "equals": True},  # a boolean for a number
+        {"some": "seller.grants", "where": [{"field": "item.status", "equals": "approved"}]},
+        {"some": "seller.violations", "where": [{"field": "item.status", "equals": "approved"}]},  # no such status
+        {"field": "seller.metrics.refund_rate", "equals": 1},
+    ]
+    doc = {
+        "id": "t.memo",
+        "version": "1.0.0",
+        "platform": "testplatform",
+        "effective_from": "2000-01-01",
+        "title": "t",
+        "sources": [{"document": "t", "provenance": "illustrative"}],
+        "rules": [rule(k, c) for k, c in enumerate(conds)],
+    }
+    policy, problems = parse_policy(doc, "memo.json")
+    assert policy is not None and problems == []
+    found = sorted((p.pointer, p.code) for p in check_policies([policy]))
+    assert found == [("/rules/1/when/0/equals", "PE021"), ("/rules/3/when/0/where/0/equals", "PE023")]

@@ -8,9 +8,11 @@ through negation (the rules must be stratifiable).
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from .._language.model import (
     AsOf,
@@ -43,6 +45,23 @@ def _kind_of(value: object) -> str:
     return "number" if isinstance(value, (int, float)) else "string"
 
 
+def _typed(value: Any) -> tuple[Any, ...]:
+    """A literal with its type and sign (1, 1.0 and True, or 0.0 and -0.0, are equal in Python, not here)."""
+    return (type(value), value, math.copysign(1.0, value) if type(value) is float else 0.0)
+
+
+def _operand_key(operand: Any) -> tuple[Any, ...]:
+    """What the checks of a comparison read of its operand."""
+    if isinstance(operand, Literal):
+        value = operand.value
+        return ("list", *map(_typed, value)) if isinstance(value, tuple) else ("one", _typed(value))
+    if isinstance(operand, FieldRef):
+        return ("field", operand.path)
+    if isinstance(operand, AsOf):
+        return ("as_of",)
+    return ("none",) if operand is None else ("other", id(operand))
+
+
 def placeholders(text: str) -> list[str]:
     return _PLACEHOLDER.findall(text)
 
@@ -52,6 +71,7 @@ class _TypeChecker:
         self.policy = policy
         self.derivable = derivable
         self.problems: list[Problem] = []
+        self.sound: set[tuple[Any, ...]] = set()  # comparisons checked without a problem (`compare`)
 
     def problem(self, pointer: str, message: str, code: ProblemCode = "PE021") -> None:
         self.problems.append(Problem(file=self.policy.file, pointer=pointer, message=message, code=code))
@@ -86,6 +106,19 @@ class _TypeChecker:
         return kind in ("scalar", "list")
 
     def compare(self, cond: Compare, item: ListSpec | None) -> None:
+        """The checks of one comparison. What they find depends on its field, operator and operand (their
+        values, with their types) and the list it is in, never on where it is: a comparison found sound is
+        not checked again where the same one appears (the synthetic policies and the shipped ones repeat
+        many), and any other is checked in full."""
+        key = (cond.path, cond.op, item.path if item is not None else None, _operand_key(cond.operand))
+        if key in self.sound:
+            return
+        found = len(self.problems)
+        self.check_compare(cond, item)
+        if len(self.problems) == found:
+            self.sound.add(key)
+
+    def check_compare(self, cond: Compare, item: ListSpec | None) -> None:
         ptr = cond.pointer + "/field"
         kind = self.path_type(cond.path, ptr, item)
         if kind is None:
