@@ -147,10 +147,10 @@ def _plain(node: Any, depth: int) -> bool:
     for child in children:
         kind = type(child)
         if kind is str:
-            if len(child) > schemas.MAX_STRING or not (child.isascii() or schemas._utf8(child)):
+            if not (child.isascii() or schemas._utf8(child)):
                 return False
-            if not schemas.text_fits(child):  # longer than the engine compares
-                return False
+            if len(child) > _SHORT_TEXT and (len(child) > schemas.MAX_STRING or not schemas.text_fits(child)):
+                return False  # too long for a value, or longer than the engine compares
         elif kind is dict or kind is list:
             if not _plain(child, depth + 1):
                 return False
@@ -166,6 +166,7 @@ def _plain(node: Any, depth: int) -> bool:
 
 
 _SAFE_INT = schemas._SAFE_INT  # bound here: read once per value in the walk above
+_SHORT_TEXT = schemas._SHORT_TEXT  # no text this short is too long for the engine or for a value
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[][{}:,]|[^\s"\][{}:,]+')
 _SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
 
