@@ -286,11 +286,7 @@ class Engine:
                         else:
                             self._partial[key] = None
                         raise
-                    default = self._platform_default(platform)
-                    if compiled.default_outcome != default:  # set by a version not in force on this day
-                        compiled = attrs.evolve(compiled, default_outcome=default)
-                    prepared = _Prepared(compiled)
-                    self._cache[key] = prepared
+                    prepared = self._cache[key] = self._prepare(compiled)
         if periods is not None:
             self._by_period[(platform, start)] = prepared
         return prepared
@@ -331,13 +327,16 @@ class Engine:
                 if prepared is None:
                     if len(partial.networks) >= PARTIAL_NETWORKS:
                         return None
-                    platform = key[0]
-                    compiled = compile_policies(platform, policies, omit=omit)
-                    default = self._platform_default(platform)
-                    if compiled.default_outcome != default:
-                        compiled = attrs.evolve(compiled, default_outcome=default)
-                    prepared = partial.networks[omit] = _Prepared(compiled)
+                    compiled = compile_policies(key[0], policies, omit=omit)
+                    prepared = partial.networks[omit] = self._prepare(compiled)
         return prepared
+
+    def _prepare(self, compiled: Compiled) -> _Prepared:
+        """A compiled network made ready to decide, with the platform's default outcome."""
+        default = self._platform_default(compiled.platform)
+        if compiled.default_outcome != default:  # set by a version not in force on this day
+            compiled = attrs.evolve(compiled, default_outcome=default)
+        return _Prepared(compiled)
 
     def _platform_default(self, platform: str) -> str:
         """The outcome of a listing on the platform that no rule decides."""

@@ -28,10 +28,9 @@ def decide_generated(
 
 def decide_reachable(
     policies: Sequence[Policy], requests: Sequence[dict[str, Any]], proofs: bool = True
-) -> tuple[list[Decision], list[Decision], list[int]]:
+) -> tuple[list[Decision], list[Decision]]:
     """Each request decided alone on the whole network and by `Engine.decide` on a network of only the
-    rules it can reach (built for any number of rules here), with the number of rules each of those
-    networks held."""
+    rules it can reach (built for any number of rules here)."""
     import policy_engine.engine as engine_module
 
     whole = Engine(policies, cache=False)
@@ -40,11 +39,7 @@ def decide_reachable(
     engine_module.PARTIAL_RULES, engine_module.PARTIAL_NETWORKS = 0, len(requests) + 1
     try:
         alone = [whole.decide_many([r], proofs=proofs)[0] for r in requests]
-        partial = [reached.decide(r, proofs=proofs) for r in requests]
-        sizes = [
-            len(prepared.compiled.actions) for p in reached._partial.values() if p for prepared in p.networks.values()
-        ]
-        return alone, partial, sizes
+        return alone, [reached.decide(r, proofs=proofs) for r in requests]
     finally:
         engine_module.PARTIAL_RULES, engine_module.PARTIAL_NETWORKS = saved
         whole.close()

@@ -322,7 +322,7 @@ def test_a_network_of_the_reachable_rules_decides_as_the_whole_network(
     give the same decision, proofs included, and the reference's answer."""
     policies = [_policy(doc)]
     try:
-        alone, partial, _sizes = isolated.call(decide_reachable, policies, reqs, proofs)
+        alone, partial = isolated.call(decide_reachable, policies, reqs, proofs)
     except CompileError as exc:
         if all(p.code in ("PE035", "PE036") for p in exc.problems):
             reject()

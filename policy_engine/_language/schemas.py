@@ -211,8 +211,6 @@ def validate(name: str, instance: Any, file: str = "") -> list[Problem]:
 
 _Check = Any  # Callable[[Any], bool]
 
-# Beyond the schema, every value must reach the rule engine faithfully (see `value_problems`): the
-# generated checker tests the same limits inline, so the fast path refuses exactly what they refuse.
 # The kinds of JSON values as the generated checkers tell them apart (exact types: a bool is no number), and
 # which kind each schema type accepts (`_CodeGen.dispatch`).
 _KIND_OF_TYPE = {
@@ -231,6 +229,8 @@ _KIND_TESTS = {
     "bool": "type(v) is bool",
     "none": "v is None",
 }
+# Beyond the schema, every value must reach the rule engine faithfully (see `value_problems`): the
+# generated checker tests the same limits inline, so the fast path refuses exactly what they refuse.
 _TYPE_TESTS = {
     "object": "type({v}) is dict",
     "array": "type({v}) is list",
@@ -469,12 +469,16 @@ class _CodeGen:
         """The function checking the schema at a `$ref` (generated once; references may recurse)."""
         name = self.refs.get(pointer)
         if name is None:
-            target = self.root
-            for part in pointer.lstrip("#/").split("/"):
-                target = target[part]
             name = self.refs[pointer] = f"_r{len(self.refs)}"
-            self.function(target, name)
+            self.function(self.target(pointer), name)
         return name
+
+    def target(self, pointer: str) -> dict[str, Any]:
+        """The schema node a `$ref` pointer (`#/$defs/...`) names."""
+        node = self.root
+        for part in pointer.lstrip("#/").split("/"):
+            node = node[part]
+        return node
 
     def function(self, schema: dict[str, Any], name: str | None = None) -> str:
         """The name of a generated function checking `schema`."""
@@ -576,10 +580,7 @@ class _CodeGen:
         seen: set[str] = set()
         while {k for k in schema if k not in _ANNOTATIONS} == {"$ref"} and schema["$ref"] not in seen:
             seen.add(schema["$ref"])
-            target = self.root
-            for part in schema["$ref"].lstrip("#/").split("/"):
-                target = target[part]
-            schema = target
+            schema = self.target(schema["$ref"])
         return schema
 
     def dispatch(self, alternatives: list[dict[str, Any]]) -> list[tuple[str, int]] | None:
@@ -611,8 +612,6 @@ class _CodeGen:
         if len(objects) == 1:
             tests.append(("type(v) is dict", objects[0]))
         elif objects:
-            tests.append(("type(v) is not dict", -1))  # placeholder, replaced below
-            tests.pop()
             for i in objects:
                 alt = found[i]
                 if alt.get("additionalProperties") is not False or "patternProperties" in alt:

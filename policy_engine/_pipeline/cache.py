@@ -525,7 +525,7 @@ class CompileCache:
     def compile(self, platform: str, policies: Sequence[Policy]) -> Compiled:
         """The network for these policies: from the cache when a sound entry is there, else compiled (and
         stored). The cache is never needed: a folder that cannot be read or written means compiling."""
-        if self.directory is None or not all(p.digest.startswith("sha256:") for p in policies):
+        if not self._keeps(policies):
             return compile_policies(platform, policies)  # no cache, or policies not loaded from documents
         parts = self.parts(platform, policies)
         key = hashlib.sha256(_canonical(parts).encode("utf-8")).hexdigest()
@@ -536,10 +536,15 @@ class CompileCache:
         self.write(key, parts, compiled, policies)
         return compiled
 
+    def _keeps(self, policies: Sequence[Policy]) -> bool:
+        """Whether networks of these policies are kept here: a folder, and policies loaded from documents
+        (each with its document's digest)."""
+        return self.directory is not None and all(p.digest.startswith("sha256:") for p in policies)
+
     def has_entry(self, platform: str, policies: Sequence[Policy]) -> bool:
         """Whether an entry for these policies' network is stored (not whether it is sound: `compile`
         checks that when it reads it)."""
-        if self.directory is None or not all(p.digest.startswith("sha256:") for p in policies):
+        if not self._keeps(policies):
             return False
         path = self.path(self.key(platform, policies))
         return path is not None and path.is_file()
