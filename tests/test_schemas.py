@@ -262,3 +262,50 @@ def test_ecma_patterns_keep_escapes_and_classes() -> None:
     assert schemas.ecma_regex(r"^[a-z$]+\$$").pattern == r"^[a-z$]+\$\Z"
     assert schemas.ecma_regex(r"^a$").search("a\n") is None
     assert schemas.ecma_regex(r"^\d$").search("\u0663") is None  # an Arabic-Indic three: not ECMA's \d
+
+
+def test_the_shipped_checkers_are_what_the_schemas_generate_now() -> None:
+    # The checkers a process uses without generating them must be exactly the code the schemas give: a
+    # schema changed without regenerating `checkers.py` fails here, naming the command that fixes it.
+    from policy_engine._language import checkers
+    from policy_engine._tools import checkers as tool
+
+    assert tool.target().read_text(encoding="utf-8") == schemas.checkers_source(), (
+        "run python -m policy_engine._tools.checkers"
+    )
+    assert tool.main(["--check"]) == 0
+    for name, at in schemas.SHIPPED_CHECKERS:
+        assert schemas.fast_checker(name, at) is checkers.CHECKERS[(name, at)]
+
+
+def test_a_schema_changed_after_generation_is_checked_by_code_generated_from_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from policy_engine._language import checkers
+
+    # As if `request.json` had been edited: its SHA-256 no longer matches the shipped one.
+    monkeypatch.setitem(checkers.SCHEMA_SHA256, "request", "0" * 64)
+    check = schemas.fast_checker.__wrapped__("request")
+    assert check is not checkers.CHECKERS[("request", "")]
+    product = schemas.fast_checker.__wrapped__("request", "/properties/product")
+    assert product is not checkers.CHECKERS[("request", "/properties/product")]
+    assert schemas.fast_checker.__wrapped__("policy") is checkers.CHECKERS[("policy", "")]  # unchanged schema
+    good = {"platform": "amazon", "as_of": "2024-01-01", "seller": {}, "product": {"category": "shoes"}}
+    assert check(good) is True
+    for pointer, value in _MUTATIONS:
+        bad = _set(good, pointer, value)
+        assert check(bad) is (not schemas.validate("request", bad)), (pointer, value)
+    assert product({"category": "shoes", "brand": "x"}) is True
+    assert product({"category": "Shoes"}) is False
+
+
+def test_the_checker_tool_reports_a_stale_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: Any) -> None:
+    from policy_engine._tools import checkers as tool
+
+    stale = tmp_path / "checkers.py"
+    stale.write_text(schemas.checkers_source().replace("'request'", "'requests'", 1), encoding="utf-8")
+    monkeypatch.setattr(tool, "target", lambda: stale)
+    assert tool.main(["--check"]) == 1
+    assert "does not match the schemas" in capsys.readouterr().err
+    assert tool.main([]) == 0
+    assert stale.read_text(encoding="utf-8") == schemas.checkers_source()

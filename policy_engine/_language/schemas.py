@@ -7,7 +7,9 @@ reads valid input never pays for importing the validator.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+import hashlib
 import json
 import math
 import re
@@ -454,22 +456,30 @@ class _CodeGen:
     so it cannot silently accept what the schema rejects; a test checks it agrees with jsonschema.
     """
 
-    def __init__(self, root: dict[str, Any]) -> None:
+    def __init__(self, root: dict[str, Any], prefix: str = "") -> None:
         self.root = root
+        self.prefix = prefix  # of every name this generator defines, so several checkers share one module
         self.lines: list[str] = []
-        self.consts: dict[str, Any] = {}
+        self.consts: list[str] = []  # `name = expression` lines, defined after the functions they may name
+        self.count = 0
         self.refs: dict[str, str] = {}
+        self.made: dict[int, str] = {}  # the function generated for each schema node (of `root`, kept alive)
 
-    def const(self, value: Any) -> str:
-        name = f"_c{len(self.consts)}"
-        self.consts[name] = value
+    def name(self, kind: str) -> str:
+        self.count += 1
+        return f"{self.prefix}_{kind}{self.count - 1}"
+
+    def const(self, source: str) -> str:
+        """The name of a module-level value made by the expression `source`."""
+        name = self.name("c")
+        self.consts.append(f"{name} = {source}")
         return name
 
     def ref(self, pointer: str) -> str:
         """The function checking the schema at a `$ref` (generated once; references may recurse)."""
         name = self.refs.get(pointer)
         if name is None:
-            name = self.refs[pointer] = f"_r{len(self.refs)}"
+            name = self.refs[pointer] = self.name("r")
             self.function(self.target(pointer), name)
         return name
 
@@ -490,8 +500,11 @@ class _CodeGen:
         if name is None and set(checks) == {"$ref"}:
             return self.ref(schema["$ref"])
         if name is None:
-            name = f"_f{len(self.consts)}"
-            self.consts[name] = None  # reserve the name
+            made = self.made.get(id(schema))
+            if made is not None:  # one function per schema node, however many places lead to it
+                return made
+            name = self.name("f")
+        self.made[id(schema)] = name
         body: list[str] = []
         if "$ref" in schema:
             body.append(f"if not {self.ref(schema['$ref'])}(v): return False")
@@ -547,7 +560,7 @@ class _CodeGen:
             extra = schema.get("additionalProperties", True)
             names_ok = self.function(schema["propertyNames"]) if "propertyNames" in schema else None
             extra_ok = self.function(extra) if isinstance(extra, dict) else None
-            dispatch = self.const(props)  # names now, functions once they exist
+            dispatch = self.const("{" + ", ".join(f"{k!r}: {f}" for k, f in props.items()) + "}")
             body += ["    for k, x in v.items():"]
             if names_ok:
                 body.append(f"        if not {names_ok}(k): return False")
@@ -569,7 +582,7 @@ class _CodeGen:
         if schema.get("type") == "string" and ("pattern" in schema or "format" in schema):
             # Texts checked against a pattern or a format (dates, categories) repeat from request to
             # request: remember the valid ones (a pure check of an exact str; bounded).
-            seen = self.const(set())
+            seen = self.const("set()")
             body = [f"if type(v) is str and v in {seen}: return True", *body]
             body.append(f"if len({seen}) < {_MEMO_TEXTS}: {seen}.add(v)")
         self.lines += [f"def {name}(v):", *("    " + line for line in body), "    return True", ""]
@@ -640,10 +653,11 @@ class _CodeGen:
             names = types if isinstance(types, list) else [types]
             lines.append("if not (" + " or ".join(_TYPE_TESTS[t].format(v=v) for t in names) + "): return False")
         if "enum" in schema:
-            allowed = self.const(frozenset((type(a), a) for a in schema["enum"]))
+            pairs = sorted({f"({_TYPE_NAMES[type(a)]}, {a!r})" for a in schema["enum"]})
+            allowed = self.const("frozenset({" + ", ".join(pairs) + "})")
             lines.append(f"if type({v}) not in _SCALARS or (type({v}), {v}) not in {allowed}: return False")
         if "pattern" in schema:
-            rx = self.const(ecma_regex(schema["pattern"]))
+            rx = self.const(f"_ecma({schema['pattern']!r})")
             lines.append(f"if type({v}) is str and {rx}.search({v}) is None: return False")
         if "minLength" in schema:
             lines.append(f"if type({v}) is str and len({v}) < {int(schema['minLength'])}: return False")
@@ -665,7 +679,7 @@ class _CodeGen:
             return None
         lines = self.scalar_checks(schema, v)
         if schema.get("type") == "string" and ("pattern" in schema or "format" in schema):
-            seen = self.const(set())  # valid texts remembered, as in `function`
+            seen = self.const("set()")  # valid texts remembered, as in `function`
             return [
                 f"if type({v}) is not str or {v} not in {seen}:",
                 *("    " + line for line in lines),
@@ -673,41 +687,92 @@ class _CodeGen:
             ]
         return lines
 
-    def build(self, at: str = "") -> _Check:
-        import datetime as _dt
-
+    def top(self, at: str = "") -> str:
+        """The name of the function checking the subschema at the JSON pointer `at` (`source` defines it)."""
         node = self.root
         for part in at.lstrip("/").split("/") if at else ():
             node = node[part]
-        top = self.function(node, "_top")
+        return self.function(node)
 
-        def is_date(text: str) -> bool:
-            try:
-                _dt.date.fromisoformat(text)
-            except ValueError:
-                return False
-            return True
+    def source(self) -> str:
+        """Python source defining every function and value generated so far."""
+        return "\n".join([*self.lines, *self.consts, ""])
 
-        namespace: dict[str, Any] = {k: v for k, v in self.consts.items() if v is not None}
-        namespace["_is_date"] = is_date
-        namespace.update(
-            _MAXSTR=MAX_STRING,
-            _SHORT=_SHORT_TEXT,
-            _fits=text_fits,
-            _SAFE=_SAFE_INT,
-            _exact=_exact_int,
-            _utf8=_utf8,
-            _finite=math.isfinite,
-            _unique=_unique,
-            _SCALARS=(str, int, float, bool, type(None)),
-        )
-        exec("\n".join(self.lines), namespace)  # generated from the schema file, no user input
-        # dispatch tables hold function names; swap in the functions themselves
-        for key, value in list(namespace.items()):
-            if key.startswith("_c") and isinstance(value, dict):
-                namespace[key] = {k: namespace[f] for k, f in value.items()}
-        checker: _Check = namespace[top]
-        return checker
+
+def _is_date(text: str) -> bool:
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+_TYPE_NAMES = {str: "str", int: "int", float: "float", bool: "bool", type(None): "type(None)"}
+# What the generated code reads besides its own names (the shipped module imports them from here).
+_HELPERS = {
+    "_MAXSTR": MAX_STRING,
+    "_SHORT": _SHORT_TEXT,
+    "_fits": text_fits,
+    "_SAFE": _SAFE_INT,
+    "_exact": _exact_int,
+    "_utf8": _utf8,
+    "_finite": math.isfinite,
+    "_unique": _unique,
+    "_SCALARS": (str, int, float, bool, type(None)),
+    "_is_date": _is_date,
+    "_ecma": ecma_regex,
+}
+# The checkers the package uses, generated ahead into `_language/checkers.py` (`python -m
+# policy_engine._tools.checkers` writes it; a test checks that it is what the schemas give now): a process
+# then imports their bytecode instead of generating and compiling them (tens of milliseconds).
+SHIPPED_CHECKERS = (("policy", ""), ("request", ""), ("request", "/properties/product"), ("testcase", ""))
+
+
+def _schema_bytes(name: str) -> bytes:
+    return (data_dir("schemas") / f"{name}.json").read_bytes()
+
+
+def checkers_source() -> str:
+    """The text of the module `_language/checkers.py`: the shipped checkers, generated from the schemas."""
+    names = sorted({name for name, _ in SHIPPED_CHECKERS})
+    digests = "".join(f"    {n!r}: {hashlib.sha256(_schema_bytes(n)).hexdigest()!r},\n" for n in names)
+    parts = [
+        '"""Validity checks generated from the JSON Schemas under `schemas/` (see `schemas.fast_checker`).\n\n'
+        "Do not edit: `python -m policy_engine._tools.checkers` writes this file from the schemas, and a test\n"
+        "checks that it matches them. A schema whose SHA-256 differs from the one below is checked by code\ngenerated"
+        ' from it when first used."""\n',
+        "# ruff: noqa\n# mypy: ignore-errors\n# fmt: off\n",
+        "from .schemas import _HELPERS\n\n" + "".join(f"{k} = _HELPERS[{k!r}]\n" for k in sorted(_HELPERS)),
+        f"SCHEMA_SHA256 = {{\n{digests}}}\n",
+    ]
+    tops: dict[tuple[str, str], str] = {}
+    for name in names:  # one generator per schema: the checkers of its parts share their functions
+        gen = _CodeGen(load_schema(name), f"_{name}")
+        tops.update(((n, at), gen.top(at)) for n, at in SHIPPED_CHECKERS if n == name)
+        parts.append(f"\n# {name}.json\n" + gen.source())
+    table = "".join(f"    ({n!r}, {at!r}): {top},\n" for (n, at), top in tops.items())
+    parts.append(f"\nCHECKERS = {{\n{table}}}\n")
+    return "".join(parts)
+
+
+def _shipped(name: str, at: str) -> _Check | None:
+    """The shipped checker of the schema `name` at `at`, if there is one and it was generated from the
+    schema as it is now."""
+    if (name, at) not in SHIPPED_CHECKERS:
+        return None
+    try:
+        from . import checkers
+    except ModuleNotFoundError as exc:  # not generated (a checkout being rebuilt): generate at run time
+        if exc.name != f"{__package__}.checkers":
+            raise
+        return None
+    try:
+        if checkers.SCHEMA_SHA256.get(name) != hashlib.sha256(_schema_bytes(name)).hexdigest():
+            return None
+    except OSError:
+        return None
+    checker: _Check | None = checkers.CHECKERS.get((name, at))
+    return checker
 
 
 @functools.cache
@@ -717,4 +782,12 @@ def fast_checker(name: str, at: str = "") -> _Check:
     `at` is a JSON pointer to a subschema (its `$ref`s resolve in the whole schema), e.g. the product
     of a request: `fast_checker("request", "/properties/product")`.
     """
-    return _CodeGen(load_schema(name)).build(at)
+    shipped = _shipped(name, at)
+    if shipped is not None:
+        return shipped
+    gen = _CodeGen(load_schema(name), f"_{name}")
+    top = gen.top(at)
+    namespace = dict(_HELPERS)
+    exec(compile(gen.source(), f"<checker of {name}.json{at}>", "exec"), namespace)  # from the schema file
+    checker: _Check = namespace[top]
+    return checker
