@@ -378,7 +378,10 @@ def check_policies(policies: Iterable[Policy]) -> list[Problem]:
                 problems.extend(_check_text(p, rule))
             problems.extend(checker.problems)
         # Negation must be stratified among the versions in force together (a network is compiled per
-        # period): two versions never in force on one day may each negate what the other derives.
+        # period): two versions never in force on one day may each negate what the other derives. A cycle
+        # needs a rule reading a conclusion that a rule derives: none when no rule of the scope derives any.
+        if not derivable:
+            continue
         for day in sorted({p.effective_from for p in scope} | {p.effective_until for p in scope if p.effective_until}):
             pairs = [(p, r) for p in scope if p.in_force(day) for r in p.rules]
             _, cyc = stratify(pairs)

@@ -554,6 +554,9 @@ class _Parser:
         self.path = path
         self.data: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in doc.get("data", {}).items()}
         self.problems: list[Problem] = []
+        # One Literal per value (with its type: 1, 1.0 and True differ) or named datum: a large policy
+        # repeats a few values thousands of times, and literals are immutable.
+        self.literals: dict[Any, Literal] = {}
 
     def problem(self, pointer: str, message: str, code: ProblemCode = "PE024") -> None:
         self.problems.append(Problem(file=self.file, pointer=pointer, message=message, code=code))
@@ -567,14 +570,23 @@ class _Parser:
                     known = ", ".join(sorted(self.data)) or "none defined"
                     self.problem(f"{pointer}/{op}/ref", f"unknown named data {name!r}; expected one of: {known}")
                     return Literal("", ref=name)
-                return Literal(self.data[name], ref=name)
+                named = self.literals.get(("ref", name))
+                if named is None:
+                    named = self.literals[("ref", name)] = Literal(self.data[name], ref=name)
+                return named
             if "field" in raw:
                 return FieldRef(raw["field"])
             shift = raw["as_of"]
             return AsOf(shift.get("years", 0), shift.get("months", 0), shift.get("days", 0))
         if isinstance(raw, list):
             return Literal(tuple(raw))
-        return Literal(raw)
+        kind = type(raw)
+        if kind is float:  # 0.0 and -0.0 are equal keys
+            return Literal(raw)
+        found = self.literals.get((kind, raw))
+        if found is None:
+            found = self.literals[(kind, raw)] = Literal(raw)
+        return found
 
     def condition(self, raw: dict[str, Any], pointer: str) -> Condition:
         if "field" in raw:
