@@ -473,6 +473,9 @@ def synthetic_policy(shape: str, n: int) -> dict[str, Any]:
             )
         elif shape == "mix":  # 1 in 4 derives a per-top-category conclusion, the others deny without it
             top = f"c{i % 50}"
+            # The derivers (i % 4 == 3) are in the odd top categories (c1, c3, ..., every one from 100 rules
+            # on); a rule of an even one negates the conclusion of the next category, which some rule derives.
+            negated = f"approved-c{i % 50 if i % 2 else i % 50 + 1}"
             if i % 4 == 3:
                 rules.append(
                     {
@@ -494,7 +497,7 @@ def synthetic_policy(shape: str, n: int) -> dict[str, Any]:
                 rules.append(
                     {
                         "id": f"r{i}",
-                        "when": [under, {"not": {"derived": f"approved-{top}"}}],
+                        "when": [under, {"not": {"derived": negated}}],
                         "outcome": "deny",
                         "message": message,
                     }
@@ -826,7 +829,8 @@ def main(argv: list[str] | None = None) -> int:
             "join = product.category under cK/sJ and some seller.grants with kind category_approval and "
             "item.category equal to product.category (a join between two facts), outcome deny; "
             "mix = every 4th rule derives approved-cK from a category_approval grant under cK/sJ, the others deny "
-            "under cK/sJ when approved-cK is not derived (negation, so a stratum trigger); "
+            "under cK/sJ when approved-cK (K odd; the next K for an even one) is not derived (negation, so a stratum "
+            "trigger); "
             "revoked = under cK/sJ and some seller.grants with kind category_approval, status revoked and "
             "item.category under cK/sJ (literal tests only), outcome deny. "
             "The request: product in c7/s1 (rule r57), a revoked approval for c7/s1 and an approved one for "
