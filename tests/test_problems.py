@@ -101,6 +101,25 @@ def test_load_check_and_compile_problems_carry_their_codes(tmp_path: Path, when:
     assert all(f": error {code}: " in line for line in lines), lines
 
 
+@pytest.mark.parametrize(
+    ("when", "pointer"),
+    [
+        ([{"field": "product.attributes.kids", "at_least": False}], "/rules/0/when/0/at_least"),
+        ([{"field": "product.attributes.kids", "less_than": True}], "/rules/0/when/0/less_than"),
+        ([{"not": {"field": "product.attributes.kids", "at_most": True}}], "/rules/0/when/0/not/at_most"),
+    ],
+)
+def test_an_order_against_a_boolean_is_refused_at_load(tmp_path: Path, when: list[object], pointer: str) -> None:
+    # A field of any kind (a product attribute) takes a boolean, and a boolean has no order: the condition
+    # can never hold. The rule engine ordered false and true all the same, so such a rule fired (deny) where
+    # the language, and the reference evaluator, say it cannot (allow).
+    (tmp_path / "p.json").write_text(json.dumps(_policy(when)), encoding="utf-8")
+    with pytest.raises(LoadError) as info:
+        policy_engine.load_documents([tmp_path])
+    assert [(p.pointer, p.code) for p in info.value.problems] == [(pointer, "PE021")], info.value.problems
+    assert info.value.problems[0].message.endswith("by order; a boolean has no order")
+
+
 def test_lint_findings_are_problems_printed_alike(tmp_path: Path) -> None:
     (tmp_path / "p.json").write_text(json.dumps(_policy([{"field": "product.brand", "exists": True}])))
     out = io.StringIO()

@@ -283,8 +283,8 @@ def test_a_schema_changed_after_generation_is_checked_by_code_generated_from_it(
 ) -> None:
     from policy_engine._language import checkers
 
-    # As if `request.json` had been edited: its SHA-256 no longer matches the shipped one.
-    monkeypatch.setitem(checkers.SCHEMA_SHA256, "request", "0" * 64)
+    # As if `request.json` (or the generator) had been edited: the SHA-256 no longer matches the shipped one.
+    monkeypatch.setitem(checkers.SOURCE_SHA256, "request", "0" * 64)
     check = schemas.fast_checker.__wrapped__("request")
     assert check is not checkers.CHECKERS[("request", "")]
     product = schemas.fast_checker.__wrapped__("request", "/properties/product")

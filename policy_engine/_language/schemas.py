@@ -14,6 +14,7 @@ import json
 import math
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from ..errors import Problem
@@ -728,22 +729,25 @@ _HELPERS = {
 SHIPPED_CHECKERS = (("policy", ""), ("request", ""), ("request", "/properties/product"), ("testcase", ""))
 
 
-def _schema_bytes(name: str) -> bytes:
-    return (data_dir("schemas") / f"{name}.json").read_bytes()
+def _source_digest(name: str) -> str:
+    """SHA-256 of what a checker of the schema `name` is generated from: the schema file and this module
+    (the generator); OSError when either cannot be read."""
+    schema = (data_dir("schemas") / f"{name}.json").read_bytes()
+    return hashlib.sha256(schema + b"\0" + Path(__file__).read_bytes()).hexdigest()
 
 
 def checkers_source() -> str:
     """The text of the module `_language/checkers.py`: the shipped checkers, generated from the schemas."""
     names = sorted({name for name, _ in SHIPPED_CHECKERS})
-    digests = "".join(f"    {n!r}: {hashlib.sha256(_schema_bytes(n)).hexdigest()!r},\n" for n in names)
+    digests = "".join(f"    {n!r}: {_source_digest(n)!r},\n" for n in names)
     parts = [
         '"""Validity checks generated from the JSON Schemas under `schemas/` (see `schemas.fast_checker`).\n\n'
         "Do not edit: `python -m policy_engine._tools.checkers` writes this file from the schemas, and a test\n"
-        "checks that it matches them. A schema whose SHA-256 differs from the one below is checked by code\ngenerated"
-        ' from it when first used."""\n',
+        "checks that it matches them. A schema whose SHA-256 with the generator's (`schemas.py`) differs from the\n"
+        'one below is checked by code generated from it when first used."""\n',
         "# ruff: noqa\n# mypy: ignore-errors\n# fmt: off\n",
-        "from .schemas import _HELPERS\n\n" + "".join(f"{k} = _HELPERS[{k!r}]\n" for k in sorted(_HELPERS)),
-        f"SCHEMA_SHA256 = {{\n{digests}}}\n",
+        "from .schemas import _HELPERS\n\nglobals().update(_HELPERS)  # the names the generated code reads\n",
+        f"SOURCE_SHA256 = {{\n{digests}}}\n",
     ]
     tops: dict[tuple[str, str], str] = {}
     for name in names:  # one generator per schema: the checkers of its parts share their functions
@@ -757,7 +761,7 @@ def checkers_source() -> str:
 
 def _shipped(name: str, at: str) -> _Check | None:
     """The shipped checker of the schema `name` at `at`, if there is one and it was generated from the
-    schema as it is now."""
+    schema and by the generator as they are now."""
     if (name, at) not in SHIPPED_CHECKERS:
         return None
     try:
@@ -767,7 +771,7 @@ def _shipped(name: str, at: str) -> _Check | None:
             raise
         return None
     try:
-        if checkers.SCHEMA_SHA256.get(name) != hashlib.sha256(_schema_bytes(name)).hexdigest():
+        if checkers.SOURCE_SHA256.get(name) != _source_digest(name):
             return None
     except OSError:
         return None

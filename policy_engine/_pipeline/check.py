@@ -27,7 +27,7 @@ from .._language.model import (
     Rule,
     Some,
 )
-from .._language.operators import SINGLE_KINDS, operator
+from .._language.operators import ORDERED, SINGLE_KINDS, operator
 from .._language.strata import stratify
 from .._language.vocab import LISTS, ROOTS, ListSpec, allowed_values, field_type
 from ..errors import Problem, ProblemCode
@@ -140,6 +140,10 @@ class _TypeChecker:
             bad = [v for v in values if not self.literal_fits(want, v)]
             if bad:
                 self.problem(optr, f"{bad[0]!r} does not fit `{cond.path}`, which holds {want} values")
+            elif op in ORDERED and any(type(v) is bool for v in values):
+                # A field of any kind (`scalar`) takes a boolean, which has no order: the comparison could
+                # never hold (the rule engine would order true and false all the same)
+                self.problem(optr, f"`{op}` compares numbers, dates or texts by order; a boolean has no order")
             elif op in _ENUMERATED and (allowed := allowed_values(cond.path, item)) is not None:
                 self.enumerated(cond, operand, values, allowed, item)
             elif kind == "scalar" and len({_kind_of(v) for v in values}) > 1:
