@@ -169,7 +169,7 @@ def requests(draw: Any, platform: str | None = None) -> dict[str, Any]:
             "attributes",
             st.dictionaries(
                 st.sampled_from(["voltage", "kids"]),
-                st.sampled_from(["220", 220, 110, 110.0, True, False, "yes"]),
+                st.sampled_from(_ATTRIBUTE_VALUES),
                 max_size=2,
             ),
         ),
@@ -181,6 +181,41 @@ def requests(draw: Any, platform: str | None = None) -> dict[str, Any]:
         "seller": seller,
         "product": product,
     }
+
+
+# Values of product attributes (a field of any kind): texts, numbers and booleans at the edges where they meet:
+# zeros of both signs, 1 and 1.0 and True, exponents, the largest exact integers, texts that read as numbers,
+# booleans or dates.
+_ATTRIBUTE_NUMBERS = (0, 0.0, -0.0, 1, 1.0, -1, 0.5, 1e-05, 1e16, 2**53, -(2**53), 110, 110.0, 220)
+_ATTRIBUTE_TEXTS = ("", "0", "1", "true", "220", "a", "A", "yes", "2024-01-01")
+_ATTRIBUTE_VALUES = (*_ATTRIBUTE_NUMBERS, *_ATTRIBUTE_TEXTS, True, False)
+
+
+def _attribute_comparison() -> Any:
+    """A comparison of a product attribute the checks admit: equality with any value, membership in values
+    of one kind, order against a number or a text (a boolean has no order), presence."""
+    path = st.sampled_from(["product.attributes.voltage", "product.attributes.kids"])
+    one_kind = st.one_of(
+        st.lists(st.sampled_from(_ATTRIBUTE_NUMBERS), min_size=1, max_size=3, unique=True),
+        st.lists(st.sampled_from(_ATTRIBUTE_TEXTS), min_size=1, max_size=3, unique=True),
+        st.lists(st.booleans(), min_size=1, max_size=2, unique=True),
+    )
+    return st.one_of(
+        st.builds(
+            lambda f, op, v: {"field": f, op: v},
+            path,
+            st.sampled_from(["equals", "not_equals"]),
+            st.sampled_from(_ATTRIBUTE_VALUES),
+        ),
+        st.builds(lambda f, op, v: {"field": f, op: v}, path, st.sampled_from(["in", "not_in"]), one_kind),
+        st.builds(
+            lambda f, op, v: {"field": f, op: v},
+            path,
+            st.sampled_from(sorted(ORDERED)),
+            st.sampled_from([*_ATTRIBUTE_NUMBERS, *_ATTRIBUTE_TEXTS]),
+        ),
+        st.builds(lambda f, v: {"field": f, "exists": v}, path, st.booleans()),
+    )
 
 
 def _shift() -> Any:
@@ -295,13 +330,7 @@ _ROOT_COMPARISONS = st.one_of(
         lambda op: {"field": "product.brand", op: {"field": "product.title"}},
         st.sampled_from(["equals", "not_equals"]),
     ),
-    st.builds(
-        lambda op, v: {"field": "product.attributes.voltage", op: v},
-        st.sampled_from(["equals", "at_least", "less_than"]),
-        st.sampled_from(["220", 220, 110]),
-    ),
-    st.builds(lambda v: {"field": "product.attributes.kids", "equals": v}, st.sampled_from([True, "yes", 1])),
-    st.builds(lambda v: {"field": "product.attributes.kids", "exists": v}, st.booleans()),
+    _attribute_comparison(),
     *(_text_comparison(path, op) for path in ("product.title", "product.description") for op in _TEXT_OPS),
     *(_text_comparison(path, op) for path in ("request.platform", "request.marketplace") for op in _TEXT_OPS),
     # a field of another fact compared with one every request has (no test of its presence is needed)

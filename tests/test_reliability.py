@@ -826,3 +826,39 @@ def test_every_comparison_of_a_field_of_any_kind_draws_what_the_reference_draws(
                 assert not wrong, (value, [chunk[int(c[1:])] for c in wrong])
         finally:
             engine.close()
+
+
+def test_a_stratum_without_triggers_decides_instead_of_crashing_the_engine() -> None:
+    """`not (product.title equals request.platform)` reads a field every request has under `not`, so its rule
+    sits a stratum up; on one platform's network it is a test of a constant, which needs no trigger. The
+    stratum above it then had no trigger fact, and asserting that empty batch gave back a state the engine
+    never wrote: reading its actions crashed the process (SIGSEGV). Each request is decided, in a child
+    process so that a crash fails this test instead of the run, as the reference decides it."""
+    from child_work import decide_generated
+
+    from policy_engine._pipeline.load import parse_policy
+    from policy_engine.isolation import Isolated
+
+    rules = [
+        {
+            "id": "r0",
+            "when": [{"not": {"field": "product.title", "equals": {"field": "request.platform"}}}],
+            "derive": "a",
+        },
+        {"id": "r1", "when": [{"not": {"derived": "a"}}], "outcome": "deny", "message": {"en": "x", "zh": "x"}},
+    ]
+    policy, problems = parse_policy(_edge_policy(rules))
+    assert policy is not None and not problems
+    reqs = [
+        {"platform": "aliexpress", "as_of": "2024-03-01", "seller": {}, "product": {"category": "shoes", **title}}
+        for title in ({}, {"title": "aliexpress"}, {"title": "Aliexpress"})
+    ]
+    with Isolated(retries=0) as isolated:
+        batch, singles = isolated.call(decide_generated, [policy], reqs, True, True)
+    for raw, decision, single in zip(reqs, batch, singles, strict=True):
+        expected = evaluate([policy], normalize_request(raw))
+        assert decision.error is None and single.error is None, (decision.error, single.error)
+        assert (
+            (decision.outcome, decision.rules) == (single.outcome, single.rules) == (expected.outcome, expected.rules)
+        )
+    assert [d.outcome for d in batch] == ["allow", "deny", "allow"]
