@@ -10,9 +10,9 @@ from .schemas import _HELPERS
 
 globals().update(_HELPERS)  # the names the generated code reads
 SOURCE_SHA256 = {
-    'policy': 'e1fde68043b7c56d96d43351b98f82f5563f6d4dd75245ae4833282202d3f14c',
-    'request': 'ffa3864935c172759f0e4f884cd73696e6a7e748341aff940070762a78171440',
-    'testcase': 'c33ecd7628b61d61f2fc804cf6162ea6c461986ef63613427f66115a8e5c655a',
+    'policy': '1571fde9568f7f47155f985c0d0abe92f224ef062f1c39e9a47dbb48ecd51be5',
+    'request': '2167eb97b66559e7fed2532e10e9f7215c02388adde4e7d5b09dba802b244c49',
+    'testcase': 'a02db240b2c4301a2f5ee47e70fbeb438a9de988719a1997cb68f643321afc3d',
 }
 
 # policy.json

@@ -729,6 +729,7 @@ _HELPERS = {
 SHIPPED_CHECKERS = (("policy", ""), ("request", ""), ("request", "/properties/product"), ("testcase", ""))
 
 
+@functools.cache
 def _source_digest(name: str) -> str:
     """SHA-256 of what a checker of the schema `name` is generated from: the schema file and this module
     (the generator); OSError when either cannot be read."""
