@@ -862,3 +862,69 @@ def test_a_stratum_without_triggers_decides_instead_of_crashing_the_engine() -> 
             (decision.outcome, decision.rules) == (single.outcome, single.rules) == (expected.outcome, expected.rules)
         )
     assert [d.outcome for d in batch] == ["allow", "deny", "allow"]
+
+
+def test_no_condition_of_a_where_is_dropped_when_its_alternatives_multiply() -> None:
+    """A `where` of comparisons `under` another field (one alternative per depth of the category) multiplies
+    into hundreds of alternatives. The normal form stopped multiplying past 256 and the conditions left
+    were never added, while pruning brought the count back under the limit: the rules compiled without
+    `item equals product.category`, the positive `some` fired too often (deny) and the negated one too
+    rarely (the reference: review). Now the alternatives are pruned as they multiply, repeated conditions of
+    a `where` count once, and the decision is the reference's."""
+    from policy_engine._pipeline.load import parse_policy
+
+    under = {"field": "product.category", "under": {"field": "item"}}
+    same = {"field": "item", "equals": {"field": "product.category"}}
+    rules = [
+        {
+            "id": "a",
+            "when": [{"some": "seller.categories", "where": [under, {"all": [under, under]}, same]}],
+            "outcome": "deny",
+            "message": {"en": "x", "zh": "x"},
+        },
+        {
+            "id": "b",
+            "when": [{"not": {"some": "seller.commitments", "where": [under, under, under, same]}}],
+            "outcome": "review",
+            "message": {"en": "x", "zh": "x"},
+        },
+    ]
+    policy, problems = parse_policy(_edge_policy(rules))
+    assert policy is not None and not problems
+    engine = Engine([policy], cache=False)
+    try:
+        for categories, commitments, category in [
+            (["shoes"], ["shoes"], "shoes/sneakers"),
+            (["shoes/sneakers"], ["shoes/sneakers"], "shoes/sneakers"),
+            (["shoes"], ["bags"], "shoes"),
+        ]:
+            raw = {
+                "platform": "aliexpress",
+                "as_of": "2024-03-01",
+                "seller": {"categories": categories, "commitments": commitments},
+                "product": {"category": category},
+            }
+            expected = evaluate([policy], normalize_request(raw))
+            for decision in (engine.decide(raw), engine.decide_many([raw], proofs=False)[0]):
+                assert decision.error is None, decision.error
+                assert (decision.outcome, decision.rules) == (expected.outcome, expected.rules), raw
+    finally:
+        engine.close()
+
+
+def test_a_rule_whose_alternatives_outgrow_the_network_is_refused_not_cut_short() -> None:
+    from policy_engine import CompileError
+    from policy_engine._pipeline.compile import compile_policies
+    from policy_engine._pipeline.load import parse_policy
+
+    def eight(field: str) -> dict[str, Any]:  # eight alternatives that no pruning merges
+        return {"any": [{"field": field, "equals": f"v{k}"} for k in range(8)]}
+
+    where = [eight("item.kind"), eight("item.status"), eight("item.category"), eight("item.brand")]
+    rules = [{"id": "r", "when": [{"some": "seller.grants", "where": where}], "derive": "d"}]
+    policy, problems = parse_policy(_edge_policy(rules))
+    assert policy is not None and not problems
+    with pytest.raises(CompileError) as info:
+        compile_policies("aliexpress", [policy])
+    assert [(p.pointer, p.code) for p in info.value.problems] == [("/rules/0/when", "PE036")]
+    assert "expand to more than 256 alternatives" in info.value.problems[0].message

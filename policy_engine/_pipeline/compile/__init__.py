@@ -42,7 +42,7 @@ from .limits import (
     too_many_rules,
 )
 from .network import Atom, Compiled, RuleAction
-from .normal_form import MAX_ALTERNATIVES, Lit, Unsupported, share_some
+from .normal_form import MAX_ALTERNATIVES, Lit, TooManyAlternatives, Unsupported, share_some
 
 __all__ = ["STAGES", "Atom", "Build", "Compiled", "RuleAction", "compile_policies"]
 
@@ -107,6 +107,11 @@ def normalize_conditions(build: Build) -> None:
     for index, (policy, rule) in enumerate(build.pairs):
         try:
             alternatives = normal_form.prune(normal_form.dnf(rule.when))
+        except TooManyAlternatives as exc:
+            build.problems.append(
+                Problem(file=policy.file, pointer=rule.pointer + "/when", message=str(exc), code="PE036")
+            )
+            continue
         except Unsupported as exc:
             build.problems.append(
                 Problem(file=policy.file, pointer=exc.pointer or rule.pointer, message=str(exc), code="PE035")

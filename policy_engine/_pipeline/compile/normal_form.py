@@ -33,6 +33,7 @@ __all__ = [
     "ALWAYS",
     "MAX_ALTERNATIVES",
     "Lit",
+    "TooManyAlternatives",
     "Unsupported",
     "always_present",
     "clear_memos",
@@ -126,12 +127,25 @@ def _compare_lits(cond: Compare, negated: bool) -> list[list[Lit]]:
     return [[(cond, False, None)]]
 
 
+class TooManyAlternatives(Unsupported):
+    """A rule whose conditions expand to more alternatives than the network takes (PE036)."""
+
+
 def _product(parts: list[list[list[Lit]]]) -> list[list[Lit]]:
+    """The alternatives of a conjunction of parts (each a list of alternatives). Contradictory and repeated
+    alternatives are pruned as they appear once there are many; past `4 * MAX_ALTERNATIVES` even so, the
+    rule is refused (TooManyAlternatives), never cut short: an alternative missing a part's conditions
+    would hold where the rule does not."""
     out: list[list[Lit]] = [[]]
     for p in parts:
         out = [a + b for a in out for b in p]
+        if len(out) > MAX_ALTERNATIVES:
+            out = prune(out)
         if len(out) > 4 * MAX_ALTERNATIVES:
-            break
+            raise TooManyAlternatives(
+                f"the conditions expand to more than {4 * MAX_ALTERNATIVES} alternatives; expected at most "
+                f"{MAX_ALTERNATIVES} (split the rule or derive intermediate conclusions)"
+            )
     return out
 
 
@@ -215,7 +229,7 @@ def prune(alternatives: list[list[Lit]]) -> list[list[Lit]]:
 def _where_dnf(conds: tuple[Condition, ...], negated: bool = False) -> list[list[Lit]]:
     """`where` conditions of a `some` as alternatives of plain comparisons."""
     out: list[list[list[Lit]]] = []
-    for cond in conds:
+    for cond in _unique(conds):  # `a and a` is `a`, as at the top level
         out.append(_item_dnf(cond, negated))
     return prune(_product(out))
 
