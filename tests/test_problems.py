@@ -107,17 +107,23 @@ def test_load_check_and_compile_problems_carry_their_codes(tmp_path: Path, when:
         ([{"field": "product.attributes.kids", "at_least": False}], "/rules/0/when/0/at_least"),
         ([{"field": "product.attributes.kids", "less_than": True}], "/rules/0/when/0/less_than"),
         ([{"not": {"field": "product.attributes.kids", "at_most": True}}], "/rules/0/when/0/not/at_most"),
+        ([{"field": "product.attributes.model", "less_than": "Pro Max"}], "/rules/0/when/0/less_than"),
+        ([{"field": "product.attributes.size", "greater_than": "10"}], "/rules/0/when/0/greater_than"),
     ],
 )
-def test_an_order_against_a_boolean_is_refused_at_load(tmp_path: Path, when: list[object], pointer: str) -> None:
-    # A field of any kind (a product attribute) takes a boolean, and a boolean has no order: the condition
-    # can never hold. The rule engine ordered false and true all the same, so such a rule fired (deny) where
-    # the language, and the reference evaluator, say it cannot (allow).
+def test_an_order_against_a_boolean_or_a_text_is_refused_at_load(
+    tmp_path: Path, when: list[object], pointer: str
+) -> None:
+    # A field of any kind (a product attribute) orders numbers only. A boolean has no order: the condition
+    # can never hold, yet the rule engine ordered false and true all the same and fired the rule (deny where
+    # the language, and the reference evaluator, allow). Texts the rule engine compares as it reads them,
+    # escapes and the closing quote included: "Pro" came after "Pro Max" (allow where the reference denies).
     (tmp_path / "p.json").write_text(json.dumps(_policy(when)), encoding="utf-8")
     with pytest.raises(LoadError) as info:
         policy_engine.load_documents([tmp_path])
     assert [(p.pointer, p.code) for p in info.value.problems] == [(pointer, "PE021")], info.value.problems
-    assert info.value.problems[0].message.endswith("by order; a boolean has no order")
+    message = info.value.problems[0].message
+    assert "orders numbers on" in message and ("is a boolean, which has no order" in message or "is a text" in message)
 
 
 def test_lint_findings_are_problems_printed_alike(tmp_path: Path) -> None:

@@ -140,10 +140,15 @@ class _TypeChecker:
             bad = [v for v in values if not self.literal_fits(want, v)]
             if bad:
                 self.problem(optr, f"{bad[0]!r} does not fit `{cond.path}`, which holds {want} values")
-            elif op in ORDERED and any(type(v) is bool for v in values):
-                # A field of any kind (`scalar`) takes a boolean, which has no order: the comparison could
-                # never hold (the rule engine would order true and false all the same)
-                self.problem(optr, f"`{op}` compares numbers, dates or texts by order; a boolean has no order")
+            elif op in ORDERED and kind == "scalar" and (odd := [v for v in values if type(v) not in (int, float)]):
+                # A field of any kind (`scalar`) orders numbers only. A boolean has no order (the comparison
+                # could never hold, and the rule engine ordered true and false all the same); texts the rule
+                # engine compares as it reads them, escapes and the closing quote included ("Pro" came
+                # after "Pro Max"), not as the language orders them.
+                kind_of = "a boolean, which has no order" if type(odd[0]) is bool else "a text"
+                self.problem(
+                    optr, f"`{op}` orders numbers on `{cond.path}`, a field of any kind; {odd[0]!r} is {kind_of}"
+                )
             elif op in _ENUMERATED and (allowed := allowed_values(cond.path, item)) is not None:
                 self.enumerated(cond, operand, values, allowed, item)
             elif kind == "scalar" and len({_kind_of(v) for v in values}) > 1:
