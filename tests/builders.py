@@ -9,9 +9,9 @@ from policy_engine._pipeline.check import check_policies
 from policy_engine._pipeline.load import parse_policy
 
 
-def policy(rules: list[dict[str, Any]], policy_id: str = "t.big", platform: str = "testplatform") -> Policy:
-    """One policy in force from 2000 holding `rules`, parsed and checked (a problem fails the test)."""
-    doc = {
+def document(rules: list[dict[str, Any]], policy_id: str = "t.big", platform: str = "testplatform") -> dict[str, Any]:
+    """The document of one policy in force from 2000 holding `rules`."""
+    return {
         "id": policy_id,
         "version": "1.0.0",
         "platform": platform,
@@ -20,7 +20,11 @@ def policy(rules: list[dict[str, Any]], policy_id: str = "t.big", platform: str 
         "sources": [{"document": "t", "provenance": "illustrative"}],
         "rules": rules,
     }
-    p, problems = parse_policy(doc)
+
+
+def policy(rules: list[dict[str, Any]], policy_id: str = "t.big", platform: str = "testplatform") -> Policy:
+    """One policy in force from 2000 holding `rules`, parsed and checked (a problem fails the test)."""
+    p, problems = parse_policy(document(rules, policy_id, platform))
     assert p is not None and not problems, problems
     assert check_policies([p]) == []
     return p

@@ -776,15 +776,9 @@ def _listed(value: Any) -> list[Any]:
 
 
 def _edge_policy(rules: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "id": "t.edges",
-        "version": "1.0.0",
-        "platform": "aliexpress",
-        "effective_from": "2000-01-01",
-        "title": "t",
-        "sources": [{"document": "t", "provenance": "illustrative"}],
-        "rules": rules,
-    }
+    from builders import document
+
+    return document(rules, "t.edges", "aliexpress")
 
 
 def test_every_comparison_of_a_field_of_any_kind_draws_what_the_reference_draws() -> None:
