@@ -928,3 +928,59 @@ def test_a_rule_whose_alternatives_outgrow_the_network_is_refused_not_cut_short(
         compile_policies("aliexpress", [policy])
     assert [(p.pointer, p.code) for p in info.value.problems] == [("/rules/0/when", "PE036")]
     assert "expand to more than 256 alternatives" in info.value.problems[0].message
+
+
+def test_several_some_in_one_rule_are_each_derived_once_not_joined_element_by_element() -> None:
+    """Three `some` over a seller's trademarks in one rule: the network joined every element satisfying one
+    with every element satisfying the next (n³ partial matches: minutes for 200 trademarks, within the
+    schema's 1,000). Each `some` of such a rule is now an internal derived conclusion, one fact however
+    many elements satisfy it; the decisions, and the elements their proofs show (the first in list order),
+    are the reference's."""
+    from policy_engine._pipeline.compile import compile_policies
+    from policy_engine._pipeline.load import parse_policy
+    from policy_engine.testing import check_proofs
+
+    marks = "seller.trademarks"
+    rules = [
+        {
+            "id": "mark",
+            "when": [
+                {"some": marks, "where": [{"field": "item.mark", "equals": {"field": "product.brand"}}]},
+                {"some": marks, "where": [{"field": "item.status", "equals": "registered"}]},
+                {"some": marks, "where": [{"field": "item.office", "equals": "CNIPA"}]},
+            ],
+            "outcome": "deny",
+            "message": {"en": "{product.brand}", "zh": "{product.brand}"},
+        }
+    ]
+    policy, problems = parse_policy(_edge_policy(rules))
+    assert policy is not None and not problems
+    compiled = compile_policies("aliexpress", [policy])
+    body = json.dumps(compiled.ruleset["t.edges@1.0.0#mark/1"])
+    assert body.count('"__some-') == 3 and '"t": "trademark"' not in body  # no element joins left
+
+    def mark(i: int, **fields: str) -> dict[str, Any]:
+        return {"mark": f"M{i}", "status": "pending", "office": "USPTO", **fields}
+
+    sellers = [
+        [mark(i) for i in range(300)] + [mark(300, mark="Acme", status="registered", office="CNIPA")],
+        [mark(0, mark="Acme"), *[mark(i, status="registered") for i in range(1, 200)], mark(200, office="CNIPA")],
+        [mark(0, mark="Acme"), mark(1, status="registered")],
+        [],
+    ]
+    engine = Engine([policy], cache=False)
+    try:
+        for trademarks in sellers:
+            raw = {
+                "platform": "aliexpress",
+                "as_of": "2024-03-01",
+                "seller": {"trademarks": trademarks},
+                "product": {"category": "shoes", "brand": "Acme"},
+            }
+            expected = evaluate([policy], normalize_request(raw))
+            for decision in (engine.decide(raw), engine.decide_many([raw], proofs=False)[0]):
+                assert decision.error is None, decision.error
+                assert (decision.outcome, decision.rules) == (expected.outcome, expected.rules)
+            assert check_proofs(engine.decide(raw), raw) == []
+    finally:
+        engine.close()

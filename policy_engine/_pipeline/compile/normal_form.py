@@ -312,7 +312,10 @@ def share_some(
 ) -> list[tuple[int, Policy, Rule, list[list[Lit]]]]:
     """Derive each `some` that several rules use once, in an internal rule, and rewrite the rules to read
     the derived fact: durable_rules gives every rule its own join nodes, and a fact fails with more than
-    64 of them pending. Returns the internal rules (stratum 0); `work` is rewritten in place."""
+    64 of them pending. Every `some` of an alternative that holds two or more of them is derived so too:
+    the network would otherwise join each element one satisfies with each element the next satisfies
+    (three over 200 trademarks ran for minutes), where a derived conclusion is one fact whichever elements
+    satisfy it. Returns the internal rules (stratum 0); `work` is rewritten in place."""
 
     def key(lit: Lit) -> tuple[str, bool, Any]:
         # the literal itself when it is not negated: its key is memoized (`prune` asked for it)
@@ -330,10 +333,11 @@ def share_some(
         rewritten: list[list[Lit]] = []
         for alt in alternatives:
             new_alt: list[Lit] = []
+            crowded = sum(1 for c, negated, _ in alt if isinstance(c, Some) and not negated) >= 2
             for lit in alt:
                 cond, negated, detail = lit
                 shared = key(lit) if isinstance(cond, Some) else None
-                if shared is not None and uses[shared] >= SHARE_MIN:
+                if shared is not None and (uses[shared] >= SHARE_MIN or (crowded and not negated)):
                     name = names.get(shared)
                     if name is None:
                         name = names[shared] = f"__some-{len(names)}"
