@@ -215,12 +215,22 @@ class RequestReader:
         ctx, fields = self._ctx, self._fields
         if ctx is not None and fields is not None and type(raw) is dict and len(raw) == self._size and "product" in raw:
             try:  # the run's fields but the product compared in one comparison, field by field in C
-                same = fields(raw) == self._values and (self._numbers == [] or self._typed(raw))
+                numbers = self._numbers
+                same = fields(raw) == self._values and ((numbers is not None and not numbers) or self._typed(raw))
             except Exception:  # a missing field, or a value whose == fails (not JSON): the full check says which
                 same = False
             if same:
                 product = raw["product"]
-                own_product = (_own_product(product) if self._copy else product) if self._product_ok(product) else None
+                own_product: dict[str, Any] | None = None
+                if self._product_ok(product):
+                    if not self._copy:
+                        own_product = product
+                    else:  # a copy: of the dict, and of its lists and objects (`_own_product`) if it has any
+                        own_product = product.copy()
+                        for value in own_product.values():
+                            if type(value) is dict or type(value) is list:
+                                own_product = _own_product(product)
+                                break
                 if own_product is not None and not self._joined and self._copy:  # compare with copies sharing texts
                     try:
                         self._values, self._joined = _containers_copied(fields(raw)), True
