@@ -311,3 +311,63 @@ def test_nothing_decisive_is_the_platform_default_with_advice_only(compiled: Com
     assert [r.code for r in d.remedies] == ["keep-documents"]
     assert d.derived == ("is-enterprise",)
     assert d.derivations == (("is-enterprise", "t.stage@1.0.0#enterprise"),)
+
+
+def _catalog(n: int) -> list[dict[str, Any]]:
+    seller = {"id": "s1", "trademarks": [{"mark": "Acme", "status": "registered"}]}
+    return [
+        {
+            "platform": "aliexpress",
+            "as_of": "2024-03-01",
+            "seller": seller,
+            "product": {"id": f"p{i}", "category": "shoes", "brand": "Acme"},
+        }
+        for i in range(n)
+    ]
+
+
+def test_a_batch_leaves_the_collector_as_it_found_it_with_nothing_young_to_walk(engine: Any) -> None:
+    """A batch pauses the cyclic collector and, when the pause has left many objects in the youngest
+    generation (its decisions), moves them to the oldest without walking them: the collector is on again,
+    nothing is frozen, the youngest generation is nearly empty (no collection of the whole batch is due),
+    and cyclic garbage made before the batch is still collected."""
+    import gc
+    import weakref
+
+    from policy_engine._pipeline.gcpause import PROMOTE_ABOVE
+
+    class Node:
+        pass
+
+    cyclic = Node()
+    cyclic.self = cyclic  # type: ignore[attr-defined]
+    gone = weakref.ref(cyclic)
+    del cyclic
+    assert gc.isenabled()
+    decisions = engine.decide_many(_catalog(6_000), proofs=False)
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    # in the oldest generation at once, not left young for the next collection to walk with the batch
+    last = decisions[-1]
+    assert any(o is last for o in gc.get_objects(generation=2))
+    assert gc.get_count()[0] < PROMOTE_ABOVE
+    assert {d.outcome for d in decisions} == {decisions[0].outcome} and len(decisions) == 6_000
+    gc.collect()
+    assert gone() is None
+
+
+def test_a_batch_leaves_objects_the_process_froze_frozen_and_a_disabled_collector_off(engine: Any) -> None:
+    import gc
+
+    gc.freeze()  # as a server that froze its heap before forking workers
+    try:
+        frozen = gc.get_freeze_count()
+        engine.decide_many(_catalog(6_000), proofs=False)
+        assert gc.get_freeze_count() == frozen and gc.isenabled()
+    finally:
+        gc.unfreeze()
+    gc.disable()
+    try:
+        engine.decide_many(_catalog(6_000), proofs=False)
+        assert not gc.isenabled() and gc.get_freeze_count() == 0
+    finally:
+        gc.enable()
