@@ -10,9 +10,9 @@ from .schemas import _HELPERS
 
 globals().update(_HELPERS)  # the names the generated code reads
 SOURCE_SHA256 = {
-    'policy': '1571fde9568f7f47155f985c0d0abe92f224ef062f1c39e9a47dbb48ecd51be5',
-    'request': '2167eb97b66559e7fed2532e10e9f7215c02388adde4e7d5b09dba802b244c49',
-    'testcase': 'a02db240b2c4301a2f5ee47e70fbeb438a9de988719a1997cb68f643321afc3d',
+    'policy': 'ff194f27dfd4e9834ab0cf7ab89dc97f2dba88f2f183fc9f8de2c54a2f7013fc',
+    'request': 'fd16d0abdc7cffad7f7b02d950aca43bc39e967f3a43d8dd5fbbcaf25be1c0a2',
+    'testcase': 'eafc91ea7e5d9383142ad95c4adc8439a79ae3813140b0ef68f75b8451e53107',
 }
 
 # policy.json
@@ -1633,28 +1633,6 @@ def _testcase_f49(v):
     if not (type(v) is dict): return False
     return True
 
-def _testcase_r50(v):
-    if not (type(v) is dict): return False
-    if type(v) is dict:
-        for k, x in v.items():
-            if not _testcase_f15(k): return False
-            f = _testcase_c51.get(k)
-            if f is None:
-                pass
-            elif not f(x): return False
-    return True
-
-def _testcase_r52(v):
-    if (bool(_testcase_f19(v)) + bool(_testcase_f21(v)) + bool(_testcase_f23(v))) != 1: return False
-    if not (type(v) is dict): return False
-    if type(v) is dict:
-        for k, x in v.items():
-            f = _testcase_c53.get(k)
-            if f is None:
-                return False
-            elif not f(x): return False
-    return True
-
 def _testcase_r47(v):
     if not (type(v) is dict): return False
     if type(v) is dict:
@@ -1672,7 +1650,7 @@ def _testcase_r47(v):
                     if type(x) is str and not _is_date(x): return False
                     if len(_testcase_c48) < 65536: _testcase_c48.add(x)
             else:
-                f = _testcase_c54.get(k)
+                f = _testcase_c50.get(k)
                 if f is None:
                     return False
                 elif not f(x): return False
@@ -1708,7 +1686,7 @@ def _testcase_f0(v):
                     if type(x) is str and not _is_date(x): return False
                     if len(_testcase_c12) < 65536: _testcase_c12.add(x)
             else:
-                f = _testcase_c55.get(k)
+                f = _testcase_c51.get(k)
                 if f is None:
                     return False
                 elif not f(x): return False
@@ -1732,10 +1710,8 @@ _testcase_c34 = frozenset({(str, 'allow'), (str, 'deny'), (str, 'review')})
 _testcase_c44 = frozenset({(str, 'no-policy')})
 _testcase_c45 = {'outcome': _testcase_f30, 'outcome_not': _testcase_f32, 'rules': _testcase_f35, 'advisories': _testcase_f37, 'remedies': _testcase_f39, 'derived': _testcase_f41, 'error': _testcase_f43}
 _testcase_c48 = set()
-_testcase_c51 = {}
-_testcase_c53 = {'outcome': _testcase_f30, 'outcome_not': _testcase_f32, 'rules': _testcase_f35, 'advisories': _testcase_f37, 'remedies': _testcase_f39, 'derived': _testcase_f41, 'error': _testcase_f43}
-_testcase_c54 = {'merge': _testcase_f49, 'overrides': _testcase_r50, 'expect': _testcase_r52}
-_testcase_c55 = {'request': _testcase_f13, 'overrides': _testcase_f14, 'expect': _testcase_f18, 'cases': _testcase_f46}
+_testcase_c50 = {'merge': _testcase_f49, 'overrides': _testcase_f14, 'expect': _testcase_f18}
+_testcase_c51 = {'request': _testcase_f13, 'overrides': _testcase_f14, 'expect': _testcase_f18, 'cases': _testcase_f46}
 
 CHECKERS = {
     ('policy', ''): _policy_f0,

@@ -480,8 +480,12 @@ class _CodeGen:
         """The function checking the schema at a `$ref` (generated once; references may recurse)."""
         name = self.refs.get(pointer)
         if name is None:
-            name = self.refs[pointer] = self.name("r")
-            self.function(self.target(pointer), name)
+            target = self.target(pointer)
+            name = self.made.get(id(target))  # generated already, reached without this pointer
+            if name is None:  # `function` records it before generating the body: references may recurse
+                name = self.name("r")
+                self.function(target, name)
+            self.refs[pointer] = name
         return name
 
     def target(self, pointer: str) -> dict[str, Any]:
