@@ -14,7 +14,6 @@ CPU µs per request (`time.process_time`, the batch's decisions dropped after ea
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -23,11 +22,6 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 PEERS = REPO.parent / "shared" / "bench" / "peers"
-
-
-def rss_mib() -> float:
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.path[:0] = [str(REPO), str(PEERS)]
     import catalog
 
+    from bench.memory import rss_mib
     from bench.peers_scenario import POLICY_DIR, to_request
     from policy_engine import Engine
     from policy_engine._pipeline import gcpause
