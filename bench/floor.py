@@ -12,6 +12,7 @@ the same process (CPU time of this process, so other load on the machine counts 
     python bench/floor.py --n 20000 --rounds 9   # on a busy machine: the median of 9 rounds' ratios
     python bench/floor.py --n 20000
     python bench/floor.py --n 20000 --stages   # and where decide_many's time goes, stage by stage
+    python bench/floor.py --n 20000 --workloads catalog   # the catalog alone, in a process nothing ran in
 
 Needs the peer harness beside the repository (`../shared/bench/peers`); ZEN's row appears when its
 package (`zen-engine`) is installed.
@@ -160,6 +161,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=3, help="rounds, median shown (default 3)")
     ap.add_argument("--peers", type=Path, default=PEERS, help=f"peer harness folder (default {PEERS})")
     ap.add_argument("--stages", action="store_true", help="also time decide_many's stages one by one")
+    ap.add_argument(
+        "--workloads",
+        default="scenario,catalog",
+        help="which workloads, in this order (default scenario,catalog; e.g. catalog alone)",
+    )
     args = ap.parse_args(argv)
     sys.path[:0] = [str(REPO), str(args.peers)]
 
@@ -176,10 +182,15 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:
         zen = None
     engine = Engine.from_directory(POLICY_DIR)
-    workloads = {
-        "scenario": scenario.generate(args.n),
-        "catalog": catalog.generate_catalog(max(1, args.n // 200), 200),
+    makers: dict[str, Callable[[], list[dict[str, Any]]]] = {
+        "scenario": lambda: scenario.generate(args.n),
+        "catalog": lambda: catalog.generate_catalog(max(1, args.n // 200), 200),
     }
+    chosen = [w.strip() for w in args.workloads.split(",") if w.strip()]
+    unknown = sorted(set(chosen) - set(makers))
+    if unknown or not chosen:
+        ap.error(f"--workloads takes scenario and/or catalog; got {args.workloads!r}")
+    workloads = {name: makers[name]() for name in chosen}
     # Every workload in both vocabularies before anything runs: each engine's requests are made in the same
     # fresh heap. Requests made after a workload has run lie scattered among its freed blocks, and reading
     # them then costs the reader cache misses that the other engine's requests do not.
