@@ -733,7 +733,8 @@ def timed_part(
     print(
         f"\ndecide_many rows: median/p99 over the {batches} batches of a pass (batch time / batch size); "
         "decisions/s = N / sum of batch times. Every row includes what its adapter does per request "
-        "(the engine-only row excepted).\n"
+        f"(the engine-only rows excepted). The one-call catalog row's RSS growth is what its {len(cat):,} "
+        "decisions occupy while the call runs (let go after it; the memory table below is the flatness check).\n"
     )
     for r in rows:
         if r["mismatch_examples"]:

@@ -16,7 +16,7 @@ import attrs
 
 from ._language.model import Policy
 from ._language.reference import evaluate
-from ._pipeline import load_documents
+from ._pipeline import checked, load_documents
 from ._pipeline.cache import CompileCache
 from ._pipeline.compile import Compiled, compile_policies
 from ._pipeline.compile.reach import Reach
@@ -107,8 +107,12 @@ class _Partial:
 class Engine:
     """Decides listing requests against a fixed, validated set of policy documents.
 
-    Build it with `Engine.from_directory(path)` or `Engine.default()`. An Engine is immutable once
-    built: loading new policies means building a new Engine (a bad policy never replaces a good one).
+    Build it with `Engine.from_directory(path)` or `Engine.default()`, or from policies a loader
+    returned (`Engine(load_documents(paths))`). An Engine is immutable once built: loading new policies
+    means building a new Engine (a bad policy never replaces a good one). Policies given any other way
+    (two loads joined, a list edited) are checked as one set when the Engine is built: the problems
+    across documents (a version defined twice, rule ids cited twice on one day, a cycle through a
+    negation, default outcomes that disagree) raise LoadError then, not when a request needs them.
     """
 
     def __init__(
@@ -124,7 +128,7 @@ class Engine:
         self._verify = verify
         self._on_disagreement = on_disagreement
         self.disagreements = 0
-        self._policies = tuple(policies)
+        self._policies = tuple(checked(policies))
         self._platforms = frozenset(p.platform for p in self._policies) - {"*"}
         # A platform's default outcome is the one any of its documents sets, in any version (they agree: a
         # load check), whichever versions are in force; `allow` when none sets it.

@@ -367,3 +367,46 @@ def test_negation_is_stratified_among_the_versions_in_force_together(tmp_path: A
     (tmp_path / "v1.json").write_text(json.dumps({**policy("1.0.0", "2024-01-01", None, "a", "b"), "id": "vd.b"}))
     with pytest.raises(LoadError, match="cycle through negation"):
         Engine.from_directory(tmp_path, cache=False)
+
+
+def test_an_engine_built_from_policies_joined_by_hand_checks_them_as_one_set(tmp_path: Any) -> None:
+    """Two folders loaded apart pass each its own checks; joined in one Engine they are checked as one set
+    when it is built: a cycle through negation across the two, or a folder loaded twice, is a LoadError
+    naming the file and JSON pointer then, not a CompileError when a request first needs the network."""
+    from policy_engine import LoadError, load_documents
+
+    def policy(pid: str, negated: str, plain: str) -> dict[str, Any]:
+        return {
+            "id": pid,
+            "version": "1.0.0",
+            "platform": "vd",
+            "effective_from": "2024-01-01",
+            "title": "t",
+            "sources": [{"document": "t", "provenance": "illustrative"}],
+            "rules": [
+                {"id": f"r{negated}", "when": [{"not": {"derived": plain}}], "derive": negated},
+                {"id": f"r{plain}", "when": [{"field": "product.brand", "equals": pid}], "derive": plain},
+                {
+                    "id": f"deny-{negated}",
+                    "when": [{"derived": negated}],
+                    "outcome": "deny",
+                    "message": {"en": negated, "zh": "甲"},
+                },
+            ],
+        }
+
+    for folder, (pid, negated, plain) in {"one": ("vd.a", "a", "b"), "two": ("vd.b", "b", "a")}.items():
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "p.json").write_text(json.dumps(policy(pid, negated, plain)))
+    one, two = load_documents([tmp_path / "one"]), load_documents([tmp_path / "two"])
+    Engine(one).close()  # each folder alone is a valid set
+    Engine(two).close()
+    with pytest.raises(LoadError, match="cycle through negation") as joined:
+        Engine([*one, *two])
+    assert any(p.file.endswith("p.json") and p.pointer.startswith("/rules/") for p in joined.value.problems)
+    with pytest.raises(LoadError, match="also defined in") as twice:
+        Engine(one + one)
+    assert {p.pointer for p in twice.value.problems} >= {"/version"}
+    one.append(two[0])  # a loader's list changed after it was checked: checked again
+    with pytest.raises(LoadError, match="cycle through negation"):
+        Engine(one)

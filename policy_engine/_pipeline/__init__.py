@@ -13,7 +13,8 @@ first two stages and raise one LoadError listing every problem: nothing is half-
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import operator
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from .._language.model import Policy
@@ -23,7 +24,33 @@ from .check import check_policies
 from .gcpause import gc_paused
 from .load import parse_sources, read_documents, read_sources, read_texts, rebuild
 
-__all__ = ["load_documents", "load_texts"]
+__all__ = ["CheckedPolicies", "checked", "load_documents", "load_texts"]
+
+
+class CheckedPolicies(list[Policy]):
+    """Policies that passed every check as one set, as the loaders return them.
+
+    A list like any other; an Engine built from this very list, unchanged (the same Policy objects in
+    the same order), does not repeat the checks across documents. Anything else (a list joined from
+    two loads, an edited copy) is checked when an Engine is built from it."""
+
+    __slots__ = ("_checked",)
+
+    def __init__(self, policies: Iterable[Policy] = ()) -> None:
+        super().__init__(policies)
+        self._checked = tuple(self)  # held, so no object checked can be replaced by another at its address
+
+    def unchanged(self) -> bool:
+        """Whether the list holds exactly the policies that were checked, in order."""
+        return len(self) == len(self._checked) and all(map(operator.is_, self, self._checked))
+
+
+def checked(policies: Iterable[Policy]) -> CheckedPolicies:
+    """The policies as one set that passed every check across documents; LoadError listing the problems
+    otherwise. Policies the loaders returned, unchanged, are not checked again."""
+    if isinstance(policies, CheckedPolicies) and policies.unchanged():
+        return policies
+    return _checked(list(policies), [])
 
 
 def load_documents(paths: Sequence[str | Path], *, cache: CompileCache | str | Path | None = None) -> list[Policy]:
@@ -46,8 +73,8 @@ def load_documents(paths: Sequence[str | Path], *, cache: CompileCache | str | P
         key, parts, digests = cache.checked_sources(sources)
         if digests is not None and not problems:
             policies = rebuild(sources, digests)
-            if policies is not None:
-                return policies
+            if policies is not None:  # these very files passed every check before
+                return CheckedPolicies(policies)
         parsed, more = parse_sources(sources)
         policies = _checked(parsed, [*problems, *more])
         cache.remember_checked(key, parts, policies)
@@ -61,10 +88,10 @@ def load_texts(texts: dict[str, str]) -> list[Policy]:
         return _checked(*read_texts(texts))
 
 
-def _checked(policies: list[Policy], problems: list[Problem]) -> list[Policy]:
+def _checked(policies: list[Policy], problems: list[Problem]) -> CheckedPolicies:
     # The checks across documents run on every document that parsed, so one run reports the problems of
     # all files.
     problems = [*problems, *check_policies(policies)]
     if problems:
         raise LoadError(problems)
-    return policies
+    return CheckedPolicies(policies)
