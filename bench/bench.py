@@ -14,7 +14,8 @@ answer by answer against `scenario.reference_decide`):
   decisions/s = N / sum of latencies). The timed call is the peer adapter's (bench/peers_scenario.py):
   translate the harness request, `engine.decide(req, proofs=False)`, read the answer back. A second row
   times only `engine.decide` on requests translated beforehand.
-* The catalog workload (`catalog.generate_catalog`, 200 products per seller, N requests in all): decide_many,
+* The catalog workload (`catalog.generate_catalog`, 200 products per seller, N requests rounded down to
+  whole sellers, at least one): decide_many,
   ZEN and plain Python, with the throughput ratio against ZEN printed for the scenario and the catalog.
   decide_many runs twice: through the adapter in batches of `--batch`, and on requests translated
   beforehand with the whole catalog in one call (the engine's own work, as a catalog re-check calls it;
@@ -764,14 +765,30 @@ def timed_part(
 
 
 # -------------------------------------------------------------------------------------------- main
+def _counted(text: str) -> int:
+    """A count given on the command line: a whole number, at least 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--n", type=int, default=None, help="requests per timed pass (default 5000; --quick: 500)")
-    ap.add_argument("--repeat", type=int, default=None, help="timed passes per engine, median reported (default 3)")
+    ap.add_argument(
+        "--n",
+        type=_counted,
+        default=None,
+        help="requests per timed pass (default 5000; --quick: 500); the catalog takes whole sellers of 200 "
+        "products, at least one",
+    )
+    ap.add_argument(
+        "--repeat", type=_counted, default=None, help="timed passes per engine, median reported (default 3)"
+    )
     ap.add_argument("--quick", action="store_true", help="N=500, 1 pass, 3 memory rounds, compile sizes 100 and 1000")
-    ap.add_argument("--batch", type=int, default=256, help="decide_many batch size (default 256)")
+    ap.add_argument("--batch", type=_counted, default=256, help="decide_many batch size (default 256)")
     ap.add_argument("--warmup", type=int, default=200, help="untimed calls before each timed pass")
-    ap.add_argument("--memory-rounds", type=int, default=None, help="rounds of N decide calls (default 10)")
+    ap.add_argument("--memory-rounds", type=_counted, default=None, help="rounds of N decide calls (default 10)")
     ap.add_argument("--sizes", default=None, help="compile scaling sizes, comma-separated (default 100,1000,4000)")
     ap.add_argument("--shapes", default=",".join(SHAPES), help=f"synthetic rule shapes (default {','.join(SHAPES)})")
     ap.add_argument("--compile-timeout", type=float, default=45.0, help="seconds per compile-scaling child")

@@ -109,10 +109,11 @@ class Engine:
 
     Build it with `Engine.from_directory(path)` or `Engine.default()`, or from policies a loader
     returned (`Engine(load_documents(paths))`). An Engine is immutable once built: loading new policies
-    means building a new Engine (a bad policy never replaces a good one). Policies given any other way
-    (two loads joined, a list edited) are checked as one set when the Engine is built: the problems
-    across documents (a version defined twice, rule ids cited twice on one day, a cycle through a
-    negation, default outcomes that disagree) raise LoadError then, not when a request needs them.
+    means building a new Engine (a bad policy never replaces a good one). A list of policies put together
+    any other way (two loads joined, a list reordered or cut) is checked across documents when the Engine
+    is built: a version defined twice, rule ids cited twice on one day, a cycle through a negation,
+    default outcomes that disagree raise LoadError then, not when a request needs them. Each document's
+    own checks are made when it is loaded from its text: a policy is changed by changing its document.
     """
 
     def __init__(

@@ -32,6 +32,7 @@ from typing import Any
 import attrs
 
 from ._pipeline.explain import error_decision
+from ._pipeline.load import path_list
 from ._pipeline.request import normalize_request, own_copy
 from ._tools.child import Child, ChildDied
 from .decision import Decision, request_digest
@@ -127,7 +128,7 @@ class WorkerPool:
     ) -> None:
         if chunk_size < 1:
             raise ValueError("chunk_size must be at least 1")
-        self._paths = tuple(str(p) for p in policies)
+        self._paths = tuple(str(p) for p in path_list(policies, "policies"))
         self.workers = max(1, workers or os.cpu_count() or 1)
         self.chunk_size = chunk_size
         self.starts = 0

@@ -410,3 +410,29 @@ def test_an_engine_built_from_policies_joined_by_hand_checks_them_as_one_set(tmp
     one.append(two[0])  # a loader's list changed after it was checked: checked again
     with pytest.raises(LoadError, match="cycle through negation"):
         Engine(one)
+
+
+def test_an_engine_is_built_from_policy_objects_and_a_loaders_list_survives_copies() -> None:
+    """A path or anything but Policy objects is a TypeError naming what to call instead; the loader's list,
+    copied or pickled with any protocol (sent to another process), is still the checked set, and a list
+    changed since is checked again as a plain list."""
+    import copy
+    import pickle
+
+    from policy_engine import LoadError, load_documents
+    from policy_engine._pipeline import CheckedPolicies
+
+    with pytest.raises(TypeError, match=r"Engine.from_directory\('policies'\)"):
+        Engine("policies")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="expected the Policy objects"):
+        Engine(["policies"])  # type: ignore[list-item]
+    loaded = load_documents([Path(__file__).parents[1] / "policies" / "dhgate"])
+    copies = [copy.copy(loaded), copy.deepcopy(loaded)]
+    copies += [pickle.loads(pickle.dumps(loaded, protocol=n)) for n in range(pickle.HIGHEST_PROTOCOL + 1)]
+    for same in copies:
+        assert type(same) is CheckedPolicies and same.unchanged() and [p.key for p in same] == [p.key for p in loaded]
+        Engine(same).close()
+    loaded.append(loaded[0])
+    assert type(copy.copy(loaded)) is list and type(pickle.loads(pickle.dumps(loaded, protocol=0))) is list
+    with pytest.raises(LoadError, match="also defined in"):
+        Engine(copy.copy(loaded))

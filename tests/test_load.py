@@ -565,3 +565,31 @@ def test_named_data_that_is_neither_a_value_nor_a_list_of_them_says_so(tmp_path:
         f"{tmp_path / 'p.json'}:/data/empty: [] is not named data: {expected}",
         f'{tmp_path / "p.json"}:/data/table: {{"a": 1}} is not named data: {expected}',
     ]
+
+
+def test_a_folder_reached_twice_is_loaded_once(tmp_path: Path) -> None:
+    """A folder given twice, or beside a folder inside it, loads each file once: not a version "also
+    defined" in its own file and overlapping itself. Two files with the same document are still two."""
+    (tmp_path / "sub").mkdir()
+    write(tmp_path / "sub", "p.json", BASE)
+    (tmp_path / "sub" / "tests").mkdir()
+    write(tmp_path / "sub" / "tests", "case.json", {"request": {}})
+    for paths in ([tmp_path, tmp_path], [tmp_path, tmp_path / "sub"], [tmp_path / "sub" / "p.json", tmp_path]):
+        (policy,) = load_documents(paths)
+        assert policy.key == "test.policy@1.0.0"
+        assert [s.path for s in load_module.skipped_files(paths)] == [tmp_path / "sub" / "tests"]
+    write(tmp_path, "copy.json", BASE)
+    assert any("also defined in" in p for p in problems_of(tmp_path))
+
+
+@pytest.mark.parametrize("given", ["policies", Path("policies"), b"policies"])
+def test_one_path_where_a_list_is_expected_is_a_type_error(given: Any) -> None:
+    """A text is not read letter by letter (`p`, `o`, ... or, from `/`, the whole disk)."""
+    from policy_engine.parallel import WorkerPool
+
+    with pytest.raises(TypeError, match="expected a list of folders or files"):
+        load_documents(given)
+    with pytest.raises(TypeError, match="expected a list of folders or files"):
+        WorkerPool(given, workers=1)
+    with pytest.raises(TypeError, match="expected folders or files"):
+        load_documents([3])  # type: ignore[list-item]

@@ -44,13 +44,29 @@ class CheckedPolicies(list[Policy]):
         """Whether the list holds exactly the policies that were checked, in order."""
         return len(self) == len(self._checked) and all(map(operator.is_, self, self._checked))
 
+    def __reduce__(self) -> tuple[type[list[Policy]], tuple[list[Policy]]]:
+        # A copy, or a pickle of any protocol (sent to a worker): unchanged, the same policies checked as a
+        # set; changed since, a plain list (checked again when an Engine is built from it).
+        return (CheckedPolicies if self.unchanged() else list, (list(self),))
+
 
 def checked(policies: Iterable[Policy]) -> CheckedPolicies:
     """The policies as one set that passed every check across documents; LoadError listing the problems
-    otherwise. Policies the loaders returned, unchanged, are not checked again."""
+    otherwise. Policies the loaders returned, unchanged, are not checked again.
+
+    TypeError for anything but Policy objects (a folder's path: `Engine.from_directory` loads one)."""
     if isinstance(policies, CheckedPolicies) and policies.unchanged():
         return policies
-    return _checked(list(policies), [])
+    if isinstance(policies, (str, bytes, Path)):
+        raise TypeError(
+            "expected the Policy objects load_documents returns; got a path: "
+            f"Engine.from_directory({str(policies)!r}) loads a folder"
+        )
+    given = list(policies)
+    for p in given:
+        if not isinstance(p, Policy):
+            raise TypeError(f"expected the Policy objects load_documents returns; got {type(p).__name__}: {p!r:.80}")
+    return _checked(given, [])
 
 
 def load_documents(paths: Sequence[str | Path], *, cache: CompileCache | str | Path | None = None) -> list[Policy]:

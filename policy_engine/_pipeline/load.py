@@ -400,16 +400,43 @@ def _holds_policies(folder: Path) -> bool:
     return any(_suffix(parts[-1]).lower() == ".json" and _policy_shaped(f) for parts, f in _walk(folder)[0])
 
 
+def path_list(paths: Iterable[str | Path], what: str = "paths") -> list[Path]:
+    """The folders or files given, as Paths; TypeError for one path given where a list of them is expected
+    (a text would be read letter by letter: `/`, then `p`, ...)."""
+    if isinstance(paths, (str, bytes, os.PathLike)):
+        raise TypeError(
+            f"{what}: expected a list of folders or files, e.g. [{str(paths)!r}]; got one {type(paths).__name__}"
+        )
+    out = []
+    for p in paths:
+        if not isinstance(p, (str, os.PathLike)):
+            raise TypeError(f"{what}: expected folders or files (str or Path); got {type(p).__name__}: {p!r:.80}")
+        out.append(Path(p))
+    return out
+
+
 def discover(paths: Iterable[str | Path]) -> list[Path]:
     """Policy files under the given files or folders (`*.json`, skipping `tests/` folders, `taxonomy.json` and
-    `invariants.json`; `skipped_files` lists every file left out). A file given by name is always taken."""
+    `invariants.json`; `skipped_files` lists every file left out). A file given by name is always taken.
+    A file reached twice (a folder given twice, or a folder and one inside it) is taken once, where it is
+    first reached."""
     found: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            found.extend(f for parts, f in _walk(p)[0] if _is_policy_name(parts))
-        else:
-            found.append(p)
+    seen: set[Path] = set()
+    for p in path_list(paths):
+        for f in (f for parts, f in _walk(p)[0] if _is_policy_name(parts)) if p.is_dir() else (p,):
+            where = _resolved(f)
+            if where not in seen:
+                seen.add(where)
+                found.append(f)
     return found
+
+
+def _resolved(f: Path) -> Path:
+    """Where a path is, its folders' links followed but not a link it names itself (two links are two files)."""
+    try:
+        return f.parent.resolve() / f.name
+    except (OSError, RuntimeError):  # a loop of links: the path as given (reading it reports the problem)
+        return f.absolute()
 
 
 @attrs.frozen
@@ -450,9 +477,11 @@ def skipped_files(paths: Iterable[str | Path]) -> list[Skipped]:
     """Everything under the given folders that `discover` leaves out: one line per `tests/` folder, one per
     other file; an error for each file that looks like a policy but would not be loaded."""
     skipped: list[Skipped] = []
-    for root in map(Path, paths):
-        if not root.is_dir():
+    roots: set[Path] = set()
+    for root in path_list(paths):
+        if not root.is_dir() or _resolved(root) in roots:
             continue
+        roots.add(_resolved(root))
         test_folders: dict[Path, int] = {}
         files, links = _walk(root)
         for rel, f in files:
@@ -517,7 +546,10 @@ def skipped_files(paths: Iterable[str | Path]) -> list[Skipped]:
                     message = "a link to a file that does not exist; expected a policy file (or remove the link)"
                     problem = Problem(file=str(link), pointer="", message=message, code="PE001")
                 skipped.append(Skipped(link, "a link to nothing", problem))
-    return sorted(skipped, key=lambda s: str(s.path))
+    unique: dict[tuple[Path, str], Skipped] = {}  # a folder given twice, or with one inside it: listed once
+    for item in skipped:
+        unique.setdefault((_resolved(item.path), item.reason), item)
+    return sorted(unique.values(), key=lambda s: str(s.path))
 
 
 def _date(text: str) -> dt.date:
