@@ -30,7 +30,7 @@ from typing import Any, TextIO
 import attrs
 
 from ._pipeline import load_texts
-from ._pipeline.load import decode_utf8, discover, parse_json, skipped_files
+from ._pipeline.load import decode_utf8, discover, parse_json, path_list, skipped_files
 from .decision import Decision
 from .engine import Engine
 from .errors import ItemError, LoadError, Problem
@@ -95,6 +95,7 @@ def policy_texts(paths: Sequence[str | Path]) -> dict[str, str]:
     Workers load them from memory (`load_texts`): nothing is written to disk, and problems and proofs
     name the user's files.
     """
+    paths = path_list(paths)  # once: an iterator given would be spent by the first pass
     skipped = [s.problem for s in skipped_files(paths) if s.problem is not None]
     if skipped:
         raise LoadError(skipped)

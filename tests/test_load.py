@@ -593,3 +593,42 @@ def test_one_path_where_a_list_is_expected_is_a_type_error(given: Any) -> None:
         WorkerPool(given, workers=1)
     with pytest.raises(TypeError, match="expected folders or files"):
         load_documents([3])  # type: ignore[list-item]
+
+
+def test_paths_reaching_files_twice_never_hide_a_problem(tmp_path: Path) -> None:
+    """Whatever the order of the paths and however they are given (a generator too), a broken link where a
+    policy would be loaded, a path through a missing folder, and a link to a folder of policies that are
+    not loaded otherwise stay problems; a link to a folder whose policies are loaded from another path
+    given is none."""
+    a = tmp_path / "a"
+    (a / "tests").mkdir(parents=True)
+    write(a, "p.json", BASE)
+    (a / "tests" / "p.json").symlink_to(tmp_path / "nowhere.json")  # seen from a/tests: a policy's place
+    for paths in ([a, a / "tests"], [a / "tests", a]):
+        with pytest.raises(LoadError, match="a link to a file that does not exist"):
+            load_documents(paths)
+    (a / "tests" / "p.json").unlink()
+    for paths in ([a / "p.json", tmp_path / "missing" / ".." / "a" / "p.json"], [a, a / "p.json" / ".." / "p.json"]):
+        for ordered in (paths, paths[::-1]):
+            with pytest.raises(LoadError, match="cannot read"):
+                load_documents(ordered)
+    b = tmp_path / "b"
+    b.mkdir()
+    write(b, "q.json", {**BASE, "id": "test.other"})
+    (a / "linked").symlink_to(b, target_is_directory=True)
+    with pytest.raises(LoadError, match="links to folders are not followed"):
+        load_documents(p for p in [a])  # an iterator: every check still sees the paths
+    assert sorted(p.id for p in load_documents(iter([a, b]))) == ["test.other", "test.policy"]
+    assert sorted(p.id for p in load_documents([b, a])) == ["test.other", "test.policy"]
+
+
+def test_cases_and_invariants_reached_twice_run_once(tmp_path: Path) -> None:
+    from policy_engine._tools.invariants import discover_invariants
+    from policy_engine._tools.suite import discover_cases
+
+    (tmp_path / "p" / "tests").mkdir(parents=True)
+    write(tmp_path / "p" / "tests", "case.json", {"request": {}})
+    write(tmp_path / "p", "invariants.json", {})
+    paths = [tmp_path, tmp_path / "p", tmp_path / "p" / "tests" / "case.json", tmp_path / "." / "p"]
+    assert discover_cases(paths) == [tmp_path / "p" / "tests" / "case.json"]
+    assert discover_invariants(paths) == [tmp_path / "p" / "invariants.json"]

@@ -14,6 +14,7 @@ first two stages and raise one LoadError listing every problem: nothing is half-
 from __future__ import annotations
 
 import operator
+import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -57,7 +58,9 @@ def checked(policies: Iterable[Policy]) -> CheckedPolicies:
     TypeError for anything but Policy objects (a folder's path: `Engine.from_directory` loads one)."""
     if isinstance(policies, CheckedPolicies) and policies.unchanged():
         return policies
-    if isinstance(policies, (str, bytes, Path)):
+    if isinstance(policies, Policy):
+        raise TypeError(f"expected a list of policies; got one Policy: Engine([{policies.key!r} ...])")
+    if isinstance(policies, (str, bytes, os.PathLike)):
         raise TypeError(
             "expected the Policy objects load_documents returns; got a path: "
             f"Engine.from_directory({str(policies)!r}) loads a folder"

@@ -60,6 +60,7 @@ __all__ = [
     "parse_json",
     "parse_policy",
     "parse_sources",
+    "path_list",
     "read_documents",
     "read_json",
     "read_sources",
@@ -67,6 +68,7 @@ __all__ = [
     "rebuild",
     "relative_path",
     "skipped_files",
+    "unique_paths",
 ]
 
 MAX_DEPTH = 64
@@ -420,23 +422,43 @@ def discover(paths: Iterable[str | Path]) -> list[Path]:
     `invariants.json`; `skipped_files` lists every file left out). A file given by name is always taken.
     A file reached twice (a folder given twice, or a folder and one inside it) is taken once, where it is
     first reached."""
-    found: list[Path] = []
+    return unique_paths(
+        f
+        for p in path_list(paths)
+        for f in ((f for parts, f in _walk(p)[0] if _is_policy_name(parts)) if p.is_dir() else (p,))
+    )
+
+
+def unique_paths(files: Iterable[Path]) -> list[Path]:
+    """The files in order, each once: a file reached again by another spelling (`a/x.json`, `./a/x.json`,
+    through a link to one of its folders) is left out. Two links are two files, and a path whose folder
+    cannot be reached is kept as it is (reading it reports the problem)."""
+    out: list[Path] = []
     seen: set[Path] = set()
-    for p in path_list(paths):
-        for f in (f for parts, f in _walk(p)[0] if _is_policy_name(parts)) if p.is_dir() else (p,):
-            where = _resolved(f)
-            if where not in seen:
-                seen.add(where)
-                found.append(f)
-    return found
+    for f in files:
+        where = _resolved(f)
+        if where not in seen:
+            seen.add(where)
+            out.append(f)
+    return out
 
 
 def _resolved(f: Path) -> Path:
-    """Where a path is, its folders' links followed but not a link it names itself (two links are two files)."""
-    try:
-        return f.parent.resolve() / f.name
-    except (OSError, RuntimeError):  # a loop of links: the path as given (reading it reports the problem)
-        return f.absolute()
+    """Where a path is: its folder with every link and `..` resolved, on disk; and its own name, a link or
+    not (two links are two files). The path itself, made absolute, if its folder cannot be reached."""
+    try:  # `resolve` takes `x.json/..` for a folder: the system's own lookup must find one there
+        if os.path.isdir(f.parent):
+            return f.parent.resolve(strict=True) / f.name
+    except (OSError, RuntimeError):  # missing, not a folder, a loop of links
+        pass
+    return f.absolute()
+
+
+def _loaded_through_other_paths(link: Path, paths: Sequence[Path]) -> bool:
+    """Whether every policy document under a link to a folder is loaded anyway, from the paths given."""
+    loaded = {_resolved(f) for f in discover(paths)}
+    shaped = [f for parts, f in _walk(link)[0] if _suffix(parts[-1]).lower() == ".json" and _policy_shaped(f)]
+    return all(_resolved(f) in loaded for f in shaped)
 
 
 @attrs.frozen
@@ -477,8 +499,9 @@ def skipped_files(paths: Iterable[str | Path]) -> list[Skipped]:
     """Everything under the given folders that `discover` leaves out: one line per `tests/` folder, one per
     other file; an error for each file that looks like a policy but would not be loaded."""
     skipped: list[Skipped] = []
+    given = path_list(paths)
     roots: set[Path] = set()
-    for root in path_list(paths):
+    for root in given:
         if not root.is_dir() or _resolved(root) in roots:
             continue
         roots.add(_resolved(root))
@@ -534,7 +557,7 @@ def skipped_files(paths: Iterable[str | Path]) -> list[Skipped]:
         for link, to_folder in links:
             problem = None
             if to_folder:
-                if _holds_policies(link):
+                if _holds_policies(link) and not _loaded_through_other_paths(link, given):
                     message = (
                         "a link to a folder that holds policy documents: links to folders are not followed, so "
                         "they are not loaded; expected the folder itself here, or its path given to the command"
@@ -547,8 +570,10 @@ def skipped_files(paths: Iterable[str | Path]) -> list[Skipped]:
                     problem = Problem(file=str(link), pointer="", message=message, code="PE001")
                 skipped.append(Skipped(link, "a link to nothing", problem))
     unique: dict[tuple[Path, str], Skipped] = {}  # a folder given twice, or with one inside it: listed once
-    for item in skipped:
-        unique.setdefault((_resolved(item.path), item.reason), item)
+    for item in skipped:  # a problem wins: the same link seen from two roots may be a problem from one only
+        key = (_resolved(item.path), item.reason)
+        if key not in unique or (unique[key].problem is None and item.problem is not None):
+            unique[key] = item
     return sorted(unique.values(), key=lambda s: str(s.path))
 
 
@@ -823,15 +848,18 @@ class SourceFile:
     error: str = ""
 
 
-def read_sources(paths: Sequence[str | Path]) -> tuple[list[SourceFile], list[Problem]]:
+def read_sources(paths: Iterable[str | Path]) -> tuple[list[SourceFile], list[Problem]]:
     """Every policy file under `paths` with its bytes, and the problems of the folders: no policy file
     found, and files that look like policies but would not be loaded (a `.JSON` name, a policy in a
     `tests/` folder or named `taxonomy.json`)."""
+    paths = path_list(paths)  # once: an iterator given would be spent by the first of the passes below
     files = discover(paths)
     problems: list[Problem] = [s.problem for s in skipped_files(paths) if s.problem is not None]
     if not files:
         problems.append(
             Problem(file=", ".join(map(str, paths)), pointer="", message="no policy files (*.json) found", code="PE005")
+            if paths
+            else Problem(file="", pointer="", message="no folders or files given; expected policies", code="PE005")
         )
     sources: list[SourceFile] = []
     for file in files:

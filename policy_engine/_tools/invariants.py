@@ -32,7 +32,7 @@ from .._language.operators import operator, satisfying
 from .._language.reference import holds
 from .._pipeline.check import _TypeChecker
 from .._pipeline.explain import render_text
-from .._pipeline.load import _Parser, read_json
+from .._pipeline.load import _Parser, path_list, read_json, unique_paths
 from .._pipeline.request import normalize_request
 from ..decision import SEVERITY, Decision
 from ..engine import Engine
@@ -63,14 +63,13 @@ class InvariantSet:
 
 def discover_invariants(paths: Iterable[str | Path]) -> list[Path]:
     """Every `invariants.json` under the given policy folders (sorted)."""
-    found: set[Path] = set()
-    for root in paths:
-        root = Path(root)
+    found: list[Path] = []
+    for root in path_list(paths):
         if root.is_file() and root.name == FILE_NAME:
-            found.add(root)
+            found.append(root)
         elif root.is_dir():
-            found.update(p for p in root.rglob(FILE_NAME) if "tests" not in p.relative_to(root).parts)
-    return sorted(found)
+            found.extend(p for p in root.rglob(FILE_NAME) if "tests" not in p.relative_to(root).parts)
+    return sorted(unique_paths(found))  # a file reached twice (a folder and one inside it) is checked once
 
 
 def load_invariants(path: str | Path) -> InvariantSet:

@@ -27,7 +27,7 @@ from .._language.operators import operator
 from .._language.reference import holds
 from .._language.semantics import compare, lookup
 from .._pipeline.explain import render_text
-from .._pipeline.load import json_pointer, read_json
+from .._pipeline.load import json_pointer, path_list, read_json, unique_paths
 from ..decision import Decision
 from ..engine import Engine
 from ..errors import LoadError, PolicyEngineError, Problem, RequestError, UnknownPlatformError
@@ -93,12 +93,12 @@ def discover_cases(paths: Iterable[str | Path]) -> list[Path]:
     """Test case files: JSON files in `tests/` folders under the given folders (not in a `requests/`
     folder of a `tests/` folder, which holds request files), or the given files."""
     found: list[Path] = []
-    for p in map(Path, paths):
+    for p in path_list(paths):
         if p.is_dir():
             found.extend(f for f in sorted(p.rglob("*.json")) if _is_case_file(f, p))
         elif p.suffix == ".json":
             found.append(p)
-    return sorted(set(found))
+    return sorted(unique_paths(found))  # a case reached twice (a folder and one inside it) runs once
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
