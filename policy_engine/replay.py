@@ -30,7 +30,7 @@ from typing import Any, TextIO
 import attrs
 
 from ._pipeline import load_texts
-from ._pipeline.load import decode_utf8, discover, parse_json, path_list, skipped_files
+from ._pipeline.load import decode_utf8, parse_json, read_sources
 from .decision import Decision
 from .engine import Engine
 from .errors import ItemError, LoadError, Problem
@@ -95,22 +95,18 @@ def policy_texts(paths: Sequence[str | Path]) -> dict[str, str]:
     Workers load them from memory (`load_texts`): nothing is written to disk, and problems and proofs
     name the user's files.
     """
-    paths = path_list(paths)  # once: an iterator given would be spent by the first pass
-    skipped = [s.problem for s in skipped_files(paths) if s.problem is not None]
-    if skipped:
-        raise LoadError(skipped)
-    out = {str(file): file.read_text(encoding="utf-8", errors="surrogateescape") for file in discover(paths)}
-    if not out:
-        raise LoadError(
-            [
-                Problem(
-                    file=str(paths[0]) if paths else "",
-                    pointer="",
-                    message="no policy files (*.json) found",
-                    code="PE005",
-                )
-            ]
-        )
+    sources, problems = read_sources(paths)  # the folders' problems, as loading them from disk finds them
+    out: dict[str, str] = {}
+    for source in sources:
+        if source.data is None:
+            problems.append(Problem(file=source.file, pointer="", message=source.error, code="PE001"))
+            continue
+        text, errs = decode_utf8(source.data, source.file)  # not UTF-8: PE003 with its line, as from disk
+        problems.extend(errs)
+        if text is not None:
+            out[source.file] = text
+    if problems:
+        raise LoadError(problems)
     return out
 
 

@@ -199,6 +199,25 @@ def test_bad_policies_on_one_side_name_the_users_file(tmp_path: Path) -> None:
     assert str(path) in err.getvalue() and "policy-engine-replay" not in err.getvalue()
 
 
+def test_policy_files_are_read_as_loading_them_from_disk_reads_them(tmp_path: Path) -> None:
+    """The policies a replay sends to its workers are read as `validate` reads them: a UTF-8 byte order
+    mark is allowed, and bytes that are not UTF-8 are PE003 with their place, not a lone surrogate."""
+    from policy_engine import load_documents
+    from policy_engine._pipeline import load_texts
+    from policy_engine.replay import policy_texts
+
+    folder = tmp_path / "p"
+    shutil.copytree(POLICIES / "dhgate", folder, ignore=shutil.ignore_patterns("tests"))
+    path = folder / "cycling-admission.json"
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert [p.key for p in load_texts(policy_texts([folder]))] == [p.key for p in load_documents([folder])]
+    path.write_bytes(path.read_bytes().replace(b"Cycling", b"Cycl\xffing", 1))
+    for load in (load_documents, policy_texts):
+        with pytest.raises(PolicyEngineError, match=r"PE003: not valid UTF-8 at line \d+, column \d+") as info:
+            load([folder])
+        assert str(path) in str(info.value)
+
+
 def test_lines_are_read_as_decide_reads_a_file(tmp_path: Path) -> None:
     """A line with a key twice (the JSON parser would keep the last: an account `closed` then `active`),
     bytes that are not UTF-8, or nesting too deep is a bad line with the reason `policy-engine decide` gives,

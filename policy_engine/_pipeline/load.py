@@ -826,7 +826,7 @@ def read_texts(texts: dict[str, str]) -> tuple[list[Policy], list[Problem]]:
     except ValueError:  # absolute and relative names mixed: each file is cited by its name
         common = ""
     for file, text in sorted(texts.items()):
-        doc, errs, plain = _parse_document(text, file)
+        doc, errs, plain = _parse_document(text.removeprefix("\ufeff"), file)  # a BOM, as files from disk
         if not errs:
             name = names[file]
             path = name.relative_to(common).as_posix() if common and name.is_relative_to(common) else name.name
