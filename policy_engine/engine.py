@@ -169,6 +169,8 @@ class Engine:
         decision into a `deny` carrying both answers (fail closed), is logged on the
         `policy_engine.shadow` logger with the request, and is passed to `on_disagreement`.
         """
+        if len(paths) == 1 and isinstance(paths[0], (list, tuple)):
+            raise TypeError(f"from_directory takes each folder as an argument: from_directory(*{list(paths[0])!r})")
         chosen = CompileCache.choose(cache)
         engine = cls(
             load_documents(paths or (data_dir("policies"),), cache=chosen),

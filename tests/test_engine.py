@@ -426,6 +426,8 @@ def test_an_engine_is_built_from_policy_objects_and_a_loaders_list_survives_copi
         Engine("policies")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="expected the Policy objects"):
         Engine(["policies"])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match=r"from_directory\(\*\['policies'\]\)"):
+        Engine.from_directory(["policies"])  # type: ignore[arg-type]
     loaded = load_documents([Path(__file__).parents[1] / "policies" / "dhgate"])
     copies = [copy.copy(loaded), copy.deepcopy(loaded)]
     copies += [pickle.loads(pickle.dumps(loaded, protocol=n)) for n in range(pickle.HIGHEST_PROTOCOL + 1)]
