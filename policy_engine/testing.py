@@ -470,7 +470,8 @@ def policy_documents(draw: Any, platform: str = "aliexpress", max_rules: int = 6
         if draw(st.booleans()) and i < n - 1:
             # Reusing a name only from rules that use no conclusion keeps the rules stratifiable.
             uses = "derived" in repr(when)
-            fresh = [x for x in ("alpha", "beta", "gamma", "delta", "epsilon", "zeta") if x not in derived]
+            names = ("alpha", "beta", "gamma", "delta", "epsilon", "zeta", *(f"conclusion_{k}" for k in range(n)))
+            fresh = [x for x in names if x not in derived]
             name = fresh[0] if uses or not derived else draw(st.sampled_from([*derived, fresh[0]]))
             rules.append({"id": f"r{i}", "when": when, "derive": name})
             if name not in derived:

@@ -438,3 +438,32 @@ def test_an_engine_is_built_from_policy_objects_and_a_loaders_list_survives_copi
     assert type(copy.copy(loaded)) is list and type(pickle.loads(pickle.dumps(loaded, protocol=0))) is list
     with pytest.raises(LoadError, match="also defined in"):
         Engine(copy.copy(loaded))
+
+
+@pytest.mark.parametrize(
+    "text", ["20240301", "2024-W09-5", "2024-061", "2024-03-01T00:00", " 2024-03-01", "２０２４-03-01"]
+)
+def test_a_decision_date_given_as_text_reads_as_the_requests_own(engine: Engine, text: str) -> None:
+    """`as_of=` takes the text the request's `as_of` takes (YYYY-MM-DD), not every form Python's
+    `date.fromisoformat` reads (basic, week and ordinal dates)."""
+    request = {**CYCLING, "as_of": "2016-07-15"}
+    with pytest.raises(RequestError, match=r"expected a datetime\.date or YYYY-MM-DD"):
+        engine.decide(request, as_of=text)
+    with pytest.raises(RequestError):
+        engine.decide({**request, "as_of": text})
+    assert engine.decide(request, as_of="2016-07-14").as_of == "2016-07-14"
+
+
+def test_an_object_with_a_key_that_is_not_text_is_refused_however_it_is_submitted(engine: Engine) -> None:
+    """JSON objects have text keys: `{1: 2}` among a product's attributes or a seller's metrics is not a
+    JSON value (its decision could not be written as one either), alone or in a catalog run."""
+    base = {"platform": "amazon", "as_of": "2024-03-01", "seller": {}, "product": {"category": "electronics"}}
+    bad = [
+        {**base, "product": {"category": "electronics", "attributes": {1: 2, "voltage": 3}}},
+        {**base, "seller": {"metrics": {7: 0.5}}},
+    ]
+    for request in bad:
+        with pytest.raises(RequestError, match="is not text; expected text keys"):
+            engine.decide(request)
+        results = engine.decide_each([base, base, request, base])
+        assert [type(r).__name__ for r in results] == ["Decision", "Decision", "ItemError", "Decision"]

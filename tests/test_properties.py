@@ -328,3 +328,12 @@ def test_each_comparison_of_request_fields_draws_what_the_reference_draws(
     for raw, decision in zip(reqs, batch, strict=True):
         assert decision.error is None, decision.error
         assert decision.derived == evaluate(policies, normalize_request(raw)).derived
+
+
+@settings(max_examples=50)
+@given(doc=policy_documents(max_rules=16))
+def test_generated_policies_of_many_rules_load(doc: dict[str, Any]) -> None:
+    """The strategy draws more conclusions than its six named ones when asked for many rules: every
+    document it draws loads, whatever `max_rules`."""
+    policy = _policy(doc)
+    assert len(policy.rules) == len(doc["rules"]) and policy.rules

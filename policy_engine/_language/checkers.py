@@ -10,9 +10,9 @@ from .schemas import _HELPERS
 
 globals().update(_HELPERS)  # the names the generated code reads
 SOURCE_SHA256 = {
-    'policy': 'ff194f27dfd4e9834ab0cf7ab89dc97f2dba88f2f183fc9f8de2c54a2f7013fc',
-    'request': 'fd16d0abdc7cffad7f7b02d950aca43bc39e967f3a43d8dd5fbbcaf25be1c0a2',
-    'testcase': 'eafc91ea7e5d9383142ad95c4adc8439a79ae3813140b0ef68f75b8451e53107',
+    'policy': 'a0fbeef250da7d3195a6aa76b40278cadfa6c1f203c9beca8b68c6d2bdc64076',
+    'request': '90735322f7aabf769f04ab1303491290a95274ce52443f26616ce377461b2543',
+    'testcase': 'de59f8f1382058dcc515c0d4e54eccf3b2ddc5ef2d9cfd8338c4ac896f0863ec',
 }
 
 # policy.json
@@ -28,6 +28,7 @@ def _policy_f17(v):
     if type(v) is dict:
         if 'url' not in v: return False
         for k, x in v.items():
+            if type(k) is not str: return False
             f = _policy_c18.get(k)
             if f is None:
                 pass
@@ -38,6 +39,7 @@ def _policy_f19(v):
     if type(v) is dict:
         if 'document' not in v: return False
         for k, x in v.items():
+            if type(k) is not str: return False
             f = _policy_c20.get(k)
             if f is None:
                 pass
@@ -118,6 +120,7 @@ def _policy_f27(v):
     if not (type(v) is dict): return False
     if type(v) is dict:
         for k, x in v.items():
+            if type(k) is not str: return False
             if not _policy_r28(k): return False
             f = _policy_c34.get(k)
             if f is None:
@@ -129,6 +132,7 @@ def _policy_f39(v):
     if type(v) is dict:
         if 'outcome' not in v: return False
         for k, x in v.items():
+            if type(k) is not str: return False
             f = _policy_c40.get(k)
             if f is None:
                 pass
@@ -139,6 +143,7 @@ def _policy_f41(v):
     if type(v) is dict:
         if 'message' not in v: return False
         for k, x in v.items():
+            if type(k) is not str: return False
             f = _policy_c42.get(k)
             if f is None:
                 pass
@@ -149,6 +154,7 @@ def _policy_f43(v):
     if type(v) is dict:
         if 'remedies' not in v: return False
         for k, x in v.items():
+            if type(k) is not str: return False
             f = _policy_c44.get(k)
             if f is None:
                 pass
@@ -164,6 +170,7 @@ def _policy_f37(v):
     if type(v) is dict:
         if 'derive' not in v: return False
         for k, x in v.items():
+            if type(k) is not str: return False
             f = _policy_c45.get(k)
             if f is None:
                 pass
@@ -174,6 +181,7 @@ def _policy_f47(v):
     if type(v) is dict:
         if 'derive' not in v: return False
         for k, x in v.items():
+            if type(k) is not str: return False
             f = _policy_c48.get(k)
             if f is None:
                 pass
@@ -186,6 +194,7 @@ def _policy_f46(v):
         if 'outcome' not in v: return False
         if 'message' not in v: return False
         for k, x in v.items():
+            if type(k) is not str: return False
             f = _policy_c49.get(k)
             if f is None:
                 pass
@@ -396,6 +405,7 @@ def _policy_f90(v):
         if 'where' not in v: return False
         if 'distinct' not in v: return False
         for k, x in v.items():
+            if type(k) is not str: return False
             f = _policy_c91.get(k)
             if f is None:
                 pass
@@ -407,6 +417,7 @@ def _policy_f92(v):
         if 'merge' not in v: return False
         if 'distinct' not in v: return False
         for k, x in v.items():
+            if type(k) is not str: return False
             f = _policy_c93.get(k)
             if f is None:
                 pass
@@ -1199,6 +1210,7 @@ def _request_f88(v):
     if type(v) is dict:
         if len(v) > 100: return False
         for k, x in v.items():
+            if type(k) is not str: return False
             if not _request_f89(k): return False
             f = _request_c92.get(k)
             if f is None:
@@ -1292,6 +1304,7 @@ def _request_f106(v):
     if type(v) is dict:
         if len(v) > 100: return False
         for k, x in v.items():
+            if type(k) is not str: return False
             if not _request_f107(k): return False
             f = _request_c110.get(k)
             if f is None:
@@ -1428,6 +1441,7 @@ def _testcase_f1(v):
     if type(v) is dict:
         if 'request' not in v: return False
         for k, x in v.items():
+            if type(k) is not str: return False
             f = _testcase_c2.get(k)
             if f is None:
                 pass
@@ -1438,6 +1452,7 @@ def _testcase_f3(v):
     if type(v) is dict:
         if 'request_file' not in v: return False
         for k, x in v.items():
+            if type(k) is not str: return False
             f = _testcase_c4.get(k)
             if f is None:
                 pass
@@ -1448,6 +1463,7 @@ def _testcase_f5(v):
     if type(v) is dict:
         if 'cases' not in v: return False
         for k, x in v.items():
+            if type(k) is not str: return False
             f = _testcase_c6.get(k)
             if f is None:
                 pass
@@ -1458,6 +1474,7 @@ def _testcase_f8(v):
     if type(v) is dict:
         if 'expect' not in v: return False
         for k, x in v.items():
+            if type(k) is not str: return False
             f = _testcase_c9.get(k)
             if f is None:
                 pass
@@ -1473,6 +1490,7 @@ def _testcase_f10(v):
         if 'name' not in v: return False
         if 'expect' not in v: return False
         for k, x in v.items():
+            if type(k) is not str: return False
             f = _testcase_c11.get(k)
             if f is None:
                 pass
@@ -1491,6 +1509,7 @@ def _testcase_f14(v):
     if not (type(v) is dict): return False
     if type(v) is dict:
         for k, x in v.items():
+            if type(k) is not str: return False
             if not _testcase_f15(k): return False
             f = _testcase_c17.get(k)
             if f is None:
@@ -1502,6 +1521,7 @@ def _testcase_f19(v):
     if type(v) is dict:
         if 'outcome' not in v: return False
         for k, x in v.items():
+            if type(k) is not str: return False
             f = _testcase_c20.get(k)
             if f is None:
                 pass
@@ -1512,6 +1532,7 @@ def _testcase_f21(v):
     if type(v) is dict:
         if 'error' not in v: return False
         for k, x in v.items():
+            if type(k) is not str: return False
             f = _testcase_c22.get(k)
             if f is None:
                 pass
@@ -1522,6 +1543,7 @@ def _testcase_f25(v):
     if type(v) is dict:
         if 'outcome' not in v: return False
         for k, x in v.items():
+            if type(k) is not str: return False
             f = _testcase_c26.get(k)
             if f is None:
                 pass
@@ -1532,6 +1554,7 @@ def _testcase_f27(v):
     if type(v) is dict:
         if 'error' not in v: return False
         for k, x in v.items():
+            if type(k) is not str: return False
             f = _testcase_c28.get(k)
             if f is None:
                 pass
@@ -1547,6 +1570,7 @@ def _testcase_f23(v):
     if type(v) is dict:
         if 'outcome_not' not in v: return False
         for k, x in v.items():
+            if type(k) is not str: return False
             f = _testcase_c29.get(k)
             if f is None:
                 pass

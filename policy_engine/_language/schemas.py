@@ -567,6 +567,8 @@ class _CodeGen:
             extra_ok = self.function(extra) if isinstance(extra, dict) else None
             dispatch = self.const("{" + ", ".join(f"{k!r}: {f}" for k, f in props.items()) + "}")
             body += ["    for k, x in v.items():"]
+            if extra is not False:  # JSON object keys are text (a closed object refuses any other key anyway)
+                body.append("        if type(k) is not str: return False")
             if names_ok:
                 body.append(f"        if not {names_ok}(k): return False")
             pad = "        "

@@ -9,6 +9,7 @@ import json
 import marshal
 import math
 import operator
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -356,13 +357,16 @@ def _dates_as_text(value: Any, schema: Any = None) -> Any:
     return value
 
 
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def decision_date(value: Any, file: str) -> dt.date:
     """The decision date given by a caller: a `datetime.date` (or `datetime`) or an ISO date string."""
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
         return value
-    if isinstance(value, str):
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):  # as the request's own `as_of`: not 20240301
         try:
             return dt.date.fromisoformat(value)
         except ValueError:
