@@ -13,7 +13,11 @@ numbers read the same whatever the process's locale (`NUMBERS`), hash tables siz
 dozen facts of one request (`BUCKETS`), and no identifier computed for the nothing after a batch's last
 fact (`IDS`).
 
-The module is top level, not inside `policy_engine`, so that it is found whichever copy of
+The hook also compiles the package's own C, `csrc/json_same.c`, into the module `_policy_engine_json`:
+an exact comparison of JSON data, types included, that runs no Python code of the values compared
+(`policy_engine._pipeline.request` compares a catalog's requests with it).
+
+The modules are top level, not inside `policy_engine`, so that they are found whichever copy of
 `policy_engine` is imported: the installed one, or a checkout's when `python -m pytest` runs in it (the
 checkout comes first on `sys.path`). Editable installs get it the same way, in site-packages, and the
 checkout is never written to. The Python layer of durable_rules (`durable.*`) is not used and not shipped.
@@ -38,6 +42,7 @@ ENGINE_SDIST = "durable_rules-2.0.28.tar.gz"
 ENGINE_SDIST_SHA256 = "053b26f5e48d312d4fa27995243f954671be6eece477f150c059c364eb4d7d61"
 ENGINE_ROOT = "durable_rules-2.0.28"
 MODULE = "_policy_engine_dre"
+JSON_MODULE = "_policy_engine_json"  # the package's own C: `same`, an exact comparison of JSON data
 MACROS = [
     ("_GNU_SOURCE", None),  # as durable_rules' own setup.py
     ("PyEval_CallObject", "PyObject_CallObject"),  # removed in CPython 3.13
@@ -177,11 +182,12 @@ class EngineBuildHook(BuildHookInterface):
         try:
             sdist = self._download(self._work / "download")
             source = self._unpack(sdist, self._work / "source")
-            library = self._compile(source, self._work)
+            libraries = self._compile(source, self._work)
         except BaseException:
             shutil.rmtree(self._work, ignore_errors=True)
             raise
-        build_data["force_include"][str(library)] = library.name
+        for library in libraries:
+            build_data["force_include"][str(library)] = library.name
         build_data["extra_metadata"][str(source / "LICENSE")] = "durable_rules-LICENSE"
         build_data["pure_python"] = False
         build_data["infer_tag"] = True
@@ -220,8 +226,9 @@ class EngineBuildHook(BuildHookInterface):
                 tar.extractall(dest)
         return dest / ENGINE_ROOT
 
-    def _compile(self, source: Path, work: Path) -> Path:
-        """Compile the engine's C sources into one extension module with setuptools' build_ext."""
+    def _compile(self, source: Path, work: Path) -> list[Path]:
+        """Compile the engine's C sources into one extension module, and the package's own exact comparison
+        of JSON data (`csrc/json_same.c`) into another, with setuptools' build_ext."""
         from setuptools import Distribution, Extension
 
         src = source / "src"
@@ -249,15 +256,17 @@ class EngineBuildHook(BuildHookInterface):
             define_macros=MACROS,
             extra_compile_args=_compile_args(),
         )
-        build_ext = Distribution({"name": MODULE, "ext_modules": [extension]}).get_command_obj("build_ext")
+        same = Extension(
+            JSON_MODULE, sources=[str(Path(self.root) / "csrc" / "json_same.c")], extra_compile_args=_compile_args()
+        )
+        build_ext = Distribution({"name": MODULE, "ext_modules": [extension, same]}).get_command_obj("build_ext")
         build_ext.build_lib = str(work / "lib")
         build_ext.build_temp = str(work / "obj")
         build_ext.parallel = os.cpu_count() or 1
         build_ext.ensure_finalized()
         self.app.display_info(f"compiling {MODULE} from {source.name}")
         build_ext.run()
-        (library,) = (Path(p) for p in build_ext.get_outputs())
-        return library
+        return [Path(p) for p in build_ext.get_outputs()]
 
 
 def _replace_lines(source: Path, lines_to_replace: dict[str, str]) -> None:

@@ -467,3 +467,37 @@ def test_an_object_with_a_key_that_is_not_text_is_refused_however_it_is_submitte
             engine.decide(request)
         results = engine.decide_each([base, base, request, base])
         assert [type(r).__name__ for r in results] == ["Decision", "Decision", "ItemError", "Decision"]
+
+
+def test_a_request_joins_a_catalog_run_only_as_the_same_json_data(engine: Engine) -> None:
+    """A request that is not plain JSON data is refused in a catalog run as when decided alone, and an
+    object whose `==` says equal when it is not never makes a request the run's: a closed store whose
+    status claims to equal "active" was decided as the run's active seller."""
+    import collections
+    from unittest import mock
+
+    from policy_engine.parallel import decide_each_in_workers
+
+    class Claims(str):
+        def __eq__(self, other: object) -> bool:
+            return True
+
+        __hash__ = str.__hash__
+
+    ok = {"platform": "aliexpress", "as_of": "2024-03-01", "seller": {"account_status": "active"}}
+    ok["product"] = {"category": "bags"}
+    odd = [
+        {**ok, "seller": collections.OrderedDict(account_status="active")},
+        {**ok, "seller": {"account_status": Claims("closed")}},
+        {**ok, "seller": {"account_status": mock.ANY}},
+    ]
+    for request in odd:
+        with pytest.raises(RequestError):
+            engine.decide(request)
+        assert request["seller"] == ok["seller"]  # what `==` says
+        for results in (engine.decide_each([ok, ok, request, ok]), engine.decide_each([ok, ok, request], batch_size=1)):
+            assert [type(r).__name__ for r in results][:3] == ["Decision", "Decision", "ItemError"]
+        with pytest.raises(RequestError):
+            engine.decide_many([ok, ok, request])
+    results = decide_each_in_workers([ok, ok, odd[0], ok, odd[2]], workers=1)  # requests the workers own
+    assert [type(r).__name__ for r in results] == ["Decision", "Decision", "ItemError", "Decision", "ItemError"]

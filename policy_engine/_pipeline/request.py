@@ -7,11 +7,12 @@ import copy
 import datetime as dt
 import json
 import marshal
-import math
 import operator
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
+
+from _policy_engine_json import same as _same
 
 from .._language import schemas
 from .._language.semantics import Request
@@ -148,33 +149,17 @@ def seller_view(seller: dict[str, Any]) -> dict[str, Any]:
     return seller
 
 
-def _number_paths(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], type, bool]]:
-    """Where a value holds numbers or booleans, their types and whether each is a negative zero (`==`
-    confuses them: True == 1 == 1.0, and 0.0 == -0.0)."""
-    if isinstance(value, dict):
-        for k, x in value.items():
-            yield from _number_paths(x, (*path, k))
-    elif isinstance(value, list):
-        for i, x in enumerate(value):
-            yield from _number_paths(x, (*path, i))
-    elif isinstance(value, (int, float)):
-        yield path, type(value), _negative_zero(value)
-
-
-def _negative_zero(value: Any) -> bool:
-    return type(value) is float and value == 0.0 and math.copysign(1.0, value) < 0
-
-
 class RequestReader:
     """Validates requests in order, like `normalize_request`, noticing runs that share a context.
 
-    A catalog lists many products of one seller: when a request equals the previous one in everything
-    but its product (`==`, with numbers and booleans of the same types, True == 1 in Python, not in
-    JSON, and zeros of the same sign, 0.0 == -0.0), only its product is checked, and it joins the
-    previous request's run, taking its normalized context. Each call returns the normalized request and
-    its run number; consecutive requests with the same run number share the platform, the date, the
-    seller and every other top-level field (their bodies are distinct dicts sharing the run's normalized
-    seller, which nothing changes once read).
+    A catalog lists many products of one seller: when a request is the same JSON data as the previous
+    one in everything but its product (`same`, in C: the JSON types themselves, not subclasses, in the
+    same shape, equal texts, numbers of the same type, 1, 1.0 and True apart, and zeros of the same
+    sign; no `__eq__` of the request's objects runs, which could call any two values equal), only its
+    product is checked, and it joins the previous request's run, taking its normalized context. Each call
+    returns the normalized request and its run number; consecutive requests with the same run number
+    share the platform, the date, the seller and every other top-level field (their bodies are distinct
+    dicts sharing the run's normalized seller, which nothing changes once read).
 
     Requests are read before any is decided, so what is read is the reader's own copy (`_own`): a caller
     that changes a request's objects once it has handed them over (a generator reusing one seller dict)
@@ -191,34 +176,17 @@ class RequestReader:
         self._product_ok = schemas.fast_checker("request", "/properties/product")
         self._fields: Callable[[Any], Any] | None = None  # reads the run's fields but the product from a request
         self._values: Any = None  # the run's first request's values of those fields, as `_fields` reads them
-        self._rest: dict[str, Any] = {}  # the run's first raw request, valid, without its product
-        self._numbers: list[tuple[tuple[Any, ...], type, bool]] | None = None  # its numbers and booleans, typed
         self._ctx: Request | None = None  # its normalized form
         self._size = 0  # the number of fields of the run's first request
         self._joined = False  # whether a second request joined the run (`_values` then share its texts)
         self._run = 0
 
-    def _typed(self, raw: dict[str, Any]) -> bool:
-        """Whether the numbers and booleans of a request equal to the run's first have the same types and
-        zero signs (`==` confuses True, 1 and 1.0, and 0.0 and -0.0)."""
-        numbers = self._numbers
-        if numbers is None:  # once per run, when a second request joins it
-            numbers = self._numbers = [found for k, x in self._rest.items() for found in _number_paths(x, (k,))]
-        for path, kind, negative_zero in numbers:  # equal containers: every path exists in both
-            value: Any = raw
-            for key in path:
-                value = value[key]
-            if type(value) is not kind or (kind is float and _negative_zero(value) is not negative_zero):
-                return False
-        return True
-
     def __call__(self, raw: Any, file: str = "") -> tuple[Request, int]:
         ctx, fields = self._ctx, self._fields
         if ctx is not None and fields is not None and type(raw) is dict and len(raw) == self._size and "product" in raw:
-            try:  # the run's fields but the product compared in one comparison, field by field in C
-                numbers = self._numbers
-                same = fields(raw) == self._values and ((numbers is not None and not numbers) or self._typed(raw))
-            except Exception:  # a missing field, or a value whose == fails (not JSON): the full check says which
+            try:  # the run's fields but the product, compared in C
+                same = _same(fields(raw), self._values)
+            except Exception:  # a missing field, or too deep to compare: the full check says which
                 same = False
             if same:
                 product = raw["product"]
@@ -255,8 +223,8 @@ class RequestReader:
             if keys:
                 self._fields = operator.itemgetter(*keys, keys[0])  # a tuple even for one field
                 self._values = self._fields(rest)
-            self._rest, self._ctx = rest, req
-            self._numbers, self._size, self._joined = None, len(raw), False
+            self._ctx = req
+            self._size, self._joined = len(raw), False
         return req, self._run
 
 
