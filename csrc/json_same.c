@@ -34,6 +34,9 @@ static int same_items(PyObject *const *a, PyObject *const *b, Py_ssize_t n) {
 
 static inline int same_text(PyObject *a, PyObject *b) {  /* two exact texts, in canonical form */
     if (a == b) return 1;
+#if PY_VERSION_HEX < 0x030C0000  /* before 3.12 a text made by an old C API may not be in that form yet */
+    if (PyUnicode_READY(a) < 0 || PyUnicode_READY(b) < 0) return -1;
+#endif
     Py_ssize_t n = PyUnicode_GET_LENGTH(a);
     return n == PyUnicode_GET_LENGTH(b) && PyUnicode_KIND(a) == PyUnicode_KIND(b) &&
            memcmp(PyUnicode_DATA(a), PyUnicode_DATA(b), (size_t)n * PyUnicode_KIND(a)) == 0;
@@ -66,7 +69,11 @@ static int same_dict(PyObject *a, PyObject *b) {
     while (PyDict_Next(a, &pa, &ka, &va)) {
         if (!PyDict_Next(b, &pb, &kb, &vb)) return 0;
         if (!PyUnicode_CheckExact(ka)) return 0;
-        if (ka != kb && !(PyUnicode_CheckExact(kb) && same_text(ka, kb))) return same_dict_by_key(a, b);
+        if (ka != kb) {
+            int t = PyUnicode_CheckExact(kb) ? same_text(ka, kb) : 0;
+            if (t < 0) return -1;
+            if (t == 0) return same_dict_by_key(a, b);
+        }
         if (same_scalar(va, vb)) continue;
         int r = same(va, vb);
         if (r != 1) return r;
