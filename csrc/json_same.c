@@ -109,7 +109,7 @@ static int same(PyObject *a, PyObject *b) {
     return r;
 }
 
-static PyObject *same_json(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+static PyObject *same_json(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs) {
     if (nargs != 2) {
         PyErr_SetString(PyExc_TypeError, "same() takes two values");
         return NULL;
@@ -126,7 +126,7 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "_policy_engine_json", "Exact comparison of JSON data.", -1, methods,
+    PyModuleDef_HEAD_INIT, "_policy_engine_json", "Exact comparison of JSON data.", -1, methods, NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC PyInit__policy_engine_json(void) { return PyModule_Create(&module); }
