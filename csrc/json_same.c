@@ -15,12 +15,12 @@
 static int same(PyObject *a, PyObject *b);
 
 /* One object, of an immutable JSON type: the same data at once (the usual case for the texts of a
- * catalog's copies of one seller). A container is always compared item by item. */
+ * catalog's copies of one seller). A container is always compared item by item, and a float by value. */
 static inline int same_scalar(PyObject *a, PyObject *b) {
     if (a != b) return 0;
     PyTypeObject *type = Py_TYPE(a);
-    return type == &PyUnicode_Type || type == &PyLong_Type || type == &PyFloat_Type || a == Py_None ||
-           a == Py_True || a == Py_False;
+    return type == &PyUnicode_Type || type == &PyLong_Type || a == Py_None || a == Py_True || a == Py_False;
+    /* not a float: one NaN object is not the same number as itself, as `same(nan, nan)` says */
 }
 
 static int same_items(PyObject *const *a, PyObject *const *b, Py_ssize_t n) {

@@ -499,5 +499,16 @@ def test_a_request_joins_a_catalog_run_only_as_the_same_json_data(engine: Engine
             assert [type(r).__name__ for r in results][:3] == ["Decision", "Decision", "ItemError"]
         with pytest.raises(RequestError):
             engine.decide_many([ok, ok, request])
+
+    class Key(str):  # a key that claims to be every key
+        def __eq__(self, other: object) -> bool:
+            return True
+
+        __hash__ = str.__hash__
+
+    for key in (Key("seller"), Key("other")):
+        keyed = {"platform": "aliexpress", "as_of": "2024-03-01", key: ok["seller"], "product": ok["product"]}
+        results = engine.decide_each([ok, ok, keyed])
+        assert [type(r).__name__ for r in results] == ["Decision", "Decision", "ItemError"], key
     results = decide_each_in_workers([ok, ok, odd[0], ok, odd[2]], workers=1)  # requests the workers own
     assert [type(r).__name__ for r in results] == ["Decision", "Decision", "ItemError", "Decision", "ItemError"]

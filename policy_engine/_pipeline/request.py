@@ -177,15 +177,17 @@ class RequestReader:
         self._fields: Callable[[Any], Any] | None = None  # reads the run's fields but the product from a request
         self._values: Any = None  # the run's first request's values of those fields, as `_fields` reads them
         self._ctx: Request | None = None  # its normalized form
+        self._keys: tuple[Any, ...] = ()  # the run's first request's keys, in order
         self._size = 0  # the number of fields of the run's first request
         self._joined = False  # whether a second request joined the run (`_values` then share its texts)
         self._run = 0
 
     def __call__(self, raw: Any, file: str = "") -> tuple[Request, int]:
         ctx, fields = self._ctx, self._fields
-        if ctx is not None and fields is not None and type(raw) is dict and len(raw) == self._size and "product" in raw:
-            try:  # the run's fields but the product, compared in C
-                same = _same(fields(raw), self._values)
+        if ctx is not None and fields is not None and type(raw) is dict and len(raw) == self._size:
+            try:  # the run's keys, in order, then its fields but the product, compared in C (no key's own
+                # `__eq__` or `__hash__` runs: the keys are the run's exact texts before any is looked up)
+                same = _same(tuple(raw), self._keys) and _same(fields(raw), self._values)
             except Exception:  # a missing field, or too deep to compare: the full check says which
                 same = False
             if same:
@@ -223,7 +225,7 @@ class RequestReader:
             if keys:
                 self._fields = operator.itemgetter(*keys, keys[0])  # a tuple even for one field
                 self._values = self._fields(rest)
-            self._ctx = req
+            self._ctx, self._keys = req, tuple(raw)
             self._size, self._joined = len(raw), False
         return req, self._run
 
