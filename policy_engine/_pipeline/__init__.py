@@ -59,7 +59,7 @@ def checked(policies: Iterable[Policy]) -> CheckedPolicies:
     if isinstance(policies, CheckedPolicies) and policies.unchanged():
         return policies
     if isinstance(policies, Policy):
-        raise TypeError(f"expected a list of policies; got one Policy: Engine([{policies.key!r} ...])")
+        raise TypeError(f"expected a list of policies; got one Policy, {policies.key}: write Engine([policy])")
     if isinstance(policies, (str, bytes, os.PathLike)):
         raise TypeError(
             "expected the Policy objects load_documents returns; got a path: "
