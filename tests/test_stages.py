@@ -371,3 +371,23 @@ def test_a_batch_leaves_objects_the_process_froze_frozen_and_a_disabled_collecto
         assert not gc.isenabled() and gc.get_freeze_count() == 0
     finally:
         gc.enable()
+
+
+def test_json_pointers_read_empty_keys_and_escapes_as_rfc_6901_says() -> None:
+    """Each `/` starts a reference token, an empty one too: `//0` is the key "" and then "0" (a pointer
+    the mutation strategy makes of a document with an empty key; stripping every leading `/` lost it)."""
+    import pytest
+
+    from policy_engine._pipeline.request import resolve_pointer
+
+    doc = {"": {"": None, "0": [False], "a/b": 1, "m~n": 2}, "x": [{"y": 3}]}
+    assert resolve_pointer(doc, "") is doc
+    assert resolve_pointer(doc, "/") == doc[""]
+    assert resolve_pointer(doc, "//0") == [False]
+    assert resolve_pointer(doc, "//") is None  # "" then ""
+    assert resolve_pointer(doc, "//0/0") is False
+    assert (resolve_pointer(doc, "//a~1b"), resolve_pointer(doc, "//m~0n")) == (1, 2)
+    assert resolve_pointer(doc, "/x/0/y") == 3
+    for missing in ("x", "/nothing", "//1"):
+        with pytest.raises(KeyError):
+            resolve_pointer(doc, missing)

@@ -358,7 +358,9 @@ def resolve_pointer(doc: Any, pointer: str) -> Any:
     value = doc
     if not pointer:
         return value
-    for raw in pointer.lstrip("/").split("/"):
+    if not pointer.startswith("/"):
+        raise KeyError(pointer)
+    for raw in pointer[1:].split("/"):  # `//x`: the key "" then "x" (each `/` starts one reference token)
         part = raw.replace("~1", "/").replace("~0", "~")
         if isinstance(value, list):
             value = value[int(part)]
