@@ -362,7 +362,10 @@ def test_a_batch_leaves_objects_the_process_froze_frozen_and_a_disabled_collecto
     try:
         frozen = gc.get_freeze_count()
         engine.decide_many(_catalog(6_000), proofs=False)
-        assert gc.get_freeze_count() == frozen and gc.isenabled()
+        # None of the batch's objects frozen (the count would grow by thousands), none of the process's
+        # unfrozen (it would fall to 0); a frozen object the batch lets go (the fixture's network
+        # recycling its session) leaves the count, so it may fall by a few.
+        assert frozen - 100 <= gc.get_freeze_count() <= frozen and gc.isenabled()
     finally:
         gc.unfreeze()
     gc.disable()
