@@ -29,6 +29,7 @@ from ._pipeline.load import (
     read_json,
     skipped_files,
 )
+from ._pipeline.request import decision_date
 from ._tools import docgen
 from .decision import Decision
 from .engine import Engine
@@ -58,9 +59,10 @@ class _InputError(PolicyEngineError):
 
 
 def _date(text: str) -> dt.date:
+    """A date on the command line, read as a request's `as_of` is (YYYY-MM-DD only)."""
     try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
+        return decision_date(text, "")
+    except RequestError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (expected YYYY-MM-DD)") from None
 
 

@@ -642,3 +642,13 @@ def test_only_the_commands_that_can_run_on_dask_offer_it() -> None:
         assert ("--workers" in r.out and "--scheduler" in r.out) is offered, command
     r = run("explain", str(ROOT / "examples/requests.jsonl"), "--workers", "1")
     assert r.code == 2 and "unrecognized arguments: --workers" in r.err
+
+
+@pytest.mark.parametrize("day", ["20240301", "2024-W09-5", "2024-061"])
+def test_as_of_on_the_command_line_is_read_as_a_requests_own(day: str) -> None:
+    """`--as-of` takes what a request's `as_of` takes, YYYY-MM-DD, as its help says (not every form of
+    Python's `date.fromisoformat`)."""
+    bad = run("decide", SHOES, "--as-of", day)
+    assert bad.code == 2 and "is not a date (expected YYYY-MM-DD)" in bad.err
+    good = run("decide", SHOES, "--as-of", "2024-03-01")
+    assert good.code in (0, 1) and json.loads(good.out)["as_of"] == "2024-03-01"

@@ -426,6 +426,9 @@ def test_an_engine_is_built_from_policy_objects_and_a_loaders_list_survives_copi
         Engine("policies")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="expected the Policy objects"):
         Engine(["policies"])  # type: ignore[list-item]
+    for nothing in (None, 42):
+        with pytest.raises(TypeError, match="expected a list of the Policy objects"):
+            Engine(nothing)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"from_directory\(\*\['policies'\]\)"):
         Engine.from_directory(["policies"])  # type: ignore[arg-type]
     loaded = load_documents([Path(__file__).parents[1] / "policies" / "dhgate"])

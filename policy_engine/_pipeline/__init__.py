@@ -63,9 +63,12 @@ def checked(policies: Iterable[Policy]) -> CheckedPolicies:
     if isinstance(policies, (str, bytes, os.PathLike)):
         raise TypeError(
             "expected the Policy objects load_documents returns; got a path: "
-            f"Engine.from_directory({str(policies)!r}) loads a folder"
+            f"Engine.from_directory({os.fsdecode(policies)!r}) loads a folder"
         )
-    given = list(policies)
+    try:
+        given = list(policies)
+    except TypeError:
+        raise TypeError(f"expected a list of the Policy objects load_documents returns; got {policies!r:.80}") from None
     for p in given:
         if not isinstance(p, Policy):
             raise TypeError(f"expected the Policy objects load_documents returns; got {type(p).__name__}: {p!r:.80}")
