@@ -30,7 +30,7 @@ from typing import Any, TextIO
 import attrs
 
 from ._pipeline import load_texts
-from ._pipeline.load import decode_utf8, parse_json, read_sources
+from ._pipeline.load import decode_utf8, parse_json, read_sources, source_text
 from .decision import Decision
 from .engine import Engine
 from .errors import ItemError, LoadError, Problem
@@ -98,10 +98,7 @@ def policy_texts(paths: Sequence[str | Path]) -> dict[str, str]:
     sources, problems = read_sources(paths)  # the folders' problems, as loading them from disk finds them
     out: dict[str, str] = {}
     for source in sources:
-        if source.data is None:
-            problems.append(Problem(file=source.file, pointer="", message=source.error, code="PE001"))
-            continue
-        text, errs = decode_utf8(source.data, source.file)  # not UTF-8: PE003 with its line, as from disk
+        text, errs = source_text(source)  # unreadable or not UTF-8: the problem loading from disk gives
         problems.extend(errs)
         if text is not None:
             out[source.file] = text

@@ -68,6 +68,7 @@ __all__ = [
     "rebuild",
     "relative_path",
     "skipped_files",
+    "source_text",
     "unique_paths",
 ]
 
@@ -502,9 +503,10 @@ def skipped_files(paths: Iterable[str | Path]) -> list[Skipped]:
     given = path_list(paths)
     roots: set[Path] = set()
     for root in given:
-        if not root.is_dir() or _resolved(root) in roots:
+        where = _resolved(root)
+        if not root.is_dir() or where in roots:
             continue
-        roots.add(_resolved(root))
+        roots.add(where)
         test_folders: dict[Path, int] = {}
         files, links = _walk(root)
         for rel, f in files:
@@ -848,6 +850,13 @@ class SourceFile:
     error: str = ""
 
 
+def source_text(source: SourceFile) -> tuple[str | None, list[Problem]]:
+    """A policy file's text; None and the problem when it could not be read or is not UTF-8."""
+    if source.data is None:
+        return None, [Problem(file=source.file, pointer="", message=source.error, code="PE001")]
+    return decode_utf8(source.data, source.file)
+
+
 def read_sources(paths: Iterable[str | Path]) -> tuple[list[SourceFile], list[Problem]]:
     """Every policy file under `paths` with its bytes, and the problems of the folders: no policy file
     found, and files that look like policies but would not be loaded (a `.JSON` name, a policy in a
@@ -877,10 +886,7 @@ def parse_sources(sources: Sequence[SourceFile]) -> tuple[list[Policy], list[Pro
     policies: list[Policy] = []
     problems: list[Problem] = []
     for source in sources:
-        if source.data is None:
-            problems.append(Problem(file=source.file, pointer="", message=source.error, code="PE001"))
-            continue
-        text, errs = decode_utf8(source.data, source.file)
+        text, errs = source_text(source)
         if text is None:
             problems.extend(errs)
             continue

@@ -192,16 +192,7 @@ class RequestReader:
                 same = False
             if same:
                 product = raw["product"]
-                own_product: dict[str, Any] | None = None
-                if self._product_ok(product):
-                    if not self._copy:
-                        own_product = product
-                    else:  # a copy: of the dict, and of its lists and objects (`_own_product`) if it has any
-                        own_product = product.copy()
-                        for value in own_product.values():
-                            if type(value) is dict or type(value) is list:
-                                own_product = _own_product(product)
-                                break
+                own_product = (_own_product(product) if self._copy else product) if self._product_ok(product) else None
                 if own_product is not None and not self._joined and self._copy:  # compare with copies sharing texts
                     try:
                         self._values, self._joined = _containers_copied(fields(raw)), True
@@ -256,6 +247,11 @@ def _deep_copy(value: Any) -> Any:
 def _own_product(product: dict[str, Any]) -> dict[str, Any] | None:
     """`_own` for a checked product: a copy of the dict, with copies of its lists and objects."""
     out = product.copy()
+    for value in out.values():  # most products hold none: the copy of the dict is the whole copy
+        if type(value) is dict or type(value) is list:
+            break
+    else:
+        return out
     for key, value in out.items():  # replacing values does not resize the dict
         if type(value) is dict or type(value) is list:
             copied = _own(value)
